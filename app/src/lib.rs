@@ -1,0 +1,123 @@
+//! AMSO's browser application: the pages, their components and server functions.
+//!
+//! Built twice: with `ssr` into the server (rendering and server functions), and with
+//! `hydrate` into the wasm bundle that makes the server-rendered pages interactive.
+
+pub mod api;
+pub mod components;
+pub mod dto;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use crate::api::{Login, Logout, get_viewer};
+use crate::components::Sidebar;
+use crate::dto::Viewer;
+use crate::error::AppError;
+use amso_core::role::Area;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the application.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Who is logged in, and the actions that change it; provided to every page.
+#[derive(Clone, Copy)]
+pub struct AuthContext {
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    pub viewer: Resource<Result<Option<Viewer>, AppError>>,
+}
+
+/// The application: navigation by role around the pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    // Refetched whenever someone logs in or out, so navigation follows at once.
+    let viewer = Resource::new(
+        move || (login.version().get(), logout.version().get()),
+        |_| get_viewer(),
+    );
+    provide_context(AuthContext {
+        login,
+        logout,
+        viewer,
+    });
+    // Effects run only in the browser: this marks the page as interactive (tests wait on it).
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/amso.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "AMSO".to_string() } else { format!("{page} · AMSO") }
+        }/>
+        <Router>
+            <div class="layout">
+                <Sidebar/>
+                <main class="content" id="main">
+                    <Routes fallback=|| view! { <pages::NotFound/> }>
+                        <Route path=path!("/login") view=pages::login::LoginPage/>
+                        <Route path=path!("/") view=pages::Home/>
+                        <Route
+                            path=path!("/queues")
+                            view=|| view! { <pages::NotBuilt area=Area::Queues/> }
+                        />
+                        <Route
+                            path=path!("/dashboards")
+                            view=|| view! { <pages::NotBuilt area=Area::Dashboards/> }
+                        />
+                        <Route
+                            path=path!("/ads")
+                            view=|| view! { <pages::NotBuilt area=Area::Ads/> }
+                        />
+                        <Route
+                            path=path!("/thresholds")
+                            view=|| view! { <pages::NotBuilt area=Area::Thresholds/> }
+                        />
+                        <Route
+                            path=path!("/reports")
+                            view=|| view! { <pages::NotBuilt area=Area::Reports/> }
+                        />
+                        <Route path=path!("/admin/users") view=pages::users::UsersPage/>
+                        <Route path=path!("/admin/audit") view=pages::audit::AuditPage/>
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}
+
+/// The wasm entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,97 @@
+//! `/admin/audit`: the append-only record of human actions and settings changes.
+
+use crate::api::list_audit;
+use crate::components::{ErrorNote, Guarded};
+use amso_core::role::Area;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The audit log page.
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <Title text="Audit log"/>
+        <Guarded area=Area::Audit>
+            <AuditLog/>
+        </Guarded>
+    }
+}
+
+#[component]
+fn AuditLog() -> impl IntoView {
+    let prefix = RwSignal::new(String::new());
+    let entries = Resource::new(move || prefix.get(), |p| list_audit(p, 200));
+    view! {
+        <header class="page-header">
+            <h1>"Audit log"</h1>
+            <p class="muted">
+                "Every login, user change and settings change, newest first. The database refuses edits and deletions."
+            </p>
+        </header>
+        <section class="card">
+            <div class="toolbar">
+                <label for="audit-prefix">"Action starts with"</label>
+                <select
+                    id="audit-prefix"
+                    on:change=move |ev| prefix.set(event_target_value(&ev))
+                >
+                    <option value="">"Any action"</option>
+                    <option value="auth.">"Logins and logouts (auth.)"</option>
+                    <option value="user.">"User changes (user.)"</option>
+                </select>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    entries
+                        .get()
+                        .map(|result| match result {
+                            Ok(rows) if rows.is_empty() => {
+                                view! { <p class="muted">"No entries match."</p> }.into_any()
+                            }
+                            Ok(rows) => {
+                                view! {
+                                    <table class="table" data-testid="audit-table">
+                                        <thead>
+                                            <tr>
+                                                <th>"Time (UTC)"</th>
+                                                <th>"Actor"</th>
+                                                <th>"Action"</th>
+                                                <th>"Object"</th>
+                                                <th>"Change"</th>
+                                                <th>"IP"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {rows
+                                                .into_iter()
+                                                .map(|r| {
+                                                    let change = match (r.before, r.after) {
+                                                        (Some(b), Some(a)) => format!("{b} → {a}"),
+                                                        (None, Some(a)) => a,
+                                                        (Some(b), None) => format!("{b} → (removed)"),
+                                                        (None, None) => String::new(),
+                                                    };
+                                                    view! {
+                                                        <tr>
+                                                            <td class="nowrap">{r.at.replace('T', " ").replace('Z', "")}</td>
+                                                            <td>{r.actor}</td>
+                                                            <td><code>{r.action}</code></td>
+                                                            <td>{r.object}</td>
+                                                            <td class="change">{change}</td>
+                                                            <td>{r.ip.unwrap_or_default()}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,68 @@
+//! The login page.
+
+use crate::AuthContext;
+use crate::api::safe_next;
+use crate::error::ErrorKind;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// Email and password; works without JavaScript too (a plain form post).
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = expect_context::<AuthContext>();
+    let query = use_query_map();
+    let next = move || safe_next(query.read().get("next").as_deref()).unwrap_or_default();
+    let error = move || {
+        auth.login.value().get().and_then(|r| r.err()).map(|e| {
+            let class = if e.kind == ErrorKind::RateLimited {
+                "alert alert-warn"
+            } else {
+                "alert alert-error"
+            };
+            view! {
+                <div class=class role="alert" data-testid="login-error">
+                    {e.error}
+                </div>
+            }
+        })
+    };
+    view! {
+        <Title text="Log in"/>
+        <section class="login">
+            <div class="login-card">
+                <h1>"Log in to AMSO"</h1>
+                <p class="muted">"Auto-moderation operations console"</p>
+                {error}
+                <ActionForm action=auth.login attr:class="form">
+                    <input type="hidden" name="next" prop:value=next/>
+                    <label for="email">"Email"</label>
+                    <input
+                        id="email"
+                        type="email"
+                        name="email"
+                        autocomplete="username"
+                        required
+                        autofocus
+                    />
+                    <label for="password">"Password"</label>
+                    <input
+                        id="password"
+                        type="password"
+                        name="password"
+                        autocomplete="current-password"
+                        required
+                    />
+                    <button
+                        type="submit"
+                        class="btn btn-primary"
+                        data-testid="login-submit"
+                        disabled=move || auth.login.pending().get()
+                    >
+                        {move || if auth.login.pending().get() { "Logging in…" } else { "Log in" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,91 @@
+//! Server-side plumbing for server functions: shared state, the current user, and the
+//! checks every server function starts with.
+
+use crate::error::{AppError, ErrorKind};
+use amso_core::config::Config;
+use amso_core::db::Db;
+use amso_core::role::Area;
+use amso_core::users::User;
+use axum::extract::FromRef;
+use http::request::Parts;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// State shared by every request: routes, server functions, background tasks.
+#[derive(Clone, Debug, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+/// The user behind a request, resolved once per request from the session by the server's
+/// middleware and kept in the request extensions.
+#[derive(Clone, Debug, Default)]
+pub struct CurrentUser(pub Option<User>);
+
+/// The client address of a request, kept in the request extensions.
+#[derive(Clone, Debug, Default)]
+pub struct ClientIp(pub Option<String>);
+
+/// The session key holding the logged-in user's id.
+pub const SESSION_USER_ID: &str = "user_id";
+
+/// The application state, provided by the router to every server function.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| internal("AppState missing from context"))
+}
+
+fn request_parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| internal("request parts missing from context"))
+}
+
+/// The logged-in user, if any.
+pub fn current_user() -> Result<Option<User>, AppError> {
+    Ok(request_parts()?
+        .extensions
+        .get::<CurrentUser>()
+        .and_then(|c| c.0.clone()))
+}
+
+/// The client address of this request, if known.
+pub fn client_ip() -> Option<String> {
+    request_parts()
+        .ok()
+        .and_then(|p| p.extensions.get::<ClientIp>().and_then(|c| c.0.clone()))
+}
+
+/// The logged-in user if their role may open `area`; otherwise 401 or 403.
+pub fn require_area(area: Area) -> Result<User, AppError> {
+    let user = current_user()?.ok_or_else(|| {
+        AppError::new(ErrorKind::Unauthenticated, "log in to continue")
+    })?;
+    if area.allows(user.role) {
+        Ok(user)
+    } else {
+        Err(AppError::new(
+            ErrorKind::Forbidden,
+            format!("the {} role cannot use {}", user.role.label(), area.label()),
+        ))
+    }
+}
+
+/// Logs `detail` and returns a generic internal error: details stay in the server log.
+pub fn internal(detail: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %detail, "internal error in a server function");
+    AppError::new(ErrorKind::Internal, "internal error; the details are in the server log")
+}
+
+/// Turns a `users` error into what the client may see.
+pub fn user_error(e: amso_core::users::UserError) -> AppError {
+    use amso_core::users::UserError::*;
+    match e {
+        Db(e) => internal(e),
+        NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
+        DuplicateEmail(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
+        SelfLockout => AppError::new(ErrorKind::Forbidden, e.to_string()),
+        InvalidEmail(_) | WeakPassword(_) | ReviewerWithoutMarkets | InvalidDisplayName => {
+            AppError::new(ErrorKind::Invalid, e.to_string())
+        }
+    }
+}

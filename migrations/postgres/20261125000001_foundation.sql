@@ -1,0 +1,64 @@
+-- Foundation: markets, users and their market scopes, login sessions, the audit log.
+-- Timestamps are milliseconds since the Unix epoch (UTC).
+
+create table markets (
+    code text primary key,
+    name text not null
+);
+
+insert into markets (code, name) values
+    ('US', 'United States'), ('GB', 'United Kingdom'), ('DE', 'Germany'), ('FR', 'France'),
+    ('BR', 'Brazil'), ('ID', 'Indonesia'), ('JP', 'Japan'), ('KR', 'South Korea'),
+    ('AE', 'United Arab Emirates'), ('SG', 'Singapore');
+
+create table users (
+    id bigserial primary key,
+    email text not null unique,
+    display_name text not null,
+    role text not null check (role in ('reviewer', 'ops_head', 'executive', 'admin')),
+    password_hash text not null,
+    disabled boolean not null default false,
+    -- set for the users the demo seed creates; production refuses to start while any is enabled
+    demo_credentials boolean not null default false,
+    created_at bigint not null,
+    updated_at bigint not null
+);
+
+create table user_markets (
+    user_id bigint not null references users (id) on delete cascade,
+    market text not null references markets (code),
+    primary key (user_id, market)
+);
+
+create table sessions (
+    id text primary key,
+    data text not null,
+    expires_at bigint not null
+);
+create index sessions_expires_at on sessions (expires_at);
+
+create table audit_log (
+    id bigserial primary key,
+    at bigint not null,
+    actor text not null,
+    action text not null,
+    object text not null,
+    before_json text,
+    after_json text,
+    ip text
+);
+create index audit_log_action_object_at on audit_log (action, object, at);
+create index audit_log_at on audit_log (at);
+
+-- The audit log is append-only: the database itself refuses to change history.
+create function audit_log_refuse_change() returns trigger language plpgsql as $$
+begin
+    raise exception 'audit_log is append-only';
+end;
+$$;
+
+create trigger audit_log_no_update before update or delete on audit_log
+    for each row execute function audit_log_refuse_change();
+
+create trigger audit_log_no_truncate before truncate on audit_log
+    for each statement execute function audit_log_refuse_change();

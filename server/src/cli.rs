@@ -1,0 +1,275 @@
+//! The `amso` command line.
+
+use crate::session_store::DbSessionStore;
+use crate::web::build_router;
+use amso_app::ssr::AppState;
+use amso_core::audit::Actor;
+use amso_core::config::Config;
+use amso_core::db::{Db, redact};
+use amso_core::demo::{DEMO_LOGINS, ensure_demo_users};
+use amso_core::market::parse_market_list;
+use amso_core::role::Role;
+use amso_core::users::{self, NewUser};
+use clap::{Args, Parser, Subcommand};
+use rand::Rng;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_sessions::ExpiredDeletion;
+
+/// A boxed error with a message meant for the operator.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// AMSO: auto-moderation operations console.
+#[derive(Debug, Parser)]
+#[command(name = "amso", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a subcommand, `serve`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve the UI and API until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create the demo accounts (one per role) and print their logins.
+    Seed,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// Options of `amso serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Also create the demo accounts and print their logins (refused in production).
+    #[arg(long, env = "AMSO_DEMO")]
+    pub demo: bool,
+}
+
+/// `amso user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. Without --password-stdin a strong password is generated and printed once.
+    Add {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// reviewer, ops_head, executive or admin.
+        #[arg(long)]
+        role: Role,
+        /// Comma-separated market codes the user carries (required for reviewers), e.g. US,GB.
+        #[arg(long, default_value = "")]
+        markets: String,
+        /// Display name; defaults to the part of the email before the @.
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let config = Config::from_env()?;
+    let command = cli.command.unwrap_or_else(|| {
+        Command::Serve(ServeArgs {
+            demo: std::env::var("AMSO_DEMO").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+        })
+    });
+    match command {
+        Command::Serve(args) => serve(config, args).await,
+        Command::Migrate => {
+            let db = connect(&config).await?;
+            println!("migrations applied to {}", redact(&config.database_url));
+            db.close().await;
+            Ok(())
+        }
+        Command::Seed => {
+            refuse_demo_in_production(&config)?;
+            let db = connect(&config).await?;
+            seed_demo_users(&db).await?;
+            db.close().await;
+            Ok(())
+        }
+        Command::User { command } => {
+            let db = connect(&config).await?;
+            let result = user_command(&db, command).await;
+            db.close().await;
+            result
+        }
+    }
+}
+
+/// Connects and migrates: every command works on an up-to-date schema.
+async fn connect(config: &Config) -> Result<Db, CliError> {
+    let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+fn refuse_demo_in_production(config: &Config) -> Result<(), CliError> {
+    if config.is_production() {
+        return Err("demo accounts are refused when AMSO_ENV=production".into());
+    }
+    Ok(())
+}
+
+async fn seed_demo_users(db: &Db) -> Result<(), CliError> {
+    let created = ensure_demo_users(db).await?;
+    println!("demo accounts ({created} newly created):");
+    for login in &DEMO_LOGINS {
+        println!(
+            "  {:<10} {:<20} password: {}",
+            login.role.label(),
+            login.email,
+            login.password
+        );
+    }
+    Ok(())
+}
+
+async fn user_command(db: &Db, command: UserCommand) -> Result<(), CliError> {
+    match command {
+        UserCommand::Add {
+            email,
+            role,
+            markets,
+            name,
+            password_stdin,
+        } => {
+            let markets = parse_market_list(&markets)?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (generate_password(), true)
+            };
+            let display_name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let user = users::create(
+                db,
+                &Actor::Cli,
+                NewUser {
+                    email,
+                    display_name,
+                    role,
+                    markets,
+                    password: password.clone(),
+                    demo_credentials: false,
+                },
+            )
+            .await?;
+            println!("created user {} ({}) id {}", user.email, user.role.label(), user.id);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+        UserCommand::List => {
+            for u in users::list(db).await? {
+                println!(
+                    "{:>4}  {:<32} {:<10} {:<20} {}",
+                    u.id,
+                    u.email,
+                    u.role.as_str(),
+                    u.markets.iter().map(|m| m.code()).collect::<Vec<_>>().join(","),
+                    if u.disabled { "disabled" } else { "active" }
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// 20 characters from an unambiguous alphabet (about 115 bits).
+fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
+    if args.demo {
+        refuse_demo_in_production(&config)?;
+    }
+    let db = connect(&config).await?;
+    if args.demo {
+        seed_demo_users(&db).await?;
+    }
+    if config.is_production() {
+        let demo = users::enabled_demo_accounts(&db).await?;
+        if !demo.is_empty() {
+            return Err(format!(
+                "AMSO_ENV=production refuses to start while demo accounts with published \
+                 passwords are enabled: {}. Disable them or change their passwords first.",
+                demo.join(", ")
+            )
+            .into());
+        }
+    }
+
+    let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
+    let addr = leptos_options.site_addr;
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+        config: Arc::new(config),
+    };
+    let server = build_router(state);
+
+    let sweeper = tokio::spawn(
+        DbSessionStore::new(db.clone())
+            .continuously_delete_expired(tokio::time::Duration::from_secs(600)),
+    );
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(%addr, "serving");
+    println!("AMSO is running at http://{addr}");
+    axum::serve(
+        listener,
+        server
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    sweeper.abort();
+    db.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,9 @@
+//! The `amso` server: the axum router with pages, server functions, health and metrics,
+//! plus the session and access middleware. `main.rs` only parses the command line.
+
+pub mod cli;
+pub mod metrics;
+pub mod session_store;
+pub mod web;
+
+pub use web::{Server, build_router};

@@ -1,0 +1,146 @@
+//! Prometheus metrics for HTTP traffic: request counts and durations by route and status.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Upper bounds of the duration histogram, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Series {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Observed {
+    count: u64,
+    sum_seconds: f64,
+    /// Cumulative counts per bucket of [`BUCKETS`].
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// The HTTP metrics registry. Cheap to clone; all clones share the counts.
+#[derive(Clone, Debug, Default)]
+pub struct HttpMetrics {
+    series: Arc<Mutex<BTreeMap<Series, Observed>>>,
+}
+
+impl HttpMetrics {
+    /// Records one finished request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut series = self.series.lock().expect("metrics lock is never poisoned");
+        let entry = series
+            .entry(Series {
+                method: method.to_string(),
+                route: route.to_string(),
+                status,
+            })
+            .or_default();
+        entry.count += 1;
+        entry.sum_seconds += seconds;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                entry.buckets[i] += 1;
+            }
+        }
+    }
+
+    /// The Prometheus text exposition of everything recorded so far.
+    pub fn render(&self) -> String {
+        let series = self.series.lock().expect("metrics lock is never poisoned");
+        let mut out = String::new();
+        out.push_str("# HELP amso_http_requests_total HTTP requests served, by route and status.\n");
+        out.push_str("# TYPE amso_http_requests_total counter\n");
+        for (s, o) in series.iter() {
+            let _ = writeln!(out, "amso_http_requests_total{{{}}} {}", labels(s), o.count);
+        }
+        out.push_str(
+            "# HELP amso_http_request_duration_seconds Time to produce the response headers.\n",
+        );
+        out.push_str("# TYPE amso_http_request_duration_seconds histogram\n");
+        for (s, o) in series.iter() {
+            let l = labels(s);
+            for (bound, n) in BUCKETS.iter().zip(o.buckets) {
+                let _ = writeln!(
+                    out,
+                    "amso_http_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "amso_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}",
+                o.count
+            );
+            let _ = writeln!(out, "amso_http_request_duration_seconds_sum{{{l}}} {}", o.sum_seconds);
+            let _ = writeln!(out, "amso_http_request_duration_seconds_count{{{l}}} {}", o.count);
+        }
+        out
+    }
+}
+
+fn labels(s: &Series) -> String {
+    format!(
+        "method=\"{}\",route=\"{}\",status=\"{}\"",
+        escape(&s.method),
+        escape(&s.route),
+        s.status
+    )
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Middleware recording every request under its route pattern (not the raw path, so
+/// ids in URLs do not explode the series count).
+pub async fn track(State(metrics): State<HttpMetrics>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| {
+            if req.uri().path().starts_with("/pkg/") {
+                "/pkg/{file}".into()
+            } else {
+                "unmatched".into()
+            }
+        });
+    let response = next.run(req).await;
+    metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_cumulative_buckets() {
+        let m = HttpMetrics::default();
+        m.observe("GET", "/healthz", 200, 0.002);
+        m.observe("GET", "/healthz", 200, 0.2);
+        let text = m.render();
+        assert!(text.contains(
+            "amso_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+        ));
+        assert!(text.contains("le=\"0.0025\"} 1"));
+        assert!(text.contains("le=\"0.25\"} 2"));
+        assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+}

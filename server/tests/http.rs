@@ -1,0 +1,273 @@
+//! The HTTP surface through the real router, on SQLite and PostgreSQL.
+
+mod common;
+
+use amso_core::demo::DEMO_LOGINS;
+use amso_core::role::Role;
+use axum::http::{StatusCode, header};
+use common::*;
+
+fn demo(role: Role) -> (&'static str, &'static str) {
+    let d = DEMO_LOGINS.iter().find(|d| d.role == role).unwrap();
+    (d.email, d.password)
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    for t in backends().await {
+        let app = app(&t);
+        let r = send(&app, get("/healthz", None)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", t.label);
+        assert_eq!(r.json()["status"], "ok");
+        let r = send(&app, get("/readyz", None)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}: {}", t.label, r.text());
+        assert_eq!(r.json()["status"], "ready");
+        let r = send(&app, get("/metrics", None)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let text = r.text();
+        assert!(
+            text.contains(r#"amso_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("amso_http_request_duration_seconds_bucket"));
+    }
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let t = sqlite().await;
+    let app = app(&t);
+    t.db.close().await;
+    let r = send(&app, get("/readyz", None)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.json()["kind"], "not_ready");
+}
+
+#[tokio::test]
+async fn login_sets_a_hardened_cookie_and_roles_are_enforced_on_the_server() {
+    for t in backends().await {
+        let app = app(&t);
+        let (email, password) = demo(Role::Admin);
+        let r = send(&app, rpc("login", &[("email", email), ("password", password)], None)).await;
+        assert!(!r.status.is_server_error(), "{}: {}", t.label, r.text());
+        let set_cookie = r.session_set_cookie().expect("cookie");
+        assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+        assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+        let admin = r.session_cookie().unwrap();
+
+        let r = send(&app, rpc("list_users", &[], Some(&admin))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}: {}", t.label, r.text());
+        assert_eq!(r.json().as_array().unwrap().len(), 4);
+
+        let (email, password) = demo(Role::Reviewer);
+        let reviewer = login(&app, email, password).await;
+        let r = send(&app, rpc("list_users", &[], Some(&reviewer))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", t.label);
+        assert_eq!(r.json()["kind"], "forbidden");
+
+        let r = send(&app, rpc("list_users", &[], None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json()["kind"], "unauthenticated");
+
+        // Pages: the same rules, with the page's own "no access" view.
+        let r = send(&app, get("/admin/users", Some(&reviewer))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = send(&app, get("/admin/users", Some(&admin))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.text().contains("Users"));
+    }
+}
+
+#[tokio::test]
+async fn login_rotates_the_session_id() {
+    for t in backends().await {
+        let app = app(&t);
+        let (email, password) = demo(Role::OpsHead);
+        let first = login(&app, email, password).await;
+        let r = send(
+            &app,
+            rpc("login", &[("email", email), ("password", password)], Some(&first)),
+        )
+        .await;
+        let second = r.session_cookie().expect("a new cookie at login");
+        assert_ne!(first, second, "{}: session id must change at login", t.label);
+        let r = send(&app, rpc("get_viewer", &[], Some(&first))).await;
+        assert_eq!(r.json(), serde_json::Value::Null, "{}: old id still valid", t.label);
+        let r = send(&app, rpc("get_viewer", &[], Some(&second))).await;
+        assert_eq!(r.json()["email"], email);
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_then_rate_limited() {
+    for t in backends().await {
+        let app = app(&t);
+        let (email, password) = demo(Role::Executive);
+        for _ in 0..5 {
+            let r = send(&app, rpc("login", &[("email", email), ("password", "wrong-guess")], None)).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", t.label);
+            assert_eq!(r.json()["error"], "wrong email or password");
+            assert!(r.session_cookie().is_none());
+        }
+        // The sixth attempt is refused even with the right password.
+        let r = send(&app, rpc("login", &[("email", email), ("password", password)], None)).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", t.label);
+        assert_eq!(r.json()["kind"], "rate_limited");
+        // Other accounts are unaffected.
+        let (email, password) = demo(Role::Admin);
+        login(&app, email, password).await;
+        // Unknown emails are refused the same way as wrong passwords.
+        let r = send(&app, rpc("login", &[("email", "nobody@amso.test"), ("password", "whatever-pass")], None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn logout_kills_the_session_on_the_server() {
+    for t in backends().await {
+        let app = app(&t);
+        let (email, password) = demo(Role::Executive);
+        let cookie = login(&app, email, password).await;
+        let r = send(&app, get("/reports", Some(&cookie))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = send(&app, rpc("logout", &[], Some(&cookie))).await;
+        assert!(!r.status.is_server_error() && !r.status.is_client_error(), "{}", r.text());
+        // The old cookie, replayed, is worthless.
+        let r = send(&app, get("/reports", Some(&cookie))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", t.label);
+        assert_eq!(r.headers[header::LOCATION], "/login?next=/reports");
+        let r = send(&app, rpc("get_viewer", &[], Some(&cookie))).await;
+        assert_eq!(r.json(), serde_json::Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn logged_out_page_visits_redirect_to_login() {
+    let t = sqlite().await;
+    let app = app(&t);
+    let r = send(&app, get("/admin/users?tab=all", None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/login?next=/admin/users%3Ftab%3Dall");
+    let r = send(&app, get("/", None)).await;
+    assert_eq!(r.headers[header::LOCATION], "/login");
+    let r = send(&app, get("/login", None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("Log in to AMSO"));
+}
+
+#[tokio::test]
+async fn sessions_survive_a_server_restart() {
+    for t in backends().await {
+        let cookie = {
+            let first = app(&t);
+            let (email, password) = demo(Role::Admin);
+            login(&first, email, password).await
+        };
+        // A new router (as after a restart) over the same database.
+        let second = app(&t);
+        let r = send(&second, rpc("get_viewer", &[], Some(&cookie))).await;
+        assert_eq!(r.json()["role"], "admin", "{}", t.label);
+    }
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_session() {
+    for t in backends().await {
+        let app = app(&t);
+        let (email, password) = demo(Role::Reviewer);
+        let reviewer = login(&app, email, password).await;
+        let (a_email, a_password) = demo(Role::Admin);
+        let admin = login(&app, a_email, a_password).await;
+        let users = send(&app, rpc("list_users", &[], Some(&admin))).await.json();
+        let id = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap()["id"]
+            .to_string();
+        let r = send(
+            &app,
+            rpc(
+                "update_user",
+                &[
+                    ("id", &id),
+                    ("display_name", "Rina Reviewer"),
+                    ("role", "reviewer"),
+                    ("markets", "US"),
+                    ("disabled", "true"),
+                    ("password", ""),
+                ],
+                Some(&admin),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}: {}", t.label, r.text());
+        assert_eq!(r.json()["disabled"], true);
+        let r = send(&app, rpc("get_viewer", &[], Some(&reviewer))).await;
+        assert_eq!(r.json(), serde_json::Value::Null, "{}", t.label);
+        let r = send(&app, rpc("login", &[("email", email), ("password", password)], None)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn admins_create_users_and_bad_input_gets_a_json_4xx() {
+    for t in backends().await {
+        let app = app(&t);
+        let (email, password) = demo(Role::Admin);
+        let admin = login(&app, email, password).await;
+        let new = [
+            ("email", "Kai@Example.com"),
+            ("display_name", "Kai"),
+            ("role", "reviewer"),
+            ("markets", "JP,KR"),
+            ("password", "kai-initial-pass"),
+        ];
+        let r = send(&app, rpc("create_user", &new, Some(&admin))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}: {}", t.label, r.text());
+        assert_eq!(r.json()["email"], "kai@example.com");
+        assert_eq!(r.json()["markets"], serde_json::json!(["JP", "KR"]));
+        login(&app, "kai@example.com", "kai-initial-pass").await;
+
+        let r = send(&app, rpc("create_user", &new, Some(&admin))).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+
+        let mut bad = new;
+        bad[0].1 = "other@example.com";
+        bad[3].1 = "JP,XX";
+        let r = send(&app, rpc("create_user", &bad, Some(&admin))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.json()["error"].as_str().unwrap().contains("XX"));
+
+        bad[3].1 = "JP";
+        bad[4].1 = "short";
+        let r = send(&app, rpc("create_user", &bad, Some(&admin))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Missing fields: a malformed request, answered as a JSON 4xx.
+        let r = send(&app, rpc("create_user", &[("email", "x@y.z")], Some(&admin))).await;
+        assert!(r.status.is_client_error(), "{}", r.status);
+        assert_eq!(r.json()["kind"], "invalid");
+
+        // Admins cannot lock themselves out.
+        let me = send(&app, rpc("get_viewer", &[], Some(&admin))).await.json();
+        let r = send(
+            &app,
+            rpc(
+                "update_user",
+                &[
+                    ("id", &me["id"].to_string()),
+                    ("display_name", "Ada"),
+                    ("role", "reviewer"),
+                    ("markets", "US"),
+                    ("disabled", "false"),
+                    ("password", ""),
+                ],
+                Some(&admin),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}

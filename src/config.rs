@@ -1,0 +1,155 @@
+//! Configuration read from the environment. Every variable has a default except secrets.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | `sqlite://data/amso.db` | embedded SQLite file, or `postgres://…` |
+//! | `AMSO_ENV` | `development` | `production` refuses demo credentials and insecure cookies |
+//! | `AMSO_SESSION_IDLE_MINUTES` | `60` | a session ends after this long without a request |
+//! | `AMSO_COOKIE_SECURE` | `false` in development, `true` in production | `Secure` flag on the session cookie |
+//! | `AMSO_LOGIN_MAX_FAILURES` | `5` | failed logins per email within the window before refusing |
+//! | `AMSO_LOGIN_WINDOW_MINUTES` | `15` | the window for the limit above |
+//! | `AMSO_DB_MAX_CONNECTIONS` | `8` | database pool size |
+//! | `AMSO_LOG_FORMAT` | `text` | `json` for one JSON object per log line |
+//! | `RUST_LOG` | `info` | log filter |
+//! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address `amso serve` listens on |
+//! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS/JS/wasm are served from |
+
+use std::env;
+use std::str::FromStr;
+
+/// Whether the process runs for development/demo or for real.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Everything configurable, resolved once at start-up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub environment: Environment,
+    pub session_idle_minutes: i64,
+    pub cookie_secure: bool,
+    pub login_max_failures: i64,
+    pub login_window_minutes: i64,
+    pub db_max_connections: u32,
+    pub log_json: bool,
+}
+
+/// A variable was set to something that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+/// The default database: a SQLite file under `data/`, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/amso.db";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let environment = match get("AMSO_ENV").as_deref().map(str::trim) {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "AMSO_ENV",
+                    value: other.to_string(),
+                    reason: "expected `development` or `production`".into(),
+                });
+            }
+        };
+        let config = Config {
+            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            environment,
+            session_idle_minutes: parse(&get, "AMSO_SESSION_IDLE_MINUTES", 60)?,
+            cookie_secure: parse(
+                &get,
+                "AMSO_COOKIE_SECURE",
+                environment == Environment::Production,
+            )?,
+            login_max_failures: parse(&get, "AMSO_LOGIN_MAX_FAILURES", 5)?,
+            login_window_minutes: parse(&get, "AMSO_LOGIN_WINDOW_MINUTES", 15)?,
+            db_max_connections: parse(&get, "AMSO_DB_MAX_CONNECTIONS", 8)?,
+            log_json: get("AMSO_LOG_FORMAT").is_some_and(|f| f.trim() == "json"),
+        };
+        if config.session_idle_minutes < 1 {
+            return Err(ConfigError {
+                name: "AMSO_SESSION_IDLE_MINUTES",
+                value: config.session_idle_minutes.to_string(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// Whether this is a production deployment.
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            value,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_need_nothing_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.environment, Environment::Development);
+        assert!(!c.cookie_secure);
+        assert_eq!(c.login_max_failures, 5);
+    }
+
+    #[test]
+    fn production_defaults_to_secure_cookies() {
+        let c = config(&[("AMSO_ENV", "production")]).unwrap();
+        assert!(c.is_production());
+        assert!(c.cookie_secure);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("AMSO_LOGIN_MAX_FAILURES", "many")]).unwrap_err();
+        assert_eq!(err.name, "AMSO_LOGIN_MAX_FAILURES");
+        assert!(config(&[("AMSO_ENV", "staging")]).is_err());
+        assert!(config(&[("AMSO_SESSION_IDLE_MINUTES", "0")]).is_err());
+    }
+}

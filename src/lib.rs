@@ -1,0 +1,24 @@
+//! AMSO core: the domain and the engine, free of any web framework.
+//!
+//! The vocabulary modules ([`market`], [`role`]) compile everywhere, the browser bundle
+//! included; everything that does I/O sits behind the `server` feature.
+
+pub mod market;
+pub mod role;
+
+#[cfg(feature = "server")]
+pub mod audit;
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod db;
+#[cfg(feature = "server")]
+pub mod password;
+#[cfg(feature = "server")]
+pub mod time;
+#[cfg(feature = "server")]
+pub mod users;
+#[cfg(feature = "server")]
+pub mod demo;
