@@ -76,7 +76,12 @@ where
 }
 
 /// How many times `action` was recorded on `object` since `since`.
-pub async fn count_since<'e, E>(exec: E, action: &str, object: &str, since: Millis) -> sqlx::Result<i64>
+pub async fn count_since<'e, E>(
+    exec: E,
+    action: &str,
+    object: &str,
+    since: Millis,
+) -> sqlx::Result<i64>
 where
     E: Executor<'e, Database = Any>,
 {

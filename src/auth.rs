@@ -72,10 +72,23 @@ pub async fn login(
 
 /// Records a logout.
 pub async fn logout(db: &Db, user: &User, ip: Option<String>) -> sqlx::Result<()> {
-    record(db, &user.email, "auth.logout", &format!("user:{}", user.id), ip).await
+    record(
+        db,
+        &user.email,
+        "auth.logout",
+        &format!("user:{}", user.id),
+        ip,
+    )
+    .await
 }
 
-async fn record(db: &Db, email: &str, action: &str, object: &str, ip: Option<String>) -> sqlx::Result<()> {
+async fn record(
+    db: &Db,
+    email: &str,
+    action: &str,
+    object: &str,
+    ip: Option<String>,
+) -> sqlx::Result<()> {
     audit::record(
         db.pool(),
         NewEntry {

@@ -4,9 +4,12 @@
 //! statements that must differ branch on [`Backend`]. Timestamps are stored as
 //! milliseconds since the epoch ([`crate::time::Millis`]).
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::{
+    AnyPoolOptions, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef, install_default_drivers,
+};
+use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyPool, Decode, Executor, Type};
 use std::path::Path;
 use std::time::Duration;
 
@@ -69,8 +72,7 @@ impl Db {
     /// Connects to `url`, creating a SQLite file (and its directory) when missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
         install_default_drivers();
-        let backend =
-            Backend::from_url(url).ok_or_else(|| DbError::UnsupportedUrl(redact(url)))?;
+        let backend = Backend::from_url(url).ok_or_else(|| DbError::UnsupportedUrl(redact(url)))?;
         let url = match backend {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
@@ -135,12 +137,45 @@ impl Db {
     }
 }
 
+/// A boolean column as read back: `boolean` on PostgreSQL, `integer` 0/1 on SQLite, whose
+/// `BOOLEAN` the Any driver cannot read. Bind plain `bool`s; decode into `Flag`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl Type<Any> for Flag {
+    fn type_info() -> AnyTypeInfo {
+        <bool as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        matches!(
+            ty.kind(),
+            AnyTypeInfoKind::Bool
+                | AnyTypeInfoKind::SmallInt
+                | AnyTypeInfoKind::Integer
+                | AnyTypeInfoKind::BigInt
+        )
+    }
+}
+
+impl<'r> Decode<'r, Any> for Flag {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        match <bool as Decode<Any>>::decode(value.clone()) {
+            Ok(b) => Ok(Flag(b)),
+            Err(_) => Ok(Flag(<i64 as Decode<Any>>::decode(value)? != 0)),
+        }
+    }
+}
+
 /// Makes sure the SQLite file's directory exists and the file is created on first use.
 fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path != ":memory:" && !path.is_empty() {
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
                 path: dir.display().to_string(),
                 source,
@@ -182,13 +217,19 @@ mod tests {
     fn recognises_backends() {
         assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::from_url("mysql://h/db"), None);
     }
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact("postgres://amso:s3cret@db/amso"), "postgres://amso:***@db/amso");
+        assert_eq!(
+            redact("postgres://amso:s3cret@db/amso"),
+            "postgres://amso:***@db/amso"
+        );
         assert_eq!(redact("postgres://amso@db/amso"), "postgres://amso@db/amso");
         assert_eq!(redact("sqlite://data/amso.db"), "sqlite://data/amso.db");
     }

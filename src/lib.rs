@@ -15,10 +15,10 @@ pub mod config;
 #[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
+pub mod demo;
+#[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]
 pub mod time;
 #[cfg(feature = "server")]
 pub mod users;
-#[cfg(feature = "server")]
-pub mod demo;

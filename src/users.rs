@@ -1,7 +1,7 @@
 //! Users, their roles and market scopes.
 
 use crate::audit::{self, Actor, NewEntry};
-use crate::db::Db;
+use crate::db::{Db, Flag};
 use crate::market::Market;
 use crate::password;
 use crate::role::Role;
@@ -72,8 +72,8 @@ struct UserRow {
     email: String,
     display_name: String,
     role: String,
-    disabled: bool,
-    demo_credentials: bool,
+    disabled: Flag,
+    demo_credentials: Flag,
     created_at: i64,
 }
 
@@ -83,11 +83,12 @@ const USER_COLUMNS: &str = "id, email, display_name, role, disabled, demo_creden
 pub fn normalize_email(email: &str) -> Result<String, UserError> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-            })
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
         && !email.chars().any(char::is_whitespace);
     if valid {
         Ok(email)
@@ -131,8 +132,8 @@ impl UserRow {
             // The column has a check constraint, so an unknown role cannot be stored.
             role: self.role.parse().unwrap_or(Role::Reviewer),
             markets,
-            disabled: self.disabled,
-            demo_credentials: self.demo_credentials,
+            disabled: self.disabled.0,
+            demo_credentials: self.demo_credentials.0,
             created_at: self.created_at,
         }
     }
@@ -399,8 +400,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalize_email("  Ana@Example.COM ").unwrap(), "ana@example.com");
-        for bad in ["", "ana", "ana@", "@x.com", "ana@localhost", "a b@x.com", "ana@x."] {
+        assert_eq!(
+            normalize_email("  Ana@Example.COM ").unwrap(),
+            "ana@example.com"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@x.com",
+            "ana@localhost",
+            "a b@x.com",
+            "ana@x.",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad} accepted");
         }
     }

@@ -37,9 +37,14 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Checks the credentials, starts a fresh session and sends the user on.
+/// Checks the credentials, starts a fresh session, and returns the page to open next
+/// (the browser then loads it afresh; a plain form post is redirected there).
 #[server(prefix = "/rpc", endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
     use amso_core::auth::{self, LoginError};
     use amso_core::role::Area;
     use tower_sessions::Session;
@@ -49,9 +54,13 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
         .await
         .map_err(|e| match e {
             LoginError::Db(e) => internal(e),
-            LoginError::TooManyAttempts { .. } => AppError::new(ErrorKind::RateLimited, e.to_string()),
+            LoginError::TooManyAttempts { .. } => {
+                AppError::new(ErrorKind::RateLimited, e.to_string())
+            }
             LoginError::Disabled => AppError::new(ErrorKind::Forbidden, e.to_string()),
-            LoginError::InvalidCredentials => AppError::new(ErrorKind::Unauthenticated, e.to_string()),
+            LoginError::InvalidCredentials => {
+                AppError::new(ErrorKind::Unauthenticated, e.to_string())
+            }
         })?;
     let session: Session = leptos_axum::extract().await.map_err(internal)?;
     // A new id at login defeats session fixation.
@@ -64,8 +73,20 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     let target = safe_next(next.as_deref())
         .filter(|n| Area::for_path(n).is_none_or(|a| a.allows(user.role)))
         .unwrap_or(home);
-    leptos_axum::redirect(&target);
-    Ok(())
+    if accepts_html() {
+        leptos_axum::redirect(&target);
+    }
+    Ok(target)
+}
+
+/// Whether the request is a plain browser form post (no JavaScript), which should be
+/// answered with a redirect rather than data.
+#[cfg(feature = "ssr")]
+fn accepts_html() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::ACCEPT).cloned())
+        .and_then(|v| v.to_str().ok().map(|v| v.contains("text/html")))
+        .unwrap_or(false)
 }
 
 /// Ends the session everywhere: the server forgets it, so the old cookie is worthless.
@@ -211,7 +232,10 @@ mod tests {
 
     #[test]
     fn next_only_follows_local_paths() {
-        assert_eq!(safe_next(Some("/admin/users")).as_deref(), Some("/admin/users"));
+        assert_eq!(
+            safe_next(Some("/admin/users")).as_deref(),
+            Some("/admin/users")
+        );
         assert_eq!(safe_next(Some("//evil.example")), None);
         assert_eq!(safe_next(Some("https://evil.example")), None);
         assert_eq!(safe_next(Some("/\\evil.example")), None);

@@ -59,7 +59,6 @@ pub fn Sidebar() -> impl IntoView {
 
 #[component]
 fn UserBox(viewer: Viewer) -> impl IntoView {
-    let auth = expect_context::<AuthContext>();
     let scope = if viewer.role.is_market_scoped() {
         format!("Markets: {}", markets_label(&viewer.markets))
     } else {
@@ -73,11 +72,13 @@ fn UserBox(viewer: Viewer) -> impl IntoView {
                 <span class="muted">{scope}</span>
             </div>
             <div class="userbox-email muted">{viewer.email}</div>
-            <ActionForm action=auth.logout>
+            // A plain form post: the server ends the session and answers with a redirect,
+            // so the browser reloads as a logged-out visitor.
+            <form method="post" action="/rpc/logout">
                 <button type="submit" class="btn btn-ghost btn-small" data-testid="logout">
                     "Log out"
                 </button>
-            </ActionForm>
+            </form>
         </div>
     }
 }
@@ -148,8 +149,9 @@ pub fn MarketPicker(selected: RwSignal<Vec<Market>>, #[prop(into)] name: String)
                 .into_iter()
                 .map(|market| {
                     let id = format!("{name}-{}", market.code());
+                    let label_for = id.clone();
                     view! {
-                        <label class="check" for=id.clone() title=market.name()>
+                        <label class="check" for=label_for title=market.name()>
                             <input
                                 type="checkbox"
                                 id=id
@@ -203,5 +205,9 @@ pub fn RoleSelect(selected: RwSignal<Role>, #[prop(into)] id: String) -> impl In
 
 /// A list of markets as a comma-separated string, as the server functions take it.
 pub fn market_codes(markets: &[Market]) -> String {
-    markets.iter().map(|m| m.code()).collect::<Vec<_>>().join(",")
+    markets
+        .iter()
+        .map(|m| m.code())
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -54,6 +54,10 @@ pub fn markets_label(markets: &[Market]) -> String {
     if markets.is_empty() {
         "all".into()
     } else {
-        markets.iter().map(|m| m.code()).collect::<Vec<_>>().join(", ")
+        markets
+            .iter()
+            .map(|m| m.code())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

@@ -75,9 +75,10 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
                 AppError::new(ErrorKind::Invalid, format!("malformed request: {msg}"))
             }
-            ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Response(msg) => {
-                AppError::new(ErrorKind::Transport, format!("the server could not be reached: {msg}"))
-            }
+            ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Response(msg) => AppError::new(
+                ErrorKind::Transport,
+                format!("the server could not be reached: {msg}"),
+            ),
             _ => AppError::new(ErrorKind::Internal, "internal error"),
         }
     }

@@ -11,7 +11,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use crate::api::{Login, Logout, get_viewer};
+use crate::api::{Login, get_viewer};
 use crate::components::Sidebar;
 use crate::dto::Viewer;
 use crate::error::AppError;
@@ -42,11 +42,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Who is logged in, and the actions that change it; provided to every page.
+/// Who is logged in, and the login action; provided to every page.
+///
+/// Logging in or out reloads the whole page, so the viewer never changes under a page that
+/// is on screen and no page ever acts on a stale viewer.
 #[derive(Clone, Copy)]
 pub struct AuthContext {
     pub login: ServerAction<Login>,
-    pub logout: ServerAction<Logout>,
     pub viewer: Resource<Result<Option<Viewer>, AppError>>,
 }
 
@@ -55,17 +57,8 @@ pub struct AuthContext {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let login = ServerAction::<Login>::new();
-    let logout = ServerAction::<Logout>::new();
-    // Refetched whenever someone logs in or out, so navigation follows at once.
-    let viewer = Resource::new(
-        move || (login.version().get(), logout.version().get()),
-        |_| get_viewer(),
-    );
-    provide_context(AuthContext {
-        login,
-        logout,
-        viewer,
-    });
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    provide_context(AuthContext { login, viewer });
     // Effects run only in the browser: this marks the page as interactive (tests wait on it).
     Effect::new(move |_| {
         if let Some(body) = document().body() {

@@ -57,9 +57,8 @@ pub fn client_ip() -> Option<String> {
 
 /// The logged-in user if their role may open `area`; otherwise 401 or 403.
 pub fn require_area(area: Area) -> Result<User, AppError> {
-    let user = current_user()?.ok_or_else(|| {
-        AppError::new(ErrorKind::Unauthenticated, "log in to continue")
-    })?;
+    let user = current_user()?
+        .ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in to continue"))?;
     if area.allows(user.role) {
         Ok(user)
     } else {
@@ -73,7 +72,10 @@ pub fn require_area(area: Area) -> Result<User, AppError> {
 /// Logs `detail` and returns a generic internal error: details stay in the server log.
 pub fn internal(detail: impl std::fmt::Display) -> AppError {
     tracing::error!(error = %detail, "internal error in a server function");
-    AppError::new(ErrorKind::Internal, "internal error; the details are in the server log")
+    AppError::new(
+        ErrorKind::Internal,
+        "internal error; the details are in the server log",
+    )
 }
 
 /// Turns a `users` error into what the client may see.

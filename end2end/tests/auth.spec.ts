@@ -54,7 +54,7 @@ test('a wrong password shows an error and does not log in', async ({ page }) => 
 test('a logged-out visit is sent to the login page and back after login', async ({ page }) => {
   const response = await page.goto('/admin/audit');
   expect(response?.ok()).toBeTruthy();
-  await expect(page).toHaveURL(/\/login\?next=%2Fadmin%2Faudit$/);
+  await expect(page).toHaveURL(/\/login\?next=\/admin\/audit$/);
   await hydrated(page);
   await page.getByLabel('Email').fill(DEMO.ops_head.email);
   await page.getByLabel('Password').fill(DEMO.ops_head.password);
@@ -92,7 +92,7 @@ test('logout ends the session: the old cookie no longer works', async ({ page, b
   await replay.addCookies(cookies);
   const stale = await replay.newPage();
   await stale.goto('/reports');
-  await expect(stale).toHaveURL(/\/login\?next=%2Freports$/);
+  await expect(stale).toHaveURL(/\/login\?next=\/reports$/);
   const rpc = await stale.request.post('/rpc/get_viewer');
   expect(rpc.status()).toBe(200);
   expect(await rpc.json()).toBeNull();

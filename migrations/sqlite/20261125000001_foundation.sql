@@ -17,9 +17,10 @@ create table users (
     display_name text not null,
     role text not null check (role in ('reviewer', 'ops_head', 'executive', 'admin')),
     password_hash text not null,
-    disabled boolean not null default false,
+    -- flags are integers 0/1 here: sqlx's Any driver cannot read SQLite's BOOLEAN
+    disabled integer not null default 0 check (disabled in (0, 1)),
     -- set for the users the demo seed creates; production refuses to start while any is enabled
-    demo_credentials boolean not null default false,
+    demo_credentials integer not null default 0 check (demo_credentials in (0, 1)),
     created_at bigint not null,
     updated_at bigint not null
 );

@@ -83,7 +83,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let config = Config::from_env()?;
     let command = cli.command.unwrap_or_else(|| {
         Command::Serve(ServeArgs {
-            demo: std::env::var("AMSO_DEMO").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            demo: std::env::var("AMSO_DEMO")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
         })
     });
     match command {
@@ -170,7 +171,12 @@ async fn user_command(db: &Db, command: UserCommand) -> Result<(), CliError> {
                 },
             )
             .await?;
-            println!("created user {} ({}) id {}", user.email, user.role.label(), user.id);
+            println!(
+                "created user {} ({}) id {}",
+                user.email,
+                user.role.label(),
+                user.id
+            );
             if generated {
                 println!("password (shown once): {password}");
             }
@@ -183,7 +189,11 @@ async fn user_command(db: &Db, command: UserCommand) -> Result<(), CliError> {
                     u.id,
                     u.email,
                     u.role.as_str(),
-                    u.markets.iter().map(|m| m.code()).collect::<Vec<_>>().join(","),
+                    u.markets
+                        .iter()
+                        .map(|m| m.code())
+                        .collect::<Vec<_>>()
+                        .join(","),
                     if u.disabled { "disabled" } else { "active" }
                 );
             }
@@ -230,10 +240,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     };
     let server = build_router(state);
 
-    let sweeper = tokio::spawn(
-        DbSessionStore::new(db.clone())
-            .continuously_delete_expired(tokio::time::Duration::from_secs(600)),
-    );
+    let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(db.clone())));
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -252,6 +259,17 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Deletes expired sessions every ten minutes, for as long as the server runs.
+async fn sweep_expired_sessions(store: DbSessionStore) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before the process exits.

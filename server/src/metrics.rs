@@ -58,7 +58,9 @@ impl HttpMetrics {
     pub fn render(&self) -> String {
         let series = self.series.lock().expect("metrics lock is never poisoned");
         let mut out = String::new();
-        out.push_str("# HELP amso_http_requests_total HTTP requests served, by route and status.\n");
+        out.push_str(
+            "# HELP amso_http_requests_total HTTP requests served, by route and status.\n",
+        );
         out.push_str("# TYPE amso_http_requests_total counter\n");
         for (s, o) in series.iter() {
             let _ = writeln!(out, "amso_http_requests_total{{{}}} {}", labels(s), o.count);
@@ -80,8 +82,16 @@ impl HttpMetrics {
                 "amso_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}",
                 o.count
             );
-            let _ = writeln!(out, "amso_http_request_duration_seconds_sum{{{l}}} {}", o.sum_seconds);
-            let _ = writeln!(out, "amso_http_request_duration_seconds_count{{{l}}} {}", o.count);
+            let _ = writeln!(
+                out,
+                "amso_http_request_duration_seconds_sum{{{l}}} {}",
+                o.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "amso_http_request_duration_seconds_count{{{l}}} {}",
+                o.count
+            );
         }
         out
     }
@@ -97,7 +107,9 @@ fn labels(s: &Series) -> String {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Middleware recording every request under its route pattern (not the raw path, so

@@ -54,7 +54,10 @@ pub fn build_router(state: AppState) -> Server {
                 let m = metrics_for_route.clone();
                 async move {
                     (
-                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
                         m.render(),
                     )
                 }
@@ -126,7 +129,10 @@ pub fn json_error(status: StatusCode, error: &str, kind: &str) -> Response {
 /// Paths that are neither pages nor server functions: no session work for them.
 fn is_infrastructure(path: &str) -> bool {
     path.starts_with("/pkg/")
-        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico" | "/favicon.svg")
+        || matches!(
+            path,
+            "/healthz" | "/readyz" | "/metrics" | "/favicon.ico" | "/favicon.svg"
+        )
 }
 
 fn is_page(method: &Method, path: &str) -> bool {
@@ -231,15 +237,22 @@ async fn rpc_error_status(req: Request, next: Next) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, 1 << 20).await {
         Ok(b) => b,
-        Err(_) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal error", "internal"),
+        Err(_) => {
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+                "internal",
+            );
+        }
     };
-    let error: AppError = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-        AppError::new(ErrorKind::Internal, "internal error")
-    });
-    parts.status = StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    parts
-        .headers
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let error: AppError = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| AppError::new(ErrorKind::Internal, "internal error"));
+    parts.status =
+        StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = serde_json::to_vec(&error).unwrap_or_default();
     Response::from_parts(parts, Body::from(body))

@@ -42,7 +42,9 @@ async fn the_audit_log_refuses_updates_and_deletes() {
             .await;
         let err = update.expect_err("update must be refused").to_string();
         assert!(err.contains("append-only"), "{}: {err}", t.label);
-        let delete = sqlx::query("delete from audit_log").execute(t.db.pool()).await;
+        let delete = sqlx::query("delete from audit_log")
+            .execute(t.db.pool())
+            .await;
         assert!(delete.is_err(), "{}: delete must be refused", t.label);
         let recent = audit::recent(t.db.pool(), Some("test."), 10).await.unwrap();
         assert_eq!(recent.len(), 1);
@@ -62,9 +64,17 @@ async fn users_are_validated_updated_and_audited() {
             password: "a-long-password".into(),
             demo_credentials: false,
         };
-        let user = users::create(&t.db, &actor, new("T@Example.org", Role::Reviewer, vec![Market::Kr, Market::Ae]))
-            .await
-            .unwrap();
+        let user = users::create(
+            &t.db,
+            &actor,
+            new(
+                "T@Example.org",
+                Role::Reviewer,
+                vec![Market::Kr, Market::Ae],
+            ),
+        )
+        .await
+        .unwrap();
         assert_eq!(user.email, "t@example.org");
         assert_eq!(user.markets, vec![Market::Kr, Market::Ae]);
         assert!(matches!(
@@ -92,16 +102,38 @@ async fn users_are_validated_updated_and_audited() {
         .unwrap();
         assert_eq!(changed.role, Role::OpsHead);
         assert!(changed.markets.is_empty());
-        let (found, hash) = users::find_for_login(&t.db, "T@EXAMPLE.ORG").await.unwrap().unwrap();
+        let (found, hash) = users::find_for_login(&t.db, "T@EXAMPLE.ORG")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found, changed);
         assert!(amso_core::password::verify("another-long-password", &hash));
 
         let trail = audit::recent(t.db.pool(), Some("user."), 50).await.unwrap();
-        let update = trail.iter().find(|e| e.action == "user.update").expect("update audited");
-        assert!(update.before_json.as_deref().unwrap().contains("reviewer"), "{}", t.label);
+        let update = trail
+            .iter()
+            .find(|e| e.action == "user.update")
+            .expect("update audited");
+        assert!(
+            update.before_json.as_deref().unwrap().contains("reviewer"),
+            "{}",
+            t.label
+        );
         assert!(update.after_json.as_deref().unwrap().contains("ops_head"));
-        assert!(update.after_json.as_deref().unwrap().contains("\"password\":\"changed\""));
-        assert!(!update.after_json.as_deref().unwrap().contains("another-long-password"));
+        assert!(
+            update
+                .after_json
+                .as_deref()
+                .unwrap()
+                .contains("\"password\":\"changed\"")
+        );
+        assert!(
+            !update
+                .after_json
+                .as_deref()
+                .unwrap()
+                .contains("another-long-password")
+        );
     }
 }
 
@@ -110,7 +142,11 @@ async fn demo_accounts_are_flagged_until_their_password_changes() {
     for t in backends().await {
         let demo = users::enabled_demo_accounts(&t.db).await.unwrap();
         assert_eq!(demo.len(), 4, "{}", t.label);
-        let admin = users::find_for_login(&t.db, "admin@amso.test").await.unwrap().unwrap().0;
+        let admin = users::find_for_login(&t.db, "admin@amso.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
         users::update(
             &t.db,
             &Actor::Cli,

@@ -26,7 +26,9 @@ async fn health_readiness_and_metrics() {
         assert_eq!(r.status, StatusCode::OK);
         let text = r.text();
         assert!(
-            text.contains(r#"amso_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+            text.contains(
+                r#"amso_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
+            ),
             "{text}"
         );
         assert!(text.contains("amso_http_request_duration_seconds_bucket"));
@@ -48,7 +50,11 @@ async fn login_sets_a_hardened_cookie_and_roles_are_enforced_on_the_server() {
     for t in backends().await {
         let app = app(&t);
         let (email, password) = demo(Role::Admin);
-        let r = send(&app, rpc("login", &[("email", email), ("password", password)], None)).await;
+        let r = send(
+            &app,
+            rpc("login", &[("email", email), ("password", password)], None),
+        )
+        .await;
         assert!(!r.status.is_server_error(), "{}: {}", t.label, r.text());
         let set_cookie = r.session_set_cookie().expect("cookie");
         assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
@@ -86,13 +92,26 @@ async fn login_rotates_the_session_id() {
         let first = login(&app, email, password).await;
         let r = send(
             &app,
-            rpc("login", &[("email", email), ("password", password)], Some(&first)),
+            rpc(
+                "login",
+                &[("email", email), ("password", password)],
+                Some(&first),
+            ),
         )
         .await;
         let second = r.session_cookie().expect("a new cookie at login");
-        assert_ne!(first, second, "{}: session id must change at login", t.label);
+        assert_ne!(
+            first, second,
+            "{}: session id must change at login",
+            t.label
+        );
         let r = send(&app, rpc("get_viewer", &[], Some(&first))).await;
-        assert_eq!(r.json(), serde_json::Value::Null, "{}: old id still valid", t.label);
+        assert_eq!(
+            r.json(),
+            serde_json::Value::Null,
+            "{}: old id still valid",
+            t.label
+        );
         let r = send(&app, rpc("get_viewer", &[], Some(&second))).await;
         assert_eq!(r.json()["email"], email);
     }
@@ -104,20 +123,40 @@ async fn wrong_passwords_are_refused_then_rate_limited() {
         let app = app(&t);
         let (email, password) = demo(Role::Executive);
         for _ in 0..5 {
-            let r = send(&app, rpc("login", &[("email", email), ("password", "wrong-guess")], None)).await;
+            let r = send(
+                &app,
+                rpc(
+                    "login",
+                    &[("email", email), ("password", "wrong-guess")],
+                    None,
+                ),
+            )
+            .await;
             assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", t.label);
             assert_eq!(r.json()["error"], "wrong email or password");
             assert!(r.session_cookie().is_none());
         }
         // The sixth attempt is refused even with the right password.
-        let r = send(&app, rpc("login", &[("email", email), ("password", password)], None)).await;
+        let r = send(
+            &app,
+            rpc("login", &[("email", email), ("password", password)], None),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", t.label);
         assert_eq!(r.json()["kind"], "rate_limited");
         // Other accounts are unaffected.
         let (email, password) = demo(Role::Admin);
         login(&app, email, password).await;
         // Unknown emails are refused the same way as wrong passwords.
-        let r = send(&app, rpc("login", &[("email", "nobody@amso.test"), ("password", "whatever-pass")], None)).await;
+        let r = send(
+            &app,
+            rpc(
+                "login",
+                &[("email", "nobody@amso.test"), ("password", "whatever-pass")],
+                None,
+            ),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
 }
@@ -131,7 +170,11 @@ async fn logout_kills_the_session_on_the_server() {
         let r = send(&app, get("/reports", Some(&cookie))).await;
         assert_eq!(r.status, StatusCode::OK);
         let r = send(&app, rpc("logout", &[], Some(&cookie))).await;
-        assert!(!r.status.is_server_error() && !r.status.is_client_error(), "{}", r.text());
+        assert!(
+            !r.status.is_server_error() && !r.status.is_client_error(),
+            "{}",
+            r.text()
+        );
         // The old cookie, replayed, is worthless.
         let r = send(&app, get("/reports", Some(&cookie))).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", t.label);
@@ -147,7 +190,10 @@ async fn logged_out_page_visits_redirect_to_login() {
     let app = app(&t);
     let r = send(&app, get("/admin/users?tab=all", None)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.headers[header::LOCATION], "/login?next=/admin/users%3Ftab%3Dall");
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/login?next=/admin/users%3Ftab%3Dall"
+    );
     let r = send(&app, get("/", None)).await;
     assert_eq!(r.headers[header::LOCATION], "/login");
     let r = send(&app, get("/login", None)).await;
@@ -178,7 +224,9 @@ async fn disabling_a_user_ends_their_session() {
         let reviewer = login(&app, email, password).await;
         let (a_email, a_password) = demo(Role::Admin);
         let admin = login(&app, a_email, a_password).await;
-        let users = send(&app, rpc("list_users", &[], Some(&admin))).await.json();
+        let users = send(&app, rpc("list_users", &[], Some(&admin)))
+            .await
+            .json();
         let id = users
             .as_array()
             .unwrap()
@@ -206,7 +254,11 @@ async fn disabling_a_user_ends_their_session() {
         assert_eq!(r.json()["disabled"], true);
         let r = send(&app, rpc("get_viewer", &[], Some(&reviewer))).await;
         assert_eq!(r.json(), serde_json::Value::Null, "{}", t.label);
-        let r = send(&app, rpc("login", &[("email", email), ("password", password)], None)).await;
+        let r = send(
+            &app,
+            rpc("login", &[("email", email), ("password", password)], None),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
 }
@@ -246,12 +298,18 @@ async fn admins_create_users_and_bad_input_gets_a_json_4xx() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
         // Missing fields: a malformed request, answered as a JSON 4xx.
-        let r = send(&app, rpc("create_user", &[("email", "x@y.z")], Some(&admin))).await;
+        let r = send(
+            &app,
+            rpc("create_user", &[("email", "x@y.z")], Some(&admin)),
+        )
+        .await;
         assert!(r.status.is_client_error(), "{}", r.status);
         assert_eq!(r.json()["kind"], "invalid");
 
         // Admins cannot lock themselves out.
-        let me = send(&app, rpc("get_viewer", &[], Some(&admin))).await.json();
+        let me = send(&app, rpc("get_viewer", &[], Some(&admin)))
+            .await
+            .json();
         let r = send(
             &app,
             rpc(

@@ -12,9 +12,18 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let auth = expect_context::<AuthContext>();
     let query = use_query_map();
+    // A fresh page load after login: every part of the page sees the new session at once.
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = auth.login.value().get() {
+            let _ = window().location().set_href(&target);
+        }
+    });
     let next = move || safe_next(query.read().get("next").as_deref()).unwrap_or_default();
+    // Busy from submit until the next page has loaded.
+    let busy =
+        move || auth.login.pending().get() || matches!(auth.login.value().get(), Some(Ok(_)));
     let error = move || {
-        auth.login.value().get().and_then(|r| r.err()).map(|e| {
+        auth.login.value().get().and_then(Result::err).map(|e| {
             let class = if e.kind == ErrorKind::RateLimited {
                 "alert alert-warn"
             } else {
@@ -57,9 +66,9 @@ pub fn LoginPage() -> impl IntoView {
                         type="submit"
                         class="btn btn-primary"
                         data-testid="login-submit"
-                        disabled=move || auth.login.pending().get()
+                        disabled=busy
                     >
-                        {move || if auth.login.pending().get() { "Logging in…" } else { "Log in" }}
+                        {move || if busy() { "Logging in…" } else { "Log in" }}
                     </button>
                 </ActionForm>
             </div>

@@ -210,8 +210,9 @@ fn UserRow(user: UserSummary, editing: RwSignal<Option<i64>>) -> impl IntoView {
     } else {
         view! { <span class="badge badge-ok">"Active"</span> }.into_any()
     };
+    let email = user.email.clone();
     view! {
-        <tr data-email=user.email.clone()>
+        <tr data-email=email>
             <td>{user.email}</td>
             <td>{user.display_name}</td>
             <td>{user.role.label()}</td>
@@ -250,8 +251,9 @@ fn UserEditRow(
         });
         editing.set(None);
     };
+    let email = user.email.clone();
     view! {
-        <tr class="editing" data-email=user.email.clone()>
+        <tr class="editing" data-email=email>
             <td>{user.email}</td>
             <td>
                 <input

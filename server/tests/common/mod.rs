@@ -58,7 +58,9 @@ pub async fn sqlite() -> TestDb {
 
 /// A fresh database on the PostgreSQL server behind `admin_url`.
 pub async fn postgres(admin_url: &str) -> TestDb {
-    let admin = Db::connect(admin_url, 1).await.expect("connect to test PostgreSQL");
+    let admin = Db::connect(admin_url, 1)
+        .await
+        .expect("connect to test PostgreSQL");
     let name = format!("amso_t_{:016x}", rand::random::<u64>());
     sqlx::query(&format!("create database {name}"))
         .execute(admin.pool())
@@ -133,7 +135,11 @@ impl Reply {
 
 /// Sends one request through the router.
 pub async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.expect("router is infallible");
+    let res = app
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("router is infallible");
     let status = res.status();
     let headers = res.headers().clone();
     let body = axum::body::to_bytes(res.into_body(), 16 << 20)
@@ -175,7 +181,9 @@ fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -184,12 +192,18 @@ fn enc(s: &str) -> String {
 
 /// Logs in and returns the session cookie.
 pub async fn login(app: &Router, email: &str, password: &str) -> String {
-    let reply = send(app, rpc("login", &[("email", email), ("password", password)], None)).await;
+    let reply = send(
+        app,
+        rpc("login", &[("email", email), ("password", password)], None),
+    )
+    .await;
     assert!(
         reply.status.is_success() || reply.status.is_redirection(),
         "login as {email} failed: {} {}",
         reply.status,
         reply.text()
     );
-    reply.session_cookie().expect("login sets the session cookie")
+    reply
+        .session_cookie()
+        .expect("login sets the session cookie")
 }
