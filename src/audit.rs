@@ -54,6 +54,55 @@ pub struct Entry {
     pub ip: Option<String>,
 }
 
+/// A one-line reading of a change: the fields that differ as `field: old → new`, or the
+/// fields set when there was nothing before. Values are shown as compact JSON.
+pub fn summarize_change(before: Option<&str>, after: Option<&str>) -> String {
+    let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str::<Value>(s).ok());
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    match (parse(before), parse(after)) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let mut parts = Vec::new();
+            for (key, new) in &a {
+                match b.get(key) {
+                    Some(old) if old == new => {}
+                    Some(old) => parts.push(format!("{key}: {} → {}", show(old), show(new))),
+                    None => parts.push(format!("{key}: {}", show(new))),
+                }
+            }
+            for key in b.keys().filter(|k| !a.contains_key(*k)) {
+                parts.push(format!("{key}: removed"));
+            }
+            if parts.is_empty() {
+                "no change".into()
+            } else {
+                parts.join("; ")
+            }
+        }
+        (None, Some(Value::Object(a))) => a
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", show(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        (b, a) => [b, a]
+            .into_iter()
+            .flatten()
+            .map(|v| show(&v))
+            .collect::<Vec<_>>()
+            .join(" → "),
+    }
+}
+
 /// Appends one entry, inside whatever transaction `exec` belongs to.
 pub async fn record<'e, E>(exec: E, entry: NewEntry<'_>) -> sqlx::Result<()>
 where
@@ -109,4 +158,25 @@ where
     .bind(limit)
     .fetch_all(exec)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarize_change;
+
+    #[test]
+    fn summaries_name_only_what_changed() {
+        let before = r#"{"role":"reviewer","markets":["US"],"disabled":false}"#;
+        let after = r#"{"role":"ops_head","markets":["US","GB"],"disabled":false}"#;
+        assert_eq!(
+            summarize_change(Some(before), Some(after)),
+            "markets: US → US, GB; role: reviewer → ops_head"
+        );
+        assert_eq!(summarize_change(Some(before), Some(before)), "no change");
+        assert_eq!(
+            summarize_change(None, Some(r#"{"email":"a@b.co"}"#)),
+            "email: a@b.co"
+        );
+        assert_eq!(summarize_change(None, None), "");
+    }
 }

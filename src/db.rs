@@ -171,16 +171,14 @@ impl<'r> Decode<'r, Any> for Flag {
 fn prepare_sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path != ":memory:" && !path.is_empty() {
-        if let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+    let dir = Path::new(path)
+        .parent()
+        .filter(|d| path != ":memory:" && !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
     }
     let mut url = format!("sqlite://{path}");
     if query.is_empty() {

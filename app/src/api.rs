@@ -219,8 +219,10 @@ pub async fn list_audit(prefix: String, limit: i64) -> Result<Vec<AuditRow>, App
             actor: e.actor,
             action: e.action,
             object: e.object,
-            before: e.before_json,
-            after: e.after_json,
+            change: amso_core::audit::summarize_change(
+                e.before_json.as_deref(),
+                e.after_json.as_deref(),
+            ),
             ip: e.ip,
         })
         .collect())

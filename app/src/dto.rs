@@ -44,8 +44,8 @@ pub struct AuditRow {
     pub actor: String,
     pub action: String,
     pub object: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    /// The changed fields in words (`role: reviewer → ops_head`).
+    pub change: String,
     pub ip: Option<String>,
 }
 

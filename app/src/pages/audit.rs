@@ -65,19 +65,13 @@ fn AuditLog() -> impl IntoView {
                                             {rows
                                                 .into_iter()
                                                 .map(|r| {
-                                                    let change = match (r.before, r.after) {
-                                                        (Some(b), Some(a)) => format!("{b} → {a}"),
-                                                        (None, Some(a)) => a,
-                                                        (Some(b), None) => format!("{b} → (removed)"),
-                                                        (None, None) => String::new(),
-                                                    };
                                                     view! {
                                                         <tr>
                                                             <td class="nowrap">{r.at.replace('T', " ").replace('Z', "")}</td>
                                                             <td>{r.actor}</td>
                                                             <td><code>{r.action}</code></td>
                                                             <td>{r.object}</td>
-                                                            <td class="change">{change}</td>
+                                                            <td class="change">{r.change}</td>
                                                             <td>{r.ip.unwrap_or_default()}</td>
                                                         </tr>
                                                     }
