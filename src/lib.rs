@@ -4,6 +4,7 @@
 //! included; everything that does I/O sits behind the `server` feature.
 
 pub mod market;
+pub mod policy;
 pub mod role;
 
 #[cfg(feature = "server")]

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! AMSO's browser application: the pages, their components and server functions.
 //!
 //! Built twice: with `ssr` into the server (rendering and server functions), and with

@@ -22,7 +22,7 @@ pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
 /// AMSO: auto-moderation operations console.
 #[derive(Debug, Parser)]
-#[command(name = "amso", version, about, long_about = None)]
+#[command(name = "amso", version, about = "AMSO: auto-moderation operations console", long_about = None)]
 pub struct Cli {
     /// What to do; without a subcommand, `serve`.
     #[command(subcommand)]
