@@ -50,6 +50,23 @@ if [ "$want" != "$have" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
+# --- ONNX Runtime: the official wheel gives both the shared library the product loads and
+# the Python runtime the parity tests compare against -----------------------------------
+ort_version=1.32.0
+if ! .tools/venv/bin/python -c "import onnxruntime, numpy, sys; sys.exit(onnxruntime.__version__ != '$ort_version')" 2>/dev/null; then
+  step "installing onnxruntime $ort_version (Python wheel) under .tools/venv"
+  mkdir -p .tools
+  python3 -m venv .tools/venv
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "onnxruntime==$ort_version" numpy
+fi
+ort_lib=$(ls .tools/venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -n 1)
+if [ -z "$ort_lib" ]; then
+  echo "error: the onnxruntime wheel has no libonnxruntime.so" >&2
+  exit 1
+fi
+mkdir -p .tools/onnxruntime
+ln -sfn "$root/$ort_lib" .tools/onnxruntime/libonnxruntime.so
+
 # --- npm tools: wasm-opt for release builds, Playwright for browser tests --------------
 if [ ! -x .tools/node_modules/.bin/wasm-opt ]; then
   step "installing wasm-opt (npm binaryen)"

@@ -14,9 +14,17 @@ pub mod auth;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
+pub mod corpus;
+#[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
 pub mod demo;
+#[cfg(feature = "server")]
+pub mod featurize;
+#[cfg(feature = "server")]
+pub mod ingest;
+#[cfg(feature = "server")]
+pub mod model;
 #[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]

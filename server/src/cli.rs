@@ -36,8 +36,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Create the demo accounts (one per role) and print their logins.
-    Seed,
+    /// Create the demo accounts and, with --export, write a labelled demo corpus as JSONL.
+    Seed(SeedArgs),
+    /// Train a classifier on labelled JSONL; writes OUT/model.onnx and OUT/card.json.
+    Train(TrainArgs),
+    /// Score labelled JSONL with a model through ONNX Runtime and print quality as JSON.
+    Eval(EvalArgs),
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -51,6 +55,57 @@ pub struct ServeArgs {
     /// Also create the demo accounts and print their logins (refused in production).
     #[arg(long, env = "AMSO_DEMO")]
     pub demo: bool,
+}
+
+/// Options of `amso seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Number of demo ads to generate.
+    #[arg(long, default_value_t = 20_000)]
+    pub ads: usize,
+    /// Days of history they span, ending now.
+    #[arg(long, default_value_t = 28)]
+    pub days: u32,
+    /// Random seed: the same seed gives the same corpus.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Write the corpus, with labels, to this JSONL file (instead of only creating accounts).
+    #[arg(long)]
+    pub export: Option<std::path::PathBuf>,
+}
+
+/// Options of `amso train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled JSONL (rows without `labels` are ignored).
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// Directory for model.onnx and card.json.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Embedding width.
+    #[arg(long, default_value_t = 16)]
+    pub dim: usize,
+    /// Hash buckets (embedding rows); a power of two is usual.
+    #[arg(long, default_value_t = amso_core::featurize::DEFAULT_BUCKETS)]
+    pub buckets: u32,
+    #[arg(long, default_value_t = 0.4)]
+    pub learning_rate: f32,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// Options of `amso eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model.onnx to evaluate (its card.json, if beside it, supplies the thresholds).
+    #[arg(long)]
+    pub model: std::path::PathBuf,
+    /// Labelled JSONL.
+    #[arg(long)]
+    pub data: std::path::PathBuf,
 }
 
 /// `amso user …`
@@ -95,13 +150,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             db.close().await;
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed(args) => {
             refuse_demo_in_production(&config)?;
+            if let Some(path) = &args.export {
+                return crate::engine_cli::export_corpus(&args, path);
+            }
             let db = connect(&config).await?;
             seed_demo_users(&db).await?;
             db.close().await;
             Ok(())
         }
+        Command::Train(args) => crate::engine_cli::train(&args),
+        Command::Eval(args) => crate::engine_cli::eval(&args),
         Command::User { command } => {
             let db = connect(&config).await?;
             let result = user_command(&db, command).await;

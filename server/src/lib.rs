@@ -2,6 +2,7 @@
 //! plus the session and access middleware. `main.rs` only parses the command line.
 
 pub mod cli;
+pub mod engine_cli;
 pub mod metrics;
 pub mod session_store;
 pub mod web;

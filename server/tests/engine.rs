@@ -1,0 +1,137 @@
+//! The model pipeline end to end: demo corpus → training → ONNX export → scoring through
+//! the real ONNX Runtime, checked against the pure-Rust reference and the official Python
+//! onnxruntime.
+
+use amso_core::corpus::{CorpusParams, generate};
+use amso_core::featurize::featurize;
+use amso_core::ingest::SubmittedAd;
+use amso_core::model::card::{train_model, write_model};
+use amso_core::model::runtime::{OnnxModel, RuntimeError, pad_batch};
+use amso_core::model::train::TrainParams;
+use std::process::Command;
+
+fn small_model(
+    dir: &std::path::Path,
+) -> (amso_core::model::Weights, Vec<amso_core::ingest::NewAd>) {
+    let corpus = generate(&CorpusParams {
+        ads: 6000,
+        days: 14,
+        seed: 5,
+        end: 1_795_000_000_000,
+    });
+    let ads: Vec<_> = corpus
+        .iter()
+        .map(|a| {
+            SubmittedAd {
+                external_id: Some(a.external_id.clone()),
+                advertiser_id: Some(a.advertiser_id.clone()),
+                market: Some(a.market.code().into()),
+                language: Some(a.language.code().into()),
+                headline: Some(a.headline.clone()),
+                body: Some(a.body.clone()),
+                landing_url: Some(a.landing_url.clone()),
+                daily_budget_usd: Some(a.daily_budget_usd),
+                labels: Some(a.labels.iter().map(|c| c.as_str().to_string()).collect()),
+            }
+            .validate()
+            .expect("the demo corpus is valid")
+        })
+        .collect();
+    let params = TrainParams {
+        buckets: 1 << 15,
+        dim: 8,
+        epochs: 8,
+        ..Default::default()
+    };
+    let (weights, card) = train_model(&ads, "test corpus", &params, |_, _| {}).unwrap();
+    assert!(
+        card.heldout.macro_roc_auc.unwrap() > 0.85,
+        "{:?}",
+        card.heldout.macro_roc_auc
+    );
+    write_model(dir, &weights, &card).unwrap();
+    (weights, ads)
+}
+
+#[test]
+fn onnx_scores_match_rust_and_python() {
+    let dir = tempfile::tempdir().unwrap();
+    let (weights, ads) = small_model(dir.path());
+    let mut model =
+        OnnxModel::load(&dir.path().join("model.onnx")).expect("ONNX Runtime loads the model");
+    assert_eq!(model.buckets, 1 << 15);
+
+    let batch: Vec<Vec<u32>> = ads
+        .iter()
+        .take(256)
+        .map(|a| {
+            featurize(
+                &a.headline,
+                &a.body,
+                a.landing_url.as_deref(),
+                model.buckets,
+            )
+        })
+        .collect();
+    let scores = model.score(&batch).unwrap();
+    assert_eq!(scores.len(), batch.len());
+    for (ids, row) in batch.iter().zip(&scores) {
+        let reference = weights.predict(ids);
+        for (a, b) in row.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-4, "ONNX {a} vs reference {b}");
+        }
+    }
+
+    // The same inputs through the official Python onnxruntime.
+    let (width, ids, w) = pad_batch(&batch);
+    let sample = serde_json::json!({
+        "ids": ids.chunks(width).collect::<Vec<_>>(),
+        "weights": w.chunks(width).collect::<Vec<_>>(),
+        "scores": scores,
+    });
+    let sample_path = dir.path().join("sample.json");
+    std::fs::write(&sample_path, sample.to_string()).unwrap();
+    let python = match std::env::var("AMSO_TEST_PYTHON") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!(
+                "note: AMSO_TEST_PYTHON not set; Python parity skipped (scripts/test.sh sets it)"
+            );
+            return;
+        }
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/onnx_parity.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(dir.path().join("model.onnx"))
+        .arg(&sample_path)
+        .output()
+        .expect("run python");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "parity failed: {report} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
+    assert!(report["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{report}");
+    assert_eq!(report["rows"], 256);
+}
+
+#[test]
+fn broken_or_missing_models_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = OnnxModel::load(&dir.path().join("nope.onnx")).unwrap_err();
+    assert!(
+        matches!(missing, RuntimeError::ModelMissing(_)),
+        "{missing}"
+    );
+    let garbage = dir.path().join("garbage.onnx");
+    std::fs::write(&garbage, b"this is not a model").unwrap();
+    let broken = OnnxModel::load(&garbage).unwrap_err();
+    assert!(
+        matches!(broken, RuntimeError::ModelBroken { .. }),
+        "{broken}"
+    );
+    assert!(broken.to_string().contains("garbage.onnx"));
+}

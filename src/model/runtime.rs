@@ -1,0 +1,190 @@
+//! Running an exported model with ONNX Runtime (the official shared library, loaded at
+//! run time through `ort`'s `load-dynamic`).
+
+use super::CATEGORIES;
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::Tensor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Where the ONNX Runtime library is looked for when `ORT_DYLIB_PATH` is not set
+/// (`scripts/setup.sh` puts it there).
+pub const DEFAULT_ORT_DYLIB: &str = ".tools/onnxruntime/libonnxruntime.so";
+
+/// Why a model could not be loaded or run; worded for an operator.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(
+        "ONNX Runtime library not found at {0}: run scripts/setup.sh or set ORT_DYLIB_PATH \
+         to libonnxruntime.so"
+    )]
+    LibraryMissing(PathBuf),
+    #[error("ONNX Runtime library at {path} could not be loaded: {reason}")]
+    LibraryBroken { path: PathBuf, reason: String },
+    #[error("model file {0} not found")]
+    ModelMissing(PathBuf),
+    #[error("model {path} could not be loaded: {reason}")]
+    ModelBroken { path: PathBuf, reason: String },
+    #[error("model {path} is not an AMSO classifier: {reason}")]
+    WrongModel { path: PathBuf, reason: String },
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+/// Why the runtime failed to start, kept so every later caller gets the same answer.
+#[derive(Clone, Debug)]
+enum InitFailure {
+    Missing(PathBuf),
+    Broken(PathBuf, String),
+}
+
+static RUNTIME: OnceLock<Result<Environment, InitFailure>> = OnceLock::new();
+
+/// The library path in effect: `ORT_DYLIB_PATH`, else [`DEFAULT_ORT_DYLIB`] under the
+/// working directory, else under the source checkout the binary was built from.
+pub fn dylib_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
+        return PathBuf::from(path);
+    }
+    let local = PathBuf::from(DEFAULT_ORT_DYLIB);
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_ORT_DYLIB);
+    if !local.exists() && checkout.exists() {
+        checkout
+    } else {
+        local
+    }
+}
+
+/// Loads the ONNX Runtime library once per process and returns its environment.
+pub fn init_runtime() -> Result<Environment, RuntimeError> {
+    let outcome = RUNTIME.get_or_init(|| {
+        let path = dylib_path();
+        if !path.exists() {
+            return Err(InitFailure::Missing(path));
+        }
+        ort::init_from(&path)
+            .map_err(|e| InitFailure::Broken(path.clone(), e.to_string()))?
+            .with_name("amso")
+            .build()
+            .map_err(|e| InitFailure::Broken(path.clone(), e.to_string()))
+    });
+    match outcome {
+        Ok(env) => Ok(env.clone()),
+        Err(InitFailure::Missing(path)) => Err(RuntimeError::LibraryMissing(path.clone())),
+        Err(InitFailure::Broken(path, reason)) => Err(RuntimeError::LibraryBroken {
+            path: path.clone(),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+/// The model's two inputs for a batch, row-major: (width, ids, weights). Rows are padded
+/// to the longest with id 0 and weight 0; real features weigh 1/n.
+pub fn pad_batch(batch: &[Vec<u32>]) -> (usize, Vec<i64>, Vec<f32>) {
+    let width = batch.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let mut ids = vec![0i64; batch.len() * width];
+    let mut weights = vec![0f32; batch.len() * width];
+    for (row, features) in batch.iter().enumerate() {
+        let w = if features.is_empty() {
+            0.0
+        } else {
+            1.0 / features.len() as f32
+        };
+        for (col, id) in features.iter().enumerate() {
+            ids[row * width + col] = i64::from(*id);
+            weights[row * width + col] = w;
+        }
+    }
+    (width, ids, weights)
+}
+
+/// A loaded classifier. Not shareable between threads: one owner thread runs it.
+pub struct OnnxModel {
+    session: Session,
+    /// Hash buckets the model was trained with (from its metadata).
+    pub buckets: u32,
+    /// The model's version string (from its metadata).
+    pub version: String,
+}
+
+impl std::fmt::Debug for OnnxModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxModel")
+            .field("buckets", &self.buckets)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl OnnxModel {
+    /// Loads `path` for single-threaded scoring.
+    pub fn load(path: &Path) -> Result<OnnxModel, RuntimeError> {
+        let env = init_runtime()?;
+        if !path.exists() {
+            return Err(RuntimeError::ModelMissing(path.into()));
+        }
+        let broken = |e: &dyn std::fmt::Display| RuntimeError::ModelBroken {
+            path: path.into(),
+            reason: e.to_string(),
+        };
+        let session = Session::builder(&env)
+            .map_err(|e| broken(&e))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| broken(&e))?
+            .with_intra_threads(1)
+            .map_err(|e| broken(&e))?
+            .commit_from_file(path)
+            .map_err(|e| broken(&e))?;
+        let meta = session.metadata().map_err(|e| broken(&e))?;
+        let wrong = |reason: &str| RuntimeError::WrongModel {
+            path: path.into(),
+            reason: reason.into(),
+        };
+        let buckets = meta
+            .custom("amso.buckets")
+            .ok_or_else(|| wrong("no amso.buckets metadata"))?
+            .parse()
+            .map_err(|_| wrong("amso.buckets is not a number"))?;
+        let version = meta
+            .custom("amso.model_version")
+            .unwrap_or_else(|| "unknown".into());
+        drop(meta);
+        if session.outputs().len() != 1 || session.inputs().len() != 2 {
+            return Err(wrong("expected inputs ids, weights and output scores"));
+        }
+        Ok(OnnxModel {
+            session,
+            buckets,
+            version,
+        })
+    }
+
+    /// Scores a batch of ads, each given by its feature ids.
+    pub fn score(&mut self, batch: &[Vec<u32>]) -> Result<Vec<[f32; CATEGORIES]>, RuntimeError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (width, ids, weights) = pad_batch(batch);
+        let shape = [batch.len(), width];
+        let infer = |e: ort::Error| RuntimeError::Inference(e.to_string());
+        let ids = Tensor::from_array((shape, ids)).map_err(infer)?;
+        let weights = Tensor::from_array((shape, weights)).map_err(infer)?;
+        let outputs = self
+            .session
+            .run(ort::inputs!["ids" => ids, "weights" => weights])
+            .map_err(infer)?;
+        let (_, scores) = outputs["scores"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer)?;
+        Ok(scores
+            .chunks_exact(CATEGORIES)
+            .map(|row| {
+                let mut out = [0f32; CATEGORIES];
+                out.copy_from_slice(row);
+                out
+            })
+            .collect())
+    }
+}
