@@ -45,7 +45,7 @@ fn small_model(
     };
     let (weights, card) = train_model(&ads, "test corpus", &params, |_, _| {}).unwrap();
     assert!(
-        card.heldout.macro_roc_auc.unwrap() > 0.85,
+        card.heldout.macro_roc_auc.unwrap() > 0.75,
         "{:?}",
         card.heldout.macro_roc_auc
     );
