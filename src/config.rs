@@ -11,6 +11,14 @@
 //! | `AMSO_DB_MAX_CONNECTIONS` | `8` | database pool size |
 //! | `AMSO_LOG_FORMAT` | `text` | `json` for one JSON object per log line |
 //! | `RUST_LOG` | `info` | log filter |
+//! | `AMSO_MODEL_PATH` | `models/default/model.onnx` | the classifier `amso serve` runs |
+//! | `ORT_DYLIB_PATH` | `.tools/onnxruntime/libonnxruntime.so` | ONNX Runtime shared library |
+//! | `AMSO_WORKERS` | `1` | decision workers per `amso serve` process (0: none) |
+//! | `AMSO_WORKER_BATCH` | `256` | ads claimed per batch |
+//! | `AMSO_LEASE_SECONDS` | `60` | how long a claimed batch is reserved before others may take it |
+//! | `AMSO_AUDIT_RATE_APPROVE` | `0.02` | share of auto-approvals also sent for audit review |
+//! | `AMSO_AUDIT_RATE_REJECT` | `0.05` | share of auto-rejections also sent for audit review |
+//! | `AMSO_DEMO_ADS` | `5000` | demo ads queued by `amso serve --demo` when there are none |
 //! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address `amso serve` listens on |
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS/JS/wasm are served from |
 
@@ -35,6 +43,13 @@ pub struct Config {
     pub login_window_minutes: i64,
     pub db_max_connections: u32,
     pub log_json: bool,
+    pub model_path: String,
+    pub workers: usize,
+    pub worker_batch: i64,
+    pub lease_seconds: u64,
+    pub audit_rate_approve: f64,
+    pub audit_rate_reject: f64,
+    pub demo_ads: usize,
 }
 
 /// A variable was set to something that cannot be used.
@@ -82,7 +97,27 @@ impl Config {
             login_window_minutes: parse(&get, "AMSO_LOGIN_WINDOW_MINUTES", 15)?,
             db_max_connections: parse(&get, "AMSO_DB_MAX_CONNECTIONS", 8)?,
             log_json: get("AMSO_LOG_FORMAT").is_some_and(|f| f.trim() == "json"),
+            model_path: get("AMSO_MODEL_PATH")
+                .unwrap_or_else(|| "models/default/model.onnx".into()),
+            workers: parse(&get, "AMSO_WORKERS", 1)?,
+            worker_batch: parse(&get, "AMSO_WORKER_BATCH", 256)?,
+            lease_seconds: parse(&get, "AMSO_LEASE_SECONDS", 60)?,
+            audit_rate_approve: parse(&get, "AMSO_AUDIT_RATE_APPROVE", 0.02)?,
+            audit_rate_reject: parse(&get, "AMSO_AUDIT_RATE_REJECT", 0.05)?,
+            demo_ads: parse(&get, "AMSO_DEMO_ADS", 5000)?,
         };
+        for (name, rate) in [
+            ("AMSO_AUDIT_RATE_APPROVE", config.audit_rate_approve),
+            ("AMSO_AUDIT_RATE_REJECT", config.audit_rate_reject),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(ConfigError {
+                    name,
+                    value: rate.to_string(),
+                    reason: "must be between 0 and 1".into(),
+                });
+            }
+        }
         if config.session_idle_minutes < 1 {
             return Err(ConfigError {
                 name: "AMSO_SESSION_IDLE_MINUTES",

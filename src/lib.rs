@@ -8,6 +8,10 @@ pub mod policy;
 pub mod role;
 
 #[cfg(feature = "server")]
+pub mod ads;
+#[cfg(feature = "server")]
+pub mod apikeys;
+#[cfg(feature = "server")]
 pub mod audit;
 #[cfg(feature = "server")]
 pub mod auth;
@@ -18,7 +22,11 @@ pub mod corpus;
 #[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
+pub mod decide;
+#[cfg(feature = "server")]
 pub mod demo;
+#[cfg(feature = "server")]
+pub mod engine;
 #[cfg(feature = "server")]
 pub mod featurize;
 #[cfg(feature = "server")]
@@ -27,6 +35,8 @@ pub mod ingest;
 pub mod model;
 #[cfg(feature = "server")]
 pub mod password;
+#[cfg(feature = "server")]
+pub mod rules_store;
 #[cfg(feature = "server")]
 pub mod time;
 #[cfg(feature = "server")]

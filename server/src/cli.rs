@@ -42,10 +42,20 @@ pub enum Command {
     Train(TrainArgs),
     /// Score labelled JSONL with a model through ONNX Runtime and print quality as JSON.
     Eval(EvalArgs),
+    /// Queue the ads of a JSONL file for moderation (bad rows are reported by line).
+    Import {
+        /// The JSONL file.
+        file: std::path::PathBuf,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
     },
 }
 
@@ -133,6 +143,25 @@ pub enum UserCommand {
     List,
 }
 
+/// `amso apikey …`
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key; its secret is printed once.
+    Create {
+        /// What the key is for, e.g. the ingest system's name.
+        #[arg(long)]
+        name: String,
+        /// ingest (submit ads, read their status, appeal) or kpis (read KPIs and reports).
+        #[arg(long)]
+        scope: amso_core::apikeys::Scope,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let config = Config::from_env()?;
@@ -162,6 +191,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Train(args) => crate::engine_cli::train(&args),
         Command::Eval(args) => crate::engine_cli::eval(&args),
+        Command::Import { file } => {
+            let db = connect(&config).await?;
+            let result = crate::engine_cli::import(&db, &file).await;
+            db.close().await;
+            result
+        }
+        Command::Apikey { command } => {
+            let db = connect(&config).await?;
+            let result = apikey_command(&db, command).await;
+            db.close().await;
+            result
+        }
         Command::User { command } => {
             let db = connect(&config).await?;
             let result = user_command(&db, command).await;
@@ -262,6 +303,29 @@ async fn user_command(db: &Db, command: UserCommand) -> Result<(), CliError> {
     }
 }
 
+async fn apikey_command(db: &Db, command: ApikeyCommand) -> Result<(), CliError> {
+    match command {
+        ApikeyCommand::Create { name, scope } => {
+            let (key, secret) = amso_core::apikeys::create(db, &Actor::Cli, &name, scope).await?;
+            println!(
+                "created API key {} ({}, scope {})",
+                key.id,
+                key.name,
+                key.scope.as_str()
+            );
+            println!("secret (shown once): {secret}");
+        }
+        ApikeyCommand::Revoke { id } => {
+            if amso_core::apikeys::revoke(db, &Actor::Cli, id).await? {
+                println!("revoked API key {id}");
+            } else {
+                return Err(format!("no live API key with id {id}").into());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// 20 characters from an unambiguous alphabet (about 115 bits).
 fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -278,6 +342,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let db = connect(&config).await?;
     if args.demo {
         seed_demo_users(&db).await?;
+        crate::engine_cli::queue_demo_ads(&db, config.demo_ads).await?;
     }
     if config.is_production() {
         let demo = users::enabled_demo_accounts(&db).await?;
@@ -293,14 +358,17 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
 
     let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
+    let state_config = Arc::new(config);
     let state = AppState {
         leptos_options,
         db: db.clone(),
-        config: Arc::new(config),
+        config: state_config.clone(),
     };
     let server = build_router(state);
 
     let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(db.clone())));
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = crate::engine_cli::start_workers(&db, &state_config, workers_stopped)?;
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -316,6 +384,10 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     sweeper.abort();
+    let _ = stop_workers.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -146,3 +146,112 @@ pub fn eval(args: &EvalArgs) -> Result<(), CliError> {
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
+
+/// `amso import FILE`: queues the good rows, reports the bad ones with their line numbers.
+pub async fn import(db: &amso_core::db::Db, path: &Path) -> Result<(), CliError> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let (good, bad) = read_jsonl(BufReader::new(file));
+    for e in &bad {
+        eprintln!("{}:{}: {}", path.display(), e.line, e.reason);
+    }
+    let ads: Vec<NewAd> = good.into_iter().map(|(_, ad)| ad).collect();
+    let started = Instant::now();
+    let mut created = 0;
+    let mut duplicates = 0;
+    for (i, chunk) in ads.chunks(1000).enumerate() {
+        let stored =
+            amso_core::ads::submit(db, "import", chunk, amso_core::time::now_millis()).await?;
+        created += stored.iter().filter(|s| s.created).count();
+        duplicates += stored.iter().filter(|s| !s.created).count();
+        if ads.len() > 5000 {
+            eprintln!(
+                "… {} of {} rows",
+                ((i + 1) * 1000).min(ads.len()),
+                ads.len()
+            );
+        }
+    }
+    println!(
+        "queued {created} ads ({duplicates} already present, {} rows refused) in {:.1}s",
+        bad.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Queues `n` demo ads spread over the last 28 days, once (only when there are no ads).
+pub async fn queue_demo_ads(db: &amso_core::db::Db, n: usize) -> Result<(), CliError> {
+    let (existing,): (i64,) = sqlx::query_as("select count(*) from ads")
+        .fetch_one(db.pool())
+        .await?;
+    if existing > 0 || n == 0 {
+        return Ok(());
+    }
+    let corpus = generate(&CorpusParams {
+        ads: n,
+        days: 28,
+        seed: 42,
+        end: amso_core::time::now_millis(),
+    });
+    let ads: Vec<(NewAd, i64)> = corpus
+        .iter()
+        .filter_map(|a| {
+            amso_core::ingest::SubmittedAd {
+                external_id: Some(a.external_id.clone()),
+                advertiser_id: Some(a.advertiser_id.clone()),
+                market: Some(a.market.code().into()),
+                language: Some(a.language.code().into()),
+                headline: Some(a.headline.clone()),
+                body: Some(a.body.clone()),
+                landing_url: Some(a.landing_url.clone()),
+                daily_budget_usd: Some(a.daily_budget_usd),
+                labels: None,
+            }
+            .validate()
+            .ok()
+            .map(|ad| (ad, a.submitted_at))
+        })
+        .collect();
+    let items: Vec<(&NewAd, i64)> = ads.iter().map(|(a, t)| (a, *t)).collect();
+    amso_core::ads::submit_timed(db, "demo", &items).await?;
+    println!("queued {} demo ads for moderation", ads.len());
+    Ok(())
+}
+
+/// Starts the scorer and the configured number of workers; a missing or broken model or
+/// runtime library stops start-up with a clear error.
+pub fn start_workers(
+    db: &amso_core::db::Db,
+    config: &amso_core::config::Config,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, CliError> {
+    if config.workers == 0 {
+        tracing::info!("AMSO_WORKERS=0: this instance decides no ads");
+        return Ok(Vec::new());
+    }
+    let scorer = amso_core::engine::Scorer::start(Path::new(&config.model_path), 64)
+        .map_err(|e| format!("cannot start the moderation engine: {e}"))?;
+    println!(
+        "model {} loaded from {}",
+        scorer.model_version, config.model_path
+    );
+    Ok((0..config.workers)
+        .map(|_| {
+            let worker = amso_core::engine::WorkerConfig {
+                worker_id: amso_core::engine::new_worker_id(),
+                batch_size: config.worker_batch.max(1),
+                lease: std::time::Duration::from_secs(config.lease_seconds.max(1)),
+                idle: std::time::Duration::from_millis(200),
+                audit_rate_approve: config.audit_rate_approve,
+                audit_rate_reject: config.audit_rate_reject,
+            };
+            tokio::spawn(amso_core::engine::run_worker(
+                db.clone(),
+                scorer.clone(),
+                worker,
+                stop.clone(),
+            ))
+        })
+        .collect())
+}

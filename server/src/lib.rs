@@ -1,6 +1,7 @@
 //! The `amso` server: the axum router with pages, server functions, health and metrics,
 //! plus the session and access middleware. `main.rs` only parses the command line.
 
+pub mod api;
 pub mod cli;
 pub mod engine_cli;
 pub mod metrics;

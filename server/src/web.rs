@@ -48,6 +48,7 @@ pub fn build_router(state: AppState) -> Server {
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::api::routes())
         .route(
             "/metrics",
             get(move || {
@@ -126,7 +127,7 @@ pub fn json_error(status: StatusCode, error: &str, kind: &str) -> Response {
         .into_response()
 }
 
-/// Paths that are neither pages nor server functions: no session work for them.
+/// Paths that are neither pages nor server functions nor API: no session work for them.
 fn is_infrastructure(path: &str) -> bool {
     path.starts_with("/pkg/")
         || matches!(

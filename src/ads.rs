@@ -1,0 +1,375 @@
+//! Ads and their machine decisions in the database: submission (idempotent per source and
+//! external id), claiming queued ads under a lease, and recording decisions.
+
+use crate::db::{Backend, Db, Flag};
+use crate::decide::{Action, Verdict};
+use crate::ingest::NewAd;
+use crate::market::Market;
+use crate::model::CATEGORIES;
+use crate::policy::Category;
+use crate::time::{Millis, now_millis, to_datetime};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The outcome of submitting one ad.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Submitted {
+    pub id: i64,
+    pub external_id: String,
+    /// False when this source had already submitted the external id (nothing changed).
+    pub created: bool,
+    pub status: String,
+}
+
+/// Stores ads as `queued`, submitted `now`; resubmitting an external id from the same
+/// source changes nothing and returns the existing ad.
+pub async fn submit(
+    db: &Db,
+    source: &str,
+    ads: &[NewAd],
+    now: Millis,
+) -> sqlx::Result<Vec<Submitted>> {
+    let items: Vec<(&NewAd, Millis)> = ads.iter().map(|a| (a, now)).collect();
+    submit_timed(db, source, &items).await
+}
+
+/// [`submit`] with a submission time per ad (imports of history, the demo corpus).
+pub async fn submit_timed(
+    db: &Db,
+    source: &str,
+    ads: &[(&NewAd, Millis)],
+) -> sqlx::Result<Vec<Submitted>> {
+    let mut tx = db.pool().begin().await?;
+    let mut out = Vec::with_capacity(ads.len());
+    for &(ad, now) in ads {
+        let labels = ad.labels.as_ref().map(|ls| {
+            serde_json::to_string(&ls.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+                .expect("labels serialise")
+        });
+        let inserted: Option<(i64,)> = sqlx::query_as(
+            "insert into ads (source, external_id, advertiser_id, market, language, headline, body, \
+             landing_url, daily_budget_usd, labels, submitted_at, status) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') \
+             on conflict (source, external_id) do nothing returning id",
+        )
+        .bind(source)
+        .bind(&ad.external_id)
+        .bind(&ad.advertiser_id)
+        .bind(ad.market.code())
+        .bind(ad.language.map(|l| l.code()))
+        .bind(&ad.headline)
+        .bind(&ad.body)
+        .bind(ad.landing_url.as_deref())
+        .bind(ad.daily_budget_usd)
+        .bind(labels)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        out.push(match inserted {
+            Some((id,)) => Submitted {
+                id,
+                external_id: ad.external_id.clone(),
+                created: true,
+                status: "queued".into(),
+            },
+            None => {
+                let (id, status): (i64, String) = sqlx::query_as(
+                    "select id, status from ads where source = $1 and external_id = $2",
+                )
+                .bind(source)
+                .bind(&ad.external_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                Submitted {
+                    id,
+                    external_id: ad.external_id.clone(),
+                    created: false,
+                    status,
+                }
+            }
+        });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A queued ad claimed by a worker.
+#[derive(Clone, Debug)]
+pub struct ClaimedAd {
+    pub id: i64,
+    pub market: Market,
+    pub headline: String,
+    pub body: String,
+    pub landing_url: Option<String>,
+    pub submitted_at: Millis,
+}
+
+/// Claims up to `limit` queued ads for `worker` until `now + lease_ms`. Ads whose earlier
+/// lease has expired (a worker died) are claimed again. On PostgreSQL concurrent workers
+/// skip each other's rows; SQLite has a single writer, so the statement is atomic anyway.
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    limit: i64,
+    lease_ms: i64,
+    now: Millis,
+) -> sqlx::Result<Vec<ClaimedAd>> {
+    let lock = match db.backend() {
+        Backend::Postgres => "for update skip locked",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "update ads set lease_owner = $1, lease_expires_at = $2 where id in (\
+         select id from ads where status = 'queued' and (lease_expires_at is null or lease_expires_at < $3) \
+         order by submitted_at, id limit $4 {lock}) \
+         returning id, market, headline, body, landing_url, submitted_at"
+    );
+    let rows: Vec<(i64, String, String, String, Option<String>, i64)> = sqlx::query_as(&sql)
+        .bind(worker)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, market, headline, body, landing_url, submitted_at)| {
+            Some(ClaimedAd {
+                id,
+                market: market.parse().ok()?,
+                headline,
+                body,
+                landing_url,
+                submitted_at,
+            })
+        })
+        .collect())
+}
+
+/// One scored and decided ad, ready to store.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    pub ad_id: i64,
+    pub market: Market,
+    pub scores: [f32; CATEGORIES],
+    pub verdict: Verdict,
+    pub latency_ms: f64,
+}
+
+/// The ad status an action leads to.
+pub fn status_after(action: Action) -> &'static str {
+    match action {
+        Action::Approve => "auto_approved",
+        Action::Reject => "auto_rejected",
+        Action::Review => "in_review",
+    }
+}
+
+/// Stores a batch of decisions, the ads' new statuses and the daily counters in one
+/// transaction. An ad that already has a decision (another worker got there first after
+/// this one's lease expired) is skipped: the unique `decisions.ad_id` makes sure of it.
+/// Returns how many decisions were stored.
+pub async fn record(
+    db: &Db,
+    worker: &str,
+    model_version: &str,
+    thresholds_version: i64,
+    decided: &[Decided],
+    now: Millis,
+) -> sqlx::Result<usize> {
+    let day = to_datetime(now).format("%Y-%m-%d").to_string();
+    let mut tx = db.pool().begin().await?;
+    let mut stored = 0;
+    for d in decided {
+        let scores = serde_json::to_string(&d.scores.to_vec()).expect("scores serialise");
+        let reasons = serde_json::to_string(
+            &d.verdict
+                .reasons
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .expect("reasons serialise");
+        let inserted = sqlx::query(
+            "insert into decisions (ad_id, model_version, thresholds_version, scores, action, reasons, route, \
+             audit_sample, sampling_probability, latency_ms, decided_at, worker) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) on conflict (ad_id) do nothing",
+        )
+        .bind(d.ad_id)
+        .bind(model_version)
+        .bind(thresholds_version)
+        .bind(scores)
+        .bind(d.verdict.action.as_str())
+        .bind(reasons)
+        .bind(d.verdict.route.map(|r| r.as_str()))
+        .bind(d.verdict.audit_sample)
+        .bind(d.verdict.sampling_probability)
+        .bind(d.latency_ms)
+        .bind(now)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            continue;
+        }
+        stored += 1;
+        sqlx::query(
+            "update ads set status = $1, decided_at = $2, lease_owner = null, lease_expires_at = null \
+             where id = $3 and status = 'queued'",
+        )
+        .bind(status_after(d.verdict.action))
+        .bind(now)
+        .bind(d.ad_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into daily_counters (day, market, action, decided, audit_samples) values ($1, $2, $3, 1, $4) \
+             on conflict (day, market, action) do update set decided = daily_counters.decided + 1, \
+             audit_samples = daily_counters.audit_samples + excluded.audit_samples",
+        )
+        .bind(&day)
+        .bind(d.market.code())
+        .bind(d.verdict.action.as_str())
+        .bind(i64::from(d.verdict.audit_sample))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// The machine decision on an ad, as shown to people and API clients.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DecisionView {
+    pub model_version: String,
+    pub thresholds_version: i64,
+    pub scores: BTreeMap<String, f32>,
+    pub action: String,
+    pub reasons: Vec<String>,
+    pub route: Option<String>,
+    pub audit_sample: bool,
+    pub sampling_probability: f64,
+    pub latency_ms: f64,
+    pub decided_at: String,
+}
+
+/// An ad with its decision, if it has one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdView {
+    pub id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub advertiser_id: String,
+    pub market: String,
+    pub language: Option<String>,
+    pub headline: String,
+    pub body: String,
+    pub landing_url: Option<String>,
+    pub daily_budget_usd: f64,
+    pub submitted_at: String,
+    pub status: String,
+    pub decision: Option<DecisionView>,
+}
+
+type AdRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    f64,
+    i64,
+    String,
+);
+type DecisionRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Flag,
+    f64,
+    f64,
+    i64,
+);
+
+/// The ad with this id.
+pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<AdView>> {
+    let row: Option<AdRow> = sqlx::query_as(
+        "select id, source, external_id, advertiser_id, market, language, headline, body, landing_url, \
+         daily_budget_usd, submitted_at, status from ads where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let decision: Option<DecisionRow> = sqlx::query_as(
+        "select model_version, thresholds_version, scores, action, reasons, route, audit_sample, \
+         sampling_probability, latency_ms, decided_at from decisions where ad_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let rfc = |ms: i64| crate::time::to_rfc3339(ms);
+    Ok(Some(AdView {
+        id: r.0,
+        source: r.1,
+        external_id: r.2,
+        advertiser_id: r.3,
+        market: r.4,
+        language: r.5,
+        headline: r.6,
+        body: r.7,
+        landing_url: r.8,
+        daily_budget_usd: r.9,
+        submitted_at: rfc(r.10),
+        status: r.11,
+        decision: decision.map(|d| {
+            let scores: Vec<f32> = serde_json::from_str(&d.2).unwrap_or_default();
+            DecisionView {
+                model_version: d.0,
+                thresholds_version: d.1,
+                scores: Category::ALL
+                    .iter()
+                    .zip(scores)
+                    .map(|(c, s)| (c.as_str().to_string(), s))
+                    .collect(),
+                action: d.3,
+                reasons: serde_json::from_str(&d.4).unwrap_or_default(),
+                route: d.5,
+                audit_sample: d.6.0,
+                sampling_probability: d.7,
+                latency_ms: d.8,
+                decided_at: rfc(d.9),
+            }
+        }),
+    }))
+}
+
+/// The source an ad was submitted by (to check an API key may see it).
+pub async fn source_of(db: &Db, id: i64) -> sqlx::Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("select source from ads where id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// How many ads are still queued.
+pub async fn queued_count(db: &Db) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from ads where status = 'queued'")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// Now, for callers that do not pass a clock.
+pub fn now() -> Millis {
+    now_millis()
+}
