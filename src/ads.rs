@@ -272,7 +272,7 @@ pub struct AdView {
     pub decision: Option<DecisionView>,
 }
 
-type AdRow = (
+type AdTuple = (
     i64,
     String,
     String,
@@ -301,7 +301,7 @@ type DecisionRow = (
 
 /// The ad with this id.
 pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<AdView>> {
-    let row: Option<AdRow> = sqlx::query_as(
+    let row: Option<AdTuple> = sqlx::query_as(
         "select id, source, external_id, advertiser_id, market, language, headline, body, landing_url, \
          daily_budget_usd, submitted_at, status from ads where id = $1",
     )
@@ -372,4 +372,128 @@ pub async fn queued_count(db: &Db) -> sqlx::Result<i64> {
 /// Now, for callers that do not pass a clock.
 pub fn now() -> Millis {
     now_millis()
+}
+
+/// Filters for the ads table; every field optional.
+#[derive(Clone, Debug, Default)]
+pub struct AdFilter {
+    pub market: Option<Market>,
+    pub status: Option<String>,
+    pub category: Option<Category>,
+    pub advertiser_id: Option<String>,
+    /// Submitted at or after (ms).
+    pub from: Option<Millis>,
+    /// Submitted before (ms).
+    pub to: Option<Millis>,
+    /// Text contained in the headline or body.
+    pub text: Option<String>,
+}
+
+/// One row of the ads table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdRow {
+    pub id: i64,
+    pub submitted_at: Millis,
+    pub market: String,
+    pub advertiser_id: String,
+    pub headline: String,
+    pub status: String,
+    pub action: Option<String>,
+    pub reasons: Vec<String>,
+    pub top_category: Option<String>,
+    pub top_score: Option<f32>,
+}
+
+/// A page of ads matching `filter`, newest first, and the total number of matches.
+pub async fn search(
+    db: &Db,
+    filter: &AdFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<AdRow>, i64)> {
+    // Every condition is always present and switched off by a null parameter, so the
+    // statement text is fixed and nothing from the user is spliced into it.
+    let conditions = "($1 is null or a.market = $1) and ($2 is null or a.status = $2) \
+         and ($3 is null or d.reasons like $3) and ($4 is null or a.advertiser_id = $4) \
+         and ($5 is null or a.submitted_at >= $5) and ($6 is null or a.submitted_at < $6) \
+         and ($7 is null or lower(a.headline) like $7 or lower(a.body) like $7)";
+    let category = filter.category.map(|c| format!("%\"{}\"%", c.as_str()));
+    let text = filter
+        .text
+        .as_ref()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| format!("%{}%", t.trim().to_lowercase().replace(['%', '_'], "")));
+    let count_sql = format!(
+        "select count(*) from ads a left join decisions d on d.ad_id = a.id where {conditions}"
+    );
+    let (total,): (i64,) = sqlx::query_as(&count_sql)
+        .bind(filter.market.map(|m| m.code()))
+        .bind(filter.status.as_deref())
+        .bind(category.as_deref())
+        .bind(filter.advertiser_id.as_deref())
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(text.as_deref())
+        .fetch_one(db.pool())
+        .await?;
+    let rows_sql = format!(
+        "select a.id, a.submitted_at, a.market, a.advertiser_id, a.headline, a.status, d.action, d.reasons, d.scores \
+         from ads a left join decisions d on d.ad_id = a.id where {conditions} \
+         order by a.submitted_at desc, a.id desc limit $8 offset $9"
+    );
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&rows_sql)
+        .bind(filter.market.map(|m| m.code()))
+        .bind(filter.status.as_deref())
+        .bind(category.as_deref())
+        .bind(filter.advertiser_id.as_deref())
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(text.as_deref())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await?;
+    Ok((
+        rows.into_iter()
+            .map(|r| {
+                let scores: Vec<f32> =
+                    r.8.as_deref()
+                        .and_then(|s| serde_json::from_str(s).ok())
+                        .unwrap_or_default();
+                let top = scores
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|(i, s)| (Category::ALL[i].as_str().to_string(), *s));
+                AdRow {
+                    id: r.0,
+                    submitted_at: r.1,
+                    market: r.2,
+                    advertiser_id: r.3,
+                    headline: r.4,
+                    status: r.5,
+                    action: r.6,
+                    reasons: r
+                        .7
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str(s).ok())
+                        .unwrap_or_default(),
+                    top_category: top.as_ref().map(|t| t.0.clone()),
+                    top_score: top.map(|t| t.1),
+                }
+            })
+            .collect(),
+        total,
+    ))
 }

@@ -5,9 +5,10 @@
 use crate::ads::{self, ClaimedAd, Decided};
 use crate::db::Db;
 use crate::decide::decide;
-use crate::featurize::featurize;
+use crate::featurize::{FeatureKind, featurize, featurize_explained};
 use crate::model::CATEGORIES;
 use crate::model::runtime::{OnnxModel, RuntimeError};
+use crate::policy::Category;
 use crate::rules_store;
 use crate::time::now_millis;
 use rand::rngs::StdRng;
@@ -27,9 +28,21 @@ pub struct AdText {
 
 type Reply = oneshot::Sender<Result<Vec<[f32; CATEGORIES]>, String>>;
 
-struct Job {
-    texts: Vec<AdText>,
-    reply: Reply,
+/// An n-gram's effect on a score: (kind, text, drop in the score's log-odds when it is
+/// left out). Log-odds, because a saturated probability hides every single effect.
+pub type Contribution = (String, String, f32);
+
+enum Job {
+    Score {
+        texts: Vec<AdText>,
+        reply: Reply,
+    },
+    Explain {
+        text: AdText,
+        category: Category,
+        top: usize,
+        reply: oneshot::Sender<Result<Vec<Contribution>, String>>,
+    },
 }
 
 /// Why scoring or a worker step failed.
@@ -74,20 +87,30 @@ impl Scorer {
                     }
                 };
                 for job in inbox {
-                    let features: Vec<Vec<u32>> = job
-                        .texts
-                        .iter()
-                        .map(|t| {
-                            featurize(
-                                &t.headline,
-                                &t.body,
-                                t.landing_url.as_deref(),
-                                model.buckets,
-                            )
-                        })
-                        .collect();
-                    let result = model.score(&features).map_err(|e| e.to_string());
-                    let _ = job.reply.send(result);
+                    match job {
+                        Job::Score { texts, reply } => {
+                            let features: Vec<Vec<u32>> = texts
+                                .iter()
+                                .map(|t| {
+                                    featurize(
+                                        &t.headline,
+                                        &t.body,
+                                        t.landing_url.as_deref(),
+                                        model.buckets,
+                                    )
+                                })
+                                .collect();
+                            let _ = reply.send(model.score(&features).map_err(|e| e.to_string()));
+                        }
+                        Job::Explain {
+                            text,
+                            category,
+                            top,
+                            reply,
+                        } => {
+                            let _ = reply.send(explain_with(&mut model, &text, category, top));
+                        }
+                    }
                 }
             })
             .expect("spawning the scorer thread");
@@ -103,7 +126,7 @@ impl Scorer {
     /// Scores ads, waiting for the scorer thread without blocking the async runtime.
     pub async fn score(&self, texts: Vec<AdText>) -> Result<Vec<[f32; CATEGORIES]>, EngineError> {
         let (reply, answer) = oneshot::channel();
-        match self.jobs.try_send(Job { texts, reply }) {
+        match self.jobs.try_send(Job::Score { texts, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(EngineError::Overloaded),
             Err(TrySendError::Disconnected(_)) => return Err(EngineError::Stopped),
@@ -113,6 +136,87 @@ impl Scorer {
             .map_err(|_| EngineError::Stopped)?
             .map_err(EngineError::Inference)
     }
+}
+
+impl Scorer {
+    /// The `top` n-grams that raise `category`'s score most, by leaving each out in turn.
+    pub async fn explain(
+        &self,
+        text: AdText,
+        category: Category,
+        top: usize,
+    ) -> Result<Vec<Contribution>, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        match self.jobs.try_send(Job::Explain {
+            text,
+            category,
+            top,
+            reply,
+        }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(EngineError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => return Err(EngineError::Stopped),
+        }
+        answer
+            .await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(EngineError::Inference)
+    }
+}
+
+/// Occlusion: the score with all features, minus the score with each distinct n-gram
+/// left out, for the n-grams that matter most.
+fn explain_with(
+    model: &mut OnnxModel,
+    text: &AdText,
+    category: Category,
+    top: usize,
+) -> Result<Vec<Contribution>, String> {
+    let features = featurize_explained(
+        &text.headline,
+        &text.body,
+        text.landing_url.as_deref(),
+        model.buckets,
+    );
+    let mut distinct: Vec<(FeatureKind, String)> = Vec::new();
+    for (_, kind, t) in &features {
+        if !distinct.iter().any(|(k, x)| k == kind && x == t) {
+            distinct.push((*kind, t.clone()));
+        }
+    }
+    let all: Vec<u32> = features.iter().map(|f| f.0).collect();
+    let mut batch = vec![all];
+    for (kind, t) in &distinct {
+        batch.push(
+            features
+                .iter()
+                .filter(|(_, k, x)| !(k == kind && x == t))
+                .map(|f| f.0)
+                .collect(),
+        );
+    }
+    let scores = model.score(&batch).map_err(|e| e.to_string())?;
+    let logit = |p: f32| {
+        let p = f64::from(p).clamp(1e-9, 1.0 - 1e-9);
+        (p / (1.0 - p)).ln() as f32
+    };
+    let base = logit(scores[0][category.index()]);
+    let mut out: Vec<Contribution> = distinct
+        .into_iter()
+        .zip(scores.iter().skip(1))
+        .map(|((kind, t), s)| {
+            let kind = match kind {
+                FeatureKind::Word => "word",
+                FeatureKind::Bigram => "bigram",
+                FeatureKind::CharGram => "chars",
+                FeatureKind::Domain => "domain",
+            };
+            (kind.to_string(), t, base - logit(s[category.index()]))
+        })
+        .collect();
+    out.sort_by(|a, b| b.2.total_cmp(&a.2));
+    out.truncate(top);
+    Ok(out)
 }
 
 /// How a worker runs.

@@ -38,6 +38,8 @@ pub mod password;
 #[cfg(feature = "server")]
 pub mod rules_store;
 #[cfg(feature = "server")]
+pub mod thresholds;
+#[cfg(feature = "server")]
 pub mod time;
 #[cfg(feature = "server")]
 pub mod users;

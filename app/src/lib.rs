@@ -7,6 +7,7 @@
 pub mod api;
 pub mod components;
 pub mod dto;
+pub mod engine_api;
 pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -87,14 +88,9 @@ pub fn App() -> impl IntoView {
                             path=path!("/dashboards")
                             view=|| view! { <pages::NotBuilt area=Area::Dashboards/> }
                         />
-                        <Route
-                            path=path!("/ads")
-                            view=|| view! { <pages::NotBuilt area=Area::Ads/> }
-                        />
-                        <Route
-                            path=path!("/thresholds")
-                            view=|| view! { <pages::NotBuilt area=Area::Thresholds/> }
-                        />
+                        <Route path=path!("/ads") view=pages::ads::AdsPage/>
+                        <Route path=path!("/ads/:id") view=pages::ads::AdPage/>
+                        <Route path=path!("/thresholds") view=pages::thresholds::ThresholdsPage/>
                         <Route
                             path=path!("/reports")
                             view=|| view! { <pages::NotBuilt area=Area::Reports/> }

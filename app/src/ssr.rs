@@ -17,6 +17,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    /// The model runner, when this instance runs one (for explanations on the ad page).
+    pub scorer: Option<amso_core::engine::Scorer>,
 }
 
 /// The user behind a request, resolved once per request from the session by the server's

@@ -358,17 +358,20 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
 
     let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
+    let scorer = crate::engine_cli::start_scorer(&config)?;
     let state_config = Arc::new(config);
     let state = AppState {
         leptos_options,
         db: db.clone(),
         config: state_config.clone(),
+        scorer: scorer.clone(),
     };
     let server = build_router(state);
 
     let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(db.clone())));
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-    let workers = crate::engine_cli::start_workers(&db, &state_config, workers_stopped)?;
+    let workers =
+        crate::engine_cli::spawn_workers(&db, scorer.as_ref(), &state_config, workers_stopped);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

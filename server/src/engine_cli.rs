@@ -219,16 +219,14 @@ pub async fn queue_demo_ads(db: &amso_core::db::Db, n: usize) -> Result<(), CliE
     Ok(())
 }
 
-/// Starts the scorer and the configured number of workers; a missing or broken model or
-/// runtime library stops start-up with a clear error.
-pub fn start_workers(
-    db: &amso_core::db::Db,
+/// Loads the model on its scoring thread, unless this instance runs no workers. A missing
+/// or broken model or runtime library stops start-up with a clear error.
+pub fn start_scorer(
     config: &amso_core::config::Config,
-    stop: tokio::sync::watch::Receiver<bool>,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, CliError> {
+) -> Result<Option<amso_core::engine::Scorer>, CliError> {
     if config.workers == 0 {
         tracing::info!("AMSO_WORKERS=0: this instance decides no ads");
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let scorer = amso_core::engine::Scorer::start(Path::new(&config.model_path), 64)
         .map_err(|e| format!("cannot start the moderation engine: {e}"))?;
@@ -236,7 +234,20 @@ pub fn start_workers(
         "model {} loaded from {}",
         scorer.model_version, config.model_path
     );
-    Ok((0..config.workers)
+    Ok(Some(scorer))
+}
+
+/// Starts the configured number of workers on `scorer`.
+pub fn spawn_workers(
+    db: &amso_core::db::Db,
+    scorer: Option<&amso_core::engine::Scorer>,
+    config: &amso_core::config::Config,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let Some(scorer) = scorer else {
+        return Vec::new();
+    };
+    (0..config.workers)
         .map(|_| {
             let worker = amso_core::engine::WorkerConfig {
                 worker_id: amso_core::engine::new_worker_id(),
@@ -253,5 +264,5 @@ pub fn start_workers(
                 stop.clone(),
             ))
         })
-        .collect())
+        .collect()
 }

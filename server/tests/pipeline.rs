@@ -98,7 +98,7 @@ async fn ingested_ads_are_decided_by_the_rules() {
         assert!((d.sampling_probability - 0.02).abs() < 1e-12);
 
         let (counted,): (i64,) =
-            sqlx::query_as("select coalesce(sum(decided), 0) from daily_counters")
+            sqlx::query_as("select cast(coalesce(sum(decided), 0) as bigint) from daily_counters")
                 .fetch_one(t.db.pool())
                 .await
                 .unwrap();

@@ -38,6 +38,9 @@ fn AuditLog() -> impl IntoView {
                     <option value="">"Any action"</option>
                     <option value="auth.">"Logins and logouts (auth.)"</option>
                     <option value="user.">"User changes (user.)"</option>
+                    <option value="thresholds.">"Threshold changes (thresholds.)"</option>
+                    <option value="policy.">"Policy changes (policy.)"</option>
+                    <option value="apikey.">"API keys (apikey.)"</option>
                 </select>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

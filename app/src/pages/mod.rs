@@ -1,7 +1,9 @@
 //! The pages.
 
+pub mod ads;
 pub mod audit;
 pub mod login;
+pub mod thresholds;
 pub mod users;
 
 use crate::AuthContext;
@@ -45,19 +47,11 @@ fn not_built_text(area: Area) -> &'static str {
              intervals, backlog and SLA, drift, cost of risk control) appear here once ads are \
              being decided. There is no decision history yet, so there are no numbers to show."
         }
-        Area::Ads => {
-            "Search and inspect submitted ads, their decisions and scores. The ingest API and \
-             the moderation engine are not running yet, so no ads have been received."
-        }
-        Area::Thresholds => {
-            "Approve and reject thresholds per market and category, and the market policy \
-             matrix, are edited here once the moderation engine is in place."
-        }
         Area::Reports => {
             "The weekly report (PDF, XLSX, CSV) is generated here from the dashboard figures. \
              There are no decided ads yet, so there is no week to report on."
         }
-        Area::Users | Area::Audit => "",
+        Area::Ads | Area::Thresholds | Area::Users | Area::Audit => "",
     }
 }
 

@@ -89,6 +89,7 @@ pub fn app_with(t: &TestDb, config: Config) -> Router {
         leptos_options,
         db: t.db.clone(),
         config: Arc::new(config),
+        scorer: None,
     })
     .router
 }

@@ -1,0 +1,340 @@
+//! Server functions for the moderation engine's pages: ads and their decisions, thresholds
+//! and the market policy matrix.
+
+use crate::error::AppError;
+use amso_core::market::Market;
+use amso_core::policy::Category;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {
+    crate::error::ErrorKind,
+    crate::ssr::{app_state, internal, require_area},
+    amso_core::{audit::Actor, role::Area},
+};
+
+/// Rows per page of the ads table.
+pub const PAGE_SIZE: i64 = 50;
+
+/// One row of the ads table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdListRow {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub submitted_at: String,
+    pub market: String,
+    pub advertiser_id: String,
+    pub headline: String,
+    pub status: String,
+    pub reasons: Vec<String>,
+    pub top_category: Option<String>,
+    pub top_score: Option<f32>,
+}
+
+/// A page of the ads table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdPage {
+    pub rows: Vec<AdListRow>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+/// An n-gram and how much it raised the explained category's score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub text: String,
+    pub kind: String,
+    pub delta: f32,
+}
+
+/// One ad with its decision and the reasons behind its top score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdDetail {
+    pub id: i64,
+    pub external_id: String,
+    pub source: String,
+    pub advertiser_id: String,
+    pub market: String,
+    pub language: Option<String>,
+    pub rtl: bool,
+    pub headline: String,
+    pub body: String,
+    pub landing_url: Option<String>,
+    pub landing_domain: Option<String>,
+    pub daily_budget_usd: f64,
+    pub submitted_at: String,
+    pub status: String,
+    pub model_version: Option<String>,
+    pub thresholds_version: Option<i64>,
+    pub action: Option<String>,
+    pub route: Option<String>,
+    pub reasons: Vec<String>,
+    pub audit_sample: bool,
+    pub decided_at: Option<String>,
+    /// (category, score), highest first.
+    pub scores: Vec<(String, f32)>,
+    /// The category explained below (the top-scoring one).
+    pub explained: Option<String>,
+    pub contributions: Vec<Contribution>,
+}
+
+/// The thresholds and policy grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdGrid {
+    pub version: i64,
+    pub cells: Vec<GridCell>,
+    pub history: Vec<(i64, String, String, String)>,
+}
+
+/// One market × category cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridCell {
+    pub market: Market,
+    pub category: Category,
+    pub approve_below: f64,
+    pub reject_at: f64,
+    pub rule: String,
+}
+
+#[cfg(feature = "ssr")]
+fn invalid(msg: impl Into<String>) -> AppError {
+    AppError::new(ErrorKind::Invalid, msg)
+}
+
+#[cfg(feature = "ssr")]
+fn opt<T: std::str::FromStr>(s: &str) -> Result<Option<T>, AppError>
+where
+    T::Err: std::fmt::Display,
+{
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|e: T::Err| invalid(e.to_string()))
+}
+
+/// A page of ads matching the filters (empty strings mean "any").
+#[server(prefix = "/rpc", endpoint = "list_ads")]
+pub async fn list_ads(
+    market: String,
+    status: String,
+    category: String,
+    advertiser: String,
+    q: String,
+    page: i64,
+) -> Result<AdPage, AppError> {
+    require_area(Area::Ads)?;
+    let state = app_state()?;
+    const STATUSES: [&str; 7] = [
+        "queued",
+        "auto_approved",
+        "auto_rejected",
+        "in_review",
+        "approved",
+        "rejected",
+        "appealed",
+    ];
+    let status = status.trim();
+    if !status.is_empty() && !STATUSES.contains(&status) {
+        return Err(invalid(format!("unknown status `{status}`")));
+    }
+    let filter = amso_core::ads::AdFilter {
+        market: opt(&market)?,
+        status: (!status.is_empty()).then(|| status.to_string()),
+        category: opt(&category)?,
+        advertiser_id: Some(advertiser.trim().to_string()).filter(|a| !a.is_empty()),
+        from: None,
+        to: None,
+        text: Some(q),
+    };
+    let page = page.max(1);
+    let (rows, total) =
+        amso_core::ads::search(&state.db, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+            .await
+            .map_err(internal)?;
+    Ok(AdPage {
+        rows: rows
+            .into_iter()
+            .map(|r| AdListRow {
+                id: r.id,
+                submitted_at: amso_core::time::to_rfc3339(r.submitted_at),
+                market: r.market,
+                advertiser_id: r.advertiser_id,
+                headline: r.headline,
+                status: r.status,
+                reasons: r.reasons,
+                top_category: r.top_category,
+                top_score: r.top_score,
+            })
+            .collect(),
+        total,
+        page,
+        page_size: PAGE_SIZE,
+    })
+}
+
+/// One ad, its decision, and the n-grams that raised its top score.
+#[server(prefix = "/rpc", endpoint = "get_ad_detail")]
+pub async fn get_ad_detail(id: i64) -> Result<AdDetail, AppError> {
+    require_area(Area::Ads)?;
+    let state = app_state()?;
+    let ad = amso_core::ads::find(&state.db, id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound, format!("no ad with id {id}")))?;
+    let mut scores: Vec<(String, f32)> = ad
+        .decision
+        .as_ref()
+        .map(|d| d.scores.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default();
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let explained = scores.first().map(|s| s.0.clone());
+    let contributions = match (
+        &state.scorer,
+        explained
+            .as_deref()
+            .and_then(|c| c.parse::<Category>().ok()),
+    ) {
+        (Some(scorer), Some(category)) => scorer
+            .explain(
+                amso_core::engine::AdText {
+                    headline: ad.headline.clone(),
+                    body: ad.body.clone(),
+                    landing_url: ad.landing_url.clone(),
+                },
+                category,
+                12,
+            )
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(kind, text, delta)| Contribution { text, kind, delta })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let rtl = ad.language.as_deref() == Some("ar");
+    Ok(AdDetail {
+        landing_domain: ad
+            .landing_url
+            .as_deref()
+            .and_then(amso_core::featurize::domain_of),
+        id: ad.id,
+        external_id: ad.external_id,
+        source: ad.source,
+        advertiser_id: ad.advertiser_id,
+        market: ad.market,
+        language: ad.language,
+        rtl,
+        headline: ad.headline,
+        body: ad.body,
+        landing_url: ad.landing_url,
+        daily_budget_usd: ad.daily_budget_usd,
+        submitted_at: ad.submitted_at,
+        status: ad.status,
+        model_version: ad.decision.as_ref().map(|d| d.model_version.clone()),
+        thresholds_version: ad.decision.as_ref().map(|d| d.thresholds_version),
+        action: ad.decision.as_ref().map(|d| d.action.clone()),
+        route: ad.decision.as_ref().and_then(|d| d.route.clone()),
+        reasons: ad
+            .decision
+            .as_ref()
+            .map(|d| d.reasons.clone())
+            .unwrap_or_default(),
+        audit_sample: ad.decision.as_ref().is_some_and(|d| d.audit_sample),
+        decided_at: ad.decision.as_ref().map(|d| d.decided_at.clone()),
+        scores,
+        explained,
+        contributions,
+    })
+}
+
+/// The thresholds and policy grid in force, with recent versions.
+#[server(prefix = "/rpc", endpoint = "get_thresholds")]
+pub async fn get_thresholds() -> Result<ThresholdGrid, AppError> {
+    require_area(Area::Thresholds)?;
+    let state = app_state()?;
+    let (version, cells) = amso_core::thresholds::current(&state.db)
+        .await
+        .map_err(internal)?;
+    let history = amso_core::thresholds::versions(&state.db, 20)
+        .await
+        .map_err(internal)?;
+    Ok(ThresholdGrid {
+        version,
+        cells: cells
+            .into_iter()
+            .map(|c| GridCell {
+                market: c.market,
+                category: c.category,
+                approve_below: c.approve_below,
+                reject_at: c.reject_at,
+                rule: c.rule.as_str().to_string(),
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|v| {
+                (
+                    v.version,
+                    amso_core::time::to_rfc3339(v.created_at),
+                    v.created_by,
+                    v.note,
+                )
+            })
+            .collect(),
+    })
+}
+
+/// Changes one market × category: its thresholds (a new version) and/or its policy rule.
+#[server(prefix = "/rpc", endpoint = "update_cell")]
+pub async fn update_cell(
+    market: String,
+    category: String,
+    approve_below: f64,
+    reject_at: f64,
+    rule: String,
+) -> Result<i64, AppError> {
+    let user = require_area(Area::Thresholds)?;
+    let state = app_state()?;
+    let market: Market = market
+        .parse()
+        .map_err(|e: amso_core::market::UnknownMarket| invalid(e.to_string()))?;
+    let category: Category = category
+        .parse()
+        .map_err(|e: amso_core::policy::UnknownCategory| invalid(e.to_string()))?;
+    let rule = amso_core::decide::Rule::parse(rule.trim())
+        .ok_or_else(|| invalid("rule must be prohibited, restricted or allowed"))?;
+    let actor = Actor::User(user.email);
+    let (version, cells) = amso_core::thresholds::current(&state.db)
+        .await
+        .map_err(internal)?;
+    let cell = cells
+        .iter()
+        .find(|c| c.market == market && c.category == category)
+        .ok_or_else(|| invalid("unknown cell"))?;
+    let mut new_version = version;
+    if (cell.approve_below - approve_below).abs() > 1e-9
+        || (cell.reject_at - reject_at).abs() > 1e-9
+    {
+        let band = amso_core::decide::Band {
+            approve_below,
+            reject_at,
+        };
+        new_version = amso_core::thresholds::set_band(&state.db, &actor, market, category, band)
+            .await
+            .map_err(|e| match e {
+                amso_core::thresholds::ThresholdError::OutOfRange(..) => invalid(e.to_string()),
+                amso_core::thresholds::ThresholdError::Db(e) => internal(e),
+            })?;
+    }
+    if cell.rule != rule {
+        amso_core::thresholds::set_rule(&state.db, &actor, market, category, rule)
+            .await
+            .map_err(internal)?;
+    }
+    Ok(new_version)
+}

@@ -1,0 +1,367 @@
+//! `/ads` and `/ads/:id`: ops heads search submitted ads and inspect a decision.
+
+use crate::components::{ErrorNote, Guarded};
+use crate::engine_api::{AdDetail, get_ad_detail, list_ads};
+use amso_core::market::Market;
+use amso_core::policy::Category;
+use amso_core::role::Area;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+const STATUSES: [(&str, &str); 7] = [
+    ("queued", "Queued"),
+    ("auto_approved", "Auto-approved"),
+    ("auto_rejected", "Auto-rejected"),
+    ("in_review", "In review"),
+    ("approved", "Approved"),
+    ("rejected", "Rejected"),
+    ("appealed", "Appealed"),
+];
+
+fn status_label(status: &str) -> &'static str {
+    STATUSES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map_or("Unknown", |(_, l)| l)
+}
+
+fn status_class(status: &str) -> &'static str {
+    match status {
+        "auto_approved" | "approved" => "badge badge-ok",
+        "auto_rejected" | "rejected" => "badge badge-err",
+        "in_review" | "appealed" => "badge badge-warn",
+        _ => "badge badge-muted",
+    }
+}
+
+/// The ads table page.
+#[component]
+pub fn AdsPage() -> impl IntoView {
+    view! {
+        <Title text="Ads"/>
+        <Guarded area=Area::Ads>
+            <AdsTable/>
+        </Guarded>
+    }
+}
+
+#[component]
+fn AdsTable() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &str| query.read().get(k).unwrap_or_default();
+    let page = move || get("page").parse::<i64>().unwrap_or(1).max(1);
+    let ads = Resource::new(
+        move || {
+            (
+                get("market"),
+                get("status"),
+                get("category"),
+                get("advertiser"),
+                get("q"),
+                page(),
+            )
+        },
+        |(market, status, category, advertiser, q, page)| {
+            list_ads(market, status, category, advertiser, q, page)
+        },
+    );
+    let navigate = use_navigate();
+    let set = move |key: &'static str, value: String| {
+        let params: Vec<(String, String)> = ["market", "status", "category", "advertiser", "q"]
+            .iter()
+            .map(|k| {
+                (
+                    k.to_string(),
+                    if *k == key { value.clone() } else { get(k) },
+                )
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let qs = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        navigate(
+            &format!("/ads{}{qs}", if qs.is_empty() { "" } else { "?" }),
+            Default::default(),
+        );
+    };
+    let set_filter = set.clone();
+    let on = move |key: &'static str| {
+        let set_filter = set_filter.clone();
+        move |ev: leptos::ev::Event| set_filter(key, event_target_value(&ev))
+    };
+    view! {
+        <header class="page-header">
+            <h1>"Ads"</h1>
+            <p class="muted">"Every submitted ad, newest first, with the machine's decision."</p>
+        </header>
+        <section class="card">
+            <div class="toolbar filters" data-testid="ads-filters">
+                <label>
+                    "Market"
+                    <select on:change=on("market") prop:value=move || get("market")>
+                        <option value="">"All"</option>
+                        {Market::ALL.map(|m| view! { <option value=m.code()>{m.code()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Status"
+                    <select on:change=on("status") prop:value=move || get("status")>
+                        <option value="">"All"</option>
+                        {STATUSES.map(|(s, l)| view! { <option value=s>{l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Reason"
+                    <select on:change=on("category") prop:value=move || get("category")>
+                        <option value="">"Any"</option>
+                        {Category::ALL.map(|c| view! { <option value=c.as_str()>{c.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Advertiser"
+                    <input type="text" placeholder="adv-us-001" on:change=on("advertiser") prop:value=move || get("advertiser")/>
+                </label>
+                <label>
+                    "Text"
+                    <input type="text" placeholder="words in headline or body" on:change=on("q") prop:value=move || get("q")/>
+                </label>
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading ads…"</p> }>
+                {move || {
+                    ads.get().map(|result| match result {
+                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                        Ok(p) if p.rows.is_empty() => view! {
+                            <p class="muted" data-testid="ads-empty">"No ads match these filters."</p>
+                        }.into_any(),
+                        Ok(p) => {
+                            let pages = (p.total + p.page_size - 1) / p.page_size;
+                            let (prev, next) = (p.page - 1, p.page + 1);
+                            let link = move |n: i64| {
+                                let mut qs: Vec<String> = ["market", "status", "category", "advertiser", "q"]
+                                    .iter()
+                                    .filter(|k| !get(k).is_empty())
+                                    .map(|k| format!("{k}={}", urlencode(&get(k))))
+                                    .collect();
+                                qs.push(format!("page={n}"));
+                                format!("/ads?{}", qs.join("&"))
+                            };
+                            view! {
+                                <table class="table" data-testid="ads-table">
+                                    <thead><tr>
+                                        <th>"Submitted (UTC)"</th><th>"Market"</th><th>"Headline"</th>
+                                        <th>"Advertiser"</th><th>"Status"</th><th>"Reasons"</th><th>"Top score"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {p.rows.into_iter().map(|r| view! {
+                                            <tr>
+                                                <td class="nowrap">{r.submitted_at.replace('T', " ").replace('Z', "")}</td>
+                                                <td>{r.market}</td>
+                                                <td class="headline"><a href=format!("/ads/{}", r.id)>{r.headline}</a></td>
+                                                <td>{r.advertiser_id}</td>
+                                                <td><span class=status_class(&r.status)>{status_label(&r.status)}</span></td>
+                                                <td>{r.reasons.join(", ")}</td>
+                                                <td class="nowrap">{match (r.top_category, r.top_score) {
+                                                    (Some(c), Some(s)) => format!("{c} {s:.2}"),
+                                                    _ => "—".into(),
+                                                }}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <div class="pager">
+                                    {(prev >= 1).then(|| view! { <a class="btn btn-small" href=link(prev)>"← Newer"</a> })}
+                                    <span class="muted">{format!("Page {} of {} · {} ads", p.page, pages.max(1), p.total)}</span>
+                                    {(next <= pages).then(|| view! { <a class="btn btn-small" href=link(next) data-testid="next-page">"Older →"</a> })}
+                                </div>
+                            }.into_any()
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One ad's page.
+#[component]
+pub fn AdPage() -> impl IntoView {
+    view! {
+        <Title text="Ad"/>
+        <Guarded area=Area::Ads>
+            <AdView/>
+        </Guarded>
+    }
+}
+
+#[component]
+fn AdView() -> impl IntoView {
+    let params = use_params_map();
+    let detail = Resource::new(
+        move || {
+            params
+                .read()
+                .get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        },
+        get_ad_detail,
+    );
+    view! {
+        <p><a href="/ads">"← All ads"</a></p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || detail.get().map(|r| match r {
+                Ok(ad) => view! { <AdCard ad/> }.into_any(),
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// Splits `text` into runs, marking the words among `words` (case-insensitive).
+fn highlight(text: &str, words: &[String]) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let flush = |cur: &mut String, in_word: bool, out: &mut Vec<(String, bool)>| {
+        if !cur.is_empty() {
+            let hit = in_word && words.iter().any(|w| *w == cur.to_lowercase());
+            out.push((std::mem::take(cur), hit));
+        }
+    };
+    for c in text.chars() {
+        let is_word = c.is_alphanumeric();
+        if is_word != in_word {
+            flush(&mut current, in_word, &mut out);
+            in_word = is_word;
+        }
+        current.push(c);
+    }
+    flush(&mut current, in_word, &mut out);
+    out
+}
+
+#[component]
+fn AdCard(ad: AdDetail) -> impl IntoView {
+    let words: Vec<String> = ad
+        .contributions
+        .iter()
+        .filter(|c| c.kind == "word" && c.delta > 0.0)
+        .map(|c| c.text.clone())
+        .collect();
+    let marked = |text: &str| {
+        highlight(text, &words)
+            .into_iter()
+            .map(|(t, hit)| {
+                if hit {
+                    view! { <mark>{t}</mark> }.into_any()
+                } else {
+                    t.into_any()
+                }
+            })
+            .collect_view()
+    };
+    let dir = if ad.rtl { "rtl" } else { "ltr" };
+    let max_delta = ad
+        .contributions
+        .iter()
+        .map(|c| c.delta.abs())
+        .fold(0.0f32, f32::max)
+        .max(1e-6);
+    view! {
+        <header class="page-header">
+            <h1>{format!("Ad {}", ad.id)}</h1>
+            <p class="muted">
+                {format!("{} · {} · advertiser {} · submitted {} · source {}", ad.market, ad.language.clone().unwrap_or_else(|| "language unknown".into()), ad.advertiser_id, ad.submitted_at.replace('T', " ").replace('Z', " UTC"), ad.source)}
+            </p>
+        </header>
+        <div class="grid-2">
+            <section class="card">
+                <h2>"As submitted"</h2>
+                <div class="ad-text" dir=dir lang=ad.language.clone().unwrap_or_default() data-testid="ad-text">
+                    <p class="ad-headline">{marked(&ad.headline)}</p>
+                    <p class="ad-body">{marked(&ad.body)}</p>
+                </div>
+                <dl class="facts">
+                    <dt>"Landing URL"</dt>
+                    <dd><code>{ad.landing_url.clone().unwrap_or_else(|| "none".into())}</code></dd>
+                    <dt>"Domain"</dt>
+                    <dd>{ad.landing_domain.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Daily budget"</dt>
+                    <dd>{format!("${:.2}", ad.daily_budget_usd)}</dd>
+                    <dt>"External id"</dt>
+                    <dd><code>{ad.external_id.clone()}</code></dd>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>"Decision"</h2>
+                <p>
+                    <span class=status_class(&ad.status) data-testid="ad-status">{status_label(&ad.status)}</span>
+                    {ad.route.clone().map(|r| view! { <span class="badge badge-muted">{format!("route: {r}")}</span> })}
+                    {ad.audit_sample.then(|| view! { <span class="badge">"audit sample"</span> })}
+                </p>
+                <p class="muted">
+                    {match (&ad.model_version, ad.thresholds_version, &ad.decided_at) {
+                        (Some(m), Some(t), Some(at)) => format!("Model {m}, thresholds v{t}, decided {}", at.replace('T', " ").replace('Z', " UTC")),
+                        _ => "Not decided yet: the ad is waiting in the queue.".into(),
+                    }}
+                </p>
+                {(!ad.reasons.is_empty()).then(|| view! { <p>{format!("Reasons: {}", ad.reasons.join(", "))}</p> })}
+                <h3>"Scores"</h3>
+                <table class="bars" data-testid="scores">
+                    <tbody>
+                        {ad.scores.iter().map(|(c, s)| {
+                            let width = format!("width: {:.1}%", s * 100.0);
+                            view! {
+                                <tr>
+                                    <th>{c.clone()}</th>
+                                    <td><div class="bar"><div class="bar-fill" style=width></div></div></td>
+                                    <td class="num">{format!("{s:.3}")}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        </div>
+        <section class="card">
+            <h2>{format!("What raised the {} score", ad.explained.clone().unwrap_or_else(|| "top".into()))}</h2>
+            <p class="muted">"Each n-gram's effect: how much the score's log-odds drop when it is left out (+1 ≈ the odds shrink 2.7×). Words are marked in the text above."</p>
+            {if ad.contributions.is_empty() {
+                view! { <p class="muted">"No explanation available (the ad is not scored yet, or the engine is not running)."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="bars" data-testid="contributions">
+                        <tbody>
+                            {ad.contributions.iter().map(|c| {
+                                let width = format!("width: {:.1}%", (c.delta.abs() / max_delta) * 100.0);
+                                let class = if c.delta >= 0.0 { "bar-fill" } else { "bar-fill bar-neg" };
+                                view! {
+                                    <tr>
+                                        <th><code>{c.text.clone()}</code><span class="muted">{format!(" {}", c.kind)}</span></th>
+                                        <td><div class="bar"><div class=class style=width></div></div></td>
+                                        <td class="num">{format!("{:+.2}", c.delta)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
