@@ -1,0 +1,283 @@
+//! `amso bench`: throughput and latency of the engine on this machine, printed as JSON.
+//!
+//! Scenarios: `scoring` (featurize + ONNX on one core), `e2e` (queued in the database →
+//! decision committed, one worker), `api` (one ad at a time through HTTP on loopback to its
+//! decision, under light load), `python` (the same model and texts through a plain Python
+//! featurizer and the official onnxruntime, for comparison).
+
+use crate::cli::CliError;
+use amso_app::ssr::AppState;
+use amso_core::ads;
+use amso_core::config::Config;
+use amso_core::corpus::{CorpusAd, CorpusParams, generate};
+use amso_core::db::Db;
+use amso_core::engine::{Scorer, WorkerConfig, process_batch};
+use amso_core::featurize::featurize;
+use amso_core::ingest::{NewAd, SubmittedAd};
+use amso_core::model::runtime::OnnxModel;
+use amso_core::time::now_millis;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Options of `amso bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Comma-separated scenarios: scoring, e2e, api, python.
+    #[arg(long, default_value = "scoring,e2e,api,python")]
+    pub scenarios: String,
+    /// Ads per throughput scenario.
+    #[arg(long, default_value_t = 20_000)]
+    pub ads: usize,
+    /// Database for the e2e and api scenarios (default: a fresh SQLite file in a temp dir);
+    /// give a postgres:// URL of an empty database to measure PostgreSQL.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Single-ad requests in the api scenario.
+    #[arg(long, default_value_t = 300)]
+    pub requests: usize,
+}
+
+fn corpus(n: usize) -> Vec<CorpusAd> {
+    generate(&CorpusParams { ads: n, days: 7, seed: 99, end: now_millis() })
+}
+
+fn to_new(a: &CorpusAd, prefix: &str) -> NewAd {
+    SubmittedAd {
+        external_id: Some(format!("{prefix}-{}", a.external_id)),
+        advertiser_id: Some(a.advertiser_id.clone()),
+        market: Some(a.market.code().into()),
+        language: Some(a.language.code().into()),
+        headline: Some(a.headline.clone()),
+        body: Some(a.body.clone()),
+        landing_url: Some(a.landing_url.clone()),
+        daily_budget_usd: Some(a.daily_budget_usd),
+        labels: None,
+    }
+    .validate()
+    .expect("demo ads are valid")
+}
+
+/// Runs the chosen scenarios and prints one JSON object.
+pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
+    let model_path = PathBuf::from(&config.model_path);
+    let mut out = serde_json::Map::new();
+    out.insert("machine".into(), json!({ "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }));
+    out.insert("model".into(), json!(config.model_path));
+    let scenarios: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
+    let ads = corpus(args.ads);
+    let tmp = std::env::temp_dir().join(format!("amso-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    if scenarios.contains(&"scoring") {
+        eprintln!("scoring: featurize + ONNX Runtime, one thread, batches of 256 …");
+        out.insert("scoring".into(), scoring(&model_path, &ads)?);
+    }
+    if scenarios.contains(&"e2e") {
+        eprintln!("e2e: queued in the database → decision committed …");
+        out.insert("e2e".into(), e2e(&model_path, &ads, args.database_url.as_deref(), &tmp).await?);
+    }
+    if scenarios.contains(&"api") {
+        eprintln!("api: single ads through HTTP to their decision …");
+        out.insert("api".into(), api(config, &ads, args.requests, args.database_url.as_deref(), &tmp).await?);
+    }
+    if scenarios.contains(&"python") {
+        eprintln!("python: plain Python featurizer + official onnxruntime …");
+        out.insert("python".into(), python(&model_path, &ads, &tmp)?);
+        if let (Some(r), Some(p)) = (
+            out.get("scoring").and_then(|s| s["ads_per_second"].as_f64()),
+            out.get("python").and_then(|s| s["ads_per_second"].as_f64()),
+        ) {
+            out.insert("scoring_vs_python".into(), json!(r / p));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    println!("{}", serde_json::to_string_pretty(&Value::Object(out))?);
+    Ok(())
+}
+
+fn scoring(model_path: &Path, ads: &[CorpusAd]) -> Result<Value, CliError> {
+    let mut model = OnnxModel::load(model_path)?;
+    let started = Instant::now();
+    let mut featurize_time = Duration::ZERO;
+    for chunk in ads.chunks(256) {
+        let t = Instant::now();
+        let batch: Vec<Vec<u32>> = chunk
+            .iter()
+            .map(|a| featurize(&a.headline, &a.body, Some(&a.landing_url), model.buckets))
+            .collect();
+        featurize_time += t.elapsed();
+        model.score(&batch)?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "ads": ads.len(),
+        "seconds": secs,
+        "ads_per_second": ads.len() as f64 / secs,
+        "featurize_share": featurize_time.as_secs_f64() / secs,
+    }))
+}
+
+async fn bench_db(url: Option<&str>, tmp: &Path, name: &str) -> Result<(Db, String), CliError> {
+    let url = match url {
+        Some(u) => u.to_string(),
+        None => format!("sqlite://{}", tmp.join(format!("{name}.db")).display()),
+    };
+    let db = Db::connect(&url, 8).await?;
+    db.migrate().await?;
+    Ok((db, amso_core::db::redact(&url)))
+}
+
+async fn e2e(model_path: &Path, ads: &[CorpusAd], url: Option<&str>, tmp: &Path) -> Result<Value, CliError> {
+    let (db, shown) = bench_db(url, tmp, "e2e").await?;
+    let prefix = format!("e2e{}", now_millis());
+    let new: Vec<NewAd> = ads.iter().map(|a| to_new(a, &prefix)).collect();
+    let started = Instant::now();
+    for chunk in new.chunks(1000) {
+        ads::submit(&db, "bench", chunk, now_millis()).await?;
+    }
+    let queued_secs = started.elapsed().as_secs_f64();
+    let scorer = Scorer::start(model_path, 4)?;
+    let config = WorkerConfig {
+        worker_id: "bench".into(),
+        batch_size: 512,
+        lease: Duration::from_secs(60),
+        idle: Duration::from_millis(1),
+        audit_rate_approve: 0.02,
+        audit_rate_reject: 0.05,
+    };
+    let mut rng = StdRng::seed_from_u64(1);
+    let started = Instant::now();
+    let mut decided = 0;
+    loop {
+        let n = process_batch(&db, &scorer, &config, &mut rng).await?;
+        if n == 0 {
+            break;
+        }
+        decided += n;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    db.close().await;
+    Ok(json!({
+        "database": shown,
+        "ads": decided,
+        "queue_insert_ads_per_second": new.len() as f64 / queued_secs,
+        "seconds": secs,
+        "ads_per_second": decided as f64 / secs,
+    }))
+}
+
+async fn api(config: &Config, ads: &[CorpusAd], requests: usize, url: Option<&str>, tmp: &Path) -> Result<Value, CliError> {
+    let (db, shown) = bench_db(url, tmp, "api").await?;
+    let scorer = Scorer::start(Path::new(&config.model_path), 64)?;
+    let (key, secret) = amso_core::apikeys::create(&db, &amso_core::audit::Actor::Cli, "bench", amso_core::apikeys::Scope::Ingest).await?;
+    let _ = key;
+    let leptos_options = leptos::config::LeptosOptions::builder().output_name("amso").build();
+    let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config.clone()), scorer: Some(scorer.clone()) };
+    let router = crate::web::build_router(state).router;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker_config = WorkerConfig {
+        worker_id: "bench-api".into(),
+        batch_size: 256,
+        lease: Duration::from_secs(60),
+        idle: Duration::from_millis(2),
+        audit_rate_approve: 0.02,
+        audit_rate_reject: 0.05,
+    };
+    let worker = tokio::spawn(amso_core::engine::run_worker(db.clone(), scorer, worker_config, stopped));
+    let client = SimpleClient { addr: addr.to_string(), secret };
+    let prefix = format!("api{}", now_millis());
+    let mut latencies = Vec::with_capacity(requests);
+    for a in ads.iter().take(requests) {
+        let body = serde_json::to_string(&json!({
+            "external_id": format!("{prefix}-{}", a.external_id),
+            "market": a.market.code(),
+            "headline": a.headline,
+            "body": a.body,
+            "landing_url": a.landing_url,
+        }))?;
+        let started = Instant::now();
+        let reply = client.request("POST", "/api/v1/ads", Some(&body)).await?;
+        let id = reply["id"].as_i64().ok_or("submission failed")?;
+        loop {
+            let ad = client.request("GET", &format!("/api/v1/ads/{id}"), None).await?;
+            if ad["status"] != "queued" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        // Light load: a few requests a second would be far lighter; 20 ms apart is enough
+        // for the queue to be empty at each submission.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+    let _ = worker.await;
+    server.abort();
+    db.close().await;
+    latencies.sort_by(f64::total_cmp);
+    let q = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    Ok(json!({
+        "database": shown,
+        "requests": latencies.len(),
+        "p50_ms": q(0.5),
+        "p95_ms": q(0.95),
+        "p99_ms": q(0.99),
+        "max_ms": latencies.last(),
+        "note": "submit → poll GET until decided; includes the worker's idle poll (2 ms) and HTTP on loopback",
+    }))
+}
+
+/// A minimal HTTP/1.1 client over loopback, enough for the benchmark.
+struct SimpleClient {
+    addr: String,
+    secret: String,
+}
+
+impl SimpleClient {
+    async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Result<Value, CliError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(&self.addr).await?;
+        let body = body.unwrap_or("");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            self.secret,
+            body.len()
+        );
+        stream.write_all(req.as_bytes()).await?;
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).await?;
+        let text = String::from_utf8_lossy(&buf);
+        let (_, payload) = text.split_once("\r\n\r\n").ok_or("malformed HTTP reply")?;
+        Ok(serde_json::from_str(payload.trim())?)
+    }
+}
+
+fn python(model_path: &Path, ads: &[CorpusAd], tmp: &Path) -> Result<Value, CliError> {
+    let data = tmp.join("python.jsonl");
+    let mut text = String::new();
+    for a in ads {
+        text.push_str(&serde_json::to_string(&json!({ "headline": a.headline, "body": a.body, "landing_url": a.landing_url }))?);
+        text.push('\n');
+    }
+    std::fs::write(&data, text)?;
+    let model = OnnxModel::load(model_path)?;
+    let python = std::env::var("AMSO_PYTHON").unwrap_or_else(|_| ".tools/venv/bin/python".into());
+    let out = std::process::Command::new(&python)
+        .arg("scripts/bench_python.py")
+        .arg(model_path)
+        .arg(&data)
+        .arg(model.buckets.to_string())
+        .output()
+        .map_err(|e| format!("cannot run {python} (set AMSO_PYTHON; scripts/setup.sh installs .tools/venv): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("python benchmark failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
