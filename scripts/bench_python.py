@@ -2,6 +2,7 @@
 recipe as src/featurize.rs) feeding the same model.onnx through the official onnxruntime.
 
 usage: bench_python.py MODEL.onnx ADS.jsonl BUCKETS   → prints {"ads", "seconds", "ads_per_second"}
+       bench_python.py --features ADS.jsonl BUCKETS   → the feature ids of each ad, a JSON list a line
 """
 import json
 import sys
@@ -33,10 +34,18 @@ def is_cjk(c: str) -> bool:
             or 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0xF900 <= o <= 0xFAFF)
 
 
+def is_alnum(c: str) -> bool:
+    # Rust's char::is_alphanumeric follows Unicode's Alphabetic property, which also
+    # covers vowel marks such as Arabic harakat; str.isalnum() does not.
+    if c.isalnum():
+        return True
+    return unicodedata.category(c) in ("Mn", "Mc") and unicodedata.name(c, "").startswith("ARABIC")
+
+
 def tokens(text: str) -> list:
     raw, cur = [], []
     for c in text:
-        if c.isalnum():
+        if is_alnum(c):
             cur.append(c)
         elif cur:
             raw.append("".join(cur))
@@ -82,6 +91,14 @@ def featurize(headline: str, body: str, url, buckets: int) -> list:
 
 
 def main() -> int:
+    if sys.argv[1] == "--features":
+        # Reference mode for tests: the feature ids of every ad, one JSON list per line.
+        data, buckets = sys.argv[2], int(sys.argv[3])
+        for line in open(data, encoding="utf-8"):
+            if line.strip():
+                a = json.loads(line)
+                print(json.dumps(featurize(a["headline"], a.get("body", ""), a.get("landing_url"), buckets)))
+        return 0
     model, data, buckets = sys.argv[1], sys.argv[2], int(sys.argv[3])
     ads = [json.loads(line) for line in open(data, encoding="utf-8") if line.strip()]
     options = ort.SessionOptions()

@@ -102,31 +102,39 @@ fn deleet(token: &str) -> Option<String> {
 
 /// Tokens of normalised text, with joined single letters and de-leeted forms added.
 pub fn tokens(normalized: &str) -> Vec<String> {
+    token_cows(normalized)
+        .into_iter()
+        .map(|t| t.into_owned())
+        .collect()
+}
+
+fn token_cows(normalized: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
     let raw: Vec<&str> = normalized
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
         .collect();
-    let mut out: Vec<String> = Vec::with_capacity(raw.len() + 4);
+    let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(raw.len() + 4);
+    let single = |t: &str| {
+        let mut cs = t.chars();
+        matches!((cs.next(), cs.next()), (Some(c), None) if c.is_alphabetic())
+    };
     let mut i = 0;
     while i < raw.len() {
-        let single = |t: &str| {
-            let mut cs = t.chars();
-            matches!((cs.next(), cs.next()), (Some(c), None) if c.is_alphabetic())
-        };
         // A run of spaced-out letters (`c a s i n o`) becomes one word as well.
         let mut j = i;
         while j < raw.len() && single(raw[j]) {
             j += 1;
         }
         if j - i >= 3 {
-            out.extend(raw[i..j].iter().map(|t| t.to_string()));
-            out.push(raw[i..j].concat());
+            out.extend(raw[i..j].iter().map(|t| Cow::Borrowed(*t)));
+            out.push(Cow::Owned(raw[i..j].concat()));
             i = j;
             continue;
         }
-        out.push(raw[i].to_string());
+        out.push(Cow::Borrowed(raw[i]));
         if let Some(plain) = deleet(raw[i]) {
-            out.push(plain);
+            out.push(Cow::Owned(plain));
         }
         i += 1;
     }
@@ -143,60 +151,82 @@ fn is_cjk(c: char) -> bool {
         | 0xF900..=0xFAFF) // CJK compatibility ideographs
 }
 
-/// FNV-1a, 32-bit, over `tag` then `text`.
-fn fnv1a(tag: &[u8], text: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in tag.iter().chain(text) {
-        h ^= u32::from(*b);
-        h = h.wrapping_mul(0x0100_0193);
+const FNV_OFFSET: u32 = 0x811c_9dc5;
+const FNV_PRIME: u32 = 0x0100_0193;
+
+/// FNV-1a, 32-bit, over the concatenation of `parts`.
+fn fnv1a_parts(parts: &[&[u8]]) -> u32 {
+    let mut h = FNV_OFFSET;
+    for part in parts {
+        for b in *part {
+            h ^= u32::from(*b);
+            h = h.wrapping_mul(FNV_PRIME);
+        }
     }
     h
 }
 
-/// Calls `emit(kind, text)` for every feature of an ad, in order.
+/// FNV-1a, 32-bit, over `tag` then `text`.
+#[cfg(test)]
+fn fnv1a(tag: &[u8], text: &[u8]) -> u32 {
+    fnv1a_parts(&[tag, text])
+}
+
+/// Calls `emit(kind, parts)` for every feature of an ad, in order; a feature's text is
+/// the concatenation of its parts (nothing is allocated per feature).
 fn for_each_feature(
     headline: &str,
     body: &str,
     landing_url: Option<&str>,
-    mut emit: impl FnMut(FeatureKind, &str),
+    mut emit: impl FnMut(FeatureKind, &[&[u8]]),
 ) {
-    let text = normalize(&format!("{headline}\n{body}"));
-    let toks = tokens(&text);
+    let mut text = String::with_capacity(headline.len() + body.len() + 1);
+    text.push_str(headline);
+    text.push('\n');
+    text.push_str(body);
+    let text = normalize(&text);
+    let toks = token_cows(&text);
     for t in &toks {
-        emit(FeatureKind::Word, t);
+        emit(FeatureKind::Word, &[t.as_bytes()]);
     }
-    let mut pair = String::new();
     for w in toks.windows(2) {
-        pair.clear();
-        pair.push_str(&w[0]);
-        pair.push(' ');
-        pair.push_str(&w[1]);
-        emit(FeatureKind::Bigram, &pair);
+        emit(
+            FeatureKind::Bigram,
+            &[w[0].as_bytes(), b" ", w[1].as_bytes()],
+        );
     }
-    let mut gram = String::new();
+    // `<token>` as bytes, and where each character starts.
+    let mut bytes: Vec<u8> = Vec::with_capacity(64);
+    let mut starts: Vec<usize> = Vec::with_capacity(64);
     for t in &toks {
-        let chars: Vec<char> = std::iter::once('<')
-            .chain(t.chars())
-            .chain(std::iter::once('>'))
-            .collect();
+        bytes.clear();
+        starts.clear();
+        starts.push(0);
+        bytes.push(b'<');
+        for (i, _) in t.char_indices() {
+            starts.push(1 + i);
+        }
+        bytes.extend_from_slice(t.as_bytes());
+        starts.push(bytes.len());
+        bytes.push(b'>');
+        starts.push(bytes.len());
+        let chars = starts.len() - 1;
         let (lo, hi) = if t.chars().any(is_cjk) {
             (2, 4)
         } else {
             (3, 5)
         };
         for n in lo..=hi {
-            if chars.len() < n {
+            if chars < n {
                 break;
             }
-            for window in chars.windows(n) {
-                gram.clear();
-                gram.extend(window);
-                emit(FeatureKind::CharGram, &gram);
+            for k in 0..=chars - n {
+                emit(FeatureKind::CharGram, &[&bytes[starts[k]..starts[k + n]]]);
             }
         }
     }
     if let Some(domain) = landing_url.and_then(domain_of) {
-        emit(FeatureKind::Domain, &domain);
+        emit(FeatureKind::Domain, &[domain.as_bytes()]);
     }
 }
 
@@ -212,9 +242,18 @@ pub fn domain_of(url: &str) -> Option<String> {
 /// The hashed features of an ad: bucket ids, in text order, at most [`MAX_FEATURES`].
 pub fn featurize(headline: &str, body: &str, landing_url: Option<&str>, buckets: u32) -> Vec<u32> {
     let mut ids = Vec::with_capacity(128);
-    for_each_feature(headline, body, landing_url, |kind, text| {
+    for_each_feature(headline, body, landing_url, |kind, parts| {
         if ids.len() < MAX_FEATURES {
-            ids.push(fnv1a(kind.tag(), text.as_bytes()) % buckets);
+            let h = match parts {
+                [a] => fnv1a_parts(&[kind.tag(), a]),
+                [a, b, c] => fnv1a_parts(&[kind.tag(), a, b, c]),
+                _ => {
+                    let mut all: Vec<&[u8]> = vec![kind.tag()];
+                    all.extend_from_slice(parts);
+                    fnv1a_parts(&all)
+                }
+            };
+            ids.push(h % buckets);
         }
     });
     ids
@@ -228,13 +267,12 @@ pub fn featurize_explained(
     buckets: u32,
 ) -> Vec<(u32, FeatureKind, String)> {
     let mut out = Vec::new();
-    for_each_feature(headline, body, landing_url, |kind, text| {
+    for_each_feature(headline, body, landing_url, |kind, parts| {
         if out.len() < MAX_FEATURES {
-            out.push((
-                fnv1a(kind.tag(), text.as_bytes()) % buckets,
-                kind,
-                text.to_string(),
-            ));
+            let mut all: Vec<&[u8]> = vec![kind.tag()];
+            all.extend_from_slice(parts);
+            let text = String::from_utf8_lossy(&parts.concat()).into_owned();
+            out.push((fnv1a_parts(&all) % buckets, kind, text));
         }
     });
     out

@@ -42,7 +42,12 @@ pub struct BenchArgs {
 }
 
 fn corpus(n: usize) -> Vec<CorpusAd> {
-    generate(&CorpusParams { ads: n, days: 7, seed: 99, end: now_millis() })
+    generate(&CorpusParams {
+        ads: n,
+        days: 7,
+        seed: 99,
+        end: now_millis(),
+    })
 }
 
 fn to_new(a: &CorpusAd, prefix: &str) -> NewAd {
@@ -65,7 +70,10 @@ fn to_new(a: &CorpusAd, prefix: &str) -> NewAd {
 pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
     let model_path = PathBuf::from(&config.model_path);
     let mut out = serde_json::Map::new();
-    out.insert("machine".into(), json!({ "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }));
+    out.insert(
+        "machine".into(),
+        json!({ "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) }),
+    );
     out.insert("model".into(), json!(config.model_path));
     let scenarios: Vec<&str> = args.scenarios.split(',').map(str::trim).collect();
     let ads = corpus(args.ads);
@@ -77,17 +85,31 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
     }
     if scenarios.contains(&"e2e") {
         eprintln!("e2e: queued in the database → decision committed …");
-        out.insert("e2e".into(), e2e(&model_path, &ads, args.database_url.as_deref(), &tmp).await?);
+        out.insert(
+            "e2e".into(),
+            e2e(&model_path, &ads, args.database_url.as_deref(), &tmp).await?,
+        );
     }
     if scenarios.contains(&"api") {
         eprintln!("api: single ads through HTTP to their decision …");
-        out.insert("api".into(), api(config, &ads, args.requests, args.database_url.as_deref(), &tmp).await?);
+        out.insert(
+            "api".into(),
+            api(
+                config,
+                &ads,
+                args.requests,
+                args.database_url.as_deref(),
+                &tmp,
+            )
+            .await?,
+        );
     }
     if scenarios.contains(&"python") {
         eprintln!("python: plain Python featurizer + official onnxruntime …");
         out.insert("python".into(), python(&model_path, &ads, &tmp)?);
         if let (Some(r), Some(p)) = (
-            out.get("scoring").and_then(|s| s["ads_per_second"].as_f64()),
+            out.get("scoring")
+                .and_then(|s| s["ads_per_second"].as_f64()),
             out.get("python").and_then(|s| s["ads_per_second"].as_f64()),
         ) {
             out.insert("scoring_vs_python".into(), json!(r / p));
@@ -130,7 +152,12 @@ async fn bench_db(url: Option<&str>, tmp: &Path, name: &str) -> Result<(Db, Stri
     Ok((db, amso_core::db::redact(&url)))
 }
 
-async fn e2e(model_path: &Path, ads: &[CorpusAd], url: Option<&str>, tmp: &Path) -> Result<Value, CliError> {
+async fn e2e(
+    model_path: &Path,
+    ads: &[CorpusAd],
+    url: Option<&str>,
+    tmp: &Path,
+) -> Result<Value, CliError> {
     let (db, shown) = bench_db(url, tmp, "e2e").await?;
     let prefix = format!("e2e{}", now_millis());
     let new: Vec<NewAd> = ads.iter().map(|a| to_new(a, &prefix)).collect();
@@ -169,13 +196,32 @@ async fn e2e(model_path: &Path, ads: &[CorpusAd], url: Option<&str>, tmp: &Path)
     }))
 }
 
-async fn api(config: &Config, ads: &[CorpusAd], requests: usize, url: Option<&str>, tmp: &Path) -> Result<Value, CliError> {
+async fn api(
+    config: &Config,
+    ads: &[CorpusAd],
+    requests: usize,
+    url: Option<&str>,
+    tmp: &Path,
+) -> Result<Value, CliError> {
     let (db, shown) = bench_db(url, tmp, "api").await?;
     let scorer = Scorer::start(Path::new(&config.model_path), 64)?;
-    let (key, secret) = amso_core::apikeys::create(&db, &amso_core::audit::Actor::Cli, "bench", amso_core::apikeys::Scope::Ingest).await?;
+    let (key, secret) = amso_core::apikeys::create(
+        &db,
+        &amso_core::audit::Actor::Cli,
+        "bench",
+        amso_core::apikeys::Scope::Ingest,
+    )
+    .await?;
     let _ = key;
-    let leptos_options = leptos::config::LeptosOptions::builder().output_name("amso").build();
-    let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config.clone()), scorer: Some(scorer.clone()) };
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("amso")
+        .build();
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+        config: Arc::new(config.clone()),
+        scorer: Some(scorer.clone()),
+    };
     let router = crate::web::build_router(state).router;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -189,8 +235,16 @@ async fn api(config: &Config, ads: &[CorpusAd], requests: usize, url: Option<&st
         audit_rate_approve: 0.02,
         audit_rate_reject: 0.05,
     };
-    let worker = tokio::spawn(amso_core::engine::run_worker(db.clone(), scorer, worker_config, stopped));
-    let client = SimpleClient { addr: addr.to_string(), secret };
+    let worker = tokio::spawn(amso_core::engine::run_worker(
+        db.clone(),
+        scorer,
+        worker_config,
+        stopped,
+    ));
+    let client = SimpleClient {
+        addr: addr.to_string(),
+        secret,
+    };
     let prefix = format!("api{}", now_millis());
     let mut latencies = Vec::with_capacity(requests);
     for a in ads.iter().take(requests) {
@@ -205,7 +259,9 @@ async fn api(config: &Config, ads: &[CorpusAd], requests: usize, url: Option<&st
         let reply = client.request("POST", "/api/v1/ads", Some(&body)).await?;
         let id = reply["id"].as_i64().ok_or("submission failed")?;
         loop {
-            let ad = client.request("GET", &format!("/api/v1/ads/{id}"), None).await?;
+            let ad = client
+                .request("GET", &format!("/api/v1/ads/{id}"), None)
+                .await?;
             if ad["status"] != "queued" {
                 break;
             }
@@ -240,7 +296,12 @@ struct SimpleClient {
 }
 
 impl SimpleClient {
-    async fn request(&self, method: &str, path: &str, body: Option<&str>) -> Result<Value, CliError> {
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Value, CliError> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(&self.addr).await?;
         let body = body.unwrap_or("");
@@ -263,7 +324,9 @@ fn python(model_path: &Path, ads: &[CorpusAd], tmp: &Path) -> Result<Value, CliE
     let data = tmp.join("python.jsonl");
     let mut text = String::new();
     for a in ads {
-        text.push_str(&serde_json::to_string(&json!({ "headline": a.headline, "body": a.body, "landing_url": a.landing_url }))?);
+        text.push_str(&serde_json::to_string(
+            &json!({ "headline": a.headline, "body": a.body, "landing_url": a.landing_url }),
+        )?);
         text.push('\n');
     }
     std::fs::write(&data, text)?;
@@ -275,9 +338,17 @@ fn python(model_path: &Path, ads: &[CorpusAd], tmp: &Path) -> Result<Value, CliE
         .arg(&data)
         .arg(model.buckets.to_string())
         .output()
-        .map_err(|e| format!("cannot run {python} (set AMSO_PYTHON; scripts/setup.sh installs .tools/venv): {e}"))?;
+        .map_err(|e| {
+            format!(
+                "cannot run {python} (set AMSO_PYTHON; scripts/setup.sh installs .tools/venv): {e}"
+            )
+        })?;
     if !out.status.success() {
-        return Err(format!("python benchmark failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!(
+            "python benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }

@@ -47,6 +47,8 @@ pub enum Command {
         /// The JSONL file.
         file: std::path::PathBuf,
     },
+    /// Measure throughput and latency on this machine; prints JSON.
+    Bench(crate::bench::BenchArgs),
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -190,6 +192,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Train(args) => crate::engine_cli::train(&args),
+        Command::Bench(args) => crate::bench::run(&args, &config).await,
         Command::Eval(args) => crate::engine_cli::eval(&args),
         Command::Import { file } => {
             let db = connect(&config).await?;

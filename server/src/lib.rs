@@ -2,6 +2,7 @@
 //! plus the session and access middleware. `main.rs` only parses the command line.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod engine_cli;
 pub mod metrics;

@@ -135,3 +135,43 @@ fn broken_or_missing_models_give_clear_errors() {
     );
     assert!(broken.to_string().contains("garbage.onnx"));
 }
+
+#[test]
+fn the_python_reference_featurizer_agrees_with_the_product() {
+    let Ok(python) = std::env::var("AMSO_TEST_PYTHON") else {
+        eprintln!("note: AMSO_TEST_PYTHON not set; featurizer agreement skipped");
+        return;
+    };
+    let corpus = generate(&CorpusParams {
+        ads: 800,
+        days: 7,
+        seed: 11,
+        end: 1_795_000_000_000,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ads.jsonl");
+    let lines: Vec<String> = corpus
+        .iter()
+        .map(|a| serde_json::json!({ "headline": a.headline, "body": a.body, "landing_url": a.landing_url }).to_string())
+        .collect();
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/bench_python.py");
+    let out = Command::new(python)
+        .args([script, "--features", data.to_str().unwrap(), "131072"])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python_ids: Vec<Vec<u32>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(python_ids.len(), corpus.len());
+    for (a, py) in corpus.iter().zip(&python_ids) {
+        let rust = featurize(&a.headline, &a.body, Some(&a.landing_url), 131072);
+        assert_eq!(&rust, py, "features differ for {:?}", a.headline);
+    }
+}

@@ -161,8 +161,26 @@ impl OnnxModel {
         })
     }
 
-    /// Scores a batch of ads, each given by its feature ids.
+    /// Scores a batch of ads, each given by its feature ids. Ads are run in groups of
+    /// similar length, so short ads are not padded to the longest one in the batch.
     pub fn score(&mut self, batch: &[Vec<u32>]) -> Result<Vec<[f32; CATEGORIES]>, RuntimeError> {
+        const GROUP: usize = 64;
+        if batch.len() <= GROUP {
+            return self.score_padded(batch);
+        }
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by_key(|i| batch[*i].len());
+        let mut out = vec![[0f32; CATEGORIES]; batch.len()];
+        for group in order.chunks(GROUP) {
+            let rows: Vec<Vec<u32>> = group.iter().map(|i| batch[*i].clone()).collect();
+            for (i, scores) in group.iter().zip(self.score_padded(&rows)?) {
+                out[*i] = scores;
+            }
+        }
+        Ok(out)
+    }
+
+    fn score_padded(&mut self, batch: &[Vec<u32>]) -> Result<Vec<[f32; CATEGORIES]>, RuntimeError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
