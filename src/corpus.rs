@@ -804,7 +804,7 @@ pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
         }
         labels.sort();
 
-        let budget = (rng.gen_range(0.0f64..1.0).ln() * -1.0 * 60.0 + 5.0).min(5000.0);
+        let budget = (-rng.gen_range(0.0f64..1.0).ln() * 60.0 + 5.0).min(5000.0);
         ads.push(CorpusAd {
             external_id: format!("demo-{}-{n:07}", params.seed),
             advertiser_id,

@@ -65,7 +65,7 @@ pub fn is_heldout(external_id: &str) -> bool {
         h ^= u32::from(b);
         h = h.wrapping_mul(0x0100_0193);
     }
-    h % 5 == 0
+    h.is_multiple_of(5)
 }
 
 fn targets(labels: &[Category]) -> [f32; CATEGORIES] {

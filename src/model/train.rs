@@ -82,9 +82,8 @@ pub fn train(
             let h = w.hidden(&ex.ids);
             let z = w.logits(&h);
             grad_h.iter_mut().for_each(|g| *g = 0.0);
-            for c in 0..CATEGORIES {
-                let p = sigmoid(z[c]);
-                let y = ex.targets[c];
+            for (c, (&zc, &y)) in z.iter().zip(&ex.targets).enumerate() {
+                let p = sigmoid(zc);
                 loss -= f64::from(if y > 0.5 {
                     p.max(1e-7).ln()
                 } else {
