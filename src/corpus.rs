@@ -26,6 +26,23 @@ pub struct CorpusAd {
     pub submitted_at: Millis,
 }
 
+impl CorpusAd {
+    /// The ad as a submission, as `amso import` would read it; labels only if `labelled`.
+    pub fn to_submitted(&self, labelled: bool) -> crate::ingest::SubmittedAd {
+        crate::ingest::SubmittedAd {
+            external_id: Some(self.external_id.clone()),
+            advertiser_id: Some(self.advertiser_id.clone()),
+            market: Some(self.market.code().into()),
+            language: Some(self.language.code().into()),
+            headline: Some(self.headline.clone()),
+            body: Some(self.body.clone()),
+            landing_url: Some(self.landing_url.clone()),
+            daily_budget_usd: Some(self.daily_budget_usd),
+            labels: labelled.then(|| self.labels.iter().map(|c| c.as_str().to_string()).collect()),
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Clone, Debug)]
 pub struct CorpusParams {

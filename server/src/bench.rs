@@ -13,7 +13,7 @@ use amso_core::corpus::{CorpusAd, CorpusParams, generate};
 use amso_core::db::Db;
 use amso_core::engine::{Scorer, WorkerConfig, process_batch};
 use amso_core::featurize::featurize;
-use amso_core::ingest::{NewAd, SubmittedAd};
+use amso_core::ingest::NewAd;
 use amso_core::model::runtime::OnnxModel;
 use amso_core::time::now_millis;
 use rand::SeedableRng;
@@ -51,19 +51,9 @@ fn corpus(n: usize) -> Vec<CorpusAd> {
 }
 
 fn to_new(a: &CorpusAd, prefix: &str) -> NewAd {
-    SubmittedAd {
-        external_id: Some(format!("{prefix}-{}", a.external_id)),
-        advertiser_id: Some(a.advertiser_id.clone()),
-        market: Some(a.market.code().into()),
-        language: Some(a.language.code().into()),
-        headline: Some(a.headline.clone()),
-        body: Some(a.body.clone()),
-        landing_url: Some(a.landing_url.clone()),
-        daily_budget_usd: Some(a.daily_budget_usd),
-        labels: None,
-    }
-    .validate()
-    .expect("demo ads are valid")
+    let mut submitted = a.to_submitted(false);
+    submitted.external_id = Some(format!("{prefix}-{}", a.external_id));
+    submitted.validate().expect("demo ads are valid")
 }
 
 /// Runs the chosen scenarios and prints one JSON object.

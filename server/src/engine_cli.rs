@@ -197,20 +197,8 @@ pub async fn queue_demo_ads(db: &amso_core::db::Db, n: usize) -> Result<(), CliE
     let ads: Vec<(NewAd, i64)> = corpus
         .iter()
         .filter_map(|a| {
-            amso_core::ingest::SubmittedAd {
-                external_id: Some(a.external_id.clone()),
-                advertiser_id: Some(a.advertiser_id.clone()),
-                market: Some(a.market.code().into()),
-                language: Some(a.language.code().into()),
-                headline: Some(a.headline.clone()),
-                body: Some(a.body.clone()),
-                landing_url: Some(a.landing_url.clone()),
-                daily_budget_usd: Some(a.daily_budget_usd),
-                labels: None,
-            }
-            .validate()
-            .ok()
-            .map(|ad| (ad, a.submitted_at))
+            let ad = a.to_submitted(false).validate().ok()?;
+            Some((ad, a.submitted_at))
         })
         .collect();
     let items: Vec<(&NewAd, i64)> = ads.iter().map(|(a, t)| (a, *t)).collect();

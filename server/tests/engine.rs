@@ -4,7 +4,6 @@
 
 use amso_core::corpus::{CorpusParams, generate};
 use amso_core::featurize::featurize;
-use amso_core::ingest::SubmittedAd;
 use amso_core::model::card::{train_model, write_model};
 use amso_core::model::runtime::{OnnxModel, RuntimeError, pad_batch};
 use amso_core::model::train::TrainParams;
@@ -22,19 +21,9 @@ fn small_model(
     let ads: Vec<_> = corpus
         .iter()
         .map(|a| {
-            SubmittedAd {
-                external_id: Some(a.external_id.clone()),
-                advertiser_id: Some(a.advertiser_id.clone()),
-                market: Some(a.market.code().into()),
-                language: Some(a.language.code().into()),
-                headline: Some(a.headline.clone()),
-                body: Some(a.body.clone()),
-                landing_url: Some(a.landing_url.clone()),
-                daily_budget_usd: Some(a.daily_budget_usd),
-                labels: Some(a.labels.iter().map(|c| c.as_str().to_string()).collect()),
-            }
-            .validate()
-            .expect("the demo corpus is valid")
+            a.to_submitted(true)
+                .validate()
+                .expect("the demo corpus is valid")
         })
         .collect();
     let params = TrainParams {
