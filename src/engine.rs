@@ -125,20 +125,9 @@ impl Scorer {
 
     /// Scores ads, waiting for the scorer thread without blocking the async runtime.
     pub async fn score(&self, texts: Vec<AdText>) -> Result<Vec<[f32; CATEGORIES]>, EngineError> {
-        let (reply, answer) = oneshot::channel();
-        match self.jobs.try_send(Job::Score { texts, reply }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(EngineError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => return Err(EngineError::Stopped),
-        }
-        answer
-            .await
-            .map_err(|_| EngineError::Stopped)?
-            .map_err(EngineError::Inference)
+        self.ask(|reply| Job::Score { texts, reply }).await
     }
-}
 
-impl Scorer {
     /// The `top` n-grams that raise `category`'s score most, by leaving each out in turn.
     pub async fn explain(
         &self,
@@ -146,13 +135,23 @@ impl Scorer {
         category: Category,
         top: usize,
     ) -> Result<Vec<Contribution>, EngineError> {
-        let (reply, answer) = oneshot::channel();
-        match self.jobs.try_send(Job::Explain {
+        self.ask(|reply| Job::Explain {
             text,
             category,
             top,
             reply,
-        }) {
+        })
+        .await
+    }
+
+    /// Queues a job without waiting for room (a full queue is an overload) and awaits
+    /// its answer.
+    async fn ask<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Job,
+    ) -> Result<T, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        match self.jobs.try_send(job(reply)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(EngineError::Overloaded),
             Err(TrySendError::Disconnected(_)) => return Err(EngineError::Stopped),
