@@ -7,7 +7,7 @@ use crate::ingest::NewAd;
 use crate::market::Market;
 use crate::model::CATEGORIES;
 use crate::policy::Category;
-use crate::time::{Millis, now_millis, to_datetime};
+use crate::time::{Millis, to_datetime};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -424,11 +424,6 @@ pub async fn queued_count(db: &Db) -> sqlx::Result<i64> {
         .fetch_one(db.pool())
         .await?;
     Ok(n)
-}
-
-/// Now, for callers that do not pass a clock.
-pub fn now() -> Millis {
-    now_millis()
 }
 
 /// Filters for the ads table; every field optional.
