@@ -877,16 +877,7 @@ mod tests {
         for m in Market::ALL {
             assert!(ads.iter().any(|a| a.market == m), "{m}");
         }
-        for l in [
-            Language::En,
-            Language::De,
-            Language::Fr,
-            Language::Pt,
-            Language::Id,
-            Language::Ja,
-            Language::Ko,
-            Language::Ar,
-        ] {
+        for l in Language::ALL {
             assert!(ads.iter().any(|a| a.language == l), "{l:?}");
         }
         for c in Category::ALL {

@@ -40,6 +40,18 @@ pub struct NewAd {
     pub labels: Option<Vec<Category>>,
 }
 
+impl NewAd {
+    /// The ad's hashed features (see [`crate::featurize`]).
+    pub fn features(&self, buckets: u32) -> Vec<u32> {
+        crate::featurize::featurize(
+            &self.headline,
+            &self.body,
+            self.landing_url.as_deref(),
+            buckets,
+        )
+    }
+}
+
 fn required(field: &'static str, value: Option<String>) -> Result<String, String> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
@@ -60,19 +72,10 @@ fn bounded(field: &'static str, value: String, max: usize) -> Result<String, Str
 
 fn parse_language(code: &str) -> Result<Language, String> {
     let code = code.trim().to_ascii_lowercase();
-    [
-        Language::En,
-        Language::De,
-        Language::Fr,
-        Language::Pt,
-        Language::Id,
-        Language::Ja,
-        Language::Ko,
-        Language::Ar,
-    ]
-    .into_iter()
-    .find(|l| l.code() == code)
-    .ok_or_else(|| format!("unknown language `{code}` (known: en, de, fr, pt, id, ja, ko, ar)"))
+    Language::ALL
+        .into_iter()
+        .find(|l| l.code() == code)
+        .ok_or_else(|| format!("unknown language `{code}` (known: en, de, fr, pt, id, ja, ko, ar)"))
 }
 
 fn check_url(url: &str) -> Result<(), String> {

@@ -135,6 +135,18 @@ pub enum Language {
 }
 
 impl Language {
+    /// Every language, in display order.
+    pub const ALL: [Language; 8] = [
+        Language::En,
+        Language::De,
+        Language::Fr,
+        Language::Pt,
+        Language::Id,
+        Language::Ja,
+        Language::Ko,
+        Language::Ar,
+    ];
+
     /// ISO 639-1 code.
     pub fn code(self) -> &'static str {
         match self {

@@ -2,7 +2,6 @@
 
 use crate::cli::{CliError, EvalArgs, SeedArgs, TrainArgs};
 use amso_core::corpus::{CorpusParams, generate};
-use amso_core::featurize::featurize;
 use amso_core::ingest::{NewAd, read_jsonl};
 use amso_core::model::CATEGORIES;
 use amso_core::model::card::{ModelCard, evaluate, train_model, write_model};
@@ -116,17 +115,7 @@ pub fn eval(args: &EvalArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let mut scores: Vec<[f32; CATEGORIES]> = Vec::with_capacity(ads.len());
     for chunk in ads.chunks(512) {
-        let batch: Vec<Vec<u32>> = chunk
-            .iter()
-            .map(|a| {
-                featurize(
-                    &a.headline,
-                    &a.body,
-                    a.landing_url.as_deref(),
-                    model.buckets,
-                )
-            })
-            .collect();
+        let batch: Vec<Vec<u32>> = chunk.iter().map(|a| a.features(model.buckets)).collect();
         scores.extend(model.score(&batch)?);
     }
     let labels: Vec<Vec<Category>> = ads

@@ -53,14 +53,7 @@ fn onnx_scores_match_rust_and_python() {
     let batch: Vec<Vec<u32>> = ads
         .iter()
         .take(256)
-        .map(|a| {
-            featurize(
-                &a.headline,
-                &a.body,
-                a.landing_url.as_deref(),
-                model.buckets,
-            )
-        })
+        .map(|a| a.features(model.buckets))
         .collect();
     let scores = model.score(&batch).unwrap();
     assert_eq!(scores.len(), batch.len());

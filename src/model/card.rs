@@ -3,7 +3,6 @@
 use super::quality::{CategoryQuality, category_quality};
 use super::train::{Example, TrainParams, train};
 use super::{CATEGORIES, Weights, onnx};
-use crate::featurize::featurize;
 use crate::ingest::NewAd;
 use crate::policy::Category;
 use serde::{Deserialize, Serialize};
@@ -128,12 +127,7 @@ pub fn train_model(
     let (heldout, training): (Vec<&NewAd>, Vec<&NewAd>) =
         labelled.iter().partition(|a| is_heldout(&a.external_id));
     let example = |a: &NewAd| Example {
-        ids: featurize(
-            &a.headline,
-            &a.body,
-            a.landing_url.as_deref(),
-            params.buckets,
-        ),
+        ids: a.features(params.buckets),
         targets: targets(a.labels.as_deref().unwrap_or(&[])),
     };
     let train_set: Vec<Example> = training.iter().map(|a| example(a)).collect();
@@ -146,12 +140,7 @@ pub fn train_model(
     let held_scores: Vec<[f32; CATEGORIES]> = heldout
         .iter()
         .map(|a| {
-            let p = weights.predict(&featurize(
-                &a.headline,
-                &a.body,
-                a.landing_url.as_deref(),
-                params.buckets,
-            ));
+            let p = weights.predict(&a.features(params.buckets));
             let mut row = [0f32; CATEGORIES];
             row.copy_from_slice(&p);
             row
