@@ -1,11 +1,9 @@
 //! The HTTP surface through the real router, on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common::*;
 use amso_core::demo::DEMO_LOGINS;
 use amso_core::role::Role;
 use axum::http::{StatusCode, header};
-use common::*;
 
 fn demo(role: Role) -> (&'static str, &'static str) {
     let d = DEMO_LOGINS.iter().find(|d| d.role == role).unwrap();

@@ -1,8 +1,7 @@
 //! Ingest → decision through the real database, the shipped model and ONNX Runtime, on
 //! SQLite and PostgreSQL: the API, imports, concurrent workers and expired leases.
 
-mod common;
-
+use crate::common::*;
 use amso_core::ads;
 use amso_core::apikeys::{self, Scope};
 use amso_core::audit::Actor;
@@ -11,7 +10,6 @@ use amso_core::ingest::{NewAd, SubmittedAd};
 use amso_core::time::now_millis;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::Path;

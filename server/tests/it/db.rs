@@ -1,12 +1,10 @@
 //! The database layer on SQLite and PostgreSQL: migrations, users, the audit log.
 
-mod common;
-
+use crate::common::*;
 use amso_core::audit::{self, Actor, NewEntry};
 use amso_core::market::Market;
 use amso_core::role::Role;
 use amso_core::users::{self, NewUser, UserChange, UserError};
-use common::*;
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_readiness_follows_them() {

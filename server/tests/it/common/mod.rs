@@ -1,9 +1,6 @@
 //! Shared set-up for the HTTP tests: the real router over a real SQLite file and, when the
 //! test command started one, a real PostgreSQL database.
 
-// Each test binary uses a different subset of these helpers.
-#![allow(dead_code)]
-
 use amso_app::ssr::AppState;
 use amso_core::config::Config;
 use amso_core::db::Db;

@@ -1,0 +1,10 @@
+//! Integration tests of the `amso` server, linked into one test binary (one link, one
+//! copy of the dependencies on disk): the HTTP surface, the database layer, the model
+//! pipeline and the decision pipeline, each on a real SQLite file and, when the test command
+//! started one, a real PostgreSQL server.
+
+mod common;
+mod db;
+mod engine;
+mod http;
+mod pipeline;
