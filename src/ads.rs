@@ -39,7 +39,7 @@ pub async fn submit_timed(
     source: &str,
     ads: &[(&NewAd, Millis)],
 ) -> sqlx::Result<Vec<Submitted>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut out = Vec::with_capacity(ads.len());
     for &(ad, now) in ads {
         let labels = ad.labels.as_ref().map(|ls| {
@@ -102,6 +102,7 @@ pub struct ClaimedAd {
     pub body: String,
     pub landing_url: Option<String>,
     pub submitted_at: Millis,
+    pub daily_budget_usd: f64,
 }
 
 /// Claims up to `limit` queued ads for `worker` until `now + lease_ms`. Ads whose earlier
@@ -122,9 +123,10 @@ pub async fn claim(
         "update ads set lease_owner = $1, lease_expires_at = $2 where id in (\
          select id from ads where status = 'queued' and (lease_expires_at is null or lease_expires_at < $3) \
          order by submitted_at, id limit $4 {lock}) \
-         returning id, market, headline, body, landing_url, submitted_at"
+         returning id, market, headline, body, landing_url, submitted_at, daily_budget_usd"
     );
-    let rows: Vec<(i64, String, String, String, Option<String>, i64)> = sqlx::query_as(&sql)
+    type Row = (i64, String, String, String, Option<String>, i64, f64);
+    let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(worker)
         .bind(now + lease_ms)
         .bind(now)
@@ -133,16 +135,19 @@ pub async fn claim(
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, market, headline, body, landing_url, submitted_at)| {
-            Some(ClaimedAd {
-                id,
-                market: market.parse().ok()?,
-                headline,
-                body,
-                landing_url,
-                submitted_at,
-            })
-        })
+        .filter_map(
+            |(id, market, headline, body, landing_url, submitted_at, daily_budget_usd)| {
+                Some(ClaimedAd {
+                    id,
+                    market: market.parse().ok()?,
+                    headline,
+                    body,
+                    landing_url,
+                    submitted_at,
+                    daily_budget_usd,
+                })
+            },
+        )
         .collect())
 }
 
@@ -154,6 +159,9 @@ pub struct Decided {
     pub scores: [f32; CATEGORIES],
     pub verdict: Verdict,
     pub latency_ms: f64,
+    /// When the ad came in: its review SLA runs from here.
+    pub submitted_at: Millis,
+    pub daily_budget_usd: f64,
 }
 
 /// The ad status an action leads to.
@@ -182,7 +190,7 @@ pub async fn record(
         return Ok(0);
     }
     let day = to_datetime(now).format("%Y-%m-%d").to_string();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut stored_ids: Vec<i64> = Vec::with_capacity(decided.len());
     // 12 parameters a row; 400 rows stay under every backend's parameter limit.
     for chunk in decided.chunks(400) {
@@ -264,6 +272,51 @@ pub async fn record(
             let mut q = sqlx::query(&sql).bind(status_after(action)).bind(now);
             for id in chunk {
                 q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+    }
+
+    // Review tasks for what goes to a human: due by the market's SLA, ranked by risk.
+    let to_review: Vec<&&Decided> = kept.iter().filter(|d| d.verdict.route.is_some()).collect();
+    if !to_review.is_empty() {
+        let sla: Vec<(String, f64)> = sqlx::query_as("select market, sla_hours from market_settings")
+            .fetch_all(&mut *tx)
+            .await?;
+        let sla_ms = |m: Market| {
+            let hours = sla.iter().find(|(c, _)| c == m.code()).map_or(24.0, |s| s.1);
+            (hours * 3_600_000.0) as Millis
+        };
+        // 6 parameters a row.
+        for chunk in to_review.chunks(500) {
+            let mut sql = String::from(
+                "insert into review_tasks (ad_id, source, market, state, created_at, due_at, risk) values ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 6;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${},${},${},'open',${},${},${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for d in chunk {
+                let top = d.scores.iter().copied().fold(0.0f32, f32::max);
+                q = q
+                    .bind(d.ad_id)
+                    .bind(d.verdict.route.map(|r| r.as_str()))
+                    .bind(d.market.code())
+                    .bind(now)
+                    .bind(d.submitted_at + sla_ms(d.market))
+                    .bind(f64::from(top) * d.daily_budget_usd);
             }
             q.execute(&mut *tx).await?;
         }

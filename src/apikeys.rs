@@ -73,7 +73,7 @@ pub async fn create(
     let secret = format!("amso_{}", hex::encode(bytes));
     let prefix = secret[..13].to_string();
     let name = name.trim().to_string();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into api_keys (name, scope, key_hash, prefix, created_at, created_by) \
          values ($1, $2, $3, $4, $5, $6) returning id",
@@ -132,7 +132,7 @@ pub async fn authenticate(db: &Db, secret: &str) -> sqlx::Result<Option<ApiKey>>
 
 /// Revokes a key; returns whether a live key was revoked.
 pub async fn revoke(db: &Db, actor: &Actor, id: i64) -> sqlx::Result<bool> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let n = sqlx::query("update api_keys set revoked_at = $1 where id = $2 and revoked_at is null")
         .bind(now_millis())
         .bind(id)

@@ -18,6 +18,9 @@
 //! | `AMSO_LEASE_SECONDS` | `60` | how long a claimed batch is reserved before others may take it |
 //! | `AMSO_AUDIT_RATE_APPROVE` | `0.02` | share of auto-approvals also sent for audit review |
 //! | `AMSO_AUDIT_RATE_REJECT` | `0.05` | share of auto-rejections also sent for audit review |
+//! | `AMSO_REVIEW_LEASE_SECONDS` | `300` | how long a review item stays reserved for its reviewer (renewed while open) |
+//! | `AMSO_QA_RATE` | `0.05` | share of human reviews checked again, blind, by a second reviewer |
+//! | `AMSO_UNDO_SECONDS` | `30` | how long after submitting a reviewer may undo it |
 //! | `AMSO_DEMO_ADS` | `5000` | demo ads queued by `amso serve --demo` when there are none |
 //! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address `amso serve` listens on |
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS/JS/wasm are served from |
@@ -49,6 +52,9 @@ pub struct Config {
     pub lease_seconds: u64,
     pub audit_rate_approve: f64,
     pub audit_rate_reject: f64,
+    pub review_lease_seconds: u64,
+    pub qa_rate: f64,
+    pub undo_window_seconds: u64,
     pub demo_ads: usize,
 }
 
@@ -104,11 +110,15 @@ impl Config {
             lease_seconds: parse(&get, "AMSO_LEASE_SECONDS", 60)?,
             audit_rate_approve: parse(&get, "AMSO_AUDIT_RATE_APPROVE", 0.02)?,
             audit_rate_reject: parse(&get, "AMSO_AUDIT_RATE_REJECT", 0.05)?,
+            review_lease_seconds: parse(&get, "AMSO_REVIEW_LEASE_SECONDS", 300)?,
+            qa_rate: parse(&get, "AMSO_QA_RATE", 0.05)?,
+            undo_window_seconds: parse(&get, "AMSO_UNDO_SECONDS", 30)?,
             demo_ads: parse(&get, "AMSO_DEMO_ADS", 5000)?,
         };
         for (name, rate) in [
             ("AMSO_AUDIT_RATE_APPROVE", config.audit_rate_approve),
             ("AMSO_AUDIT_RATE_REJECT", config.audit_rate_reject),
+            ("AMSO_QA_RATE", config.qa_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(ConfigError {

@@ -126,6 +126,16 @@ impl Db {
         &self.pool
     }
 
+    /// A transaction that will write after reading. SQLite takes the write lock up front
+    /// (`BEGIN IMMEDIATE`, waiting out the busy timeout) instead of failing at the first write
+    /// when another writer committed since the transaction's first read.
+    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// The engine behind the pool.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -270,6 +270,8 @@ pub async fn process_batch(
             verdict: decide(&rules, ad.market, &s, rng.r#gen::<f64>()),
             scores: s,
             latency_ms: per_ad_ms,
+            submitted_at: ad.submitted_at,
+            daily_budget_usd: ad.daily_budget_usd,
         })
         .collect();
     let stored = ads::record(

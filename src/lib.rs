@@ -1,10 +1,11 @@
 //! AMSO core: the domain and the engine, free of any web framework.
 //!
-//! The vocabulary modules ([`market`], [`role`]) compile everywhere, the browser bundle
+//! The vocabulary modules ([`market`], [`policy`], [`queue`], [`role`]) compile everywhere, the browser bundle
 //! included; everything that does I/O sits behind the `server` feature.
 
 pub mod market;
 pub mod policy;
+pub mod queue;
 pub mod role;
 
 #[cfg(feature = "server")]
@@ -35,6 +36,8 @@ pub mod ingest;
 pub mod model;
 #[cfg(feature = "server")]
 pub mod password;
+#[cfg(feature = "server")]
+pub mod review;
 #[cfg(feature = "server")]
 pub mod rules_store;
 #[cfg(feature = "server")]

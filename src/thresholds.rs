@@ -101,7 +101,7 @@ pub async fn set_band(
             band.reject_at,
         ));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let (old,): (i64,) = sqlx::query_as("select coalesce(max(version), 0) from threshold_versions")
         .fetch_one(&mut *tx)
         .await?;
@@ -172,7 +172,7 @@ pub async fn set_rule(
     category: Category,
     rule: Rule,
 ) -> sqlx::Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let before: Option<(String,)> =
         sqlx::query_as("select rule from policy_matrix where market = $1 and category = $2")
             .bind(market.code())

@@ -156,7 +156,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
         .await
         .expect("password hashing does not panic");
 
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let now = now_millis();
     let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
         "insert into users (email, display_name, role, password_hash, disabled, demo_credentials, created_at, updated_at) \
@@ -279,7 +279,7 @@ pub async fn update(
         None => None,
     };
 
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "update users set display_name = $1, role = $2, disabled = $3, updated_at = $4 where id = $5",
     )

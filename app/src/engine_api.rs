@@ -182,6 +182,12 @@ pub async fn list_ads(
 pub async fn get_ad_detail(id: i64) -> Result<AdDetail, AppError> {
     require_area(Area::Ads)?;
     let state = app_state()?;
+    load_ad_detail(&state, id).await
+}
+
+/// Loads one ad for a page that has already checked who may see it.
+#[cfg(feature = "ssr")]
+pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdDetail, AppError> {
     let ad = amso_core::ads::find(&state.db, id)
         .await
         .map_err(internal)?

@@ -10,6 +10,7 @@ pub mod dto;
 pub mod engine_api;
 pub mod error;
 pub mod pages;
+pub mod review_api;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -80,10 +81,9 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=|| view! { <pages::NotFound/> }>
                         <Route path=path!("/login") view=pages::login::LoginPage/>
                         <Route path=path!("/") view=pages::Home/>
-                        <Route
-                            path=path!("/queues")
-                            view=|| view! { <pages::NotBuilt area=Area::Queues/> }
-                        />
+                        <Route path=path!("/queues") view=pages::queues::QueuesPage/>
+                        <Route path=path!("/queues/list/:source") view=pages::queues::QueueListPage/>
+                        <Route path=path!("/queues/item/:id") view=pages::review::ReviewPage/>
                         <Route
                             path=path!("/dashboards")
                             view=|| view! { <pages::NotBuilt area=Area::Dashboards/> }

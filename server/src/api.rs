@@ -5,6 +5,7 @@ use amso_app::ssr::{AppState, CurrentUser};
 use amso_core::ads;
 use amso_core::apikeys::{self, ApiKey, Scope};
 use amso_core::ingest::SubmittedAd;
+use amso_core::review;
 use amso_core::role::Area;
 use amso_core::time::now_millis;
 use axum::body::Bytes;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/ads", post(submit_ads))
         .route("/api/v1/ads/{id}", get(get_ad))
+        .route("/api/v1/ads/{id}/appeal", post(appeal_ad))
 }
 
 /// Who is calling: an API key, or a logged-in user.
@@ -226,9 +228,91 @@ async fn get_ad(
             );
         }
     }
-    match ads::find(&state.db, id).await {
-        Ok(Some(ad)) => Json(ad).into_response(),
-        Ok(None) => not_found(),
-        Err(e) => internal(e),
+    let ad = match ads::find(&state.db, id).await {
+        Ok(Some(ad)) => ad,
+        Ok(None) => return not_found(),
+        Err(e) => return internal(e),
+    };
+    let appeals = match review::appeals_of(&state.db, id).await {
+        Ok(a) => a,
+        Err(e) => return internal(e),
+    };
+    let mut body = serde_json::to_value(ad).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut body {
+        map.insert("appeals".into(), json!(appeals));
+    }
+    Json(body).into_response()
+}
+
+/// `POST /api/v1/ads/{id}/appeal` with `{"statement": "…"}`: the advertiser contests a
+/// rejection of one of this key's ads. One open appeal per ad.
+async fn appeal_ad(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let key = match caller(&state, &headers, None).await {
+        Ok(Caller::Key(k)) if k.scope == Scope::Ingest => k,
+        Ok(_) => {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "filing an appeal needs an API key with the ingest scope",
+                "forbidden",
+            );
+        }
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "the ad id must be a number",
+            "invalid",
+        );
+    };
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AppealBody {
+        statement: String,
+    }
+    let parsed: AppealBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                &format!("expected a JSON object {{\"statement\": \"…\"}}: {e}"),
+                "invalid",
+            );
+        }
+    };
+    match ads::source_of(&state.db, id).await {
+        Ok(Some(source)) if source == key.source() => {}
+        Ok(_) => {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                &format!("no ad with id {id}"),
+                "not_found",
+            );
+        }
+        Err(e) => return internal(e),
+    }
+    match review::file_appeal(
+        &state.db,
+        id,
+        &parsed.statement,
+        &format!("apikey:{}", key.name),
+        now_millis(),
+    )
+    .await
+    {
+        Ok(filed) => (StatusCode::CREATED, Json(filed)).into_response(),
+        Err(review::ReviewError::Db(e)) => internal(e),
+        Err(e @ review::ReviewError::NotFound(_)) => {
+            json_error(StatusCode::NOT_FOUND, &e.to_string(), "not_found")
+        }
+        Err(e @ review::ReviewError::Conflict(_)) => {
+            json_error(StatusCode::CONFLICT, &e.to_string(), "conflict")
+        }
+        Err(e) => json_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), "invalid"),
     }
 }

@@ -19,14 +19,14 @@ const STATUSES: [(&str, &str); 7] = [
     ("appealed", "Appealed"),
 ];
 
-fn status_label(status: &str) -> &'static str {
+pub(crate) fn status_label(status: &str) -> &'static str {
     STATUSES
         .iter()
         .find(|(s, _)| *s == status)
         .map_or("Unknown", |(_, l)| l)
 }
 
-fn status_class(status: &str) -> &'static str {
+pub(crate) fn status_class(status: &str) -> &'static str {
     match status {
         "auto_approved" | "approved" => "badge badge-ok",
         "auto_rejected" | "rejected" => "badge badge-err",
@@ -233,7 +233,7 @@ fn AdView() -> impl IntoView {
 }
 
 /// Splits `text` into runs, marking the words among `words` (case-insensitive).
-fn highlight(text: &str, words: &[String]) -> Vec<(String, bool)> {
+pub(crate) fn highlight(text: &str, words: &[String]) -> Vec<(String, bool)> {
     let mut out: Vec<(String, bool)> = Vec::new();
     let mut current = String::new();
     let mut in_word = false;

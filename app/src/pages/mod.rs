@@ -3,6 +3,8 @@
 pub mod ads;
 pub mod audit;
 pub mod login;
+pub mod queues;
+pub mod review;
 pub mod thresholds;
 pub mod users;
 
@@ -37,11 +39,6 @@ pub fn Home() -> impl IntoView {
 /// What an area will hold, said plainly, until it is built.
 fn not_built_text(area: Area) -> &'static str {
     match area {
-        Area::Queues => {
-            "Review queues (uncertain, restricted, audit samples, appeals, escalations) open here \
-             once the moderation engine and the reviewer workspace are in place. Nothing is \
-             queued for review yet."
-        }
         Area::Dashboards => {
             "Live KPIs (automation and override rates, auto-reject precision and recall with \
              intervals, backlog and SLA, drift, cost of risk control) appear here once ads are \
@@ -51,7 +48,7 @@ fn not_built_text(area: Area) -> &'static str {
             "The weekly report (PDF, XLSX, CSV) is generated here from the dashboard figures. \
              There are no decided ads yet, so there is no week to report on."
         }
-        Area::Ads | Area::Thresholds | Area::Users | Area::Audit => "",
+        Area::Queues | Area::Ads | Area::Thresholds | Area::Users | Area::Audit => "",
     }
 }
 

@@ -8,3 +8,4 @@ mod db;
 mod engine;
 mod http;
 mod pipeline;
+mod review;

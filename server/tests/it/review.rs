@@ -1,0 +1,393 @@
+//! The review desk on SQLite and PostgreSQL: claims under leases (never one item twice),
+//! expiry and skip, market scope, reasons for overrides, undo, QA, and appeals.
+
+use crate::common::*;
+use amso_core::ads::{self, Decided};
+use amso_core::audit::Actor;
+use amso_core::decide::{Action, Route, Verdict};
+use amso_core::ingest::SubmittedAd;
+use amso_core::market::Market;
+use amso_core::policy::Category;
+use amso_core::queue::{HumanVerdict, Source};
+use amso_core::review::{self, DeskSettings, ReviewError, Scope, Submission};
+use amso_core::role::Role;
+use amso_core::time::now_millis;
+use amso_core::users::{self, NewUser};
+use std::collections::HashSet;
+
+async fn reviewer(t: &TestDb, email: &str, role: Role, markets: Vec<Market>) -> Scope {
+    let user = users::create(
+        &t.db,
+        &Actor::System,
+        NewUser {
+            email: email.into(),
+            display_name: "Reviewer".into(),
+            role,
+            markets: markets.clone(),
+            password: "a-long-password".into(),
+            demo_credentials: false,
+        },
+    )
+    .await
+    .unwrap();
+    Scope {
+        user_id: user.id,
+        email: user.email,
+        role,
+        markets,
+    }
+}
+
+/// Queues `n` ads in `market` and records the machine's `action` (and route) for each,
+/// through the same code the worker uses. Returns the ad ids.
+async fn decided(
+    t: &TestDb,
+    prefix: &str,
+    n: usize,
+    market: Market,
+    action: Action,
+    route: Option<Route>,
+) -> Vec<i64> {
+    let batch: Vec<_> = (0..n)
+        .map(|i| {
+            SubmittedAd {
+                external_id: Some(format!("{prefix}-{i}")),
+                market: Some(market.code().into()),
+                headline: Some(format!("Casino night board game #{i}")),
+                body: Some("Family fun with play money.".into()),
+                daily_budget_usd: Some(40.0 + i as f64),
+                ..Default::default()
+            }
+            .validate()
+            .unwrap()
+        })
+        .collect();
+    let now = now_millis();
+    let stored = ads::submit(&t.db, "test", &batch, now).await.unwrap();
+    let mut scores = [0.05f32; 10];
+    scores[Category::Gambling.index()] = if action == Action::Reject { 0.9 } else { 0.5 };
+    let rows: Vec<Decided> = stored
+        .iter()
+        .map(|s| Decided {
+            ad_id: s.id,
+            market,
+            scores,
+            verdict: Verdict {
+                action,
+                reasons: if action == Action::Approve {
+                    vec![]
+                } else {
+                    vec![Category::Gambling]
+                },
+                route,
+                audit_sample: route == Some(Route::Audit),
+                sampling_probability: 1.0,
+            },
+            latency_ms: 1.0,
+            submitted_at: now,
+            daily_budget_usd: 40.0,
+        })
+        .collect();
+    ads::record(&t.db, "w", "test-model", 1, &rows, now)
+        .await
+        .unwrap();
+    stored.iter().map(|s| s.id).collect()
+}
+
+fn approve() -> Submission {
+    Submission {
+        verdict: HumanVerdict::Approve,
+        categories: vec![],
+        reason_code: None,
+        reason_text: None,
+    }
+}
+
+fn reject() -> Submission {
+    Submission {
+        verdict: HumanVerdict::Reject,
+        categories: vec![Category::Gambling],
+        reason_code: None,
+        reason_text: None,
+    }
+}
+
+async fn ad_status(t: &TestDb, id: i64) -> String {
+    sqlx::query_as::<_, (String,)>("select status from ads where id = $1")
+        .bind(id)
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap()
+        .0
+}
+
+#[tokio::test]
+async fn concurrent_reviewers_never_hold_the_same_item() {
+    for t in backends().await {
+        decided(&t, "c", 60, Market::Us, Action::Review, Some(Route::Uncertain)).await;
+        let mut team = Vec::new();
+        for i in 0..12 {
+            team.push(reviewer(&t, &format!("r{i}@example.com"), Role::Reviewer, vec![Market::Us]).await);
+        }
+        let settings = DeskSettings::default();
+        let mut handles = Vec::new();
+        for scope in team {
+            let db = t.db.clone();
+            handles.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(id) =
+                    review::claim_next(&db, &scope, Source::Uncertain, &settings, None, now_millis())
+                        .await
+                        .unwrap()
+                {
+                    mine.push(id);
+                    review::submit(&db, &scope, id, &approve(), &settings, false, 1.0, now_millis())
+                        .await
+                        .unwrap();
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.unwrap());
+        }
+        let distinct: HashSet<i64> = all.iter().copied().collect();
+        assert_eq!(all.len(), 60, "{}: every item handed out exactly once", t.label);
+        assert_eq!(distinct.len(), 60, "{}", t.label);
+        let (reviews,): (i64,) = sqlx::query_as("select count(*) from reviews")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(reviews, 60, "{}", t.label);
+    }
+}
+
+#[tokio::test]
+async fn expired_leases_are_reclaimed_and_skips_return_items() {
+    for t in backends().await {
+        let ids = decided(&t, "l", 2, Market::Gb, Action::Review, Some(Route::Uncertain)).await;
+        let a = reviewer(&t, "a@example.com", Role::Reviewer, vec![Market::Gb]).await;
+        let b = reviewer(&t, "b@example.com", Role::Reviewer, vec![Market::Gb]).await;
+        let s = DeskSettings::default();
+        let now = now_millis();
+        let first = review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        // Asking again hands back the same item.
+        assert_eq!(
+            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now).await.unwrap(),
+            Some(first)
+        );
+        let other = review::claim_next(&t.db, &b, Source::Uncertain, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(first, other, "{}", t.label);
+        // B submits; A's lease runs out; B gets A's item.
+        review::submit(&t.db, &b, other, &approve(), &s, false, 1.0, now).await.unwrap();
+        let later = now + s.lease_ms + 1;
+        assert_eq!(
+            review::claim_next(&t.db, &b, Source::Uncertain, &s, None, later).await.unwrap(),
+            Some(first),
+            "{}: an expired lease is reclaimed",
+            t.label
+        );
+        // A can no longer submit it.
+        let err = review::submit(&t.db, &a, first, &approve(), &s, false, 1.0, later)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ReviewError::Conflict(_)), "{}: {err}", t.label);
+        // B skips: the item goes back at once and A can take it.
+        review::skip(&t.db, &b, first).await.unwrap();
+        assert_eq!(
+            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, later).await.unwrap(),
+            Some(first),
+            "{}",
+            t.label
+        );
+        let skips: (i64,) =
+            sqlx::query_as("select count(*) from audit_log where action = 'review.skip'")
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(skips.0, 1);
+        assert_eq!(ad_status(&t, ids[0]).await.len() > 0, true);
+    }
+}
+
+#[tokio::test]
+async fn scope_reasons_overrides_and_undo() {
+    for t in backends().await {
+        let us = decided(&t, "s", 1, Market::Us, Action::Approve, Some(Route::Audit)).await;
+        let gb_only = reviewer(&t, "gb@example.com", Role::Reviewer, vec![Market::Gb]).await;
+        let us_rev = reviewer(&t, "us@example.com", Role::Reviewer, vec![Market::Us]).await;
+        let s = DeskSettings::default();
+        let now = now_millis();
+        // Outside the reviewer's markets: nothing to claim, and the item itself is refused.
+        assert_eq!(
+            review::claim_next(&t.db, &gb_only, Source::Audit, &s, None, now).await.unwrap(),
+            None
+        );
+        let task = review::claim_next(&t.db, &us_rev, Source::Audit, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            review::task_for(&t.db, &gb_only, task).await,
+            Err(ReviewError::Forbidden(_))
+        ));
+        assert!(matches!(
+            review::submit(&t.db, &gb_only, task, &reject(), &s, true, 1.0, now).await,
+            Err(ReviewError::Forbidden(_))
+        ));
+        // Reviewers do not work escalations.
+        assert!(matches!(
+            review::claim_next(&t.db, &us_rev, Source::Escalation, &s, None, now).await,
+            Err(ReviewError::Forbidden(_))
+        ));
+        // Overruling the machine's approval needs a reason.
+        let err = review::submit(&t.db, &us_rev, task, &reject(), &s, false, 1.0, now)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ReviewError::Invalid(_)), "{}: {err}", t.label);
+        let with_reason = Submission {
+            reason_code: Some("missed_violation".into()),
+            ..reject()
+        };
+        let done = review::submit(&t.db, &us_rev, task, &with_reason, &s, false, 1.0, now)
+            .await
+            .unwrap();
+        assert!(done.overrode_machine);
+        assert_eq!(ad_status(&t, us[0]).await, "rejected");
+        // Undo within the window restores the ad and hands the item back.
+        let back = review::undo(&t.db, &us_rev, done.review_id, &s, now + 1000)
+            .await
+            .unwrap();
+        assert_eq!(back, task);
+        assert_eq!(ad_status(&t, us[0]).await, "auto_approved", "{}", t.label);
+        assert_eq!(review::held(&t.db, &us_rev).await.unwrap(), Some((task, Source::Audit)));
+        // Confirming the machine needs no reason; too late to undo after the window.
+        let done = review::submit(&t.db, &us_rev, task, &approve(), &s, false, 1.0, now + 2000)
+            .await
+            .unwrap();
+        assert!(!done.overrode_machine);
+        assert!(matches!(
+            review::undo(&t.db, &us_rev, done.review_id, &s, now + 2000 + s.undo_window_ms + 1).await,
+            Err(ReviewError::Conflict(_))
+        ));
+        let actions: Vec<(String,)> = sqlx::query_as(
+            "select action from audit_log where object = $1 order by id",
+        )
+        .bind(format!("ad:{}", us[0]))
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        let actions: Vec<String> = actions.into_iter().map(|a| a.0).collect();
+        assert_eq!(
+            actions,
+            ["review.override", "review.undo", "review.submit"],
+            "{}",
+            t.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn appeals_skip_the_rejecter_and_settle_the_ad() {
+    for t in backends().await {
+        let ad = decided(&t, "p", 1, Market::De, Action::Review, Some(Route::Uncertain)).await[0];
+        let a = reviewer(&t, "a@example.com", Role::Reviewer, vec![Market::De]).await;
+        let b = reviewer(&t, "b@example.com", Role::Reviewer, vec![Market::De]).await;
+        let s = DeskSettings::default();
+        let now = now_millis();
+        let task = review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        review::submit(&t.db, &a, task, &reject(), &s, false, 1.0, now).await.unwrap();
+        assert_eq!(ad_status(&t, ad).await, "rejected");
+        // Only rejected ads, and one open appeal at a time.
+        review::file_appeal(&t.db, ad, "It is a board game with play money.", "apikey:test", now)
+            .await
+            .unwrap();
+        assert!(matches!(
+            review::file_appeal(&t.db, ad, "again", "apikey:test", now).await,
+            Err(ReviewError::Conflict(_))
+        ));
+        assert_eq!(ad_status(&t, ad).await, "appealed");
+        assert_eq!(
+            review::claim_next(&t.db, &a, Source::Appeal, &s, None, now).await.unwrap(),
+            None,
+            "{}: the rejecting reviewer never gets the appeal",
+            t.label
+        );
+        let appeal = review::claim_next(&t.db, &b, Source::Appeal, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let overturn = Submission {
+            reason_code: Some("appeal_evidence".into()),
+            ..approve()
+        };
+        review::submit(&t.db, &b, appeal, &overturn, &s, false, 1.0, now).await.unwrap();
+        assert_eq!(ad_status(&t, ad).await, "approved", "{}", t.label);
+        let appeals = review::appeals_of(&t.db, ad).await.unwrap();
+        assert_eq!(appeals.len(), 1);
+        assert_eq!(appeals[0].status, "overturned");
+        // An approved ad cannot be appealed.
+        assert!(matches!(
+            review::file_appeal(&t.db, ad, "why", "apikey:test", now).await,
+            Err(ReviewError::Conflict(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn qa_disagreements_reach_the_ops_heads() {
+    for t in backends().await {
+        decided(&t, "q", 1, Market::Fr, Action::Review, Some(Route::Restricted)).await;
+        let first = reviewer(&t, "first@example.com", Role::Reviewer, vec![Market::Fr]).await;
+        let second = reviewer(&t, "second@example.com", Role::Reviewer, vec![Market::Fr]).await;
+        let ops = reviewer(&t, "ops@example.com", Role::OpsHead, vec![]).await;
+        let s = DeskSettings::default();
+        let now = now_millis();
+        let task = review::claim_next(&t.db, &first, Source::Restricted, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        // A draw under the QA rate samples this review for a blind second look.
+        let out = review::submit(&t.db, &first, task, &approve(), &s, false, 0.0, now)
+            .await
+            .unwrap();
+        assert!(out.qa_sampled);
+        assert_eq!(
+            review::claim_next(&t.db, &first, Source::Qa, &s, None, now).await.unwrap(),
+            None,
+            "nobody second-reviews themselves"
+        );
+        let qa = review::claim_next(&t.db, &second, Source::Qa, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let out = review::submit(&t.db, &second, qa, &reject(), &s, false, 0.0, now)
+            .await
+            .unwrap();
+        assert!(out.escalated && !out.qa_sampled);
+        let esc = review::claim_next(&t.db, &ops, Source::Escalation, &s, None, now)
+            .await
+            .unwrap()
+            .expect("the disagreement is escalated");
+        let screen = review::task(&t.db, esc).await.unwrap().unwrap();
+        assert!(screen.note.unwrap().contains("QA disagreement"));
+        let (rows, kappa, pairs) = review::reviewer_stats(&t.db, now - 1, now + 1, None)
+            .await
+            .unwrap();
+        assert_eq!(pairs, 1);
+        // One disagreeing pair: observed and chance agreement are both zero.
+        assert_eq!(kappa, Some(0.0));
+        let f = rows.iter().find(|r| r.email == "first@example.com").unwrap();
+        assert_eq!((f.qa_checked, f.qa_agreed), (1, 0), "{}", t.label);
+    }
+}
