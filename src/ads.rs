@@ -280,11 +280,15 @@ pub async fn record(
     // Review tasks for what goes to a human: due by the market's SLA, ranked by risk.
     let to_review: Vec<&&Decided> = kept.iter().filter(|d| d.verdict.route.is_some()).collect();
     if !to_review.is_empty() {
-        let sla: Vec<(String, f64)> = sqlx::query_as("select market, sla_hours from market_settings")
-            .fetch_all(&mut *tx)
-            .await?;
+        let sla: Vec<(String, f64)> =
+            sqlx::query_as("select market, sla_hours from market_settings")
+                .fetch_all(&mut *tx)
+                .await?;
         let sla_ms = |m: Market| {
-            let hours = sla.iter().find(|(c, _)| c == m.code()).map_or(24.0, |s| s.1);
+            let hours = sla
+                .iter()
+                .find(|(c, _)| c == m.code())
+                .map_or(24.0, |s| s.1);
             (hours * 3_600_000.0) as Millis
         };
         // 6 parameters a row.

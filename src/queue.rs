@@ -61,10 +61,16 @@ impl Source {
     /// One line on what the queue holds.
     pub fn describe(self) -> &'static str {
         match self {
-            Source::Uncertain => "The model was unsure: a prohibited category scored between the thresholds.",
+            Source::Uncertain => {
+                "The model was unsure: a prohibited category scored between the thresholds."
+            }
             Source::Restricted => "A category this market allows only after a human check.",
-            Source::Audit => "Random samples of automatic decisions; your verdicts measure the machine.",
-            Source::Appeal => "Advertisers contesting a rejection. Never given to whoever rejected the ad.",
+            Source::Audit => {
+                "Random samples of automatic decisions; your verdicts measure the machine."
+            }
+            Source::Appeal => {
+                "Advertisers contesting a rejection. Never given to whoever rejected the ad."
+            }
             Source::Qa => "Blind second reviews of human decisions; disagreements go to ops heads.",
             Source::Escalation => "Hard calls sent up by reviewers and QA disagreements.",
         }
@@ -82,10 +88,7 @@ impl Source {
     /// Whether items of this queue may be decided many at once from the list view.
     /// Appeals, QA and escalations each need individual attention.
     pub fn allows_bulk(self) -> bool {
-        matches!(
-            self,
-            Source::Uncertain | Source::Restricted | Source::Audit
-        )
+        matches!(self, Source::Uncertain | Source::Restricted | Source::Audit)
     }
 }
 

@@ -361,7 +361,9 @@ pub async fn task(db: &Db, id: i64) -> sqlx::Result<Option<Task>> {
 
 /// The item this person may look at: one they hold, in their scope and queue.
 pub async fn task_for(db: &Db, scope: &Scope, id: i64) -> Result<Task, ReviewError> {
-    let t = task(db, id).await?.ok_or(ReviewError::NotFound("review item"))?;
+    let t = task(db, id)
+        .await?
+        .ok_or(ReviewError::NotFound("review item"))?;
     if !scope.sees(t.market) {
         return Err(ReviewError::Forbidden(format!(
             "the {} market is outside your scope",
@@ -423,7 +425,9 @@ async fn validate(
                     .fetch_optional(&mut **tx)
                     .await?;
             if !matches!(active, Some((Flag(true),))) {
-                return Err(ReviewError::Invalid(format!("unknown reason code `{code}`")));
+                return Err(ReviewError::Invalid(format!(
+                    "unknown reason code `{code}`"
+                )));
             }
             if code == "other" && text.is_empty() {
                 return Err(ReviewError::Invalid(
@@ -597,8 +601,16 @@ pub async fn submit(
                 "QA disagreement: the first reviewer said {first_verdict}, the second {}",
                 s.verdict.as_str()
             );
-            escalated = open_task(&mut tx, &t, Source::Escalation, Some(&note), None, None, now)
-                .await?;
+            escalated = open_task(
+                &mut tx,
+                &t,
+                Source::Escalation,
+                Some(&note),
+                None,
+                None,
+                now,
+            )
+            .await?;
         }
     } else {
         ad_status = match s.verdict {
@@ -747,7 +759,16 @@ pub async fn escalate(
         .execute(&mut *tx)
         .await?;
     let note = format!("{} ({}): {note}", scope.email, t.source.label());
-    open_task(&mut tx, &t, Source::Escalation, Some(&note), None, None, now).await?;
+    open_task(
+        &mut tx,
+        &t,
+        Source::Escalation,
+        Some(&note),
+        None,
+        None,
+        now,
+    )
+    .await?;
     audit::record(
         &mut *tx,
         NewEntry {
@@ -812,7 +833,8 @@ pub async fn undo(
     .bind(review_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((task_id, ad_id, reviewer_id, source, verdict, status_before, finished_at, bulk)) = row
+    let Some((task_id, ad_id, reviewer_id, source, verdict, status_before, finished_at, bulk)) =
+        row
     else {
         return Err(ReviewError::NotFound("review"));
     };
@@ -987,10 +1009,11 @@ pub async fn file_appeal(
     .bind(ad_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let top_score: Option<(String,)> = sqlx::query_as("select scores from decisions where ad_id = $1")
-        .bind(ad_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let top_score: Option<(String,)> =
+        sqlx::query_as("select scores from decisions where ad_id = $1")
+            .bind(ad_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let top = top_score
         .and_then(|(s,)| serde_json::from_str::<Vec<f64>>(&s).ok())
         .map_or(0.0, |s| s.into_iter().fold(0.0, f64::max));
@@ -1143,19 +1166,17 @@ pub async fn list_queue(
     let rows = q.fetch_all(db.pool()).await?;
     let mut items = Vec::new();
     for r in rows {
-        let scores: Vec<f64> = r
-            .7
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
-        let reasons: Vec<Category> = r
-            .6
-            .as_deref()
-            .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|c| c.parse().ok())
-            .collect();
+        let scores: Vec<f64> =
+            r.7.as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+        let reasons: Vec<Category> =
+            r.6.as_deref()
+                .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c.parse().ok())
+                .collect();
         let top = scores
             .iter()
             .enumerate()
@@ -1205,12 +1226,11 @@ pub struct ReasonCode {
 
 /// The active reason codes, in their managed order.
 pub async fn reason_codes(db: &Db) -> sqlx::Result<Vec<ReasonCode>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "select code, label from reason_codes where active = $1 order by position",
-    )
-    .bind(true)
-    .fetch_all(db.pool())
-    .await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select code, label from reason_codes where active = $1 order by position")
+            .bind(true)
+            .fetch_all(db.pool())
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(code, label)| ReasonCode { code, label })
@@ -1552,7 +1572,11 @@ pub async fn timeline(db: &Db, ad_id: i64) -> sqlx::Result<Vec<TimelineEvent>> {
             detail: format!(
                 "{action}{}{} · model {model}",
                 route.map(|r| format!(" → {r} queue")).unwrap_or_default(),
-                if audit_sample.0 { " (audit sample)" } else { "" }
+                if audit_sample.0 {
+                    " (audit sample)"
+                } else {
+                    ""
+                }
             ),
         });
     }

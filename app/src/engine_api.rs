@@ -78,6 +78,9 @@ pub struct AdDetail {
     /// The category explained below (the top-scoring one).
     pub explained: Option<String>,
     pub contributions: Vec<Contribution>,
+    /// Submission, the machine's decision and every human action, oldest first:
+    /// (when, who, what, details).
+    pub timeline: Vec<(String, String, String, String)>,
 }
 
 /// The thresholds and policy grid.
@@ -223,6 +226,19 @@ pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdD
         _ => Vec::new(),
     };
     let rtl = ad.language.as_deref() == Some("ar");
+    let timeline = amso_core::review::timeline(&state.db, id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|e| {
+            (
+                amso_core::time::to_rfc3339(e.at),
+                e.actor,
+                e.action,
+                e.detail,
+            )
+        })
+        .collect();
     Ok(AdDetail {
         landing_domain: ad
             .landing_url
@@ -255,6 +271,7 @@ pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdD
         scores,
         explained,
         contributions,
+        timeline,
     })
 }
 

@@ -247,10 +247,9 @@ pub async fn get_queue_overview() -> Result<QueueOverview, AppError> {
         })
         .collect();
     let held = review::held(&state.db, &scope).await.map_err(internal)?;
-    let (days, _, _) =
-        review::reviewer_stats(&state.db, start_of_day(now), now + 1, Some(user.id))
-            .await
-            .map_err(internal)?;
+    let (days, _, _) = review::reviewer_stats(&state.db, start_of_day(now), now + 1, Some(user.id))
+        .await
+        .map_err(internal)?;
     Ok(QueueOverview {
         queues,
         held,
@@ -374,7 +373,7 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
 pub async fn submit_review(
     task_id: i64,
     verdict: String,
-    categories: Vec<String>,
+    #[server(default)] categories: Vec<String>,
     reason_code: String,
     reason_text: String,
     next: bool,
@@ -431,14 +430,12 @@ fn submission(
     reason_code: String,
     reason_text: String,
 ) -> Result<review::Submission, AppError> {
-    let verdict = HumanVerdict::parse(verdict.trim()).ok_or_else(|| {
-        AppError::new(ErrorKind::Invalid, "verdict must be approve or reject")
-    })?;
+    let verdict = HumanVerdict::parse(verdict.trim())
+        .ok_or_else(|| AppError::new(ErrorKind::Invalid, "verdict must be approve or reject"))?;
     let mut cats = Vec::new();
     for c in categories {
-        let c: amso_core::policy::Category = c
-            .parse()
-            .map_err(|e: amso_core::policy::UnknownCategory| {
+        let c: amso_core::policy::Category =
+            c.parse().map_err(|e: amso_core::policy::UnknownCategory| {
                 AppError::new(ErrorKind::Invalid, e.to_string())
             })?;
         if !cats.contains(&c) {
@@ -633,7 +630,7 @@ pub async fn list_review_queue(
 pub async fn bulk_review(
     task_ids: Vec<i64>,
     verdict: String,
-    categories: Vec<String>,
+    #[server(default)] categories: Vec<String>,
     reason_code: String,
     reason_text: String,
 ) -> Result<BulkResult, AppError> {
@@ -641,7 +638,10 @@ pub async fn bulk_review(
     let state = app_state()?;
     let scope = scope_of(&user);
     if task_ids.is_empty() {
-        return Err(AppError::new(ErrorKind::Invalid, "select at least one item"));
+        return Err(AppError::new(
+            ErrorKind::Invalid,
+            "select at least one item",
+        ));
     }
     if task_ids.len() > 500 {
         return Err(AppError::new(
@@ -693,10 +693,14 @@ pub async fn get_team_numbers(days: i64) -> Result<TeamNumbers, AppError> {
     let state = app_state()?;
     let days = days.clamp(1, 90);
     let now = now_millis();
-    let (rows, kappa, qa_pairs) =
-        review::reviewer_stats(&state.db, start_of_day(now) - (days - 1) * 86_400_000, now + 1, None)
-            .await
-            .map_err(internal)?;
+    let (rows, kappa, qa_pairs) = review::reviewer_stats(
+        &state.db,
+        start_of_day(now) - (days - 1) * 86_400_000,
+        now + 1,
+        None,
+    )
+    .await
+    .map_err(internal)?;
     Ok(TeamNumbers {
         rows: rows
             .iter()

@@ -27,7 +27,9 @@ test('an admin creates a user who then logs in with the right scope', async ({ p
   await login(newPage, email, password);
   await expect(newPage).toHaveURL(/\/queues$/);
   await expect(newPage.getByTestId('viewer-role')).toHaveText('Reviewer');
-  await expect(newPage.getByText('Markets: FR, JP')).toBeVisible();
+  await expect(newPage.getByText('Markets: FR, JP', { exact: true })).toBeVisible();
+  // The queues page works in exactly those markets.
+  await expect(newPage.getByTestId('scope')).toHaveText('Your markets: FR, JP');
   await other.close();
 
   // The creation is in the audit log.

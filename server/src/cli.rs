@@ -65,7 +65,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Also create the demo accounts and print their logins (refused in production).
-    #[arg(long, env = "AMSO_DEMO")]
+    /// `AMSO_DEMO=1` (or true/yes/on) does the same.
+    #[arg(long, env = "AMSO_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
 }
 

@@ -363,5 +363,34 @@ fn AdCard(ad: AdDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        <section class="card" data-testid="timeline">
+            <h2>"Timeline"</h2>
+            <ol class="timeline">
+                {ad.timeline.iter().map(|(at, actor, action, detail)| view! {
+                    <li>
+                        <span class="muted small">{at.replace('T', " ").replace('Z', " UTC")}</span>
+                        " "<strong>{action_label(action)}</strong>
+                        " "<span class="muted">{format!("by {actor}")}</span>
+                        {(!detail.is_empty()).then(|| view! { <div class="small" dir="auto">{detail.clone()}</div> })}
+                    </li>
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+}
+
+/// A timeline action in words.
+fn action_label(action: &str) -> String {
+    match action {
+        "submitted" => "Submitted".into(),
+        "decided" => "Machine decision".into(),
+        "review.submit" => "Reviewed".into(),
+        "review.override" => "Reviewed, overriding the machine".into(),
+        "review.bulk" => "Decided in bulk".into(),
+        "review.escalate" => "Escalated".into(),
+        "review.skip" => "Skipped".into(),
+        "review.undo" => "Review undone".into(),
+        "appeal.file" => "Appeal filed".into(),
+        other => other.to_string(),
     }
 }

@@ -1,9 +1,11 @@
 //! `/queues`: the queues a person works, with sizes, ages and their own day; and
 //! `/queues/list/:source`: one queue as a table with filters and bulk decisions.
 
-use crate::components::{ErrorNote, Guarded};
-use crate::review_api::{BulkReview, QueueRow, StartReview, get_queue_overview, get_team_numbers, list_review_queue};
 use crate::AuthContext;
+use crate::components::{ErrorNote, Guarded};
+use crate::review_api::{
+    BulkReview, QueueRow, StartReview, get_queue_overview, get_team_numbers, list_review_queue,
+};
 use amso_core::market::Market;
 use amso_core::policy::Category;
 use amso_core::queue::Source;
@@ -98,7 +100,7 @@ fn QueuesOverview() -> impl IntoView {
                                     </p>
                                     <p class="small">
                                         {q.oldest_age.clone().map(|a| format!("Oldest waiting {a}")).unwrap_or_else(|| "Empty".into())}
-                                        {(q.overdue > 0).then(|| view! { <span class="badge badge-bad">{format!("{} past SLA", q.overdue)}</span> })}
+                                        {(q.overdue > 0).then(|| view! { <span class="badge badge-err">{format!("{} past SLA", q.overdue)}</span> })}
                                     </p>
                                     <div class="actions">
                                         <button class="btn btn-primary" disabled=q.available == 0
@@ -200,7 +202,16 @@ fn QueueList() -> impl IntoView {
     let min_age = RwSignal::new(String::new());
     let bulk = ServerAction::<BulkReview>::new();
     let rows = Resource::new(
-        move || (source(), market.get(), category.get(), band.get(), min_age.get(), bulk.version().get()),
+        move || {
+            (
+                source(),
+                market.get(),
+                category.get(),
+                band.get(),
+                min_age.get(),
+                bulk.version().get(),
+            )
+        },
         |(s, m, c, b, a, _)| list_review_queue(s.as_str().to_string(), m, c, b, a),
     );
     let selected = RwSignal::new(Vec::<i64>::new());
@@ -209,7 +220,13 @@ fn QueueList() -> impl IntoView {
     let bulk_category = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     let select_all = move |items: Vec<QueueRow>| {
-        selected.set(items.iter().filter(|r| r.held_by.is_none()).map(|r| r.task_id).collect());
+        selected.set(
+            items
+                .iter()
+                .filter(|r| r.held_by.is_none())
+                .map(|r| r.task_id)
+                .collect(),
+        );
     };
     view! {
         <header class="page-header">

@@ -112,16 +112,20 @@ impl Draft {
     }
 }
 
+/// Moves the keyboard focus to an element, after the current render (it may be appearing).
 fn focus(id: &str) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        if let Some(el) = document()
-            .get_element_by_id(id)
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = el.focus();
-        }
+        let id = id.to_string();
+        request_animation_frame(move || {
+            if let Some(el) = document()
+                .get_element_by_id(&id)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = el.focus();
+            }
+        });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
@@ -285,9 +289,7 @@ fn ReviewDesk() -> impl IntoView {
 
     let do_undo = move || {
         let Some(l) = last.get_untracked() else {
-            draft
-                .message
-                .set(Some("Nothing to undo.".into()));
+            draft.message.set(Some("Nothing to undo.".into()));
             return;
         };
         let window = current
@@ -446,7 +448,7 @@ fn Screen(s: ReviewScreen, draft: Draft, lost: RwSignal<bool>) -> impl IntoView 
                 <span class="badge">{s.source.label()}</span>
                 " "<strong>{ad.market.clone()}</strong>
                 {ad.language.clone().map(|l| format!(" · {l}"))}
-                <span class="muted">{format!(" · ad {} · waiting {} · ", ad.id, s.waiting)}</span>
+                <span class="muted">" · ad "<span data-testid="ad-id">{ad.id}</span>{format!(" · waiting {} · ", s.waiting)}</span>
                 <span class=if s.overdue { "bad" } else { "muted" }>{s.due.clone()}</span>
             </div>
             <div class="muted small">
@@ -696,7 +698,10 @@ fn KeyHelp(on_close: Callback<()>) -> impl IntoView {
         ("R", "Reject"),
         ("1 … 9, 0", "Tick or untick a category (in the order shown)"),
         ("N", "Write a note"),
-        ("Enter", "Submit and open the next item (or send the escalation)"),
+        (
+            "Enter",
+            "Submit and open the next item (or send the escalation)",
+        ),
         ("E", "Escalate to the ops heads with a note"),
         ("S", "Skip: put the item back in the queue"),
         ("U", "Undo your last submission (shortly after)"),

@@ -124,10 +124,26 @@ async fn ad_status(t: &TestDb, id: i64) -> String {
 #[tokio::test]
 async fn concurrent_reviewers_never_hold_the_same_item() {
     for t in backends().await {
-        decided(&t, "c", 60, Market::Us, Action::Review, Some(Route::Uncertain)).await;
+        decided(
+            &t,
+            "c",
+            60,
+            Market::Us,
+            Action::Review,
+            Some(Route::Uncertain),
+        )
+        .await;
         let mut team = Vec::new();
         for i in 0..12 {
-            team.push(reviewer(&t, &format!("r{i}@example.com"), Role::Reviewer, vec![Market::Us]).await);
+            team.push(
+                reviewer(
+                    &t,
+                    &format!("r{i}@example.com"),
+                    Role::Reviewer,
+                    vec![Market::Us],
+                )
+                .await,
+            );
         }
         let settings = DeskSettings::default();
         let mut handles = Vec::new();
@@ -135,15 +151,30 @@ async fn concurrent_reviewers_never_hold_the_same_item() {
             let db = t.db.clone();
             handles.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(id) =
-                    review::claim_next(&db, &scope, Source::Uncertain, &settings, None, now_millis())
-                        .await
-                        .unwrap()
+                while let Some(id) = review::claim_next(
+                    &db,
+                    &scope,
+                    Source::Uncertain,
+                    &settings,
+                    None,
+                    now_millis(),
+                )
+                .await
+                .unwrap()
                 {
                     mine.push(id);
-                    review::submit(&db, &scope, id, &approve(), &settings, false, 1.0, now_millis())
-                        .await
-                        .unwrap();
+                    review::submit(
+                        &db,
+                        &scope,
+                        id,
+                        &approve(),
+                        &settings,
+                        false,
+                        1.0,
+                        now_millis(),
+                    )
+                    .await
+                    .unwrap();
                 }
                 mine
             }));
@@ -153,7 +184,12 @@ async fn concurrent_reviewers_never_hold_the_same_item() {
             all.extend(h.await.unwrap());
         }
         let distinct: HashSet<i64> = all.iter().copied().collect();
-        assert_eq!(all.len(), 60, "{}: every item handed out exactly once", t.label);
+        assert_eq!(
+            all.len(),
+            60,
+            "{}: every item handed out exactly once",
+            t.label
+        );
         assert_eq!(distinct.len(), 60, "{}", t.label);
         let (reviews,): (i64,) = sqlx::query_as("select count(*) from reviews")
             .fetch_one(t.db.pool())
@@ -166,7 +202,15 @@ async fn concurrent_reviewers_never_hold_the_same_item() {
 #[tokio::test]
 async fn expired_leases_are_reclaimed_and_skips_return_items() {
     for t in backends().await {
-        let ids = decided(&t, "l", 2, Market::Gb, Action::Review, Some(Route::Uncertain)).await;
+        let ids = decided(
+            &t,
+            "l",
+            2,
+            Market::Gb,
+            Action::Review,
+            Some(Route::Uncertain),
+        )
+        .await;
         let a = reviewer(&t, "a@example.com", Role::Reviewer, vec![Market::Gb]).await;
         let b = reviewer(&t, "b@example.com", Role::Reviewer, vec![Market::Gb]).await;
         let s = DeskSettings::default();
@@ -177,7 +221,9 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
             .unwrap();
         // Asking again hands back the same item.
         assert_eq!(
-            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now).await.unwrap(),
+            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
+                .await
+                .unwrap(),
             Some(first)
         );
         let other = review::claim_next(&t.db, &b, Source::Uncertain, &s, None, now)
@@ -186,10 +232,14 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
             .unwrap();
         assert_ne!(first, other, "{}", t.label);
         // B submits; A's lease runs out; B gets A's item.
-        review::submit(&t.db, &b, other, &approve(), &s, false, 1.0, now).await.unwrap();
+        review::submit(&t.db, &b, other, &approve(), &s, false, 1.0, now)
+            .await
+            .unwrap();
         let later = now + s.lease_ms + 1;
         assert_eq!(
-            review::claim_next(&t.db, &b, Source::Uncertain, &s, None, later).await.unwrap(),
+            review::claim_next(&t.db, &b, Source::Uncertain, &s, None, later)
+                .await
+                .unwrap(),
             Some(first),
             "{}: an expired lease is reclaimed",
             t.label
@@ -198,11 +248,17 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
         let err = review::submit(&t.db, &a, first, &approve(), &s, false, 1.0, later)
             .await
             .unwrap_err();
-        assert!(matches!(err, ReviewError::Conflict(_)), "{}: {err}", t.label);
+        assert!(
+            matches!(err, ReviewError::Conflict(_)),
+            "{}: {err}",
+            t.label
+        );
         // B skips: the item goes back at once and A can take it.
         review::skip(&t.db, &b, first).await.unwrap();
         assert_eq!(
-            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, later).await.unwrap(),
+            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, later)
+                .await
+                .unwrap(),
             Some(first),
             "{}",
             t.label
@@ -227,7 +283,9 @@ async fn scope_reasons_overrides_and_undo() {
         let now = now_millis();
         // Outside the reviewer's markets: nothing to claim, and the item itself is refused.
         assert_eq!(
-            review::claim_next(&t.db, &gb_only, Source::Audit, &s, None, now).await.unwrap(),
+            review::claim_next(&t.db, &gb_only, Source::Audit, &s, None, now)
+                .await
+                .unwrap(),
             None
         );
         let task = review::claim_next(&t.db, &us_rev, Source::Audit, &s, None, now)
@@ -267,23 +325,32 @@ async fn scope_reasons_overrides_and_undo() {
             .unwrap();
         assert_eq!(back, task);
         assert_eq!(ad_status(&t, us[0]).await, "auto_approved", "{}", t.label);
-        assert_eq!(review::held(&t.db, &us_rev).await.unwrap(), Some((task, Source::Audit)));
+        assert_eq!(
+            review::held(&t.db, &us_rev).await.unwrap(),
+            Some((task, Source::Audit))
+        );
         // Confirming the machine needs no reason; too late to undo after the window.
         let done = review::submit(&t.db, &us_rev, task, &approve(), &s, false, 1.0, now + 2000)
             .await
             .unwrap();
         assert!(!done.overrode_machine);
         assert!(matches!(
-            review::undo(&t.db, &us_rev, done.review_id, &s, now + 2000 + s.undo_window_ms + 1).await,
+            review::undo(
+                &t.db,
+                &us_rev,
+                done.review_id,
+                &s,
+                now + 2000 + s.undo_window_ms + 1
+            )
+            .await,
             Err(ReviewError::Conflict(_))
         ));
-        let actions: Vec<(String,)> = sqlx::query_as(
-            "select action from audit_log where object = $1 order by id",
-        )
-        .bind(format!("ad:{}", us[0]))
-        .fetch_all(t.db.pool())
-        .await
-        .unwrap();
+        let actions: Vec<(String,)> =
+            sqlx::query_as("select action from audit_log where object = $1 order by id")
+                .bind(format!("ad:{}", us[0]))
+                .fetch_all(t.db.pool())
+                .await
+                .unwrap();
         let actions: Vec<String> = actions.into_iter().map(|a| a.0).collect();
         assert_eq!(
             actions,
@@ -297,7 +364,15 @@ async fn scope_reasons_overrides_and_undo() {
 #[tokio::test]
 async fn appeals_skip_the_rejecter_and_settle_the_ad() {
     for t in backends().await {
-        let ad = decided(&t, "p", 1, Market::De, Action::Review, Some(Route::Uncertain)).await[0];
+        let ad = decided(
+            &t,
+            "p",
+            1,
+            Market::De,
+            Action::Review,
+            Some(Route::Uncertain),
+        )
+        .await[0];
         let a = reviewer(&t, "a@example.com", Role::Reviewer, vec![Market::De]).await;
         let b = reviewer(&t, "b@example.com", Role::Reviewer, vec![Market::De]).await;
         let s = DeskSettings::default();
@@ -306,19 +381,29 @@ async fn appeals_skip_the_rejecter_and_settle_the_ad() {
             .await
             .unwrap()
             .unwrap();
-        review::submit(&t.db, &a, task, &reject(), &s, false, 1.0, now).await.unwrap();
-        assert_eq!(ad_status(&t, ad).await, "rejected");
-        // Only rejected ads, and one open appeal at a time.
-        review::file_appeal(&t.db, ad, "It is a board game with play money.", "apikey:test", now)
+        review::submit(&t.db, &a, task, &reject(), &s, false, 1.0, now)
             .await
             .unwrap();
+        assert_eq!(ad_status(&t, ad).await, "rejected");
+        // Only rejected ads, and one open appeal at a time.
+        review::file_appeal(
+            &t.db,
+            ad,
+            "It is a board game with play money.",
+            "apikey:test",
+            now,
+        )
+        .await
+        .unwrap();
         assert!(matches!(
             review::file_appeal(&t.db, ad, "again", "apikey:test", now).await,
             Err(ReviewError::Conflict(_))
         ));
         assert_eq!(ad_status(&t, ad).await, "appealed");
         assert_eq!(
-            review::claim_next(&t.db, &a, Source::Appeal, &s, None, now).await.unwrap(),
+            review::claim_next(&t.db, &a, Source::Appeal, &s, None, now)
+                .await
+                .unwrap(),
             None,
             "{}: the rejecting reviewer never gets the appeal",
             t.label
@@ -331,7 +416,9 @@ async fn appeals_skip_the_rejecter_and_settle_the_ad() {
             reason_code: Some("appeal_evidence".into()),
             ..approve()
         };
-        review::submit(&t.db, &b, appeal, &overturn, &s, false, 1.0, now).await.unwrap();
+        review::submit(&t.db, &b, appeal, &overturn, &s, false, 1.0, now)
+            .await
+            .unwrap();
         assert_eq!(ad_status(&t, ad).await, "approved", "{}", t.label);
         let appeals = review::appeals_of(&t.db, ad).await.unwrap();
         assert_eq!(appeals.len(), 1);
@@ -347,7 +434,15 @@ async fn appeals_skip_the_rejecter_and_settle_the_ad() {
 #[tokio::test]
 async fn qa_disagreements_reach_the_ops_heads() {
     for t in backends().await {
-        decided(&t, "q", 1, Market::Fr, Action::Review, Some(Route::Restricted)).await;
+        decided(
+            &t,
+            "q",
+            1,
+            Market::Fr,
+            Action::Review,
+            Some(Route::Restricted),
+        )
+        .await;
         let first = reviewer(&t, "first@example.com", Role::Reviewer, vec![Market::Fr]).await;
         let second = reviewer(&t, "second@example.com", Role::Reviewer, vec![Market::Fr]).await;
         let ops = reviewer(&t, "ops@example.com", Role::OpsHead, vec![]).await;
@@ -363,7 +458,9 @@ async fn qa_disagreements_reach_the_ops_heads() {
             .unwrap();
         assert!(out.qa_sampled);
         assert_eq!(
-            review::claim_next(&t.db, &first, Source::Qa, &s, None, now).await.unwrap(),
+            review::claim_next(&t.db, &first, Source::Qa, &s, None, now)
+                .await
+                .unwrap(),
             None,
             "nobody second-reviews themselves"
         );
@@ -387,7 +484,173 @@ async fn qa_disagreements_reach_the_ops_heads() {
         assert_eq!(pairs, 1);
         // One disagreeing pair: observed and chance agreement are both zero.
         assert_eq!(kappa, Some(0.0));
-        let f = rows.iter().find(|r| r.email == "first@example.com").unwrap();
+        let f = rows
+            .iter()
+            .find(|r| r.email == "first@example.com")
+            .unwrap();
         assert_eq!((f.qa_checked, f.qa_agreed), (1, 0), "{}", t.label);
+    }
+}
+
+#[tokio::test]
+async fn reviewers_are_held_to_their_markets_and_role_over_http() {
+    use amso_core::demo::DEMO_LOGINS;
+    use axum::http::StatusCode;
+    for t in backends().await {
+        let app = app(&t);
+        // The demo reviewer carries US, GB and DE; this item is in Japan.
+        let jp = decided(
+            &t,
+            "h",
+            1,
+            Market::Jp,
+            Action::Review,
+            Some(Route::Uncertain),
+        )
+        .await[0];
+        let (task,): (i64,) = sqlx::query_as("select id from review_tasks where ad_id = $1")
+            .bind(jp)
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        let demo = DEMO_LOGINS
+            .iter()
+            .find(|d| d.role == Role::Reviewer)
+            .unwrap();
+        let cookie = login(&app, demo.email, demo.password).await;
+        let task = task.to_string();
+        let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            (
+                "list_review_queue",
+                vec![
+                    ("source", "uncertain"),
+                    ("market", "JP"),
+                    ("category", ""),
+                    ("band", ""),
+                    ("min_age_minutes", ""),
+                ],
+            ),
+            ("get_review", vec![("task_id", &task)]),
+            (
+                "submit_review",
+                vec![
+                    ("task_id", &task),
+                    ("verdict", "approve"),
+                    ("reason_code", ""),
+                    ("reason_text", ""),
+                    ("next", "false"),
+                ],
+            ),
+            ("start_review", vec![("source", "escalation")]),
+            ("get_thresholds", vec![]),
+            ("get_team_numbers", vec![("days", "7")]),
+        ];
+        for (name, form) in cases {
+            let r = send(&app, rpc(name, &form, Some(&cookie))).await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{}: {name}: {}",
+                t.label,
+                r.text()
+            );
+            assert_eq!(r.json()["kind"], "forbidden");
+        }
+        // Nothing in the reviewer's own markets: an empty queue, not an error.
+        let r = send(
+            &app,
+            rpc("start_review", &[("source", "uncertain")], Some(&cookie)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json(), serde_json::Value::Null);
+        // Logged out: 401.
+        let r = send(&app, rpc("get_queue_overview", &[], None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn appeals_through_the_api() {
+    use amso_core::apikeys::{self, Scope as KeyScope};
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    for t in backends().await {
+        let app = app(&t);
+        let (key, secret) = apikeys::create(&t.db, &Actor::Cli, "feed", KeyScope::Ingest)
+            .await
+            .unwrap();
+        let batch = vec![
+            SubmittedAd {
+                external_id: Some("x1".into()),
+                market: Some("US".into()),
+                headline: Some("Casino night".into()),
+                ..Default::default()
+            }
+            .validate()
+            .unwrap(),
+        ];
+        let id = ads::submit(&t.db, &key.source(), &batch, now_millis())
+            .await
+            .unwrap()[0]
+            .id;
+        let appeal = |id: i64, body: &str| {
+            Request::post(format!("/api/v1/ads/{id}/appeal"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let statement = r#"{"statement": "A board game, no real money."}"#;
+        // Still queued: not appealable.
+        let r = send(&app, appeal(id, statement)).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}: {}", t.label, r.text());
+        let mut scores = [0.01f32; 10];
+        scores[Category::Gambling.index()] = 0.95;
+        ads::record(
+            &t.db,
+            "w",
+            "m",
+            1,
+            &[Decided {
+                ad_id: id,
+                market: Market::Us,
+                scores,
+                verdict: Verdict {
+                    action: Action::Reject,
+                    reasons: vec![Category::Gambling],
+                    route: None,
+                    audit_sample: false,
+                    sampling_probability: 0.05,
+                },
+                latency_ms: 1.0,
+                submitted_at: now_millis(),
+                daily_budget_usd: 10.0,
+            }],
+            now_millis(),
+        )
+        .await
+        .unwrap();
+        let r = send(&app, appeal(id, r#"{"statment": "typo"}"#)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        let r = send(&app, appeal(id, r#"{"statement": "   "}"#)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        let r = send(&app, appeal(id, statement)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}: {}", t.label, r.text());
+        assert_eq!(r.json()["status"], "appealed");
+        let r = send(&app, appeal(id, statement)).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "one open appeal per ad");
+        let r = send(&app, appeal(id + 1000, statement)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = send(
+            &app,
+            Request::get(format!("/api/v1/ads/{id}"))
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.json()["status"], "appealed");
+        assert_eq!(r.json()["appeals"][0]["status"], "open");
     }
 }
