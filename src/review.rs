@@ -537,7 +537,12 @@ fn categories_json(categories: &[Category]) -> String {
 }
 
 /// Records a reviewer's verdict on an item they hold (or, for `bulk`, an item nobody holds),
-/// moves the ad to its final status, settles an open appeal, and may draw a QA second review.
+/// moves the ad to its final status, settles an open appeal, and may draw a QA second review
+/// (when `qa_draw`, uniform in [0, 1), falls under the QA rate).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of one decision"
+)]
 pub async fn submit(
     db: &Db,
     scope: &Scope,
@@ -815,6 +820,8 @@ pub async fn skip(db: &Db, scope: &Scope, task_id: i64) -> Result<(), ReviewErro
     Ok(())
 }
 
+type UndoRow = (i64, i64, i64, String, String, String, i64, Flag);
+
 /// Takes back this person's review within the undo window: the review is removed, the ad and
 /// any appeal return to where they were, a QA item it drew is withdrawn, and the item is
 /// handed back to them (releasing whatever they picked up next). Returns the task id.
@@ -826,7 +833,7 @@ pub async fn undo(
     now: Millis,
 ) -> Result<i64, ReviewError> {
     let mut tx = db.begin_write().await?;
-    let row: Option<(i64, i64, i64, String, String, String, i64, Flag)> = sqlx::query_as(
+    let row: Option<UndoRow> = sqlx::query_as(
         "select task_id, ad_id, reviewer_id, source, verdict, status_before, finished_at, bulk \
          from reviews where id = $1",
     )
@@ -1189,10 +1196,10 @@ pub async fn list_queue(
                 continue;
             }
         }
-        if let Some((low, high)) = filter.score_range {
-            if top_score < low || top_score >= high {
-                continue;
-            }
+        if let Some((low, high)) = filter.score_range
+            && (top_score < low || top_score >= high)
+        {
+            continue;
         }
         let Ok(market) = r.2.parse() else { continue };
         items.push(QueueItem {
@@ -1343,6 +1350,8 @@ pub fn cohens_kappa(pairs: &[(bool, bool)]) -> Option<f64> {
     Some((agree - chance) / (1.0 - chance))
 }
 
+type StatsRow = (i64, String, String, String, String, Flag, i64, i64);
+
 /// Each reviewer's work with reviews finished in [from, to), optionally just one reviewer;
 /// with the inter-reviewer agreement (Cohen's kappa over QA pairs) of the same period.
 pub async fn reviewer_stats(
@@ -1351,7 +1360,7 @@ pub async fn reviewer_stats(
     to: Millis,
     only: Option<i64>,
 ) -> sqlx::Result<(Vec<ReviewerDay>, Option<f64>, i64)> {
-    let rows: Vec<(i64, String, String, String, String, Flag, i64, i64)> = sqlx::query_as(
+    let rows: Vec<StatsRow> = sqlx::query_as(
         "select r.reviewer_id, u.email, r.source, r.verdict, r.machine_action, r.override, r.started_at, r.finished_at \
          from reviews r join users u on u.id = r.reviewer_id where r.finished_at >= $1 and r.finished_at < $2",
     )
@@ -1542,6 +1551,8 @@ pub struct TimelineEvent {
     pub detail: String,
 }
 
+type AuditRow = (i64, String, String, Option<String>, Option<String>);
+
 /// An ad's timeline: submission, the machine's decision, and every human action on it.
 pub async fn timeline(db: &Db, ad_id: i64) -> sqlx::Result<Vec<TimelineEvent>> {
     let mut events = Vec::new();
@@ -1580,7 +1591,7 @@ pub async fn timeline(db: &Db, ad_id: i64) -> sqlx::Result<Vec<TimelineEvent>> {
             ),
         });
     }
-    let entries: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let entries: Vec<AuditRow> = sqlx::query_as(
         "select at, actor, action, before_json, after_json from audit_log where object = $1 order by id",
     )
     .bind(format!("ad:{ad_id}"))

@@ -296,10 +296,10 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         .await
         .map_err(internal)?;
     let mut shown: Vec<String> = ad.reasons.clone();
-    if let Some(top) = &ad.explained {
-        if !shown.contains(top) {
-            shown.push(top.clone());
-        }
+    if let Some(top) = &ad.explained
+        && !shown.contains(top)
+    {
+        shown.push(top.clone());
     }
     let policy = shown
         .iter()

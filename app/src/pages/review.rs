@@ -154,13 +154,13 @@ fn ReviewDesk() -> impl IntoView {
 
     // A newly loaded item gets a fresh draft and the keyboard focus.
     Effect::new(move |_| {
-        if let Some(Ok(s)) = screen.get() {
-            if current.with_untracked(|c| c.as_ref().map(|c| c.task_id)) != Some(s.task_id) {
-                draft.reset(&s);
-                lost.set(!s.held);
-                current.set(Some(s));
-                focus("review-desk");
-            }
+        if let Some(Ok(s)) = screen.get()
+            && current.with_untracked(|c| c.as_ref().map(|c| c.task_id)) != Some(s.task_id)
+        {
+            draft.reset(&s);
+            lost.set(!s.held);
+            current.set(Some(s));
+            focus("review-desk");
         }
     });
 

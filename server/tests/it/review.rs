@@ -269,7 +269,7 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
                 .await
                 .unwrap();
         assert_eq!(skips.0, 1);
-        assert_eq!(ad_status(&t, ids[0]).await.len() > 0, true);
+        assert_eq!(ad_status(&t, ids[0]).await, "in_review", "{}", t.label);
     }
 }
 
