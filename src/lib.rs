@@ -31,6 +31,8 @@ pub mod engine;
 #[cfg(feature = "server")]
 pub mod featurize;
 #[cfg(feature = "server")]
+pub mod history;
+#[cfg(feature = "server")]
 pub mod ingest;
 #[cfg(feature = "server")]
 pub mod model;

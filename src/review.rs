@@ -229,6 +229,57 @@ pub async fn claim_next(
     ))
 }
 
+/// Takes one particular open item (picked from the list view) under a lease, if nobody
+/// else holds it; whatever else this person held goes back to its queue.
+pub async fn claim(
+    db: &Db,
+    scope: &Scope,
+    task_id: i64,
+    settings: &DeskSettings,
+    now: Millis,
+) -> Result<(), ReviewError> {
+    let t = task_for(db, scope, task_id).await?;
+    if t.state != "open" {
+        return Err(ReviewError::Conflict(
+            "this item has already been decided".into(),
+        ));
+    }
+    if t.claimed_by == Some(scope.user_id) {
+        renew(db, scope, task_id, settings, now).await?;
+        return Ok(());
+    }
+    let excluded: Option<(Option<i64>,)> =
+        sqlx::query_as("select excluded_reviewer from review_tasks where id = $1")
+            .bind(task_id)
+            .fetch_optional(db.pool())
+            .await?;
+    if matches!(excluded, Some((Some(u),)) if u == scope.user_id) {
+        return Err(ReviewError::Forbidden(
+            "this item must go to a different reviewer".into(),
+        ));
+    }
+    if let Some((held, _)) = held(db, scope).await? {
+        release(db, scope.user_id, held).await?;
+    }
+    let r = sqlx::query(
+        "update review_tasks set claimed_by = $1, claimed_at = $2, lease_expires_at = $3 \
+         where id = $4 and state = 'open' and (claimed_by is null or lease_expires_at < $2)",
+    )
+    .bind(scope.user_id)
+    .bind(now)
+    .bind(now + settings.lease_ms)
+    .bind(task_id)
+    .execute(db.pool())
+    .await?;
+    if r.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ReviewError::Conflict(
+            "someone else is working on this item".into(),
+        ))
+    }
+}
+
 async fn any_available(
     db: &Db,
     scope: &Scope,
@@ -656,7 +707,7 @@ pub async fn submit(
             now,
         )
         .await?;
-    audit::record(
+    audit::record_at(
         &mut *tx,
         NewEntry {
             actor: &scope.actor(),
@@ -679,6 +730,7 @@ pub async fn submit(
             })),
             ip: None,
         },
+        now,
     )
     .await?;
     tx.commit().await?;
@@ -774,7 +826,7 @@ pub async fn escalate(
         now,
     )
     .await?;
-    audit::record(
+    audit::record_at(
         &mut *tx,
         NewEntry {
             actor: &scope.actor(),
@@ -784,6 +836,7 @@ pub async fn escalate(
             after: Some(json!({ "queue": "escalation", "note": note })),
             ip: None,
         },
+        now,
     )
     .await?;
     tx.commit().await?;
@@ -791,7 +844,7 @@ pub async fn escalate(
 }
 
 /// Puts an item this person holds back in its queue at once, and records the skip.
-pub async fn skip(db: &Db, scope: &Scope, task_id: i64) -> Result<(), ReviewError> {
+pub async fn skip(db: &Db, scope: &Scope, task_id: i64, now: Millis) -> Result<(), ReviewError> {
     let mut tx = db.begin_write().await?;
     let row: Option<(i64, String)> = sqlx::query_as(
         "update review_tasks set claimed_by = null, claimed_at = null, lease_expires_at = null \
@@ -804,7 +857,7 @@ pub async fn skip(db: &Db, scope: &Scope, task_id: i64) -> Result<(), ReviewErro
     let Some((ad_id, source)) = row else {
         return Err(ReviewError::Conflict("you do not hold this item".into()));
     };
-    audit::record(
+    audit::record_at(
         &mut *tx,
         NewEntry {
             actor: &scope.actor(),
@@ -814,6 +867,7 @@ pub async fn skip(db: &Db, scope: &Scope, task_id: i64) -> Result<(), ReviewErro
             after: Some(json!({ "queue": source })),
             ip: None,
         },
+        now,
     )
     .await?;
     tx.commit().await?;
@@ -924,7 +978,7 @@ pub async fn undo(
     .bind(task_id)
     .execute(&mut *tx)
     .await?;
-    audit::record(
+    audit::record_at(
         &mut *tx,
         NewEntry {
             actor: &scope.actor(),
@@ -934,6 +988,7 @@ pub async fn undo(
             after: Some(json!({ "status": status_before, "queue": source })),
             ip: None,
         },
+        now,
     )
     .await?;
     tx.commit().await?;
@@ -1061,7 +1116,7 @@ pub async fn file_appeal(
         now,
     )
     .await?;
-    audit::record(
+    audit::record_at(
         &mut *tx,
         NewEntry {
             actor: &Actor::User(filed_by.to_string()),
@@ -1071,6 +1126,7 @@ pub async fn file_appeal(
             after: Some(json!({ "status": "appealed", "statement": statement })),
             ip: None,
         },
+        now,
     )
     .await?;
     tx.commit().await?;
@@ -1464,7 +1520,7 @@ pub async fn set_sla(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit::record(
+    audit::record_at(
         &mut *tx,
         NewEntry {
             actor,
@@ -1474,6 +1530,7 @@ pub async fn set_sla(
             after: Some(json!({ "sla_hours": hours })),
             ip: None,
         },
+        now,
     )
     .await?;
     tx.commit().await?;

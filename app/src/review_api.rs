@@ -483,7 +483,7 @@ pub async fn skip_review(task_id: i64) -> Result<Option<i64>, AppError> {
     let task = review::task_for(&state.db, &scope, task_id)
         .await
         .map_err(review_error)?;
-    review::skip(&state.db, &scope, task_id)
+    review::skip(&state.db, &scope, task_id, now_millis())
         .await
         .map_err(review_error)?;
     review::claim_next(

@@ -36,7 +36,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Create the demo accounts and, with --export, write a labelled demo corpus as JSONL.
+    /// Create the demo accounts and write a demo history into an empty database (ads decided
+    /// and reviewed over past days); with --export, write the labelled corpus as JSONL instead.
     Seed(SeedArgs),
     /// Train a classifier on labelled JSONL; writes OUT/model.onnx and OUT/card.json.
     Train(TrainArgs),
@@ -82,7 +83,7 @@ pub struct SeedArgs {
     /// Random seed: the same seed gives the same corpus.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Write the corpus, with labels, to this JSONL file (instead of only creating accounts).
+    /// Write the corpus, with labels, to this JSONL file (instead of into the database).
     #[arg(long)]
     pub export: Option<std::path::PathBuf>,
 }
@@ -189,8 +190,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             let db = connect(&config).await?;
             seed_demo_users(&db).await?;
+            let (existing,): (i64,) = sqlx::query_as("select count(*) from ads")
+                .fetch_one(db.pool())
+                .await?;
+            let result = if existing > 0 {
+                Err(format!(
+                    "the database already holds {existing} ads; demo history is only written to an empty one"
+                )
+                .into())
+            } else {
+                crate::engine_cli::seed_history(&db, &config, args.ads, args.days, args.seed).await
+            };
             db.close().await;
-            Ok(())
+            result
         }
         Command::Train(args) => crate::engine_cli::train(&args),
         Command::Bench(args) => crate::bench::run(&args, &config).await,
@@ -346,7 +358,12 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let db = connect(&config).await?;
     if args.demo {
         seed_demo_users(&db).await?;
-        crate::engine_cli::queue_demo_ads(&db, config.demo_ads).await?;
+        let (existing,): (i64,) = sqlx::query_as("select count(*) from ads")
+            .fetch_one(db.pool())
+            .await?;
+        if existing == 0 && config.demo_ads > 0 {
+            crate::engine_cli::seed_history(&db, &config, config.demo_ads, 28, 42).await?;
+        }
     }
     if config.is_production() {
         let demo = users::enabled_demo_accounts(&db).await?;

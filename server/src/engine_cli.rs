@@ -169,30 +169,46 @@ pub async fn import(db: &amso_core::db::Db, path: &Path) -> Result<(), CliError>
     Ok(())
 }
 
-/// Queues `n` demo ads spread over the last 28 days, once (only when there are no ads).
-pub async fn queue_demo_ads(db: &amso_core::db::Db, n: usize) -> Result<(), CliError> {
-    let (existing,): (i64,) = sqlx::query_as("select count(*) from ads")
-        .fetch_one(db.pool())
-        .await?;
-    if existing > 0 || n == 0 {
-        return Ok(());
-    }
-    let corpus = generate(&CorpusParams {
-        ads: n,
-        days: 28,
-        seed: 42,
-        end: amso_core::time::now_millis(),
-    });
-    let ads: Vec<(NewAd, i64)> = corpus
-        .iter()
-        .filter_map(|a| {
-            let ad = a.to_submitted(false).validate().ok()?;
-            Some((ad, a.submitted_at))
-        })
-        .collect();
-    let items: Vec<(&NewAd, i64)> = ads.iter().map(|(a, t)| (a, *t)).collect();
-    amso_core::ads::submit_timed(db, "demo", &items).await?;
-    println!("queued {} demo ads for moderation", ads.len());
+/// Writes the demo history (ads over `days` days, decided and reviewed) into an empty
+/// database, with a scorer of its own; prints what it wrote.
+pub async fn seed_history(
+    db: &amso_core::db::Db,
+    config: &amso_core::config::Config,
+    ads: usize,
+    days: u32,
+    seed: u64,
+) -> Result<(), CliError> {
+    let started = Instant::now();
+    let scorer = amso_core::engine::Scorer::start(Path::new(&config.model_path), 64)
+        .map_err(|e| format!("cannot start the moderation engine: {e}"))?;
+    eprintln!("writing demo history: {ads} ads over {days} days, decided and reviewed …");
+    let summary = amso_core::history::seed_history(
+        db,
+        &scorer,
+        &amso_core::history::HistoryParams {
+            ads,
+            days,
+            seed,
+            end: amso_core::time::now_millis(),
+            audit_rate_approve: config.audit_rate_approve,
+            audit_rate_reject: config.audit_rate_reject,
+            qa_rate: config.qa_rate,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "demo history: {} ads, {} reviews by {} reviewers ({} overrides of the machine), {} appeals, \
+         {} escalations decided, {} items waiting for review ({:.1}s)",
+        summary.ads,
+        summary.reviews,
+        summary.reviewers,
+        summary.overrides,
+        summary.appeals,
+        summary.escalations_decided,
+        summary.open_items,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -254,7 +254,7 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
             t.label
         );
         // B skips: the item goes back at once and A can take it.
-        review::skip(&t.db, &b, first).await.unwrap();
+        review::skip(&t.db, &b, first, later).await.unwrap();
         assert_eq!(
             review::claim_next(&t.db, &a, Source::Uncertain, &s, None, later)
                 .await
