@@ -410,10 +410,9 @@ pub async fn seed_history(
             summary.appeals = file_appeals(db, &facts, &rules, p, &mut rng).await?;
         }
     }
-    let (open,): (i64,) =
-        sqlx::query_as("select count(*) from review_tasks where state = 'open'")
-            .fetch_one(db.pool())
-            .await?;
+    let (open,): (i64,) = sqlx::query_as("select count(*) from review_tasks where state = 'open'")
+        .fetch_one(db.pool())
+        .await?;
     summary.open_items = open;
     Ok(summary)
 }

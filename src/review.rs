@@ -1665,3 +1665,64 @@ pub async fn timeline(db: &Db, ad_id: i64) -> sqlx::Result<Vec<TimelineEvent>> {
     events.sort_by_key(|e| e.at);
     Ok(events)
 }
+
+/// One ad with its final human verdict, as a training row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LabelRow {
+    pub external_id: String,
+    pub advertiser_id: String,
+    pub market: String,
+    pub language: Option<String>,
+    pub headline: String,
+    pub body: String,
+    pub landing_url: Option<String>,
+    pub daily_budget_usd: f64,
+    /// The violated categories; empty when the human approved.
+    pub labels: Vec<String>,
+}
+
+type LabelSql = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    f64,
+    String,
+    String,
+);
+
+/// The final human verdict on every ad a human decided (the latest review that decides
+/// the ad: QA second opinions are left out), for reviews finished at or after `since`.
+pub async fn final_labels(db: &Db, since: Millis) -> sqlx::Result<Vec<LabelRow>> {
+    let rows: Vec<LabelSql> = sqlx::query_as(
+        "select a.external_id, a.advertiser_id, a.market, a.language, a.headline, a.body, a.landing_url, \
+         a.daily_budget_usd, r.verdict, r.categories from reviews r join ads a on a.id = r.ad_id \
+         where r.source <> 'qa' and r.finished_at >= $1 and r.id = ( \
+            select max(r2.id) from reviews r2 where r2.ad_id = r.ad_id and r2.source <> 'qa') \
+         order by r.finished_at, r.id",
+    )
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LabelRow {
+            external_id: r.0,
+            advertiser_id: r.1,
+            market: r.2,
+            language: r.3,
+            headline: r.4,
+            body: r.5,
+            landing_url: r.6,
+            daily_budget_usd: r.7,
+            labels: if r.8 == "reject" {
+                serde_json::from_str(&r.9).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect())
+}

@@ -43,6 +43,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Score labelled JSONL with a model through ONNX Runtime and print quality as JSON.
     Eval(EvalArgs),
+    /// Write every final human verdict as a labelled training row (JSONL, as `amso train` reads).
+    ExportLabels(ExportLabelsArgs),
     /// Queue the ads of a JSONL file for moderation (bad rows are reported by line).
     Import {
         /// The JSONL file.
@@ -120,6 +122,17 @@ pub struct EvalArgs {
     /// Labelled JSONL.
     #[arg(long)]
     pub data: std::path::PathBuf,
+}
+
+/// Options of `amso export-labels`.
+#[derive(Debug, Args)]
+pub struct ExportLabelsArgs {
+    /// Only verdicts given on or after this date (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    /// The JSONL file to write.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
 }
 
 /// `amso user …`
@@ -207,6 +220,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(args) => crate::engine_cli::train(&args),
         Command::Bench(args) => crate::bench::run(&args, &config).await,
         Command::Eval(args) => crate::engine_cli::eval(&args),
+        Command::ExportLabels(args) => {
+            let db = connect(&config).await?;
+            let result = crate::engine_cli::export_labels(&db, &args).await;
+            db.close().await;
+            result
+        }
         Command::Import { file } => {
             let db = connect(&config).await?;
             let result = crate::engine_cli::import(&db, &file).await;

@@ -1,6 +1,6 @@
 //! The engine's commands: demo corpus export, training and evaluation.
 
-use crate::cli::{CliError, EvalArgs, SeedArgs, TrainArgs};
+use crate::cli::{CliError, EvalArgs, ExportLabelsArgs, SeedArgs, TrainArgs};
 use amso_core::corpus::{CorpusParams, generate};
 use amso_core::ingest::{NewAd, read_jsonl};
 use amso_core::model::CATEGORIES;
@@ -258,4 +258,38 @@ pub fn spawn_workers(
             ))
         })
         .collect()
+}
+
+/// `amso export-labels`: final human verdicts as training JSONL.
+pub async fn export_labels(
+    db: &amso_core::db::Db,
+    args: &ExportLabelsArgs,
+) -> Result<(), CliError> {
+    let since = args
+        .since
+        .map(|d| {
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc()
+                .timestamp_millis()
+        })
+        .unwrap_or(0);
+    let rows = amso_core::review::final_labels(db, since).await?;
+    let file = std::fs::File::create(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let mut out = BufWriter::new(file);
+    for row in &rows {
+        serde_json::to_writer(&mut out, row)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    let rejected = rows.iter().filter(|r| !r.labels.is_empty()).count();
+    eprintln!(
+        "wrote {} labelled ads ({} rejected, {} approved) to {}",
+        rows.len(),
+        rejected,
+        rows.len() - rejected,
+        args.out.display()
+    );
+    Ok(())
 }

@@ -654,3 +654,76 @@ async fn appeals_through_the_api() {
         assert_eq!(r.json()["appeals"][0]["status"], "open");
     }
 }
+
+#[tokio::test]
+async fn demo_history_looks_like_a_real_operation() {
+    use amso_core::history::{HistoryParams, seed_history};
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default/model.onnx");
+    let scorer = amso_core::engine::Scorer::start(&model, 16).unwrap();
+    for t in backends().await {
+        let end = now_millis();
+        let p = HistoryParams {
+            ads: 3000,
+            days: 14,
+            seed: 7,
+            end,
+            audit_rate_approve: 0.02,
+            audit_rate_reject: 0.05,
+            qa_rate: 0.05,
+        };
+        let s = seed_history(&t.db, &scorer, &p).await.unwrap();
+        assert_eq!(s.ads, 3000, "{}", t.label);
+        assert!(
+            s.reviews > 50 && s.appeals > 0 && s.open_items > 0,
+            "{}: {s:?}",
+            t.label
+        );
+        // The machine decided every ad at the hour it came in, never twice.
+        let (undecided, late): (i64, i64) = sqlx::query_as(
+            "select cast(sum(case when d.id is null then 1 else 0 end) as bigint), \
+             cast(sum(case when d.decided_at - a.submitted_at > 3600000 then 1 else 0 end) as bigint) \
+             from ads a left join decisions d on d.ad_id = a.id",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!((undecided, late), (0, 0), "{}", t.label);
+        // Human work happened in the past, each action audited at its own time.
+        let (future,): (i64,) =
+            sqlx::query_as("select count(*) from audit_log where at > $1 and object like 'ad:%'")
+                .bind(end)
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(future, 0);
+        let (audited,): (i64,) =
+            sqlx::query_as("select count(*) from audit_log where action like 'review.%'")
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited as usize, s.reviews, "{}", t.label);
+        // Not a perfect operation: reviewers overrule some automatic decisions.
+        assert!(s.overrides > 0, "{}: {s:?}", t.label);
+        // A second run refuses to pile onto existing data.
+        assert!(seed_history(&t.db, &scorer, &p).await.is_err());
+        // The closed loop: final verdicts come back as training rows `amso import` reads.
+        let rows = review::final_labels(&t.db, 0).await.unwrap();
+        assert!(!rows.is_empty());
+        let jsonl: String = rows
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        let (good, bad) = amso_core::ingest::read_jsonl(jsonl.as_bytes());
+        assert!(bad.is_empty(), "{:?}", bad.first());
+        assert_eq!(good.len(), rows.len());
+        assert!(
+            good.iter()
+                .any(|(_, a)| a.labels.as_ref().is_some_and(|l| !l.is_empty()))
+        );
+        assert!(
+            good.iter()
+                .any(|(_, a)| a.labels.as_ref().is_some_and(|l| l.is_empty()))
+        );
+    }
+}
