@@ -730,3 +730,20 @@ pub async fn list_reason_codes() -> Result<Vec<Reason>, AppError> {
         })
         .collect())
 }
+
+/// Takes one item picked from the list view (if nobody else holds it) and returns its id.
+#[server(prefix = "/rpc", endpoint = "open_review")]
+pub async fn open_review(task_id: i64) -> Result<i64, AppError> {
+    let user = require_area(Area::Queues)?;
+    let state = app_state()?;
+    review::claim(
+        &state.db,
+        &scope_of(&user),
+        task_id,
+        &desk(&state),
+        now_millis(),
+    )
+    .await
+    .map_err(review_error)?;
+    Ok(task_id)
+}

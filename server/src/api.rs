@@ -11,6 +11,7 @@ use amso_core::time::now_millis;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -25,6 +26,65 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/ads", post(submit_ads))
         .route("/api/v1/ads/{id}", get(get_ad))
         .route("/api/v1/ads/{id}/appeal", post(appeal_ad))
+        .route("/api/v1/stream", get(stream))
+}
+
+/// How often the live stream looks for changes.
+const STREAM_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /api/v1/stream`: server-sent events for live pages (session only). Sends `queues`
+/// with the queue sizes in the caller's markets whenever they change.
+async fn stream(State(state): State<AppState>, user: Option<Extension<CurrentUser>>) -> Response {
+    let Some(user) = user.and_then(|u| u.0.0.clone()) else {
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "log in to follow live updates",
+            "unauthenticated",
+        );
+    };
+    if !Area::Queues.allows(user.role) {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "your role has no live queues to follow",
+            "forbidden",
+        );
+    }
+    let scope = review::Scope {
+        user_id: user.id,
+        email: user.email.clone(),
+        role: user.role,
+        markets: user.markets.clone(),
+    };
+    let events = futures_util::stream::unfold(
+        (state.db.clone(), scope, None::<String>, true),
+        |(db, scope, last, first)| async move {
+            if !first {
+                tokio::time::sleep(STREAM_EVERY).await;
+            }
+            loop {
+                if let Ok(queues) = review::summaries(&db, &scope, now_millis()).await {
+                    let key = queues
+                        .iter()
+                        .map(|q| format!("{}:{}:{}:{}", q.source, q.open, q.available, q.overdue))
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    if last.as_deref() != Some(key.as_str()) {
+                        let event = Event::default()
+                            .event("queues")
+                            .data(serde_json::to_string(&queues).unwrap_or_default());
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(event),
+                            (db, scope, Some(key), false),
+                        ));
+                    }
+                }
+                tokio::time::sleep(STREAM_EVERY).await;
+            }
+        },
+    );
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// Who is calling: an API key, or a logged-in user.

@@ -4,7 +4,8 @@
 use crate::AuthContext;
 use crate::components::{ErrorNote, Guarded};
 use crate::review_api::{
-    BulkReview, QueueRow, StartReview, get_queue_overview, get_team_numbers, list_review_queue,
+    BulkReview, OpenReview, QueueRow, StartReview, get_queue_overview, get_team_numbers,
+    list_review_queue,
 };
 use amso_core::market::Market;
 use amso_core::policy::Category;
@@ -52,15 +53,19 @@ fn QueuesOverview() -> impl IntoView {
             .and_then(|v| v.ok().flatten())
             .is_some_and(|v| v.role == Role::OpsHead)
     };
-    // Counts stay current without a reload.
+    // Counts stay current without a reload: the server says when they change.
     #[cfg(feature = "hydrate")]
     {
-        let handle = set_interval_with_handle(
-            move || overview.refetch(),
-            std::time::Duration::from_secs(5),
-        );
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen::closure::Closure;
+        if let Ok(source) = web_sys::EventSource::new("/api/v1/stream") {
+            let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+                overview.refetch();
+            });
+            let _ = source
+                .add_event_listener_with_callback("queues", on_change.as_ref().unchecked_ref());
+            let kept = StoredValue::new_local((source, on_change));
+            on_cleanup(move || kept.with_value(|(source, _)| source.close()));
         }
     }
     view! {
@@ -201,6 +206,13 @@ fn QueueList() -> impl IntoView {
     let band = RwSignal::new(String::new());
     let min_age = RwSignal::new(String::new());
     let bulk = ServerAction::<BulkReview>::new();
+    let open = ServerAction::<OpenReview>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(task)) = open.value().get() {
+            navigate(&format!("/queues/item/{task}"), Default::default());
+        }
+    });
     let rows = Resource::new(
         move || {
             (
@@ -259,6 +271,7 @@ fn QueueList() -> impl IntoView {
                 <input type="number" min="0" prop:value=move || min_age.get() on:change=move |ev| min_age.set(event_target_value(&ev))/>
             </label>
         </form>
+        {move || open.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
         {move || bulk.value().get().map(|r| match r {
             Ok(b) => view! {
                 <div class="alert alert-ok" role="status" data-testid="bulk-result">
@@ -305,7 +318,7 @@ fn QueueList() -> impl IntoView {
                         <table class="table" data-testid="queue-table">
                             <thead><tr>
                                 <th><input type="checkbox" aria-label="Select all" on:change=move |ev| if event_target_checked(&ev) { select_all(all.clone()) } else { selected.set(vec![]) }/></th>
-                                <th>"Market"</th><th>"Ad"</th><th>"Flagged"</th><th class="num">"Top score"</th><th>"Waiting"</th><th>"SLA"</th><th class="num">"Risk $"</th><th>"Held by"</th>
+                                <th>"Market"</th><th>"Ad"</th><th>"Flagged"</th><th class="num">"Top score"</th><th>"Waiting"</th><th>"SLA"</th><th class="num">"Risk $"</th><th>"Held by"</th><th></th>
                             </tr></thead>
                             <tbody>
                                 {items.into_iter().map(|r| {
@@ -327,6 +340,9 @@ fn QueueList() -> impl IntoView {
                                             <td class=if r.overdue { "bad" } else { "" }>{r.due.clone()}</td>
                                             <td class="num">{format!("{:.0}", r.risk)}</td>
                                             <td>{r.held_by.clone().unwrap_or_default()}</td>
+                                            <td>{free.then(|| view! {
+                                                <button class="btn btn-small" data-testid=format!("open-{id}") on:click=move |_| { open.dispatch(OpenReview { task_id: id }); }>"Review"</button>
+                                            })}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -727,3 +727,58 @@ async fn demo_history_looks_like_a_real_operation() {
         );
     }
 }
+
+#[tokio::test]
+async fn live_queue_counts_stream_to_logged_in_reviewers() {
+    use amso_core::demo::DEMO_LOGINS;
+    use axum::http::{StatusCode, header};
+    use futures_util::StreamExt;
+    use tower::ServiceExt;
+    for t in backends().await {
+        let app = app(&t);
+        decided(
+            &t,
+            "sse",
+            2,
+            Market::Us,
+            Action::Review,
+            Some(Route::Restricted),
+        )
+        .await;
+        let r = send(&app, get("/api/v1/stream", None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let demo = DEMO_LOGINS
+            .iter()
+            .find(|d| d.role == Role::Reviewer)
+            .unwrap();
+        let cookie = login(&app, demo.email, demo.password).await;
+        let res = app
+            .clone()
+            .oneshot(get("/api/v1/stream", Some(&cookie)))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "text/event-stream");
+        let mut body = res.into_body().into_data_stream();
+        let first = tokio::time::timeout(std::time::Duration::from_secs(10), body.next())
+            .await
+            .expect("an event arrives at once")
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&first);
+        assert!(text.starts_with("event: queues"), "{text}");
+        assert!(
+            text.contains(r#""source":"restricted","open":2"#),
+            "{}: {text}",
+            t.label
+        );
+        // An executive has no queues to follow.
+        let exec = DEMO_LOGINS
+            .iter()
+            .find(|d| d.role == Role::Executive)
+            .unwrap();
+        let cookie = login(&app, exec.email, exec.password).await;
+        let r = send(&app, get("/api/v1/stream", Some(&cookie))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+}
