@@ -11,6 +11,7 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Decode, Executor, Type};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -66,6 +67,36 @@ pub enum DbError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite runs one writer at a time and makes the others sleep and retry; queueing
+    /// writers here instead (first come, first served) keeps write latency even under load.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction: on SQLite it also holds this process's writer turn until it ends.
+/// Dereferences to the connection, so `&mut *tx` is an executor as with a plain transaction.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits the transaction (and gives up the writer turn).
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 impl Db {
@@ -97,7 +128,11 @@ impl Db {
             .connect(&url)
             .await
             .map_err(DbError::Connect)?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     /// Applies every pending migration; fails loudly if one does not apply.
@@ -129,10 +164,19 @@ impl Db {
     /// A transaction that will write after reading. SQLite takes the write lock up front
     /// (`BEGIN IMMEDIATE`, waiting out the busy timeout) instead of failing at the first write
     /// when another writer committed since the transaction's first read.
-    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    pub async fn begin_write(&self) -> sqlx::Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let turn = self.writer.clone().lock_owned().await;
+                Ok(WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
         }
     }
 

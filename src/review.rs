@@ -4,7 +4,7 @@
 //! audit entry on the ad (`ad:{id}`) in the same transaction as the change itself.
 
 use crate::audit::{self, Actor, NewEntry};
-use crate::db::{Backend, Db, Flag};
+use crate::db::{Backend, Db, Flag, WriteTx};
 use crate::market::Market;
 use crate::policy::Category;
 use crate::queue::{HumanVerdict, Source};
@@ -12,7 +12,6 @@ use crate::role::Role;
 use crate::time::Millis;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Any, Transaction};
 
 /// Who is acting, and where they may act.
 #[derive(Clone, Debug)]
@@ -184,41 +183,60 @@ pub async fn claim_next(
         Backend::Postgres => "for update skip locked",
         Backend::Sqlite => "",
     };
-    // The outer condition repeats the inner one: whoever commits first wins the row, and a
-    // second claimer's update then matches nothing (PostgreSQL re-checks it on the new row
-    // version; SQLite runs one writer at a time).
-    let sql = format!(
-        "update review_tasks set claimed_by = $1, claimed_at = $2, lease_expires_at = $3 \
-         where id = (select id from review_tasks \
-            where state = 'open' and source = $4 and (claimed_by is null or lease_expires_at < $2) \
-            and (excluded_reviewer is null or excluded_reviewer <> $1) and id <> $5 and market in ({}) \
-            order by due_at, risk desc limit 1 {lock}) \
-         and state = 'open' and (claimed_by is null or lease_expires_at < $2) returning id",
-        placeholders(6, markets.len())
+    // The best candidate in each market comes straight off an index; the most urgent of those
+    // wins. Inside one write transaction (PostgreSQL skips rows other claimers have locked;
+    // SQLite has one writer at a time), and the update re-checks that nobody holds the row.
+    let candidate_sql = format!(
+        "select id, due_at, risk from review_tasks \
+         where state = 'open' and source = $1 and market = $2 \
+         and (claimed_by is null or lease_expires_at < $3) \
+         and (excluded_reviewer is null or excluded_reviewer <> $4) and id <> $5 \
+         order by due_at, risk desc limit 1 {lock}"
     );
     for _ in 0..5 {
-        let mut q = sqlx::query_as::<_, (i64,)>(&sql)
-            .bind(scope.user_id)
-            .bind(now)
-            .bind(now + settings.lease_ms)
-            .bind(source.as_str())
-            .bind(avoid.unwrap_or(-1));
+        let mut tx = db.begin_write().await?;
+        let mut best: Option<(i64, Millis, f64)> = None;
         for m in &markets {
-            q = q.bind(m.code());
-        }
-        match q.fetch_optional(db.pool()).await {
-            Ok(Some((id,))) => return Ok(Some(id)),
-            Ok(None) => {
-                // Nothing left, or another reviewer took the row between our look and our
-                // write: look again.
-                if !any_available(db, scope, source, avoid, now).await? {
-                    return Ok(None);
+            let row: Option<(i64, Millis, f64)> = sqlx::query_as(&candidate_sql)
+                .bind(source.as_str())
+                .bind(m.code())
+                .bind(now)
+                .bind(scope.user_id)
+                .bind(avoid.unwrap_or(-1))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(c) = row {
+                let better = best.is_none_or(|b| c.1 < b.1 || (c.1 == b.1 && c.2 > b.2));
+                if better {
+                    best = Some(c);
                 }
             }
+        }
+        let Some((id, _, _)) = best else {
+            return Ok(None);
+        };
+        let taken = sqlx::query(
+            "update review_tasks set claimed_by = $1, claimed_at = $2, lease_expires_at = $3 \
+             where id = $4 and state = 'open' and (claimed_by is null or lease_expires_at < $2)",
+        )
+        .bind(scope.user_id)
+        .bind(now)
+        .bind(now + settings.lease_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await;
+        match taken {
+            Ok(r) if r.rows_affected() == 1 => {
+                tx.commit().await?;
+                return Ok(Some(id));
+            }
+            // Another reviewer took it between our look and our write: look again.
+            Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
                 // This person picked something up concurrently (another tab): release it.
-                if let Some((id, _)) = held(db, scope).await? {
-                    release(db, scope.user_id, id).await?;
+                drop(tx);
+                if let Some((held_id, _)) = held(db, scope).await? {
+                    release(db, scope.user_id, held_id).await?;
                 }
             }
             Err(e) => return Err(e.into()),
@@ -278,31 +296,6 @@ pub async fn claim(
             "someone else is working on this item".into(),
         ))
     }
-}
-
-async fn any_available(
-    db: &Db,
-    scope: &Scope,
-    source: Source,
-    avoid: Option<i64>,
-    now: Millis,
-) -> sqlx::Result<bool> {
-    let markets = scope.visible_markets();
-    let sql = format!(
-        "select count(*) from review_tasks where state = 'open' and source = $1 \
-         and (claimed_by is null or lease_expires_at < $2) \
-         and (excluded_reviewer is null or excluded_reviewer <> $3) and id <> $4 and market in ({})",
-        placeholders(5, markets.len())
-    );
-    let mut q = sqlx::query_as::<_, (i64,)>(&sql)
-        .bind(source.as_str())
-        .bind(now)
-        .bind(scope.user_id)
-        .bind(avoid.unwrap_or(-1));
-    for m in &markets {
-        q = q.bind(m.code());
-    }
-    Ok(q.fetch_one(db.pool()).await?.0 > 0)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -453,7 +446,7 @@ const MAX_NOTE: usize = 2000;
 
 /// Checks a submission against the managed reason codes and the machine's action.
 async fn validate(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     s: &Submission,
     machine_action: &str,
 ) -> Result<(), ReviewError> {
@@ -503,7 +496,7 @@ struct AdFacts {
     submitted_at: Millis,
 }
 
-async fn ad_facts(tx: &mut Transaction<'static, Any>, ad_id: i64) -> sqlx::Result<AdFacts> {
+async fn ad_facts(tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<AdFacts> {
     let (status, machine_action, submitted_at): (String, Option<String>, i64) = sqlx::query_as(
         "select a.status, d.action, a.submitted_at from ads a left join decisions d on d.ad_id = a.id where a.id = $1",
     )
@@ -518,7 +511,7 @@ async fn ad_facts(tx: &mut Transaction<'static, Any>, ad_id: i64) -> sqlx::Resul
     })
 }
 
-async fn sla_ms(tx: &mut Transaction<'static, Any>, market: Market) -> sqlx::Result<Millis> {
+async fn sla_ms(tx: &mut WriteTx, market: Market) -> sqlx::Result<Millis> {
     let row: Option<(f64,)> =
         sqlx::query_as("select sla_hours from market_settings where market = $1")
             .bind(market.code())
@@ -530,7 +523,7 @@ async fn sla_ms(tx: &mut Transaction<'static, Any>, market: Market) -> sqlx::Res
 /// Takes an open task for submission inside `tx`. A single review needs the item to be held
 /// by this person; a bulk decision may also take items nobody holds.
 async fn take(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     scope: &Scope,
     task_id: i64,
     bulk: bool,
@@ -748,7 +741,7 @@ pub async fn submit(
 /// Opens a task of `source` for the ad of `from`, unless one is already open (returns
 /// whether it opened one).
 async fn open_task(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     from: &Task,
     source: Source,
     note: Option<&str>,

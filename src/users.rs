@@ -204,7 +204,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
 }
 
 async fn set_markets(
-    tx: &mut sqlx::Transaction<'_, Any>,
+    tx: &mut crate::db::WriteTx,
     user_id: i64,
     markets: &[Market],
 ) -> sqlx::Result<()> {

@@ -54,6 +54,8 @@ create unique index review_tasks_open_per_ad on review_tasks (ad_id, source) whe
 -- A reviewer holds at most one open item; one row has one holder, so no item has two.
 create unique index review_tasks_one_claim on review_tasks (claimed_by) where state = 'open' and claimed_by is not null;
 create index review_tasks_queue on review_tasks (state, source, due_at);
+-- The next item of a queue in one market, most urgent and riskiest first.
+create index review_tasks_next on review_tasks (source, market, due_at, risk desc) where state = 'open';
 create index review_tasks_ad on review_tasks (ad_id);
 
 create table reviews (
