@@ -159,11 +159,29 @@ pub async fn recent<'e, E>(exec: E, prefix: Option<&str>, limit: i64) -> sqlx::R
 where
     E: Executor<'e, Database = Any>,
 {
+    search(exec, prefix, None, limit).await
+}
+
+/// The newest entries first: actions starting with `prefix`, and actor or object
+/// containing `text`, ignoring case (`ad:42`, an email, `user:7`).
+pub async fn search<'e, E>(
+    exec: E,
+    prefix: Option<&str>,
+    text: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<Entry>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let text = text.map(str::trim).unwrap_or("");
     sqlx::query_as(
         "select id, at, actor, action, object, before_json, after_json, ip from audit_log \
-         where substr(action, 1, length($1)) = $1 order by id desc limit $2",
+         where substr(action, 1, length($1)) = $1 \
+         and ($2 = '' or lower(actor) like '%' || lower($2) || '%' or lower(object) like '%' || lower($2) || '%') \
+         order by id desc limit $3",
     )
     .bind(prefix.unwrap_or(""))
+    .bind(text)
     .bind(limit)
     .fetch_all(exec)
     .await

@@ -21,6 +21,8 @@ pub mod config;
 #[cfg(feature = "server")]
 pub mod corpus;
 #[cfg(feature = "server")]
+pub mod csv;
+#[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
 pub mod decide;

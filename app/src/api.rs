@@ -198,15 +198,20 @@ pub async fn update_user(
     Ok(to_summary(user))
 }
 
-/// The newest audit entries, optionally only actions starting with `prefix`.
+/// The newest audit entries: actions starting with `prefix`, actor or object containing `q`.
 #[server(prefix = "/rpc", endpoint = "list_audit")]
-pub async fn list_audit(prefix: String, limit: i64) -> Result<Vec<AuditRow>, AppError> {
+pub async fn list_audit(
+    prefix: String,
+    #[server(default)] q: String,
+    limit: i64,
+) -> Result<Vec<AuditRow>, AppError> {
     require_area(Area::Audit)?;
     let state = app_state()?;
     let prefix = prefix.trim();
-    let rows = amso_core::audit::recent(
+    let rows = amso_core::audit::search(
         state.db.pool(),
         (!prefix.is_empty()).then_some(prefix),
+        Some(q.as_str()),
         limit.clamp(1, 1000),
     )
     .await

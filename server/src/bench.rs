@@ -481,9 +481,16 @@ async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<Value
                 let mut ids = Vec::with_capacity(per);
                 for _ in 0..per {
                     let t = Instant::now();
-                    let id = review::claim_next(&db, &scope, Source::Restricted, &settings, None, now_millis())
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let id = review::claim_next(
+                        &db,
+                        &scope,
+                        Source::Restricted,
+                        &settings,
+                        None,
+                        now_millis(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
                     claims.push(t.elapsed().as_secs_f64() * 1000.0);
                     let Some(id) = id else { break };
                     ids.push(id);

@@ -49,6 +49,7 @@ pub fn build_router(state: AppState) -> Server {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::api::routes())
+        .route("/admin/audit.csv", get(audit_csv))
         .route(
             "/metrics",
             get(move || {
@@ -257,4 +258,82 @@ async fn rpc_error_status(req: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = serde_json::to_vec(&error).unwrap_or_default();
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Query of the audit log export.
+#[derive(Debug, serde::Deserialize)]
+struct AuditExport {
+    #[serde(default)]
+    prefix: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /admin/audit.csv`: the audit log (newest first, up to 100,000 rows) as CSV, for ops
+/// heads and admins, with the same filters as the page.
+async fn audit_csv(
+    State(state): State<AppState>,
+    user: Option<axum::Extension<CurrentUser>>,
+    axum::extract::Query(query): axum::extract::Query<AuditExport>,
+) -> Response {
+    let Some(user) = user.and_then(|u| u.0.0.clone()) else {
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "log in to export the audit log",
+            "unauthenticated",
+        );
+    };
+    if !Area::Audit.allows(user.role) {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "your role cannot read the audit log",
+            "forbidden",
+        );
+    }
+    let prefix = query.prefix.trim();
+    let rows = match amso_core::audit::search(
+        state.db.pool(),
+        (!prefix.is_empty()).then_some(prefix),
+        Some(query.q.as_str()),
+        100_000,
+    )
+    .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "audit export failed");
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+                "internal",
+            );
+        }
+    };
+    let mut out = amso_core::csv::record(&[
+        "id", "at", "actor", "action", "object", "change", "before", "after", "ip",
+    ]);
+    for e in rows {
+        out.push_str(&amso_core::csv::record(&[
+            e.id.to_string(),
+            amso_core::time::to_rfc3339(e.at),
+            e.actor.clone(),
+            e.action.clone(),
+            e.object.clone(),
+            amso_core::audit::summarize_change(e.before_json.as_deref(), e.after_json.as_deref()),
+            e.before_json.clone().unwrap_or_default(),
+            e.after_json.clone().unwrap_or_default(),
+            e.ip.clone().unwrap_or_default(),
+        ]));
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"amso-audit-log.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response()
 }

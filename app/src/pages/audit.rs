@@ -20,7 +20,18 @@ pub fn AuditPage() -> impl IntoView {
 #[component]
 fn AuditLog() -> impl IntoView {
     let prefix = RwSignal::new(String::new());
-    let entries = Resource::new(move || prefix.get(), |p| list_audit(p, 200));
+    let q = RwSignal::new(String::new());
+    let entries = Resource::new(
+        move || (prefix.get(), q.get()),
+        |(p, q)| list_audit(p, q, 200),
+    );
+    let export = move || {
+        format!(
+            "/admin/audit.csv?prefix={}&q={}",
+            crate::pages::ads::urlencode(&prefix.get()),
+            crate::pages::ads::urlencode(&q.get())
+        )
+    };
     view! {
         <header class="page-header">
             <h1>"Audit log"</h1>
@@ -41,7 +52,14 @@ fn AuditLog() -> impl IntoView {
                     <option value="thresholds.">"Threshold changes (thresholds.)"</option>
                     <option value="policy.">"Policy changes (policy.)"</option>
                     <option value="apikey.">"API keys (apikey.)"</option>
+                    <option value="review.">"Reviews, overrides, escalations, skips (review.)"</option>
+                    <option value="appeal.">"Appeals (appeal.)"</option>
+                    <option value="settings.">"Settings (settings.)"</option>
                 </select>
+                <label for="audit-q">"Actor or object contains"</label>
+                <input id="audit-q" type="search" placeholder="ad:42, someone@example.com" data-testid="audit-q"
+                    prop:value=move || q.get() on:change=move |ev| q.set(event_target_value(&ev))/>
+                <a class="btn" href=export data-testid="audit-csv" rel="external" download>"Export CSV"</a>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || {

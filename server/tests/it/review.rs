@@ -782,3 +782,81 @@ async fn live_queue_counts_stream_to_logged_in_reviewers() {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test]
+async fn the_audit_log_exports_as_safe_csv() {
+    use amso_core::demo::DEMO_LOGINS;
+    use axum::http::{StatusCode, header};
+    for t in backends().await {
+        let app = app(&t);
+        let ad = decided(
+            &t,
+            "csv",
+            1,
+            Market::Us,
+            Action::Review,
+            Some(Route::Uncertain),
+        )
+        .await[0];
+        let r = reviewer(&t, "csv@example.com", Role::Reviewer, vec![Market::Us]).await;
+        let s = DeskSettings::default();
+        let task = review::claim_next(&t.db, &r, Source::Uncertain, &s, None, now_millis())
+            .await
+            .unwrap()
+            .unwrap();
+        let hostile = Submission {
+            reason_code: Some("other".into()),
+            reason_text: Some("=HYPERLINK(\"http://evil.example\",\"click\")".into()),
+            ..reject()
+        };
+        review::submit(&t.db, &r, task, &hostile, &s, false, 1.0, now_millis())
+            .await
+            .unwrap();
+        let login_as = |role: Role| DEMO_LOGINS.iter().find(|d| d.role == role).unwrap();
+        let reviewer_cookie = login(
+            &app,
+            login_as(Role::Reviewer).email,
+            login_as(Role::Reviewer).password,
+        )
+        .await;
+        let r = send(&app, get("/admin/audit.csv", Some(&reviewer_cookie))).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let ops = login_as(Role::OpsHead);
+        let cookie = login(&app, ops.email, ops.password).await;
+        let r = send(
+            &app,
+            get(
+                &format!("/admin/audit.csv?prefix=review.&q=ad:{ad}"),
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let text = r.text();
+        let mut lines = text.split("\r\n");
+        assert_eq!(
+            lines.next(),
+            Some("id,at,actor,action,object,change,before,after,ip")
+        );
+        let row = lines.next().unwrap();
+        assert!(
+            row.contains(",csv@example.com,review.submit,"),
+            "{}: {row}",
+            t.label
+        );
+        // The reviewer's note cannot become a formula: no cell starts with `=`.
+        assert!(!text.contains(",=") && !text.contains(",\"="), "{text}");
+        assert!(text.contains("HYPERLINK"));
+        assert_eq!(
+            lines.filter(|l| !l.is_empty()).count(),
+            0,
+            "only this ad's review"
+        );
+    }
+}
