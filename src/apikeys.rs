@@ -156,3 +156,39 @@ pub async fn revoke(db: &Db, actor: &Actor, id: i64) -> sqlx::Result<bool> {
     tx.commit().await?;
     Ok(n == 1)
 }
+
+/// A key as the admin page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeyListing {
+    pub id: i64,
+    pub name: String,
+    pub scope: String,
+    pub prefix: String,
+    pub created_at: crate::time::Millis,
+    pub created_by: String,
+    pub revoked_at: Option<crate::time::Millis>,
+}
+
+/// Every key, live ones first, newest first.
+pub async fn list(db: &Db) -> sqlx::Result<Vec<KeyListing>> {
+    let rows: Vec<(i64, String, String, String, i64, String, Option<i64>)> = sqlx::query_as(
+        "select id, name, scope, prefix, created_at, created_by, revoked_at from api_keys \
+         order by case when revoked_at is null then 0 else 1 end, id desc",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, name, scope, prefix, created_at, created_by, revoked_at)| KeyListing {
+                id,
+                name,
+                scope,
+                prefix,
+                created_at,
+                created_by,
+                revoked_at,
+            },
+        )
+        .collect())
+}

@@ -80,18 +80,20 @@ pub enum Area {
     Thresholds,
     Reports,
     Users,
+    ApiKeys,
     Audit,
 }
 
 impl Area {
     /// Every area, in navigation order.
-    pub const ALL: [Area; 7] = [
+    pub const ALL: [Area; 8] = [
         Area::Queues,
         Area::Dashboards,
         Area::Ads,
         Area::Thresholds,
         Area::Reports,
         Area::Users,
+        Area::ApiKeys,
         Area::Audit,
     ];
 
@@ -104,6 +106,7 @@ impl Area {
             Area::Thresholds => "/thresholds",
             Area::Reports => "/reports",
             Area::Users => "/admin/users",
+            Area::ApiKeys => "/admin/keys",
             Area::Audit => "/admin/audit",
         }
     }
@@ -117,6 +120,7 @@ impl Area {
             Area::Thresholds => "Thresholds & policy",
             Area::Reports => "Reports",
             Area::Users => "Users",
+            Area::ApiKeys => "API keys",
             Area::Audit => "Audit log",
         }
     }
@@ -130,7 +134,7 @@ impl Area {
             Area::Ads => matches!(role, OpsHead | Admin),
             Area::Thresholds => matches!(role, OpsHead),
             Area::Reports => matches!(role, Executive | OpsHead | Admin),
-            Area::Users => matches!(role, Admin),
+            Area::Users | Area::ApiKeys => matches!(role, Admin),
             Area::Audit => matches!(role, Admin | OpsHead),
         }
     }

@@ -9,6 +9,7 @@ pub mod components;
 pub mod dto;
 pub mod engine_api;
 pub mod error;
+pub mod keys_api;
 pub mod pages;
 pub mod review_api;
 #[cfg(feature = "ssr")]
@@ -96,6 +97,7 @@ pub fn App() -> impl IntoView {
                             view=|| view! { <pages::NotBuilt area=Area::Reports/> }
                         />
                         <Route path=path!("/admin/users") view=pages::users::UsersPage/>
+                        <Route path=path!("/admin/keys") view=pages::keys::KeysPage/>
                         <Route path=path!("/admin/audit") view=pages::audit::AuditPage/>
                     </Routes>
                 </main>

@@ -747,3 +747,38 @@ pub async fn open_review(task_id: i64) -> Result<i64, AppError> {
     .map_err(review_error)?;
     Ok(task_id)
 }
+
+/// Each market's review SLA in hours.
+#[server(prefix = "/rpc", endpoint = "get_sla")]
+pub async fn get_sla() -> Result<Vec<(String, f64)>, AppError> {
+    require_area(Area::Thresholds)?;
+    let state = app_state()?;
+    Ok(review::sla_settings(&state.db)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|(m, h)| (m.code().to_string(), h))
+        .collect())
+}
+
+/// Changes one market's review SLA (hours from submission to a final decision); audited.
+#[server(prefix = "/rpc", endpoint = "set_sla")]
+pub async fn set_sla(market: String, hours: f64) -> Result<(), AppError> {
+    let user = require_area(Area::Thresholds)?;
+    let state = app_state()?;
+    let market: amso_core::market::Market =
+        market
+            .parse()
+            .map_err(|e: amso_core::market::UnknownMarket| {
+                AppError::new(ErrorKind::Invalid, e.to_string())
+            })?;
+    review::set_sla(
+        &state.db,
+        &amso_core::audit::Actor::User(user.email),
+        market,
+        hours,
+        now_millis(),
+    )
+    .await
+    .map_err(review_error)
+}

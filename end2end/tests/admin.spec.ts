@@ -49,3 +49,34 @@ test('a reviewer without markets is refused with a clear message', async ({ page
   await page.getByTestId('create-user').click();
   await expect(page.getByRole('alert')).toHaveText(/at least one market/);
 });
+
+test('an admin creates an API key, an ingest system uses it, and revoking it locks it out', async ({ page, request }) => {
+  const name = `feed-${Date.now()}`;
+  await login(page, DEMO.admin.email, DEMO.admin.password);
+  await page.goto('/admin/keys');
+  await hydrated(page);
+  const form = page.getByTestId('new-key-form');
+  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Scope').selectOption('ingest');
+  await page.getByTestId('create-key').click();
+  const secret = (await page.getByTestId('new-key-secret').textContent())!.trim();
+  expect(secret).toMatch(/^amso_[0-9a-f]{48}$/);
+
+  const submit = () =>
+    request.post('/api/v1/ads', {
+      headers: { Authorization: `Bearer ${secret}` },
+      data: { external_id: `${name}-1`, market: 'FR', headline: 'Vélos électriques en promotion' },
+    });
+  expect((await submit()).status()).toBe(202);
+
+  const row = page.getByTestId('keys-table').locator(`tr[data-key="${name}"]`);
+  await expect(row).toContainText('live');
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await expect(row).toContainText('revoked');
+  const refused = await submit();
+  expect(refused.status()).toBe(401);
+  expect((await refused.json()).kind).toBe('unauthenticated');
+
+  await page.goto('/admin/audit');
+  await expect(page.getByTestId('audit-table')).toContainText('apikey.revoke');
+});

@@ -5,12 +5,12 @@ const NAV: Record<keyof typeof DEMO, { home: string; visible: string[]; hidden: 
   reviewer: {
     home: '/queues',
     visible: ['Review queues'],
-    hidden: ['Dashboards', 'Users', 'Thresholds & policy', 'Reports', 'Audit log'],
+    hidden: ['Dashboards', 'Users', 'API keys', 'Thresholds & policy', 'Reports', 'Audit log'],
   },
   ops_head: {
     home: '/dashboards',
     visible: ['Review queues', 'Dashboards', 'Ads', 'Thresholds & policy', 'Reports', 'Audit log'],
-    hidden: ['Users'],
+    hidden: ['Users', 'API keys'],
   },
   executive: {
     home: '/reports',
@@ -19,7 +19,7 @@ const NAV: Record<keyof typeof DEMO, { home: string; visible: string[]; hidden: 
   },
   admin: {
     home: '/admin/users',
-    visible: ['Dashboards', 'Ads', 'Reports', 'Users', 'Audit log'],
+    visible: ['Dashboards', 'Ads', 'Reports', 'Users', 'API keys', 'Audit log'],
     hidden: ['Review queues', 'Thresholds & policy'],
   },
 };

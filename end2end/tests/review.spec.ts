@@ -115,12 +115,13 @@ test('a reviewer works a queue by keyboard; the ops head sees the override, the 
   await hydrated(page);
   await expect(page.getByTestId('queue-escalation').getByTestId('queue-open')).not.toHaveText('0');
   await page.goto('/queues/list/escalation');
-  await expect(page.getByTestId('queue-table')).toContainText(`ad ${escalatedAd} `);
-  await page.goto('/queues');
   await hydrated(page);
-  await page.getByTestId('start-escalation').click();
+  const mine = page.getByTestId('queue-table').locator('tr', { hasText: `ad ${escalatedAd} ` });
+  await expect(mine).toHaveCount(1);
+  await mine.getByRole('button', { name: 'Review' }).click();
   await page.waitForURL(/\/queues\/item\/\d+/);
-  await expect(page.getByTestId('task-note')).toContainText('Cannot verify the licence');
+  await expect(page.getByTestId('ad-id')).toHaveText(escalatedAd);
+  await expect(page.getByTestId('task-note')).toContainText(note);
 
   await page.goto(`/ads/${overriddenAd}`);
   const timeline = page.getByTestId('timeline');

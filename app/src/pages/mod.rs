@@ -2,6 +2,7 @@
 
 pub mod ads;
 pub mod audit;
+pub mod keys;
 pub mod login;
 pub mod queues;
 pub mod review;
@@ -48,7 +49,9 @@ fn not_built_text(area: Area) -> &'static str {
             "The weekly report (PDF, XLSX, CSV) is generated here from the dashboard figures. \
              There are no decided ads yet, so there is no week to report on."
         }
-        Area::Queues | Area::Ads | Area::Thresholds | Area::Users | Area::Audit => "",
+        Area::Queues | Area::Ads | Area::Thresholds | Area::Users | Area::ApiKeys | Area::Audit => {
+            ""
+        }
     }
 }
 

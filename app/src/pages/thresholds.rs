@@ -108,6 +108,7 @@ fn ThresholdsEditor() -> impl IntoView {
                 }
             })}
         </Transition>
+        <SlaEditor/>
         {move || selected.get().map(|cell| view! { <CellEditor cell update selected/> })}
     }
 }
@@ -158,6 +159,50 @@ fn CellEditor(
                     <button type="button" class="btn btn-ghost" on:click=move |_| selected.set(None)>"Cancel"</button>
                 </div>
             </form>
+        </section>
+    }
+}
+
+/// Per-market review SLA: how long from submission to a final human decision.
+#[component]
+fn SlaEditor() -> impl IntoView {
+    let save = ServerAction::<crate::review_api::SetSla>::new();
+    let sla = Resource::new(
+        move || save.version().get(),
+        |_| crate::review_api::get_sla(),
+    );
+    view! {
+        <section class="card" data-testid="sla-editor">
+            <h2>"Review SLA per market"</h2>
+            <p class="muted">"Hours from submission (or appeal, or escalation) to a final human decision. Queues hand out items in order of this due time; changes apply to items queued from now on and are audited."</p>
+            {move || save.value().get().map(|r| match r {
+                Ok(()) => view! { <div class="alert alert-ok" role="status" data-testid="sla-saved">"SLA saved."</div> }.into_any(),
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+            })}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || sla.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(rows) => view! {
+                        <div class="sla-grid">
+                            {rows.into_iter().map(|(market, hours)| {
+                                let value = RwSignal::new(format!("{hours}"));
+                                let m = market.clone();
+                                view! {
+                                    <form class="sla-cell" on:submit=move |ev| {
+                                        ev.prevent_default();
+                                        save.dispatch(crate::review_api::SetSla { market: m.clone(), hours: value.get().trim().parse().unwrap_or(-1.0) });
+                                    }>
+                                        <label for=format!("sla-{market}")>{market.clone()}</label>
+                                        <input id=format!("sla-{market}") type="text" inputmode="decimal" size="4" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
+                                        <span class="muted small">"h"</span>
+                                        <button class="btn btn-small" type="submit">"Save"</button>
+                                    </form>
+                                }
+                            }).collect_view()}
+                        </div>
+                    }.into_any(),
+                })}
+            </Transition>
         </section>
     }
 }
