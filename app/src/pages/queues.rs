@@ -246,7 +246,7 @@ fn QueueList() -> impl IntoView {
             <p class="muted">{move || source().describe()}</p>
             <p><a href="/queues">"← All queues"</a></p>
         </header>
-        <form class="filters card" on:submit=|ev| ev.prevent_default()>
+        <form class="toolbar filters card" on:submit=|ev| ev.prevent_default()>
             <label>"Market"
                 <select on:change=move |ev| market.set(event_target_value(&ev)) prop:value=move || market.get()>
                     <option value="">"Any of mine"</option>
