@@ -120,7 +120,25 @@ where
         .map_err(|e: T::Err| invalid(e.to_string()))
 }
 
-/// A page of ads matching the filters (empty strings mean "any").
+/// Midnight UTC of a `YYYY-MM-DD` day, in stored milliseconds; empty means no bound.
+#[cfg(feature = "ssr")]
+fn day_start(day: &str, name: &str) -> Result<Option<i64>, AppError> {
+    let day = day.trim();
+    if day.is_empty() {
+        return Ok(None);
+    }
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|_| invalid(format!("`{name}` must be a date like 2026-11-25")))?;
+    Ok(Some(
+        date.and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp_millis(),
+    ))
+}
+
+/// A page of ads matching the filters (empty strings mean "any"; dates are UTC days,
+/// both inclusive).
 #[server(prefix = "/rpc", endpoint = "list_ads")]
 pub async fn list_ads(
     market: String,
@@ -129,6 +147,8 @@ pub async fn list_ads(
     advertiser: String,
     q: String,
     page: i64,
+    #[server(default)] from: String,
+    #[server(default)] to: String,
 ) -> Result<AdPage, AppError> {
     require_area(Area::Ads)?;
     let state = app_state()?;
@@ -150,8 +170,9 @@ pub async fn list_ads(
         status: (!status.is_empty()).then(|| status.to_string()),
         category: opt(&category)?,
         advertiser_id: Some(advertiser.trim().to_string()).filter(|a| !a.is_empty()),
-        from: None,
-        to: None,
+        from: day_start(&from, "from")?,
+        // `to` is a whole day: everything submitted before the next midnight.
+        to: day_start(&to, "to")?.map(|t| t + 86_400_000),
         text: Some(q),
     };
     let page = page.max(1);

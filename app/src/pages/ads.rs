@@ -60,24 +60,34 @@ fn AdsTable() -> impl IntoView {
                 get("advertiser"),
                 get("q"),
                 page(),
+                get("from"),
+                get("to"),
             )
         },
-        |(market, status, category, advertiser, q, page)| {
-            list_ads(market, status, category, advertiser, q, page)
+        |(market, status, category, advertiser, q, page, from, to)| {
+            list_ads(market, status, category, advertiser, q, page, from, to)
         },
     );
     let navigate = use_navigate();
     let set = move |key: &'static str, value: String| {
-        let params: Vec<(String, String)> = ["market", "status", "category", "advertiser", "q"]
-            .iter()
-            .map(|k| {
-                (
-                    k.to_string(),
-                    if *k == key { value.clone() } else { get(k) },
-                )
-            })
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
+        let params: Vec<(String, String)> = [
+            "market",
+            "status",
+            "category",
+            "advertiser",
+            "q",
+            "from",
+            "to",
+        ]
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                if *k == key { value.clone() } else { get(k) },
+            )
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
         let qs = params
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -129,6 +139,14 @@ fn AdsTable() -> impl IntoView {
                     "Text"
                     <input type="text" placeholder="words in headline or body" on:change=on("q") prop:value=move || get("q")/>
                 </label>
+                <label>
+                    "Submitted from"
+                    <input type="date" data-testid="ads-from" on:change=on("from") prop:value=move || get("from")/>
+                </label>
+                <label>
+                    "to"
+                    <input type="date" data-testid="ads-to" on:change=on("to") prop:value=move || get("to")/>
+                </label>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading ads…"</p> }>
                 {move || {
@@ -141,7 +159,7 @@ fn AdsTable() -> impl IntoView {
                             let pages = (p.total + p.page_size - 1) / p.page_size;
                             let (prev, next) = (p.page - 1, p.page + 1);
                             let link = move |n: i64| {
-                                let mut qs: Vec<String> = ["market", "status", "category", "advertiser", "q"]
+                                let mut qs: Vec<String> = ["market", "status", "category", "advertiser", "q", "from", "to"]
                                     .iter()
                                     .filter(|k| !get(k).is_empty())
                                     .map(|k| format!("{k}={}", urlencode(&get(k))))

@@ -327,3 +327,70 @@ async fn admins_create_users_and_bad_input_gets_a_json_4xx() {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test]
+async fn the_ads_table_filters_by_submission_day() {
+    use amso_core::ingest::SubmittedAd;
+    for t in backends().await {
+        let app = app(&t);
+        let day = |d: &str| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(12, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+        };
+        let ads: Vec<_> = ["2026-11-01", "2026-11-02", "2026-11-02", "2026-11-03"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                (
+                    SubmittedAd {
+                        external_id: Some(format!("d{i}")),
+                        market: Some("US".into()),
+                        headline: Some("Garden chairs".into()),
+                        ..Default::default()
+                    }
+                    .validate()
+                    .unwrap(),
+                    day(d),
+                )
+            })
+            .collect();
+        let items: Vec<_> = ads.iter().map(|(a, t)| (a, *t)).collect();
+        amso_core::ads::submit_timed(&t.db, "test", &items)
+            .await
+            .unwrap();
+        let (email, password) = demo(Role::OpsHead);
+        let cookie = login(&app, email, password).await;
+        let list = |from: &'static str, to: &'static str| {
+            rpc(
+                "list_ads",
+                &[
+                    ("market", ""),
+                    ("status", ""),
+                    ("category", ""),
+                    ("advertiser", ""),
+                    ("q", ""),
+                    ("page", "1"),
+                    ("from", from),
+                    ("to", to),
+                ],
+                Some(&cookie),
+            )
+        };
+        let total = |r: Reply| r.json()["total"].as_i64().unwrap();
+        assert_eq!(total(send(&app, list("", "")).await), 4, "{}", t.label);
+        assert_eq!(
+            total(send(&app, list("2026-11-02", "2026-11-02")).await),
+            2,
+            "{}",
+            t.label
+        );
+        assert_eq!(total(send(&app, list("2026-11-02", "")).await), 3);
+        assert_eq!(total(send(&app, list("", "2026-11-01")).await), 1);
+        let r = send(&app, list("yesterday", "")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    }
+}
