@@ -171,7 +171,8 @@ pub struct KeyListing {
 
 /// Every key, live ones first, newest first.
 pub async fn list(db: &Db) -> sqlx::Result<Vec<KeyListing>> {
-    let rows: Vec<(i64, String, String, String, i64, String, Option<i64>)> = sqlx::query_as(
+    type Row = (i64, String, String, String, i64, String, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
         "select id, name, scope, prefix, created_at, created_by, revoked_at from api_keys \
          order by case when revoked_at is null then 0 else 1 end, id desc",
     )

@@ -205,7 +205,7 @@ pub async fn seed_history(
     if existing > 0 {
         return Err(HistoryError::NotEmpty);
     }
-    let mut rng = StdRng::seed_from_u64(p.seed ^ 0x5eed_0f_4157);
+    let mut rng = StdRng::seed_from_u64(p.seed ^ 0x005e_ed0f_4157);
     let (mut team, ops) = team(db, &mut rng).await?;
     let mut summary = HistorySummary {
         reviewers: team.len(),

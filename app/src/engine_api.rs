@@ -120,6 +120,21 @@ where
         .map_err(|e: T::Err| invalid(e.to_string()))
 }
 
+/// The Ads page's filters; empty strings mean "any", dates are UTC days (`YYYY-MM-DD`),
+/// both inclusive.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdQuery {
+    pub market: String,
+    pub status: String,
+    pub category: String,
+    pub advertiser: String,
+    pub q: String,
+    pub page: i64,
+    pub from: String,
+    pub to: String,
+}
+
 /// Midnight UTC of a `YYYY-MM-DD` day, in stored milliseconds; empty means no bound.
 #[cfg(feature = "ssr")]
 fn day_start(day: &str, name: &str) -> Result<Option<i64>, AppError> {
@@ -140,16 +155,17 @@ fn day_start(day: &str, name: &str) -> Result<Option<i64>, AppError> {
 /// A page of ads matching the filters (empty strings mean "any"; dates are UTC days,
 /// both inclusive).
 #[server(prefix = "/rpc", endpoint = "list_ads")]
-pub async fn list_ads(
-    market: String,
-    status: String,
-    category: String,
-    advertiser: String,
-    q: String,
-    page: i64,
-    #[server(default)] from: String,
-    #[server(default)] to: String,
-) -> Result<AdPage, AppError> {
+pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
+    let AdQuery {
+        market,
+        status,
+        category,
+        advertiser,
+        q,
+        page,
+        from,
+        to,
+    } = query;
     require_area(Area::Ads)?;
     let state = app_state()?;
     const STATUSES: [&str; 7] = [

@@ -782,3 +782,33 @@ pub async fn set_sla(market: String, hours: f64) -> Result<(), AppError> {
     .await
     .map_err(review_error)
 }
+
+/// A reason code on the policy page: (code, label, active).
+#[server(prefix = "/rpc", endpoint = "list_all_reason_codes")]
+pub async fn list_all_reason_codes() -> Result<Vec<(String, String, bool)>, AppError> {
+    require_area(Area::Thresholds)?;
+    let state = app_state()?;
+    Ok(review::all_reason_codes(&state.db)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|r| (r.code, r.label, r.active))
+        .collect())
+}
+
+/// Adds a reason code, or relabels, retires or restores one; audited.
+#[server(prefix = "/rpc", endpoint = "save_reason_code")]
+pub async fn save_reason_code(code: String, label: String, active: bool) -> Result<(), AppError> {
+    let user = require_area(Area::Thresholds)?;
+    let state = app_state()?;
+    review::save_reason_code(
+        &state.db,
+        &amso_core::audit::Actor::User(user.email),
+        &code,
+        &label,
+        active,
+        now_millis(),
+    )
+    .await
+    .map_err(review_error)
+}

@@ -65,7 +65,16 @@ fn AdsTable() -> impl IntoView {
             )
         },
         |(market, status, category, advertiser, q, page, from, to)| {
-            list_ads(market, status, category, advertiser, q, page, from, to)
+            list_ads(crate::engine_api::AdQuery {
+                market,
+                status,
+                category,
+                advertiser,
+                q,
+                page,
+                from,
+                to,
+            })
         },
     );
     let navigate = use_navigate();

@@ -109,6 +109,7 @@ fn ThresholdsEditor() -> impl IntoView {
             })}
         </Transition>
         <SlaEditor/>
+        <ReasonEditor/>
         {move || selected.get().map(|cell| view! { <CellEditor cell update selected/> })}
     }
 }
@@ -203,6 +204,60 @@ fn SlaEditor() -> impl IntoView {
                     }.into_any(),
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// The managed list of reasons reviewers give when they overrule the machine.
+#[component]
+fn ReasonEditor() -> impl IntoView {
+    let save = ServerAction::<crate::review_api::SaveReasonCode>::new();
+    let reasons = Resource::new(
+        move || save.version().get(),
+        |_| crate::review_api::list_all_reason_codes(),
+    );
+    let code = RwSignal::new(String::new());
+    let label = RwSignal::new(String::new());
+    view! {
+        <section class="card" data-testid="reason-editor">
+            <h2>"Override reasons"</h2>
+            <p class="muted">"The list reviewers pick from when they overrule the machine. Retired reasons stay on past reviews but can no longer be chosen."</p>
+            {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || reasons.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(rows) => view! {
+                        <table class="table compact">
+                            <thead><tr><th>"Code"</th><th>"Label"</th><th>"Status"</th><th></th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|(c, l, active)| {
+                                    let (c2, l2) = (c.clone(), l.clone());
+                                    view! {
+                                        <tr data-reason=c.clone()>
+                                            <td><code>{c.clone()}</code></td>
+                                            <td>{l.clone()}</td>
+                                            <td>{if active { "in use" } else { "retired" }}</td>
+                                            <td><button class="btn btn-small" on:click=move |_| {
+                                                save.dispatch(crate::review_api::SaveReasonCode { code: c2.clone(), label: l2.clone(), active: !active });
+                                            }>{if active { "Retire" } else { "Restore" }}</button></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Transition>
+            <form class="toolbar" on:submit=move |ev| {
+                ev.prevent_default();
+                save.dispatch(crate::review_api::SaveReasonCode { code: code.get(), label: label.get(), active: true });
+            }>
+                <label for="reason-code">"New code"</label>
+                <input id="reason-code" type="text" placeholder="counterfeit_brand" prop:value=code on:input=move |ev| code.set(event_target_value(&ev))/>
+                <label for="reason-label">"Label"</label>
+                <input id="reason-label" type="text" placeholder="Uses a brand it does not own" prop:value=label on:input=move |ev| label.set(event_target_value(&ev))/>
+                <button class="btn btn-primary" type="submit">"Add reason"</button>
+            </form>
         </section>
     }
 }

@@ -368,14 +368,10 @@ async fn the_ads_table_filters_by_submission_day() {
             rpc(
                 "list_ads",
                 &[
-                    ("market", ""),
-                    ("status", ""),
-                    ("category", ""),
-                    ("advertiser", ""),
-                    ("q", ""),
-                    ("page", "1"),
-                    ("from", from),
-                    ("to", to),
+                    ("query[market]", "US"),
+                    ("query[page]", "1"),
+                    ("query[from]", from),
+                    ("query[to]", to),
                 ],
                 Some(&cookie),
             )

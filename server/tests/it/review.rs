@@ -860,3 +860,66 @@ async fn the_audit_log_exports_as_safe_csv() {
         );
     }
 }
+
+#[tokio::test]
+async fn reason_codes_are_managed_and_retired_ones_refused() {
+    for t in backends().await {
+        let actor = Actor::User("ops@example.com".into());
+        let now = now_millis();
+        review::save_reason_code(
+            &t.db,
+            &actor,
+            "counterfeit_brand",
+            "Uses a brand it does not own",
+            true,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            review::save_reason_code(&t.db, &actor, "Bad Code!", "x", true, now).await,
+            Err(ReviewError::Invalid(_))
+        ));
+        let codes = review::reason_codes(&t.db).await.unwrap();
+        assert_eq!(codes.last().unwrap().code, "counterfeit_brand");
+        // Retire one: it is no longer offered, and a review giving it is refused.
+        review::save_reason_code(
+            &t.db,
+            &actor,
+            "wrong_category",
+            "Right action, wrong category",
+            false,
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(
+            !review::reason_codes(&t.db)
+                .await
+                .unwrap()
+                .iter()
+                .any(|r| r.code == "wrong_category")
+        );
+        decided(&t, "rc", 1, Market::Us, Action::Approve, Some(Route::Audit)).await;
+        let r = reviewer(&t, "rc@example.com", Role::Reviewer, vec![Market::Us]).await;
+        let s = DeskSettings::default();
+        let task = review::claim_next(&t.db, &r, Source::Audit, &s, None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let retired = Submission {
+            reason_code: Some("wrong_category".into()),
+            ..reject()
+        };
+        assert!(matches!(
+            review::submit(&t.db, &r, task, &retired, &s, false, 1.0, now).await,
+            Err(ReviewError::Invalid(_))
+        ));
+        let audited: (i64,) =
+            sqlx::query_as("select count(*) from audit_log where action = 'settings.reason_code'")
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited.0, 2, "{}", t.label);
+    }
+}
