@@ -260,7 +260,7 @@ fn AdView() -> impl IntoView {
 }
 
 /// Splits `text` into runs, marking the words among `words` (case-insensitive).
-pub(crate) fn highlight(text: &str, words: &[String]) -> Vec<(String, bool)> {
+fn highlight(text: &str, words: &[String]) -> Vec<(String, bool)> {
     let mut out: Vec<(String, bool)> = Vec::new();
     let mut current = String::new();
     let mut in_word = false;
@@ -284,31 +284,6 @@ pub(crate) fn highlight(text: &str, words: &[String]) -> Vec<(String, bool)> {
 
 #[component]
 fn AdCard(ad: AdDetail) -> impl IntoView {
-    let words: Vec<String> = ad
-        .contributions
-        .iter()
-        .filter(|c| c.kind == "word" && c.delta > 0.0)
-        .map(|c| c.text.clone())
-        .collect();
-    let marked = |text: &str| {
-        highlight(text, &words)
-            .into_iter()
-            .map(|(t, hit)| {
-                if hit {
-                    view! { <mark>{t}</mark> }.into_any()
-                } else {
-                    t.into_any()
-                }
-            })
-            .collect_view()
-    };
-    let dir = if ad.rtl { "rtl" } else { "ltr" };
-    let max_delta = ad
-        .contributions
-        .iter()
-        .map(|c| c.delta.abs())
-        .fold(0.0f32, f32::max)
-        .max(1e-6);
     view! {
         <header class="page-header">
             <h1>{format!("Ad {}", ad.id)}</h1>
@@ -319,10 +294,7 @@ fn AdCard(ad: AdDetail) -> impl IntoView {
         <div class="grid-2">
             <section class="card">
                 <h2>"As submitted"</h2>
-                <div class="ad-text" dir=dir lang=ad.language.clone().unwrap_or_default() data-testid="ad-text">
-                    <p class="ad-headline">{marked(&ad.headline)}</p>
-                    <p class="ad-body">{marked(&ad.body)}</p>
-                </div>
+                <MarkedAdText ad=ad.clone()/>
                 <dl class="facts">
                     <dt>"Landing URL"</dt>
                     <dd><code>{ad.landing_url.clone().unwrap_or_else(|| "none".into())}</code></dd>
@@ -349,46 +321,13 @@ fn AdCard(ad: AdDetail) -> impl IntoView {
                 </p>
                 {(!ad.reasons.is_empty()).then(|| view! { <p>{format!("Reasons: {}", ad.reasons.join(", "))}</p> })}
                 <h3>"Scores"</h3>
-                <table class="bars" data-testid="scores">
-                    <tbody>
-                        {ad.scores.iter().map(|(c, s)| {
-                            let width = format!("width: {:.1}%", s * 100.0);
-                            view! {
-                                <tr>
-                                    <th>{c.clone()}</th>
-                                    <td><div class="bar"><div class="bar-fill" style=width></div></div></td>
-                                    <td class="num">{format!("{s:.3}")}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <ScoreBars scores=ad.scores.clone()/>
             </section>
         </div>
         <section class="card">
             <h2>{format!("What raised the {} score", ad.explained.clone().unwrap_or_else(|| "top".into()))}</h2>
             <p class="muted">"Each n-gram's effect: how much the score's log-odds drop when it is left out (+1 ≈ the odds shrink 2.7×). Words are marked in the text above."</p>
-            {if ad.contributions.is_empty() {
-                view! { <p class="muted">"No explanation available (the ad is not scored yet, or the engine is not running)."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="bars" data-testid="contributions">
-                        <tbody>
-                            {ad.contributions.iter().map(|c| {
-                                let width = format!("width: {:.1}%", (c.delta.abs() / max_delta) * 100.0);
-                                let class = if c.delta >= 0.0 { "bar-fill" } else { "bar-fill bar-neg" };
-                                view! {
-                                    <tr>
-                                        <th><code>{c.text.clone()}</code><span class="muted">{format!(" {}", c.kind)}</span></th>
-                                        <td><div class="bar"><div class=class style=width></div></div></td>
-                                        <td class="num">{format!("{:+.2}", c.delta)}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <ContributionBars contributions=ad.contributions.clone()/>
         </section>
         <section class="card" data-testid="timeline">
             <h2>"Timeline"</h2>
@@ -420,4 +359,89 @@ fn action_label(action: &str) -> String {
         "appeal.file" => "Appeal filed".into(),
         other => other.to_string(),
     }
+}
+
+/// The ad's headline and body as plain text, in its language and direction, with the words
+/// that raised the explained score marked.
+#[component]
+pub(crate) fn MarkedAdText(ad: AdDetail) -> impl IntoView {
+    let words: Vec<String> = ad
+        .contributions
+        .iter()
+        .filter(|c| c.kind == "word" && c.delta > 0.0)
+        .map(|c| c.text.clone())
+        .collect();
+    let marked = move |text: &str| {
+        highlight(text, &words)
+            .into_iter()
+            .map(|(t, hit)| {
+                if hit {
+                    view! { <mark>{t}</mark> }.into_any()
+                } else {
+                    t.into_any()
+                }
+            })
+            .collect_view()
+    };
+    let dir = if ad.rtl { "rtl" } else { "ltr" };
+    view! {
+        <div class="ad-text" dir=dir lang=ad.language.clone().unwrap_or_default() data-testid="ad-text">
+            <p class="ad-headline">{marked(&ad.headline)}</p>
+            <p class="ad-body">{marked(&ad.body)}</p>
+        </div>
+    }
+}
+
+/// Per-category scores as bars, highest first.
+#[component]
+pub(crate) fn ScoreBars(scores: Vec<(String, f32)>) -> impl IntoView {
+    view! {
+        <table class="bars" data-testid="scores">
+            <tbody>
+                {scores.into_iter().map(|(c, s)| {
+                    let width = format!("width: {:.1}%", s * 100.0);
+                    view! {
+                        <tr>
+                            <th>{c.replace('_', " ")}</th>
+                            <td><div class="bar"><div class="bar-fill" style=width></div></div></td>
+                            <td class="num">{format!("{s:.3}")}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The n-grams behind the explained score, as bars of their effect in log-odds.
+#[component]
+pub(crate) fn ContributionBars(
+    contributions: Vec<crate::engine_api::Contribution>,
+) -> impl IntoView {
+    let max_delta = contributions
+        .iter()
+        .map(|c| c.delta.abs())
+        .fold(0.0f32, f32::max)
+        .max(1e-6);
+    if contributions.is_empty() {
+        return view! { <p class="muted">"No explanation available (the ad is not scored yet, or the engine is not running)."</p> }.into_any();
+    }
+    view! {
+        <table class="bars" data-testid="contributions">
+            <tbody>
+                {contributions.into_iter().map(|c| {
+                    let width = format!("width: {:.1}%", (c.delta.abs() / max_delta) * 100.0);
+                    let class = if c.delta >= 0.0 { "bar-fill" } else { "bar-fill bar-neg" };
+                    view! {
+                        <tr>
+                            <th><code>{c.text}</code><span class="muted">{format!(" {}", c.kind)}</span></th>
+                            <td><div class="bar"><div class=class style=width></div></div></td>
+                            <td class="num">{format!("{:+.2}", c.delta)}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }

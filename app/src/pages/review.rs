@@ -5,7 +5,7 @@
 use crate::components::{ErrorNote, Guarded};
 use crate::engine_api::AdDetail;
 use crate::error::AppError;
-use crate::pages::ads::{highlight, status_class, status_label};
+use crate::pages::ads::{ContributionBars, MarkedAdText, ScoreBars, status_class, status_label};
 use crate::review_api::{
     EscalateReview, ReviewScreen, SkipReview, SubmitReview, UndoReview, get_review,
 };
@@ -476,32 +476,10 @@ fn Screen(s: ReviewScreen, draft: Draft, lost: RwSignal<bool>) -> impl IntoView 
 /// The ad as the advertiser wrote it: plain text only, the URL never a live link.
 #[component]
 fn AdText(ad: AdDetail) -> impl IntoView {
-    let words: Vec<String> = ad
-        .contributions
-        .iter()
-        .filter(|c| c.kind == "word" && c.delta > 0.0)
-        .map(|c| c.text.clone())
-        .collect();
-    let marked = move |text: &str| {
-        highlight(text, &words)
-            .into_iter()
-            .map(|(t, hit)| {
-                if hit {
-                    view! { <mark>{t}</mark> }.into_any()
-                } else {
-                    t.into_any()
-                }
-            })
-            .collect_view()
-    };
-    let dir = if ad.rtl { "rtl" } else { "ltr" };
     view! {
         <section class="card">
             <h2>"As submitted"</h2>
-            <div class="ad-text" dir=dir lang=ad.language.clone().unwrap_or_default() data-testid="ad-text">
-                <p class="ad-headline">{marked(&ad.headline)}</p>
-                <p class="ad-body">{marked(&ad.body)}</p>
-            </div>
+            <MarkedAdText ad=ad.clone()/>
             <dl class="facts">
                 <dt>"Landing URL"</dt>
                 <dd><code data-testid="landing-url">{ad.landing_url.clone().unwrap_or_else(|| "none".into())}</code></dd>
@@ -522,12 +500,6 @@ fn AdText(ad: AdDetail) -> impl IntoView {
 #[component]
 fn Machine(s: ReviewScreen) -> impl IntoView {
     let ad = s.ad;
-    let max_delta = ad
-        .contributions
-        .iter()
-        .map(|c| c.delta.abs())
-        .fold(0.0f32, f32::max)
-        .max(1e-6);
     view! {
         <section class="card">
             <h2>"The machine"</h2>
@@ -544,20 +516,7 @@ fn Machine(s: ReviewScreen) -> impl IntoView {
                 (Some(m), Some(t)) => format!("Model {m} · thresholds v{t}"),
                 _ => String::new(),
             }}</p>
-            <table class="bars" data-testid="scores">
-                <tbody>
-                    {ad.scores.iter().map(|(c, v)| {
-                        let width = format!("width: {:.1}%", v * 100.0);
-                        view! {
-                            <tr>
-                                <th>{c.replace('_', " ")}</th>
-                                <td><div class="bar"><div class="bar-fill" style=width></div></div></td>
-                                <td class="num">{format!("{v:.3}")}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <ScoreBars scores=ad.scores.clone()/>
             {(!s.policy.is_empty()).then(|| view! {
                 <h3>"Market policy"</h3>
                 <table class="table compact" data-testid="policy">
@@ -570,27 +529,7 @@ fn Machine(s: ReviewScreen) -> impl IntoView {
                 </table>
             })}
             <h3>{format!("What raised the {} score", ad.explained.clone().unwrap_or_else(|| "top".into()).replace('_', " "))}</h3>
-            {if ad.contributions.is_empty() {
-                view! { <p class="muted">"No explanation available."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="bars" data-testid="contributions">
-                        <tbody>
-                            {ad.contributions.iter().take(8).map(|c| {
-                                let width = format!("width: {:.1}%", (c.delta.abs() / max_delta) * 100.0);
-                                let class = if c.delta >= 0.0 { "bar-fill" } else { "bar-fill bar-neg" };
-                                view! {
-                                    <tr>
-                                        <th><code>{c.text.clone()}</code></th>
-                                        <td><div class="bar"><div class=class style=width></div></div></td>
-                                        <td class="num">{format!("{:+.2}", c.delta)}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <ContributionBars contributions=ad.contributions.iter().take(8).cloned().collect()/>
         </section>
     }
 }
