@@ -424,7 +424,6 @@ fn ReviewDesk() -> impl IntoView {
                     Ok(s) => view! { <Screen s draft lost/> }.into_any(),
                 })}
             </Transition>
-            {move || draft.message.get().map(|m| view! { <div class="alert alert-warn" role="alert" data-testid="review-message">{m}</div> })}
             {move || last.get().map(|l| view! {
                 <div class="toast" role="status" data-testid="last-review">
                     {format!("Ad {} is now {}. ", l.ad_id, status_label(&l.verdict))}
@@ -600,6 +599,8 @@ fn DecisionBar(
     };
     view! {
         <div class="decision-bar" data-testid="decision-bar">
+            // What is missing before a submit, where the reviewer is looking.
+            {move || draft.message.get().map(|m| view! { <div class="alert alert-warn decision-message" role="alert" data-testid="review-message">{m}</div> })}
             <div class="verdicts">
                 <button class=move || verdict_class(HumanVerdict::Approve) data-testid="verdict-approve"
                     aria-pressed=move || (draft.verdict.get() == Some(HumanVerdict::Approve)).to_string()
