@@ -1357,6 +1357,7 @@ pub async fn review_verdict(db: &Db, review_id: i64) -> sqlx::Result<Option<Stri
 pub struct ReviewerDay {
     pub reviewer_id: i64,
     pub email: String,
+    pub name: String,
     pub reviews: i64,
     pub overrides: i64,
     pub median_handling_ms: Option<Millis>,
@@ -1399,7 +1400,7 @@ pub fn cohens_kappa(pairs: &[(bool, bool)]) -> Option<f64> {
     Some((agree - chance) / (1.0 - chance))
 }
 
-type StatsRow = (i64, String, String, String, String, Flag, i64, i64);
+type StatsRow = (i64, String, String, String, String, String, Flag, i64, i64);
 
 /// Each reviewer's work with reviews finished in [from, to), optionally just one reviewer;
 /// with the inter-reviewer agreement (Cohen's kappa over QA pairs) of the same period.
@@ -1410,7 +1411,7 @@ pub async fn reviewer_stats(
     only: Option<i64>,
 ) -> sqlx::Result<(Vec<ReviewerDay>, Option<f64>, i64)> {
     let rows: Vec<StatsRow> = sqlx::query_as(
-        "select r.reviewer_id, u.email, r.source, r.verdict, r.machine_action, r.override, r.started_at, r.finished_at \
+        "select r.reviewer_id, u.email, u.display_name, r.source, r.verdict, r.machine_action, r.override, r.started_at, r.finished_at \
          from reviews r join users u on u.id = r.reviewer_id where r.finished_at >= $1 and r.finished_at < $2",
     )
     .bind(from)
@@ -1427,7 +1428,7 @@ pub async fn reviewer_stats(
     .fetch_all(db.pool())
     .await?;
     let mut by: std::collections::BTreeMap<i64, (ReviewerDay, Vec<Millis>)> = Default::default();
-    for (id, email, source, verdict, machine, overrode, started, finished) in rows {
+    for (id, email, name, source, verdict, machine, overrode, started, finished) in rows {
         if only.is_some_and(|o| o != id) {
             continue;
         }
@@ -1436,6 +1437,7 @@ pub async fn reviewer_stats(
                 ReviewerDay {
                     reviewer_id: id,
                     email: email.clone(),
+                    name: name.clone(),
                     ..Default::default()
                 },
                 Vec::new(),

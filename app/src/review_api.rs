@@ -141,6 +141,7 @@ pub struct BulkResult {
 /// One reviewer's row on the team table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TeamRow {
+    pub name: String,
     pub email: String,
     pub numbers: DayNumbers,
 }
@@ -701,10 +702,13 @@ pub async fn get_team_numbers(days: i64) -> Result<TeamNumbers, AppError> {
     )
     .await
     .map_err(internal)?;
+    let mut rows: Vec<_> = rows.iter().collect();
+    rows.sort_by(|a, b| b.reviews.cmp(&a.reviews).then_with(|| a.name.cmp(&b.name)));
     Ok(TeamNumbers {
         rows: rows
-            .iter()
+            .into_iter()
             .map(|d| TeamRow {
+                name: d.name.clone(),
                 email: d.email.clone(),
                 numbers: day_numbers(d),
             })

@@ -161,7 +161,7 @@ fn TeamTable() -> impl IntoView {
                                     <tbody>
                                         {t.rows.into_iter().map(|r| view! {
                                             <tr>
-                                                <td>{r.email}</td>
+                                                <td>{r.name}<div class="muted small">{r.email}</div></td>
                                                 <td class="num">{r.numbers.reviews}</td>
                                                 <td class="num">{r.numbers.overrides}</td>
                                                 <td class="num">{r.numbers.median_handling.unwrap_or_else(|| "—".into())}</td>
