@@ -164,6 +164,28 @@ pub struct Decided {
     pub daily_budget_usd: f64,
 }
 
+/// `rows` copies of `row` with each `?` numbered in turn (`$1`, `$2`, …), joined by commas:
+/// the VALUES list of a multi-row insert.
+fn values_list(rows: usize, row: &str) -> String {
+    let mut out = String::with_capacity(rows * (row.len() + 16));
+    let mut n = 0;
+    for i in 0..rows {
+        if i > 0 {
+            out.push(',');
+        }
+        for c in row.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// The ad status an action leads to.
 pub fn status_after(action: Action) -> &'static str {
     match action {
@@ -198,27 +220,7 @@ pub async fn record(
             "insert into decisions (ad_id, model_version, thresholds_version, scores, action, reasons, route, \
              audit_sample, sampling_probability, latency_ms, decided_at, worker) values ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 12;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11,
-                b + 12
-            ));
-        }
+        sql.push_str(&values_list(chunk.len(), "(?,?,?,?,?,?,?,?,?,?,?,?)"));
         sql.push_str(" on conflict (ad_id) do nothing returning ad_id");
         let mut q = sqlx::query_as::<_, (i64,)>(&sql);
         for d in chunk {
@@ -296,21 +298,7 @@ pub async fn record(
             let mut sql = String::from(
                 "insert into review_tasks (ad_id, source, market, state, created_at, due_at, risk) values ",
             );
-            for i in 0..chunk.len() {
-                let b = i * 6;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${},${},${},'open',${},${},${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                ));
-            }
+            sql.push_str(&values_list(chunk.len(), "(?,?,?,'open',?,?,?)"));
             let mut q = sqlx::query(&sql);
             for d in chunk {
                 let top = d.scores.iter().copied().fold(0.0f32, f32::max);
@@ -605,4 +593,18 @@ pub async fn search(
             .collect(),
         total,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_list;
+
+    #[test]
+    fn values_lists_number_every_placeholder() {
+        assert_eq!(
+            values_list(2, "(?,'open',?)"),
+            "($1,'open',$2),($3,'open',$4)"
+        );
+        assert_eq!(values_list(0, "(?)"), "");
+    }
 }

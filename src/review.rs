@@ -444,6 +444,20 @@ pub struct Submitted {
 const MAX_REASON_TEXT: usize = 1000;
 const MAX_NOTE: usize = 2000;
 
+/// A required free text (a note, a statement), trimmed and at most `MAX_NOTE` characters.
+fn required_text<'a>(text: &'a str, name: &str, when_empty: &str) -> Result<&'a str, ReviewError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ReviewError::Invalid(when_empty.into()));
+    }
+    if text.chars().count() > MAX_NOTE {
+        return Err(ReviewError::Invalid(format!(
+            "{name} is limited to {MAX_NOTE} characters"
+        )));
+    }
+    Ok(text)
+}
+
 /// Checks a submission against the managed reason codes and the machine's action.
 async fn validate(
     tx: &mut WriteTx,
@@ -786,17 +800,7 @@ pub async fn escalate(
     note: &str,
     now: Millis,
 ) -> Result<(), ReviewError> {
-    let note = note.trim();
-    if note.is_empty() {
-        return Err(ReviewError::Invalid(
-            "say in a note why this needs an ops head".into(),
-        ));
-    }
-    if note.chars().count() > MAX_NOTE {
-        return Err(ReviewError::Invalid(format!(
-            "the note is limited to {MAX_NOTE} characters"
-        )));
-    }
+    let note = required_text(note, "the note", "say in a note why this needs an ops head")?;
     let mut tx = db.begin_write().await?;
     let t = take(&mut tx, scope, task_id, false, now).await?;
     if t.source == Source::Escalation {
@@ -1005,17 +1009,11 @@ pub async fn file_appeal(
     filed_by: &str,
     now: Millis,
 ) -> Result<AppealFiled, ReviewError> {
-    let statement = statement.trim();
-    if statement.is_empty() {
-        return Err(ReviewError::Invalid(
-            "`statement` is required: say why the ad should run".into(),
-        ));
-    }
-    if statement.chars().count() > MAX_NOTE {
-        return Err(ReviewError::Invalid(format!(
-            "`statement` is limited to {MAX_NOTE} characters"
-        )));
-    }
+    let statement = required_text(
+        statement,
+        "`statement`",
+        "`statement` is required: say why the ad should run",
+    )?;
     let mut tx = db.begin_write().await?;
     let row: Option<(String, String, f64)> =
         sqlx::query_as("select status, market, daily_budget_usd from ads where id = $1")

@@ -137,6 +137,14 @@ async fn caller(
     }
 }
 
+fn bad_ad_id() -> Response {
+    json_error(
+        StatusCode::BAD_REQUEST,
+        "the ad id must be a number",
+        "invalid",
+    )
+}
+
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "API request failed");
     json_error(
@@ -253,11 +261,7 @@ async fn get_ad(
         Err(r) => return r,
     };
     let Ok(id) = id.parse::<i64>() else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "the ad id must be a number",
-            "invalid",
-        );
+        return bad_ad_id();
     };
     let not_found = || {
         json_error(
@@ -324,11 +328,7 @@ async fn appeal_ad(
         Err(r) => return r,
     };
     let Ok(id) = id.parse::<i64>() else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "the ad id must be a number",
-            "invalid",
-        );
+        return bad_ad_id();
     };
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
