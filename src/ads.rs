@@ -186,6 +186,17 @@ fn values_list(rows: usize, row: &str) -> String {
     out
 }
 
+/// The highest-scoring category in a decision's stored scores (a JSON array in model
+/// output order), if the scores can be read.
+pub fn top_of_scores(scores_json: &str) -> Option<(Category, f32)> {
+    let scores: Vec<f32> = serde_json::from_str(scores_json).ok()?;
+    scores
+        .iter()
+        .zip(Category::ALL)
+        .max_by(|a, b| a.0.total_cmp(b.0))
+        .map(|(s, c)| (c, *s))
+}
+
 /// The ad status an action leads to.
 pub fn status_after(action: Action) -> &'static str {
     match action {
@@ -564,15 +575,7 @@ pub async fn search(
     Ok((
         rows.into_iter()
             .map(|r| {
-                let scores: Vec<f32> =
-                    r.8.as_deref()
-                        .and_then(|s| serde_json::from_str(s).ok())
-                        .unwrap_or_default();
-                let top = scores
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|(i, s)| (Category::ALL[i].as_str().to_string(), *s));
+                let top = r.8.as_deref().and_then(top_of_scores);
                 AdRow {
                     id: r.0,
                     submitted_at: r.1,
@@ -586,7 +589,7 @@ pub async fn search(
                         .as_deref()
                         .and_then(|s| serde_json::from_str(s).ok())
                         .unwrap_or_default(),
-                    top_category: top.as_ref().map(|t| t.0.clone()),
+                    top_category: top.map(|t| t.0.as_str().to_string()),
                     top_score: top.map(|t| t.1),
                 }
             })
@@ -598,6 +601,14 @@ pub async fn search(
 #[cfg(test)]
 mod tests {
     use super::values_list;
+
+    #[test]
+    fn the_top_category_comes_from_the_scores() {
+        use crate::policy::Category;
+        let json = r#"[0.1,0.2,0.05,0.0,0.9,0.0,0.3,0.0,0.0,0.0]"#;
+        assert_eq!(super::top_of_scores(json), Some((Category::Gambling, 0.9)));
+        assert_eq!(super::top_of_scores("not json"), None);
+    }
 
     #[test]
     fn values_lists_number_every_placeholder() {

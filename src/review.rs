@@ -1068,8 +1068,8 @@ pub async fn file_appeal(
             .fetch_optional(&mut *tx)
             .await?;
     let top = top_score
-        .and_then(|(s,)| serde_json::from_str::<Vec<f64>>(&s).ok())
-        .map_or(0.0, |s| s.into_iter().fold(0.0, f64::max));
+        .and_then(|(s,)| crate::ads::top_of_scores(&s))
+        .map_or(0.0, |t| f64::from(t.1));
     // An audit sample still waiting is superseded: the appeal puts the ad in front of a human.
     sqlx::query(
         "update review_tasks set state = 'cancelled', closed_at = $1 where ad_id = $2 and state = 'open' and source = 'audit'",
@@ -1220,10 +1220,6 @@ pub async fn list_queue(
     let rows = q.fetch_all(db.pool()).await?;
     let mut items = Vec::new();
     for r in rows {
-        let scores: Vec<f64> =
-            r.7.as_deref()
-                .and_then(|s| serde_json::from_str(s).ok())
-                .unwrap_or_default();
         let reasons: Vec<Category> =
             r.6.as_deref()
                 .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
@@ -1231,12 +1227,8 @@ pub async fn list_queue(
                 .iter()
                 .filter_map(|c| c.parse().ok())
                 .collect();
-        let top = scores
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, s)| (Category::ALL[i], *s));
-        let top_score = top.map_or(0.0, |t| t.1);
+        let top = r.7.as_deref().and_then(crate::ads::top_of_scores);
+        let top_score = top.map_or(0.0, |t| f64::from(t.1));
         if let Some(c) = filter.category {
             let flagged = reasons.contains(&c) || top.is_some_and(|t| t.0 == c);
             if !flagged {
