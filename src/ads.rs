@@ -101,6 +101,7 @@ pub struct ClaimedAd {
     pub headline: String,
     pub body: String,
     pub landing_url: Option<String>,
+    pub language: Option<String>,
     pub submitted_at: Millis,
     pub daily_budget_usd: f64,
 }
@@ -123,9 +124,9 @@ pub async fn claim(
         "update ads set lease_owner = $1, lease_expires_at = $2 where id in (\
          select id from ads where status = 'queued' and (lease_expires_at is null or lease_expires_at < $3) \
          order by submitted_at, id limit $4 {lock}) \
-         returning id, market, headline, body, landing_url, submitted_at, daily_budget_usd"
+         returning id, market, headline, body, landing_url, language, submitted_at, daily_budget_usd"
     );
-    type Row = (i64, String, String, String, Option<String>, i64, f64);
+    type Row = (i64, String, String, String, Option<String>, Option<String>, i64, f64);
     let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(worker)
         .bind(now + lease_ms)
@@ -136,13 +137,14 @@ pub async fn claim(
     Ok(rows
         .into_iter()
         .filter_map(
-            |(id, market, headline, body, landing_url, submitted_at, daily_budget_usd)| {
+            |(id, market, headline, body, landing_url, language, submitted_at, daily_budget_usd)| {
                 Some(ClaimedAd {
                     id,
                     market: market.parse().ok()?,
                     headline,
                     body,
                     landing_url,
+                    language,
                     submitted_at,
                     daily_budget_usd,
                 })
@@ -162,11 +164,13 @@ pub struct Decided {
     /// When the ad came in: its review SLA runs from here.
     pub submitted_at: Millis,
     pub daily_budget_usd: f64,
+    /// The ad's language as submitted (for the language-mix drift).
+    pub language: Option<String>,
 }
 
 /// `rows` copies of `row` with each `?` numbered in turn (`$1`, `$2`, …), joined by commas:
 /// the VALUES list of a multi-row insert.
-fn values_list(rows: usize, row: &str) -> String {
+pub(crate) fn values_list(rows: usize, row: &str) -> String {
     let mut out = String::with_capacity(rows * (row.len() + 16));
     let mut n = 0;
     for i in 0..rows {
@@ -348,6 +352,26 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
     }
+    // Dashboard rollups, in the same transaction as what they count.
+    let mut delta = crate::rollup::Delta::default();
+    for d in &kept {
+        delta.decision(&crate::rollup::DecisionFacts {
+            ad_id: d.ad_id,
+            market: d.market.code().to_string(),
+            language: d.language.clone().unwrap_or_else(|| "und".into()),
+            model_version: model_version.to_string(),
+            decided_at: now,
+            submitted_at: d.submitted_at,
+            scores: d.scores,
+            action: d.verdict.action.as_str().to_string(),
+            reasons: d.verdict.reasons.clone(),
+            audit_sample: d.verdict.audit_sample,
+            sampling_probability: d.verdict.sampling_probability,
+            latency_ms: d.latency_ms,
+            daily_budget_usd: d.daily_budget_usd,
+        });
+    }
+    delta.flush(&mut tx).await?;
     tx.commit().await?;
     Ok(kept.len())
 }

@@ -21,6 +21,7 @@
 //! | `AMSO_REVIEW_LEASE_SECONDS` | `300` | how long a review item stays reserved for its reviewer (renewed while open) |
 //! | `AMSO_QA_RATE` | `0.05` | share of human reviews checked again, blind, by a second reviewer |
 //! | `AMSO_UNDO_SECONDS` | `30` | how long after submitting a reviewer may undo it |
+//! | `AMSO_DRIFT_CHECK_SECONDS` | `300` | how often drift is checked for alerts (last 7 days against the 28 before) |
 //! | `AMSO_DEMO_ADS` | `20000` | ads in the demo history `amso serve --demo` writes into an empty database (28 days, decided and reviewed) |
 //! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address `amso serve` listens on |
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS/JS/wasm are served from |
@@ -55,6 +56,8 @@ pub struct Config {
     pub review_lease_seconds: u64,
     pub qa_rate: f64,
     pub undo_window_seconds: u64,
+    /// How often drift is checked for alerts.
+    pub drift_check_seconds: u64,
     pub demo_ads: usize,
 }
 
@@ -113,6 +116,7 @@ impl Config {
             review_lease_seconds: parse(&get, "AMSO_REVIEW_LEASE_SECONDS", 300)?,
             qa_rate: parse(&get, "AMSO_QA_RATE", 0.05)?,
             undo_window_seconds: parse(&get, "AMSO_UNDO_SECONDS", 30)?,
+            drift_check_seconds: parse(&get, "AMSO_DRIFT_CHECK_SECONDS", 300)?,
             demo_ads: parse(&get, "AMSO_DEMO_ADS", 20000)?,
         };
         for (name, rate) in [

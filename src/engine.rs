@@ -272,6 +272,7 @@ pub async fn process_batch(
             latency_ms: per_ad_ms,
             submitted_at: ad.submitted_at,
             daily_budget_usd: ad.daily_budget_usd,
+            language: ad.language.clone(),
         })
         .collect();
     let stored = ads::record(

@@ -273,6 +273,7 @@ pub async fn seed_history(
                 latency_ms: lognormal(&mut rng, 3.0, 0.4),
                 submitted_at: *submitted_at,
                 daily_budget_usd: ad.daily_budget_usd,
+                language: ad.language.map(|l| l.code().to_string()),
             });
         }
         let decided_at = news[j - 1].1 + 1500;
@@ -414,6 +415,11 @@ pub async fn seed_history(
         .fetch_one(db.pool())
         .await?;
     summary.open_items = open;
+    // Drift checks as the server would have run them each day of the last ten, so that the
+    // alerts carry the day the drift was first seen.
+    for days_ago in (0..10).rev() {
+        crate::dashboard::check_drift(db, p.end - days_ago * 86_400_000).await?;
+    }
     Ok(summary)
 }
 

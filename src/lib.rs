@@ -3,6 +3,8 @@
 //! The vocabulary modules ([`market`], [`policy`], [`queue`], [`role`]) compile everywhere, the browser bundle
 //! included; everything that does I/O sits behind the `server` feature.
 
+pub mod board;
+pub mod kpi;
 pub mod market;
 pub mod policy;
 pub mod queue;
@@ -17,11 +19,15 @@ pub mod audit;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
+pub mod charts;
+#[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
 pub mod corpus;
 #[cfg(feature = "server")]
 pub mod csv;
+#[cfg(feature = "server")]
+pub mod dashboard;
 #[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
@@ -42,6 +48,8 @@ pub mod model;
 pub mod password;
 #[cfg(feature = "server")]
 pub mod review;
+#[cfg(feature = "server")]
+pub mod rollup;
 #[cfg(feature = "server")]
 pub mod rules_store;
 #[cfg(feature = "server")]

@@ -10,6 +10,7 @@ use crate::policy::Category;
 use crate::queue::{HumanVerdict, Source};
 use crate::role::Role;
 use crate::time::Millis;
+use crate::rollup;
 use serde::Serialize;
 use serde_json::json;
 
@@ -621,6 +622,7 @@ pub async fn submit(
     }
     let ad = ad_facts(&mut tx, t.ad_id).await?;
     validate(&mut tx, s, &ad.machine_action).await?;
+    let mut rollups = rollup::Pending::before(&mut tx, t.ad_id).await?;
     let overrode = s.verdict.overrides(&ad.machine_action);
     let reason_text = s
         .reason_text
@@ -740,6 +742,10 @@ pub async fn submit(
         now,
     )
     .await?;
+    if let Some(work) = rollup::review_work(&mut tx, review_id).await? {
+        rollups.work(&work, 1.0);
+    }
+    rollups.settle(&mut tx, t.ad_id).await?;
     tx.commit().await?;
     let _ = ad.submitted_at;
     Ok(Submitted {
@@ -954,6 +960,10 @@ pub async fn undo(
         .execute(&mut *tx)
         .await?;
     }
+    let mut rollups = rollup::Pending::before(&mut tx, ad_id).await?;
+    if let Some(work) = rollup::review_work(&mut tx, review_id).await? {
+        rollups.work(&work, -1.0);
+    }
     sqlx::query("delete from reviews where id = $1")
         .bind(review_id)
         .execute(&mut *tx)
@@ -988,6 +998,7 @@ pub async fn undo(
         now,
     )
     .await?;
+    rollups.settle(&mut tx, ad_id).await?;
     tx.commit().await?;
     Ok(task_id)
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod components;
+pub mod dashboard_api;
 pub mod dto;
 pub mod engine_api;
 pub mod error;
@@ -85,10 +86,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/queues") view=pages::queues::QueuesPage/>
                         <Route path=path!("/queues/list/:source") view=pages::queues::QueueListPage/>
                         <Route path=path!("/queues/item/:id") view=pages::review::ReviewPage/>
-                        <Route
-                            path=path!("/dashboards")
-                            view=|| view! { <pages::NotBuilt area=Area::Dashboards/> }
-                        />
+                        <Route path=path!("/dashboards") view=pages::dashboards::overview::OverviewPage/>
+                        <Route path=path!("/dashboards/quality") view=pages::dashboards::quality::QualityPage/>
+                        <Route path=path!("/dashboards/drift") view=pages::dashboards::drift::DriftPage/>
+                        <Route path=path!("/dashboards/cost") view=pages::dashboards::cost::CostPage/>
+                        <Route path=path!("/dashboards/simulator") view=pages::dashboards::simulator::SimulatorPage/>
+                        <Route path=path!("/dashboards/overrides") view=pages::dashboards::overrides::OverridesPage/>
                         <Route path=path!("/ads") view=pages::ads::AdsPage/>
                         <Route path=path!("/ads/:id") view=pages::ads::AdPage/>
                         <Route path=path!("/thresholds") view=pages::thresholds::ThresholdsPage/>

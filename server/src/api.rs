@@ -9,7 +9,7 @@ use amso_core::review;
 use amso_core::role::Area;
 use amso_core::time::now_millis;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -27,13 +27,39 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/ads/{id}", get(get_ad))
         .route("/api/v1/ads/{id}/appeal", post(appeal_ad))
         .route("/api/v1/stream", get(stream))
+        .route("/api/v1/kpis", get(kpis))
 }
 
-/// How often the live stream looks for changes.
-const STREAM_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// How often the live stream looks for new decisions and reviews.
+const STREAM_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+/// Queue sizes are recomputed every this many ticks (2 s).
+const QUEUE_TICKS: u32 = 8;
+
+/// What the stream last sent, and what it may send.
+struct StreamState {
+    db: amso_core::db::Db,
+    scope: review::Scope,
+    queues: bool,
+    kpis: bool,
+    last_queues: Option<String>,
+    last_change: Option<(i64, i64)>,
+    tick: u32,
+}
+
+/// The newest decision and audit row: any decision, review or undo moves one of them.
+async fn change_mark(db: &amso_core::db::Db) -> sqlx::Result<(i64, i64)> {
+    let (d,): (i64,) = sqlx::query_as("select coalesce(max(id), 0) from decisions")
+        .fetch_one(db.pool())
+        .await?;
+    let (a,): (i64,) = sqlx::query_as("select coalesce(max(id), 0) from audit_log")
+        .fetch_one(db.pool())
+        .await?;
+    Ok((d, a))
+}
 
 /// `GET /api/v1/stream`: server-sent events for live pages (session only). Sends `queues`
-/// with the queue sizes in the caller's markets whenever they change.
+/// with the queue sizes in the caller's markets whenever they change (reviewers and ops
+/// heads), and `kpis` within a second of any decision or review (roles that see dashboards).
 async fn stream(State(state): State<AppState>, user: Option<Extension<CurrentUser>>) -> Response {
     let Some(user) = user.and_then(|u| u.0.0.clone()) else {
         return json_error(
@@ -42,46 +68,63 @@ async fn stream(State(state): State<AppState>, user: Option<Extension<CurrentUse
             "unauthenticated",
         );
     };
-    if !Area::Queues.allows(user.role) {
+    let queues = Area::Queues.allows(user.role);
+    let kpis = Area::Dashboards.allows(user.role);
+    if !queues && !kpis {
         return json_error(
             StatusCode::FORBIDDEN,
-            "your role has no live queues to follow",
+            "your role has no live pages to follow",
             "forbidden",
         );
     }
-    let scope = review::Scope {
-        user_id: user.id,
-        email: user.email.clone(),
-        role: user.role,
-        markets: user.markets.clone(),
+    let start = StreamState {
+        db: state.db.clone(),
+        scope: review::Scope {
+            user_id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            markets: user.markets.clone(),
+        },
+        queues,
+        kpis,
+        last_queues: None,
+        last_change: None,
+        tick: 0,
     };
-    let events = futures_util::stream::unfold(
-        (state.db.clone(), scope, None::<String>, true),
-        |(db, scope, last, first)| async move {
-            if !first {
-                tokio::time::sleep(STREAM_EVERY).await;
+    let events = futures_util::stream::unfold(start, |mut st| async move {
+        loop {
+            if st.tick > 0 {
+                tokio::time::sleep(STREAM_TICK).await;
             }
-            loop {
-                if let Ok(queues) = review::summaries(&db, &scope, now_millis()).await {
+            st.tick = st.tick.wrapping_add(1);
+            if st.kpis {
+                if let Ok(mark) = change_mark(&st.db).await {
+                    let changed = st.last_change.is_some_and(|m| m != mark);
+                    st.last_change = Some(mark);
+                    if changed {
+                        let event = Event::default().event("kpis").data(format!("{},{}", mark.0, mark.1));
+                        return Some((Ok::<_, std::convert::Infallible>(event), st));
+                    }
+                }
+            }
+            if st.queues && (st.tick - 1) % QUEUE_TICKS == 0 {
+                if let Ok(queues) = review::summaries(&st.db, &st.scope, now_millis()).await {
                     let key = queues
                         .iter()
                         .map(|q| format!("{}:{}:{}:{}", q.source, q.open, q.available, q.overdue))
                         .collect::<Vec<_>>()
                         .join(",");
-                    if last.as_deref() != Some(key.as_str()) {
+                    if st.last_queues.as_deref() != Some(key.as_str()) {
+                        st.last_queues = Some(key);
                         let event = Event::default()
                             .event("queues")
                             .data(serde_json::to_string(&queues).unwrap_or_default());
-                        return Some((
-                            Ok::<_, std::convert::Infallible>(event),
-                            (db, scope, Some(key), false),
-                        ));
+                        return Some((Ok(event), st));
                     }
                 }
-                tokio::time::sleep(STREAM_EVERY).await;
             }
-        },
-    );
+        }
+    });
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()
@@ -374,5 +417,126 @@ async fn appeal_ad(
             json_error(StatusCode::CONFLICT, &e.to_string(), "conflict")
         }
         Err(e) => json_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string(), "invalid"),
+    }
+}
+
+/// Query of `GET /api/v1/kpis`: days `YYYY-MM-DD` (inclusive; default the last 7 days) and
+/// optional slices.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct KpiQuery {
+    from: String,
+    to: String,
+    market: String,
+    category: String,
+    model: String,
+}
+
+fn estimate_json(e: Option<amso_core::kpi::Estimate>) -> Value {
+    match e {
+        Some(e) => json!({ "value": e.value, "low": e.low, "high": e.high, "n": e.n, "enough_samples": e.enough() }),
+        None => json!({ "value": null, "low": null, "high": null, "n": 0.0, "enough_samples": false }),
+    }
+}
+
+fn kpis_json(k: &amso_core::board::Kpis, backlog: i64) -> Value {
+    json!({
+        "decided": k.decided,
+        "auto_approved": k.auto_approved,
+        "auto_rejected": k.auto_rejected,
+        "routed_to_review": k.routed,
+        "automation_rate": k.automation_rate,
+        "checked": k.checked,
+        "overridden": k.overridden,
+        "override_rate": k.override_rate,
+        "precision": estimate_json(k.precision),
+        "recall": estimate_json(k.recall),
+        "appeals_decided": k.appeals_decided,
+        "appeal_overturn_rate": k.appeal_overturn_rate,
+        "backlog": backlog,
+        "sla_n": k.sla_n,
+        "sla_p50_seconds": k.sla_p50_seconds,
+        "sla_p95_seconds": k.sla_p95_seconds,
+        "sla_within_share": k.sla_within,
+        "reviews": k.reviews,
+        "median_handling_seconds": k.median_handling_seconds,
+        "cost_usd": {
+            "total": k.cost.total,
+            "review": k.cost.review,
+            "inference": k.cost.inference,
+            "false_positive": k.cost.false_positive,
+            "false_negative": k.cost.false_negative,
+            "per_1k_ads": k.cost.per_1k_ads,
+        },
+    })
+}
+
+/// The KPIs of an overview as the API's JSON.
+pub fn overview_json(o: &amso_core::board::Overview) -> Value {
+    let backlog_total: i64 = o.backlog.iter().map(|b| b.open).sum();
+    let mut totals = kpis_json(&o.totals, backlog_total);
+    totals["backlog_by_queue"] = json!(o.backlog);
+    json!({
+        "window": { "from": o.window.from, "to": o.window.to },
+        "previous_window": { "from": o.previous_window.from, "to": o.previous_window.to },
+        "totals": totals,
+        "previous": kpis_json(&o.previous, 0),
+        "markets": o.markets.iter().map(|m| {
+            let mut v = kpis_json(&m.kpis, m.backlog);
+            v["market"] = json!(m.market);
+            v
+        }).collect::<Vec<_>>(),
+        "drift": o.drift.iter().map(|d| json!({
+            "market": d.market,
+            "category": d.category,
+            "psi": d.psi,
+            "band": d.band.map(|b| b.as_str()),
+        })).collect::<Vec<_>>(),
+        "alerts": o.alerts,
+    })
+}
+
+/// `GET /api/v1/kpis?from=&to=&market=&category=&model=`: the overview's numbers as JSON,
+/// for an API key with the `kpis` scope or a logged-in user whose role sees dashboards.
+async fn kpis(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    headers: HeaderMap,
+    query: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    match caller(&state, &headers, user.as_deref()).await {
+        Ok(Caller::Key(k)) if k.scope == Scope::Kpis => {}
+        Ok(Caller::User(u)) if Area::Dashboards.allows(u.role) => {}
+        Ok(_) => {
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "KPIs need an API key with the kpis scope, or a role that sees dashboards",
+                "forbidden",
+            );
+        }
+        Err(r) => return r,
+    }
+    let Ok(Query(q)) = query else {
+        return json_error(StatusCode::BAD_REQUEST, "bad query string", "invalid");
+    };
+    let sel = amso_core::board::Selection {
+        window: if q.from.is_empty() && q.to.is_empty() { "7d".into() } else { "custom".into() },
+        from: q.from.clone(),
+        to: q.to,
+        market: q.market,
+        category: q.category,
+        model: q.model,
+    };
+    let now = now_millis();
+    let filter = match amso_core::dashboard::resolve(&sel, now) {
+        Ok(f) => f,
+        Err(amso_core::dashboard::DashboardError::Invalid(m)) => {
+            return json_error(StatusCode::BAD_REQUEST, &m, "invalid");
+        }
+        Err(e) => return internal(e),
+    };
+    match amso_core::dashboard::overview(&state.db, &filter, now).await {
+        Ok(o) => Json(overview_json(&o)).into_response(),
+        Err(e) => internal(e),
     }
 }

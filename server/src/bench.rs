@@ -428,6 +428,7 @@ async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<Value
                     latency_ms: 1.0,
                     submitted_at: now,
                     daily_budget_usd: a.daily_budget_usd,
+                    language: None,
                 })
                 .collect();
             ads::record(&db, "bench", "bench", 1, &rows, now).await?;

@@ -408,6 +408,10 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     };
     let server = build_router(state);
 
+    if amso_core::rollup::ensure_built(&db).await? {
+        tracing::info!("dashboard rollups rebuilt from the decisions and reviews");
+    }
+    let drift_checker = tokio::spawn(check_drift_every(db.clone(), state_config.drift_check_seconds));
     let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(db.clone())));
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers =
@@ -427,6 +431,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     sweeper.abort();
+    drift_checker.abort();
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = worker.await;
@@ -437,6 +442,19 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
 }
 
 /// Deletes expired sessions every ten minutes, for as long as the server runs.
+/// Checks drift now and then, raising alerts when a market × category's band rises.
+async fn check_drift_every(db: amso_core::db::Db, seconds: u64) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(seconds.max(1)));
+    loop {
+        every.tick().await;
+        match amso_core::dashboard::check_drift(&db, amso_core::time::now_millis()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(alerts = n, "drift rose in {n} market × category slices"),
+            Err(e) => tracing::warn!(error = %e, "drift check failed"),
+        }
+    }
+}
+
 async fn sweep_expired_sessions(store: DbSessionStore) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {

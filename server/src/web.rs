@@ -52,15 +52,17 @@ pub fn build_router(state: AppState) -> Server {
         .route("/admin/audit.csv", get(audit_csv))
         .route(
             "/metrics",
-            get(move || {
+            get(move |State(state): State<AppState>| {
                 let m = metrics_for_route.clone();
                 async move {
+                    let mut text = m.render();
+                    text.push_str(&metrics::drift(&state.db).await);
                     (
                         [(
                             header::CONTENT_TYPE,
                             "text/plain; version=0.0.4; charset=utf-8",
                         )],
-                        m.render(),
+                        text,
                     )
                 }
             }),

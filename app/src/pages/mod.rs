@@ -2,6 +2,7 @@
 
 pub mod ads;
 pub mod audit;
+pub mod dashboards;
 pub mod keys;
 pub mod login;
 pub mod queues;

@@ -8,4 +8,5 @@ mod db;
 mod engine;
 mod http;
 mod pipeline;
+mod dashboards;
 mod review;

@@ -1,0 +1,386 @@
+//! `/dashboards`: the headline figures of a window against the previous one, one row per
+//! market, drift alerts and the daily trends; updated live as decisions and reviews land.
+
+use super::format::{self, Better, Delta, EstimateText};
+use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, Live, LiveIndicator, href_with, selection, window_text};
+use crate::components::Guarded;
+use crate::dashboard_api::{OverviewBoard, get_overview};
+use amso_core::board::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow};
+use amso_core::kpi::{DriftBand, Estimate};
+use amso_core::queue::Source;
+use amso_core::role::Area;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The overview page.
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    view! {
+        <Title text="Dashboards"/>
+        <Guarded area=Area::Dashboards>
+            <Overview/>
+        </Guarded>
+    }
+}
+
+#[component]
+fn Overview() -> impl IntoView {
+    let query = use_query_map();
+    let sel = Memo::new(move |_| selection(&query.read()));
+    let board = Resource::new(move || sel.get(), get_overview);
+    let live = RwSignal::new(Live::Connecting);
+    #[cfg(feature = "hydrate")]
+    super::follow_stream("kpis", live, move || board.refetch());
+    let shown = Signal::derive(move || {
+        board
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|b| b.data.window)
+    });
+    view! {
+        <DashHeader
+            title="Overview"
+            lead="How well the automation works, what it costs and where it drifts. Changes compare with the window of the same length just before."
+        />
+        <FilterBar filters=Filters::ALL shown/>
+        <div class="live-bar">
+            <LiveIndicator live/>
+            <Transition fallback=|| ()>
+                {move || board.get().and_then(Result::ok).map(|b| view! {
+                    <span class="muted small" data-testid="updated">{format!("updated {} UTC", b.updated)}</span>
+                    <span class="muted small">{format!(" · {}, compared with {}", window_text(&b.data.window), window_text(&b.data.previous_window))}</span>
+                })}
+            </Transition>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || board.get().map(|r| match r {
+                Err(e) => view! { <DashError error=e/> }.into_any(),
+                Ok(b) => view! { <OverviewBody board=b/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// One KPI tile.
+#[component]
+fn Tile(
+    testid: &'static str,
+    label: &'static str,
+    value: String,
+    detail: Option<String>,
+    delta: Option<Delta>,
+    #[prop(optional)] weak: bool,
+) -> impl IntoView {
+    view! {
+        <section class="kpi card" data-testid=testid>
+            <h2 class="kpi-label">{label}</h2>
+            <p class=if weak { "kpi-value kpi-weak" } else { "kpi-value" } data-testid=format!("{testid}-value")>{value}</p>
+            {detail.map(|d| view! { <p class="kpi-detail">{d}</p> })}
+            <DeltaLine delta/>
+        </section>
+    }
+}
+
+/// The change against the previous window, or why there is none.
+#[component]
+fn DeltaLine(delta: Option<Delta>) -> impl IntoView {
+    match delta {
+        Some(d) => view! {
+            <p class=format!("kpi-delta {}", d.class) title=format!("{} against the previous window", d.words)>
+                <span aria-hidden="true">{d.text}</span>
+                <span class="sr-only">{format!("{} against the previous window", d.words)}</span>
+                <span class="muted" aria-hidden="true">" vs previous"</span>
+            </p>
+        }
+        .into_any(),
+        None => view! { <p class="kpi-delta delta-flat muted">"no previous figure"</p> }.into_any(),
+    }
+}
+
+/// A tile for an audit-weighted estimate: a number only when it rests on enough samples.
+#[component]
+fn EstimateTile(
+    testid: &'static str,
+    label: &'static str,
+    current: Option<Estimate>,
+    previous: Option<Estimate>,
+) -> impl IntoView {
+    let delta = format::delta_points(
+        format::confident(current.as_ref()),
+        format::confident(previous.as_ref()),
+        Better::Up,
+    );
+    match format::estimate(current.as_ref()) {
+        EstimateText::Shown { value, interval, n } => view! {
+            <Tile testid label value detail=Some(format!("95% interval [{interval}] · {n} (effective)")) delta/>
+        }
+        .into_any(),
+        EstimateText::TooFew(text) => view! {
+            <Tile testid label value=text weak=true detail=Some("Audit samples too few for a confident figure".into()) delta=None/>
+        }
+        .into_any(),
+        EstimateText::Missing => view! {
+            <Tile testid label value=format::NONE.to_string() weak=true detail=Some("No audited automatic rejections in this window".into()) delta=None/>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn OverviewBody(board: OverviewBoard) -> impl IntoView {
+    let OverviewBoard {
+        data,
+        automation_chart,
+        override_chart,
+        sparklines,
+        updated: _,
+    } = board;
+    let (k, p) = (data.totals.clone(), data.previous.clone());
+    let rel = |c: f64, p: f64, better| format::delta_relative(Some(c), Some(p), better);
+    let days = data.days.clone();
+    let automation_rows = days
+        .iter()
+        .zip(&data.daily_automation)
+        .map(|(d, v)| view! { <tr><th scope="row">{d.clone()}</th><td class="num">{format::pct(*v)}</td></tr> })
+        .collect_view();
+    let override_rows = days
+        .iter()
+        .zip(&data.daily_override)
+        .map(|(d, v)| view! { <tr><th scope="row">{d.clone()}</th><td class="num">{format::pct(*v)}</td></tr> })
+        .collect_view();
+    view! {
+        <div class="kpi-grid" data-testid="kpi-tiles">
+            <Tile
+                testid="kpi-decided"
+                label="Ads decided"
+                value=format::int(k.decided)
+                detail=Some(format!(
+                    "{} auto-approved · {} auto-rejected · {} to reviewers",
+                    format::int(k.auto_approved), format::int(k.auto_rejected), format::int(k.routed)
+                ))
+                delta=rel(k.decided, p.decided, Better::Neither)
+            />
+            <Tile
+                testid="kpi-automation"
+                label="Automation rate"
+                value=format::pct(k.automation_rate)
+                detail=Some("Decided without a human".into())
+                delta=format::delta_points(k.automation_rate, p.automation_rate, Better::Up)
+            />
+            <EstimateTile testid="kpi-precision" label="Auto-reject precision" current=k.precision previous=p.precision/>
+            <EstimateTile testid="kpi-recall" label="Auto-reject recall" current=k.recall previous=p.recall/>
+            <Tile
+                testid="kpi-override"
+                label="Override rate"
+                value=format::pct(k.override_rate)
+                detail=Some(format!("{} of {} human-checked automatic decisions", format::int(k.overridden), format::int(k.checked)))
+                delta=format::delta_points(k.override_rate, p.override_rate, Better::Down)
+            />
+            <Tile
+                testid="kpi-appeals"
+                label="Appeal overturn rate"
+                value=format::pct(k.appeal_overturn_rate)
+                detail=Some(format!("of {} appeals decided", format::int(k.appeals_decided)))
+                delta=format::delta_points(k.appeal_overturn_rate, p.appeal_overturn_rate, Better::Down)
+            />
+            <Tile
+                testid="kpi-sla"
+                label="SLA: p50 / p95 to final decision"
+                value=format!("{} / {}", format::duration(k.sla_p50_seconds), format::duration(k.sla_p95_seconds))
+                detail=Some(format!("{} within SLA · {} human decisions", format::pct(k.sla_within), format::int(k.sla_n)))
+                delta=format::delta_points(k.sla_within, p.sla_within, Better::Up)
+            />
+            <Tile
+                testid="kpi-handling"
+                label="Median handling time"
+                value=format::duration(k.median_handling_seconds)
+                detail=Some(format!("over {} reviews", format::int(k.reviews)))
+                delta=format::delta_relative(k.median_handling_seconds, p.median_handling_seconds, Better::Down)
+            />
+            <Tile
+                testid="kpi-cost"
+                label="Cost of risk control"
+                value=format::money(k.cost.total)
+                detail=Some(format!(
+                    "{} per 1,000 ads",
+                    k.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)
+                ))
+                delta=format::delta_relative(k.cost.per_1k_ads, p.cost.per_1k_ads, Better::Down)
+            />
+            <BacklogTile backlog=data.backlog.clone()/>
+        </div>
+        <p class="hint">"The SLA change is the share within SLA; the cost change is per 1,000 ads. Precision and recall are Horvitz–Thompson estimates from audit samples with 95% Wilson intervals on the effective sample size."</p>
+        <DriftBox cells=data.drift.clone() alerts=data.alerts.clone()/>
+        <MarketTable rows=data.markets.clone() sparklines/>
+        <div class="chart-grid">
+            <ChartFigure svg=automation_chart testid="chart-automation">
+                <table class="table compact">
+                    <caption class="sr-only">"Automation rate per day"</caption>
+                    <thead><tr><th scope="col">"Day (UTC)"</th><th scope="col" class="num">"Automation rate"</th></tr></thead>
+                    <tbody>{automation_rows}</tbody>
+                </table>
+            </ChartFigure>
+            <ChartFigure svg=override_chart testid="chart-override">
+                <table class="table compact">
+                    <caption class="sr-only">"Override rate per day"</caption>
+                    <thead><tr><th scope="col">"Day (UTC)"</th><th scope="col" class="num">"Override rate"</th></tr></thead>
+                    <tbody>{override_rows}</tbody>
+                </table>
+            </ChartFigure>
+        </div>
+    }
+}
+
+/// Open review items by queue, live.
+#[component]
+fn BacklogTile(backlog: Vec<Backlog>) -> impl IntoView {
+    let open: i64 = backlog.iter().map(|b| b.open).sum();
+    let past: i64 = backlog.iter().map(|b| b.past_due).sum();
+    view! {
+        <section class="kpi card" data-testid="kpi-backlog">
+            <h2 class="kpi-label">"Backlog now"</h2>
+            <p class="kpi-value" data-testid="kpi-backlog-value">{format::int(open as f64)}</p>
+            <p class="kpi-detail">{format!("{} past their SLA", format::int(past as f64))}</p>
+            <ul class="backlog-list">
+                {backlog.into_iter().map(|b| {
+                    let label = b.source.parse::<Source>().map(|s| s.label()).unwrap_or("Other");
+                    view! {
+                        <li>
+                            <span>{label}</span>
+                            <span class="num">
+                                {format::int(b.open as f64)}
+                                {(b.past_due > 0).then(|| view! { <span class="bad">{format!(" ({} late)", b.past_due)}</span> })}
+                            </span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+/// Slices in watch or drifted, and the latest alerts with links to the drift tab.
+#[component]
+fn DriftBox(cells: Vec<DriftCell>, alerts: Vec<DriftAlert>) -> impl IntoView {
+    let query = use_query_map();
+    let drifted = cells.iter().filter(|c| c.band == Some(DriftBand::Drifted)).count();
+    let watch = cells.iter().filter(|c| c.band == Some(DriftBand::Watch)).count();
+    let badge_class = if drifted > 0 { "badge badge-err" } else { "badge badge-warn" };
+    let badge = match (drifted, watch) {
+        (0, 0) => view! { <span class="badge badge-ok" data-testid="drift-badge" data-count="0">"all stable"</span> }.into_any(),
+        (d, w) => view! {
+            <span class=badge_class data-testid="drift-badge" data-count=drifted + watch>
+                {format!("{d} drifted · {w} watch")}
+            </span>
+        }
+        .into_any(),
+    };
+    let shown: Vec<DriftAlert> = alerts.into_iter().take(6).collect();
+    view! {
+        <section class="card drift-box" data-testid="drift-alerts">
+            <h2>"Model drift " {badge}</h2>
+            {if shown.is_empty() {
+                view! { <p class="muted">"No drift alerts yet. Alerts appear when a slice's PSI rises into watch (0.1) or drifted (0.2)."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="alert-list">
+                        {shown.into_iter().map(|a| {
+                            let href = href_with(&query.get_untracked(), "/dashboards/drift", &[("market", &a.market), ("category", &a.category)]);
+                            view! {
+                                <li class=format!("band-{}", a.band)>
+                                    <span class="muted small nowrap">{format::utc_minute(&a.at)}</span>
+                                    <a href=href>{format!("{} · {}", a.market, format::category(&a.category))}</a>
+                                    <span>{format!("{} → {}", a.previous_band, a.band)}</span>
+                                    <span class="num">{format!("PSI {:.3}", a.psi)}</span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <p class="small"><a href=move || href_with(&query.read(), "/dashboards/drift", &[])>"All drift figures and alerts →"</a></p>
+        </section>
+    }
+}
+
+fn estimate_cell(e: Option<&Estimate>) -> AnyView {
+    match format::estimate(e) {
+        EstimateText::Shown { value, interval, n } => view! {
+            <td class="num">{value}<div class="muted small">{format!("[{interval}] {n}")}</div></td>
+        }
+        .into_any(),
+        EstimateText::TooFew(t) => view! { <td class="num too-few">{t}</td> }.into_any(),
+        EstimateText::Missing => view! { <td class="num muted">{format::NONE}</td> }.into_any(),
+    }
+}
+
+/// One row per market with the same figures as the tiles and a daily sparkline.
+#[component]
+fn MarketTable(rows: Vec<MarketRow>, sparklines: Vec<String>) -> impl IntoView {
+    let query = use_query_map();
+    view! {
+        <section class="card">
+            <h2>"By market"</h2>
+            <div class="table-scroll">
+                <table class="table market-table" data-testid="market-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Market"</th>
+                            <th scope="col" class="num">"Decided"</th>
+                            <th scope="col">"Per day"</th>
+                            <th scope="col" class="num">"Automation"</th>
+                            <th scope="col" class="num">"Precision"</th>
+                            <th scope="col" class="num">"Recall"</th>
+                            <th scope="col" class="num">"Override"</th>
+                            <th scope="col" class="num">"Appeals overturned"</th>
+                            <th scope="col" class="num">"Backlog"</th>
+                            <th scope="col" class="num">"SLA p50 / p95"</th>
+                            <th scope="col" class="num">"Within SLA"</th>
+                            <th scope="col" class="num">"Median handling"</th>
+                            <th scope="col" class="num">"Cost"</th>
+                            <th scope="col" class="num">"Per 1,000 ads"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows.into_iter().zip(sparklines.into_iter().chain(std::iter::repeat(String::new()))).map(|(row, spark)| {
+                            let MarketRow { market, kpis, previous, backlog, daily_decided, .. } = row;
+                            let Kpis { decided, .. } = kpis;
+                            let change = format::delta_relative(Some(decided), Some(previous.decided), Better::Neither);
+                            let href = href_with(&query.get_untracked(), "/dashboards", &[("market", &market)]);
+                            let days_text = format!(
+                                "Decided per day: {}",
+                                daily_decided.iter().map(|v| format::int(*v)).collect::<Vec<_>>().join(", ")
+                            );
+                            view! {
+                                <tr data-testid=format!("market-row-{market}")>
+                                    <th scope="row"><a href=href title=format!("Show {market} only")>{market.clone()}</a></th>
+                                    <td class="num">
+                                        <span data-testid="market-decided">{format::int(decided)}</span>
+                                        {change.map(|d| view! { <div class=format!("small {}", d.class) title=d.words.clone()>{d.text}</div> })}
+                                    </td>
+                                    <td class="spark">
+                                        <span class="spark-svg" inner_html=spark></span>
+                                        <span class="sr-only">{days_text}</span>
+                                    </td>
+                                    <td class="num">{format::pct(kpis.automation_rate)}</td>
+                                    {estimate_cell(kpis.precision.as_ref())}
+                                    {estimate_cell(kpis.recall.as_ref())}
+                                    <td class="num">{format::pct(kpis.override_rate)}<div class="muted small">{format!("{} / {}", format::int(kpis.overridden), format::int(kpis.checked))}</div></td>
+                                    <td class="num">{format::pct(kpis.appeal_overturn_rate)}<div class="muted small">{format!("of {}", format::int(kpis.appeals_decided))}</div></td>
+                                    <td class="num">{format::int(backlog as f64)}</td>
+                                    <td class="num nowrap">{format::duration(kpis.sla_p50_seconds)}<div class="muted small">{format::duration(kpis.sla_p95_seconds)}</div></td>
+                                    <td class="num">{format::pct(kpis.sla_within)}</td>
+                                    <td class="num nowrap">{format::duration(kpis.median_handling_seconds)}</td>
+                                    <td class="num">{format::money(kpis.cost.total)}</td>
+                                    <td class="num">{kpis.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <p class="hint">"Precision and recall cells show the estimate, its 95% interval and the effective sample size; “too few samples” below 20. Click a market to filter the whole page to it."</p>
+        </section>
+    }
+}

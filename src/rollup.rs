@@ -1,0 +1,858 @@
+//! Rollups behind the dashboards: sums per hour × market × category × model version, kept
+//! up to date inside the same write transactions as the decisions and reviews they count,
+//! so that dashboards read a few thousand rows instead of scanning millions of decisions.
+//!
+//! Two clocks, on purpose:
+//! - everything about a machine decision and its **final human verdict** (the latest review
+//!   that is not a QA second opinion) is counted at the hour of the decision: quality is a
+//!   property of the decisions made in a window, whenever the humans got to them;
+//! - the **reviewing work** (handling time, SLA, appeals settled, reviews by reviewer and
+//!   reason) is counted at the hour the review finished.
+//!
+//! A decision adds its contribution once; a review or an undo replaces the ad's verdict
+//! contribution (minus the old one, plus the new one) and adds or removes its own work. The
+//! same contribution functions also rebuild every rollup from the raw rows ([`recompute`]),
+//! which is how the tests prove that what was kept incrementally is what the rows say.
+//!
+//! Horvitz–Thompson sums carry the weight 1 / sampling probability of the decision. An ad is
+//! in the weighted sample when it was an audit sample of an automatic decision or when the
+//! machine routed it to a human (probability 1); ads checked only because of an appeal count
+//! for the override rate but not for precision and recall, since appeals are not random.
+
+use crate::db::{Db, Flag, WriteTx};
+use crate::kpi;
+use crate::policy::Category;
+use crate::time::Millis;
+use std::collections::BTreeMap;
+
+/// Milliseconds in an hour: rollup rows are keyed by `ms / HOUR_MS`.
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The rollup hour of a timestamp.
+pub fn hour_of(ms: Millis) -> i64 {
+    ms.div_euclid(HOUR_MS)
+}
+
+/// Measures of `rollup_ads`, in column order. The `ad` module names their positions.
+pub const AD_MEASURES: [&str; 31] = [
+    "decided",
+    "auto_approved",
+    "auto_rejected",
+    "routed",
+    "audit_samples",
+    "infer_ms",
+    "p_w",
+    "p_w2",
+    "p_wy",
+    "r_w",
+    "r_w2",
+    "r_wy",
+    "checked",
+    "overridden",
+    "fp_bw",
+    "fn_weapons",
+    "fn_drugs",
+    "fn_tobacco",
+    "fn_alcohol",
+    "fn_gambling",
+    "fn_adult",
+    "fn_scam",
+    "fn_health_claims",
+    "fn_counterfeit",
+    "fn_political",
+    "reviews",
+    "handling_ms",
+    "appeals_decided",
+    "appeals_overturned",
+    "sla_n",
+    "sla_within",
+];
+
+/// Positions in [`AD_MEASURES`].
+pub mod ad {
+    /// Machine decisions.
+    pub const DECIDED: usize = 0;
+    pub const AUTO_APPROVED: usize = 1;
+    pub const AUTO_REJECTED: usize = 2;
+    /// Sent to a human by the machine (uncertain or restricted).
+    pub const ROUTED: usize = 3;
+    pub const AUDIT_SAMPLES: usize = 4;
+    /// Σ inference time of the decisions, ms.
+    pub const INFER_MS: usize = 5;
+    /// Precision sample: auto-rejections with a weighted human verdict (Σw, Σw², Σw·confirmed).
+    pub const P_W: usize = 6;
+    /// Recall sample: weighted ads humans found violating (Σw, Σw², Σw·auto-rejected).
+    pub const R_W: usize = 9;
+    /// Automatic decisions with a final human verdict (audits and appeals), unweighted.
+    pub const CHECKED: usize = 12;
+    /// Of those, the ones the human verdict overruled.
+    pub const OVERRIDDEN: usize = 13;
+    /// HT Σ w·daily budget of auto-rejections humans approved.
+    pub const FP_BW: usize = 14;
+    /// HT Σ w of auto-approvals humans rejected, per violated category (10 columns).
+    pub const FN_W: usize = 15;
+    /// Reviews finished in the hour (QA second opinions included).
+    pub const REVIEWS: usize = 25;
+    /// Σ review handling time, ms.
+    pub const HANDLING_MS: usize = 26;
+    pub const APPEALS_DECIDED: usize = 27;
+    pub const APPEALS_OVERTURNED: usize = 28;
+    /// Ads the machine routed to a human that got their final decision in the hour.
+    pub const SLA_N: usize = 29;
+    /// Of those, the ones decided by their due time (submission + market SLA).
+    pub const SLA_WITHIN: usize = 30;
+}
+
+/// Measures of `rollup_categories`, in column order. The `cat` module names their positions.
+pub const CAT_MEASURES: [&str; 86] = [
+    "h00", "h01", "h02", "h03", "h04", "h05", "h06", "h07", "h08", "h09", "h10", "h11", "h12",
+    "h13", "h14", "h15", "h16", "h17", "h18", "h19", "cp_w", "cp_w2", "cp_wy", "cr_w", "cr_w2",
+    "cr_wy", "cw00", "cw01", "cw02", "cw03", "cw04", "cw05", "cw06", "cw07", "cw08", "cw09",
+    "cw10", "cw11", "cw12", "cw13", "cw14", "cw15", "cw16", "cw17", "cw18", "cw19", "cy00",
+    "cy01", "cy02", "cy03", "cy04", "cy05", "cy06", "cy07", "cy08", "cy09", "cy10", "cy11",
+    "cy12", "cy13", "cy14", "cy15", "cy16", "cy17", "cy18", "cy19", "cs00", "cs01", "cs02",
+    "cs03", "cs04", "cs05", "cs06", "cs07", "cs08", "cs09", "cs10", "cs11", "cs12", "cs13",
+    "cs14", "cs15", "cs16", "cs17", "cs18", "cs19",
+];
+
+/// Positions in [`CAT_MEASURES`].
+pub mod cat {
+    /// 20-bin histogram of the category's score over all decisions.
+    pub const HIST: usize = 0;
+    /// Precision sample for the category: auto-rejected for it (Σw, Σw², Σw·confirmed).
+    pub const P_W: usize = 20;
+    /// Recall sample: humans found the category (Σw, Σw², Σw·auto-rejected for it).
+    pub const R_W: usize = 23;
+    /// Reliability bins over the weighted sample: Σw, Σw·confirmed, Σw·score (20 each).
+    pub const CAL_W: usize = 26;
+    pub const CAL_Y: usize = 46;
+    pub const CAL_S: usize = 66;
+}
+
+/// A decision and the facts about its ad that the rollups need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionFacts {
+    pub ad_id: i64,
+    pub market: String,
+    pub language: String,
+    pub model_version: String,
+    pub decided_at: Millis,
+    pub submitted_at: Millis,
+    pub scores: [f32; 10],
+    pub action: String,
+    pub reasons: Vec<Category>,
+    pub audit_sample: bool,
+    pub sampling_probability: f64,
+    pub latency_ms: f64,
+    pub daily_budget_usd: f64,
+}
+
+impl DecisionFacts {
+    /// The highest-scoring category: the ad's row in `rollup_ads`.
+    pub fn top_category(&self) -> Category {
+        let mut best = 0;
+        for (i, s) in self.scores.iter().enumerate() {
+            if *s > self.scores[best] {
+                best = i;
+            }
+        }
+        Category::ALL[best]
+    }
+
+    /// The Horvitz–Thompson weight when the ad is in the random sample humans check.
+    pub fn sample_weight(&self) -> Option<f64> {
+        let sampled = self.audit_sample || self.action == "review";
+        (sampled && self.sampling_probability > 0.0).then(|| 1.0 / self.sampling_probability)
+    }
+
+    fn key(&self, hour: i64) -> Key {
+        (
+            hour,
+            self.market.clone(),
+            self.top_category().as_str().to_string(),
+            self.model_version.clone(),
+        )
+    }
+}
+
+/// An ad's final human verdict: the latest review that is not a QA second opinion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinalVerdict {
+    pub reject: bool,
+    pub categories: Vec<Category>,
+}
+
+/// One finished review, as far as the work rollups care.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReviewWork {
+    pub reviewer_id: i64,
+    pub source: String,
+    pub reject: bool,
+    pub overrode: bool,
+    pub reason_code: Option<String>,
+    /// The ad's status before the review: `in_review` means this review settled a routed ad.
+    pub status_before: String,
+    pub started_at: Millis,
+    pub finished_at: Millis,
+    /// When the task was due (submission + the market's SLA, for routed ads).
+    pub due_at: Millis,
+}
+
+type Key = (i64, String, String, String);
+
+/// Changes to the rollup tables, summed in memory before they are written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Delta {
+    pub ads: BTreeMap<Key, Vec<f64>>,
+    pub categories: BTreeMap<Key, Vec<f64>>,
+    /// (key, kind, bucket) → count.
+    pub durations: BTreeMap<(Key, String, i64), f64>,
+    /// (key, reviewer, reason code or "", source) → [reviews, overrides].
+    pub overrides: BTreeMap<(Key, i64, String, String), [f64; 2]>,
+    /// (hour, market, language, model) → decisions.
+    pub languages: BTreeMap<Key, f64>,
+}
+
+fn row<'a>(map: &'a mut BTreeMap<Key, Vec<f64>>, key: Key, width: usize) -> &'a mut Vec<f64> {
+    map.entry(key).or_insert_with(|| vec![0.0; width])
+}
+
+impl Delta {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.ads.is_empty()
+            && self.categories.is_empty()
+            && self.durations.is_empty()
+            && self.overrides.is_empty()
+            && self.languages.is_empty()
+    }
+
+    /// What a machine decision adds on its own.
+    pub fn decision(&mut self, d: &DecisionFacts) {
+        let hour = hour_of(d.decided_at);
+        let r = row(&mut self.ads, d.key(hour), AD_MEASURES.len());
+        r[ad::DECIDED] += 1.0;
+        match d.action.as_str() {
+            "approve" => r[ad::AUTO_APPROVED] += 1.0,
+            "reject" => r[ad::AUTO_REJECTED] += 1.0,
+            _ => r[ad::ROUTED] += 1.0,
+        }
+        if d.audit_sample {
+            r[ad::AUDIT_SAMPLES] += 1.0;
+        }
+        r[ad::INFER_MS] += d.latency_ms;
+        for c in Category::ALL {
+            let key = (
+                hour,
+                d.market.clone(),
+                c.as_str().to_string(),
+                d.model_version.clone(),
+            );
+            let r = row(&mut self.categories, key, CAT_MEASURES.len());
+            r[cat::HIST + kpi::score_bin(f64::from(d.scores[c.index()]))] += 1.0;
+        }
+        *self
+            .languages
+            .entry((
+                hour,
+                d.market.clone(),
+                d.language.clone(),
+                d.model_version.clone(),
+            ))
+            .or_default() += 1.0;
+    }
+
+    /// What the ad's final human verdict adds (`sign` −1 takes it back).
+    pub fn verdict(&mut self, d: &DecisionFacts, v: &FinalVerdict, sign: f64) {
+        let hour = hour_of(d.decided_at);
+        let auto_reject = d.action == "reject";
+        let r = row(&mut self.ads, d.key(hour), AD_MEASURES.len());
+        if d.action != "review" {
+            r[ad::CHECKED] += sign;
+            if v.reject != auto_reject {
+                r[ad::OVERRIDDEN] += sign;
+            }
+        }
+        let Some(w) = d.sample_weight() else {
+            return;
+        };
+        if auto_reject {
+            add_ht(r, ad::P_W, w, v.reject, sign);
+            if !v.reject {
+                r[ad::FP_BW] += sign * w * d.daily_budget_usd;
+            }
+        }
+        if v.reject {
+            add_ht(r, ad::R_W, w, auto_reject, sign);
+            if d.action == "approve" {
+                for c in &v.categories {
+                    r[ad::FN_W + c.index()] += sign * w;
+                }
+            }
+        }
+        for c in Category::ALL {
+            let key = (
+                hour,
+                d.market.clone(),
+                c.as_str().to_string(),
+                d.model_version.clone(),
+            );
+            let r = row(&mut self.categories, key, CAT_MEASURES.len());
+            let found = v.reject && v.categories.contains(&c);
+            let rejected_for = auto_reject && d.reasons.contains(&c);
+            if rejected_for {
+                add_ht(r, cat::P_W, w, found, sign);
+            }
+            if found {
+                add_ht(r, cat::R_W, w, rejected_for, sign);
+            }
+            let score = f64::from(d.scores[c.index()]);
+            let bin = kpi::score_bin(score);
+            r[cat::CAL_W + bin] += sign * w;
+            if found {
+                r[cat::CAL_Y + bin] += sign * w;
+            }
+            r[cat::CAL_S + bin] += sign * w * score;
+        }
+    }
+
+    /// What a finished review adds as work (`sign` −1 takes it back).
+    pub fn work(&mut self, d: &DecisionFacts, w: &ReviewWork, sign: f64) {
+        let key = d.key(hour_of(w.finished_at));
+        let handling = (w.finished_at - w.started_at).max(0);
+        let r = row(&mut self.ads, key.clone(), AD_MEASURES.len());
+        r[ad::REVIEWS] += sign;
+        r[ad::HANDLING_MS] += sign * handling as f64;
+        if w.source == "appeal" {
+            r[ad::APPEALS_DECIDED] += sign;
+            if !w.reject {
+                r[ad::APPEALS_OVERTURNED] += sign;
+            }
+        }
+        let settles = w.source != "qa" && w.status_before == "in_review";
+        if settles {
+            r[ad::SLA_N] += sign;
+            if w.finished_at <= w.due_at {
+                r[ad::SLA_WITHIN] += sign;
+            }
+            let sla = w.finished_at - d.submitted_at;
+            *self
+                .durations
+                .entry((key.clone(), "sla".into(), kpi::duration_bucket(sla) as i64))
+                .or_default() += sign;
+        }
+        *self
+            .durations
+            .entry((
+                key.clone(),
+                "handling".into(),
+                kpi::duration_bucket(handling) as i64,
+            ))
+            .or_default() += sign;
+        let o = self
+            .overrides
+            .entry((
+                key,
+                w.reviewer_id,
+                w.reason_code.clone().unwrap_or_default(),
+                w.source.clone(),
+            ))
+            .or_default();
+        o[0] += sign;
+        if w.overrode {
+            o[1] += sign;
+        }
+    }
+
+    /// Adds another delta to this one.
+    pub fn merge(&mut self, other: Delta) {
+        for (k, v) in other.ads {
+            let r = row(&mut self.ads, k, AD_MEASURES.len());
+            r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+        for (k, v) in other.categories {
+            let r = row(&mut self.categories, k, CAT_MEASURES.len());
+            r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+        for (k, v) in other.durations {
+            *self.durations.entry(k).or_default() += v;
+        }
+        for (k, v) in other.overrides {
+            let o = self.overrides.entry(k).or_default();
+            o[0] += v[0];
+            o[1] += v[1];
+        }
+        for (k, v) in other.languages {
+            *self.languages.entry(k).or_default() += v;
+        }
+    }
+
+    /// Drops entries that add up to nothing (after a review and its undo, say), so that two
+    /// deltas describing the same totals compare equal.
+    pub fn without_zeros(mut self) -> Delta {
+        let zero = |x: &f64| x.abs() < 1e-9;
+        self.ads.retain(|_, v| !v.iter().all(zero));
+        self.categories.retain(|_, v| !v.iter().all(zero));
+        self.durations.retain(|_, v| !zero(v));
+        self.overrides.retain(|_, v| !v.iter().all(zero));
+        self.languages.retain(|_, v| !zero(v));
+        self
+    }
+
+    /// Where two deltas differ by more than rounding (relative 1e-9), as readable lines.
+    pub fn differences(&self, other: &Delta) -> Vec<String> {
+        let a = self.clone().without_zeros();
+        let b = other.clone().without_zeros();
+        let mut out = Vec::new();
+        let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
+        let mut rows = |name: &str, x: &BTreeMap<Key, Vec<f64>>, y: &BTreeMap<Key, Vec<f64>>, cols: &[&str]| {
+            for k in x.keys().chain(y.keys()) {
+                let (xv, yv) = (x.get(k), y.get(k));
+                for (i, col) in cols.iter().enumerate() {
+                    let xi = xv.map_or(0.0, |v| v[i]);
+                    let yi = yv.map_or(0.0, |v| v[i]);
+                    if !close(xi, yi) {
+                        out.push(format!("{name} {k:?} {col}: {xi} vs {yi}"));
+                    }
+                }
+            }
+        };
+        rows("rollup_ads", &a.ads, &b.ads, &AD_MEASURES);
+        rows("rollup_categories", &a.categories, &b.categories, &CAT_MEASURES);
+        rows("rollup_languages", &flat(&a.languages), &flat(&b.languages), &["decided"]);
+        for k in a.durations.keys().chain(b.durations.keys()) {
+            let (x, y) = (a.durations.get(k).copied().unwrap_or(0.0), b.durations.get(k).copied().unwrap_or(0.0));
+            if !close(x, y) {
+                out.push(format!("rollup_durations {k:?}: {x} vs {y}"));
+            }
+        }
+        for k in a.overrides.keys().chain(b.overrides.keys()) {
+            let (x, y) = (a.overrides.get(k).copied().unwrap_or_default(), b.overrides.get(k).copied().unwrap_or_default());
+            if !close(x[0], y[0]) || !close(x[1], y[1]) {
+                out.push(format!("rollup_overrides {k:?}: {x:?} vs {y:?}"));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Writes the delta: one multi-row upsert per table and chunk, adding to what is there.
+    pub async fn flush(self, tx: &mut WriteTx) -> sqlx::Result<()> {
+        let delta = self.without_zeros();
+        let keys = ["hour", "market", "category", "model_version"];
+        let ads: Vec<(Vec<Param>, Vec<f64>)> =
+            delta.ads.into_iter().map(|(k, v)| (key_params(k), v)).collect();
+        upsert(tx, "rollup_ads", &keys, &AD_MEASURES, ads).await?;
+        let cats: Vec<(Vec<Param>, Vec<f64>)> = delta
+            .categories
+            .into_iter()
+            .map(|(k, v)| (key_params(k), v))
+            .collect();
+        upsert(tx, "rollup_categories", &keys, &CAT_MEASURES, cats).await?;
+        let durations = delta
+            .durations
+            .into_iter()
+            .map(|((k, kind, bucket), n)| {
+                let mut p = key_params(k);
+                p.push(Param::Text(kind));
+                p.push(Param::Int(bucket));
+                (p, vec![n])
+            })
+            .collect();
+        upsert(
+            tx,
+            "rollup_durations",
+            &["hour", "market", "category", "model_version", "kind", "bucket"],
+            &["n"],
+            durations,
+        )
+        .await?;
+        let overrides = delta
+            .overrides
+            .into_iter()
+            .map(|((k, reviewer, reason, source), v)| {
+                let mut p = key_params(k);
+                p.push(Param::Int(reviewer));
+                p.push(Param::Text(reason));
+                p.push(Param::Text(source));
+                (p, v.to_vec())
+            })
+            .collect();
+        upsert(
+            tx,
+            "rollup_overrides",
+            &[
+                "hour",
+                "market",
+                "category",
+                "model_version",
+                "reviewer_id",
+                "reason_code",
+                "source",
+            ],
+            &["reviews", "overrides"],
+            overrides,
+        )
+        .await?;
+        let languages = delta
+            .languages
+            .into_iter()
+            .map(|(k, n)| (key_params(k), vec![n]))
+            .collect();
+        upsert(
+            tx,
+            "rollup_languages",
+            &["hour", "market", "language", "model_version"],
+            &["decided"],
+            languages,
+        )
+        .await
+    }
+}
+
+fn flat(m: &BTreeMap<Key, f64>) -> BTreeMap<Key, Vec<f64>> {
+    m.iter().map(|(k, v)| (k.clone(), vec![*v])).collect()
+}
+
+fn add_ht(r: &mut [f64], at: usize, w: f64, hit: bool, sign: f64) {
+    r[at] += sign * w;
+    r[at + 1] += sign * w * w;
+    if hit {
+        r[at + 2] += sign * w;
+    }
+}
+
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+fn key_params((hour, a, b, c): Key) -> Vec<Param> {
+    vec![Param::Int(hour), Param::Text(a), Param::Text(b), Param::Text(c)]
+}
+
+async fn upsert(
+    tx: &mut WriteTx,
+    table: &str,
+    keys: &[&str],
+    measures: &[&str],
+    rows: Vec<(Vec<Param>, Vec<f64>)>,
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let width = keys.len() + measures.len();
+    // Stay well under both backends' limit on bound parameters.
+    let per_chunk = (8_000 / width).max(1);
+    let columns = keys.iter().chain(measures).copied().collect::<Vec<_>>().join(", ");
+    let updates = measures
+        .iter()
+        .map(|m| format!("{m} = {table}.{m} + excluded.{m}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let placeholder = format!("({})", vec!["?"; width].join(","));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(per_chunk).collect();
+        let sql = format!(
+            "insert into {table} ({columns}) values {} on conflict ({}) do update set {updates}",
+            crate::ads::values_list(chunk.len(), &placeholder),
+            keys.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (key, values) in chunk {
+            for p in key {
+                q = match p {
+                    Param::Int(i) => q.bind(i),
+                    Param::Text(s) => q.bind(s),
+                };
+            }
+            for v in values {
+                q = q.bind(v);
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+type FactsRow = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    Millis,
+    Millis,
+    String,
+    String,
+    String,
+    Flag,
+    f64,
+    f64,
+    f64,
+);
+
+const FACTS_SQL: &str = "select a.id, a.market, a.language, d.model_version, d.decided_at, a.submitted_at, \
+     d.scores, d.action, d.reasons, d.audit_sample, d.sampling_probability, d.latency_ms, a.daily_budget_usd \
+     from decisions d join ads a on a.id = d.ad_id";
+
+fn facts_of(r: FactsRow) -> DecisionFacts {
+    let scores: Vec<f32> = serde_json::from_str(&r.6).unwrap_or_default();
+    let mut fixed = [0.0f32; 10];
+    for (slot, s) in fixed.iter_mut().zip(scores) {
+        *slot = s;
+    }
+    DecisionFacts {
+        ad_id: r.0,
+        market: r.1,
+        language: r.2.unwrap_or_else(|| "und".into()),
+        model_version: r.3,
+        decided_at: r.4,
+        submitted_at: r.5,
+        scores: fixed,
+        action: r.7,
+        reasons: categories_of(&r.8),
+        audit_sample: r.9 .0,
+        sampling_probability: r.10,
+        latency_ms: r.11,
+        daily_budget_usd: r.12,
+    }
+}
+
+fn categories_of(json: &str) -> Vec<Category> {
+    serde_json::from_str::<Vec<String>>(json)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect()
+}
+
+/// The decision facts of one ad, inside a write transaction.
+pub async fn facts(tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<Option<DecisionFacts>> {
+    let row: Option<FactsRow> = sqlx::query_as(&format!("{FACTS_SQL} where a.id = $1"))
+        .bind(ad_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(facts_of))
+}
+
+/// The ad's final human verdict, inside a write transaction.
+pub async fn final_verdict(tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<Option<FinalVerdict>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "select verdict, categories from reviews where ad_id = $1 and source <> 'qa' order by id desc limit 1",
+    )
+    .bind(ad_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(verdict, cats)| FinalVerdict {
+        reject: verdict == "reject",
+        categories: categories_of(&cats),
+    }))
+}
+
+type WorkRow = (i64, i64, String, String, Flag, Option<String>, String, Millis, Millis, Millis);
+
+const WORK_SQL: &str = "select r.ad_id, r.reviewer_id, r.source, r.verdict, r.override, r.reason_code, r.status_before, \
+     r.started_at, r.finished_at, t.due_at from reviews r join review_tasks t on t.id = r.task_id";
+
+fn work_of(r: WorkRow) -> (i64, ReviewWork) {
+    (
+        r.0,
+        ReviewWork {
+            reviewer_id: r.1,
+            source: r.2,
+            reject: r.3 == "reject",
+            overrode: r.4 .0,
+            reason_code: r.5,
+            status_before: r.6,
+            started_at: r.7,
+            finished_at: r.8,
+            due_at: r.9,
+        },
+    )
+}
+
+/// One review's work facts, inside a write transaction.
+pub async fn review_work(tx: &mut WriteTx, review_id: i64) -> sqlx::Result<Option<ReviewWork>> {
+    let row: Option<WorkRow> = sqlx::query_as(&format!("{WORK_SQL} where r.id = $1"))
+        .bind(review_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|r| work_of(r).1))
+}
+
+/// An ad's rollup state before a change, to be replaced after it: see [`Pending::settle`].
+pub struct Pending {
+    facts: Option<DecisionFacts>,
+    before: Option<FinalVerdict>,
+    delta: Delta,
+}
+
+impl Pending {
+    /// Reads the ad's decision and final verdict before a review changes them.
+    pub async fn before(tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<Pending> {
+        Ok(Pending {
+            facts: facts(tx, ad_id).await?,
+            before: final_verdict(tx, ad_id).await?,
+            delta: Delta::default(),
+        })
+    }
+
+    /// Counts a review's work (`sign` −1 when it is being removed).
+    pub fn work(&mut self, w: &ReviewWork, sign: f64) {
+        if let Some(f) = &self.facts {
+            self.delta.work(f, w, sign);
+        }
+    }
+
+    /// Replaces the ad's old verdict contribution with its current one and writes it all.
+    pub async fn settle(mut self, tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<()> {
+        let Some(f) = self.facts.take() else {
+            return Ok(());
+        };
+        let after = final_verdict(tx, ad_id).await?;
+        if after != self.before {
+            if let Some(v) = &self.before {
+                self.delta.verdict(&f, v, -1.0);
+            }
+            if let Some(v) = &after {
+                self.delta.verdict(&f, v, 1.0);
+            }
+        }
+        self.delta.flush(tx).await
+    }
+}
+
+/// Every rollup computed from scratch from the raw decisions and reviews.
+pub async fn recompute(db: &Db) -> sqlx::Result<Delta> {
+    let mut delta = Delta::default();
+    let mut facts_by_ad: BTreeMap<i64, DecisionFacts> = BTreeMap::new();
+    for r in collect_rows::<FactsRow>(db, FACTS_SQL).await? {
+        let f = facts_of(r);
+        delta.decision(&f);
+        facts_by_ad.insert(f.ad_id, f);
+    }
+    let finals: Vec<(i64, String, String)> = collect_rows(
+        db,
+        "select r.ad_id, r.verdict, r.categories from reviews r where r.source <> 'qa' and r.id = \
+         (select max(r2.id) from reviews r2 where r2.ad_id = r.ad_id and r2.source <> 'qa')",
+    )
+    .await?;
+    for (ad_id, verdict, cats) in finals {
+        if let Some(f) = facts_by_ad.get(&ad_id) {
+            let v = FinalVerdict {
+                reject: verdict == "reject",
+                categories: categories_of(&cats),
+            };
+            delta.verdict(f, &v, 1.0);
+        }
+    }
+    for r in collect_rows::<WorkRow>(db, WORK_SQL).await? {
+        let (ad_id, w) = work_of(r);
+        if let Some(f) = facts_by_ad.get(&ad_id) {
+            delta.work(f, &w, 1.0);
+        }
+    }
+    Ok(delta.without_zeros())
+}
+
+/// All rows of a query (the rebuild reads each table once).
+async fn collect_rows<T>(db: &Db, sql: &str) -> sqlx::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as::<_, T>(sql).fetch_all(db.pool()).await
+}
+
+/// The rollup tables as stored, in the same shape as [`recompute`] returns.
+pub async fn stored(db: &Db) -> sqlx::Result<Delta> {
+    let mut delta = Delta::default();
+    for (table, measures, into_ads) in [
+        ("rollup_ads", &AD_MEASURES[..], true),
+        ("rollup_categories", &CAT_MEASURES[..], false),
+    ] {
+        let sql = format!(
+            "select hour, market, category, model_version, {} from {table}",
+            measures.join(", ")
+        );
+        let rows = sqlx::query(&sql).fetch_all(db.pool()).await?;
+        for r in rows {
+            use sqlx::Row;
+            let key: Key = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let values = (0..measures.len())
+                .map(|i| r.try_get::<f64, _>(4 + i))
+                .collect::<Result<Vec<_>, _>>()?;
+            if into_ads {
+                delta.ads.insert(key, values);
+            } else {
+                delta.categories.insert(key, values);
+            }
+        }
+    }
+    let durations: Vec<(i64, String, String, String, String, i64, f64)> = sqlx::query_as(
+        "select hour, market, category, model_version, kind, cast(bucket as bigint), n from rollup_durations",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for (h, m, c, v, kind, bucket, n) in durations {
+        delta.durations.insert(((h, m, c, v), kind, bucket), n);
+    }
+    let overrides: Vec<(i64, String, String, String, i64, String, String, f64, f64)> =
+        sqlx::query_as(
+            "select hour, market, category, model_version, reviewer_id, reason_code, source, reviews, overrides \
+             from rollup_overrides",
+        )
+        .fetch_all(db.pool())
+        .await?;
+    for (h, m, c, v, reviewer, reason, source, n, o) in overrides {
+        delta
+            .overrides
+            .insert(((h, m, c, v), reviewer, reason, source), [n, o]);
+    }
+    let languages: Vec<(i64, String, String, String, f64)> = sqlx::query_as(
+        "select hour, market, language, model_version, decided from rollup_languages",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for (h, m, l, v, n) in languages {
+        delta.languages.insert((h, m, l, v), n);
+    }
+    Ok(delta.without_zeros())
+}
+
+/// Empties the rollups and writes them again from the raw rows, in one transaction. Used
+/// when a database that predates the rollups is first served.
+pub async fn rebuild(db: &Db) -> sqlx::Result<()> {
+    let delta = recompute(db).await?;
+    let mut tx = db.begin_write().await?;
+    for table in [
+        "rollup_ads",
+        "rollup_categories",
+        "rollup_durations",
+        "rollup_overrides",
+        "rollup_languages",
+    ] {
+        sqlx::query(&format!("delete from {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    delta.flush(&mut tx).await?;
+    tx.commit().await
+}
+
+/// Rebuilds the rollups when there are decisions but no rollup rows (a database from before
+/// the dashboards). Returns whether it rebuilt.
+pub async fn ensure_built(db: &Db) -> sqlx::Result<bool> {
+    let (decisions,): (i64,) = sqlx::query_as("select count(*) from (select 1 from decisions limit 1) x")
+        .fetch_one(db.pool())
+        .await?;
+    let (rollups,): (i64,) = sqlx::query_as("select count(*) from (select 1 from rollup_ads limit 1) x")
+        .fetch_one(db.pool())
+        .await?;
+    if decisions > 0 && rollups == 0 {
+        rebuild(db).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
