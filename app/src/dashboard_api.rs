@@ -5,7 +5,9 @@
 //! next to the figures they show.
 
 use crate::error::AppError;
-use amso_core::board::{CostView, DriftView, Overview, OverridesView, Quality, RatesView, Selection, Simulation};
+use amso_core::board::{
+    CostView, DriftView, OverridesView, Overview, Quality, RatesView, Selection, Simulation,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +141,9 @@ fn span(w: &amso_core::board::Window) -> String {
 pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
     let (_, db, f) = reader(&sel)?;
     let now = now_millis();
-    let data = dashboard::overview(&db, &f, now).await.map_err(dash_error)?;
+    let data = dashboard::overview(&db, &f, now)
+        .await
+        .map_err(dash_error)?;
     let updated = chrono::DateTime::from_timestamp_millis(now)
         .map(|t| t.format("%H:%M:%S").to_string())
         .unwrap_or_default();
@@ -199,12 +203,16 @@ pub async fn get_quality(sel: Selection) -> Result<QualityBoard, AppError> {
     let data = dashboard::quality(&db, &f).await.map_err(internal)?;
     draw(move || {
         let trend_chart = charts::line_chart(
-            &ChartSpec::new("Auto-reject precision and recall per week", "ISO week", "Estimate")
-                .desc(
-                    "Audit-weighted precision and recall of automatic rejection per ISO week; \
+            &ChartSpec::new(
+                "Auto-reject precision and recall per week",
+                "ISO week",
+                "Estimate",
+            )
+            .desc(
+                "Audit-weighted precision and recall of automatic rejection per ISO week; \
                      weeks with fewer than 20 effective samples are left out.",
-                )
-                .percent(),
+            )
+            .percent(),
             &data.weeks,
             &[
                 Series::new("Precision", data.weekly_precision.clone()),
@@ -245,7 +253,11 @@ pub async fn get_quality(sel: Selection) -> Result<QualityBoard, AppError> {
 /// default the 28 days before the window), the chosen slice's histograms (else the most
 /// drifted one's), PSI per day and the language and category mixes.
 #[server(prefix = "/rpc", endpoint = "get_drift")]
-pub async fn get_drift(sel: Selection, ref_from: String, ref_to: String) -> Result<DriftBoard, AppError> {
+pub async fn get_drift(
+    sel: Selection,
+    ref_from: String,
+    ref_to: String,
+) -> Result<DriftBoard, AppError> {
     let (_, db, f) = reader(&sel)?;
     let reference = if ref_from.trim().is_empty() && ref_to.trim().is_empty() {
         dashboard::reference_window(&f.window)
@@ -256,7 +268,9 @@ pub async fn get_drift(sel: Selection, ref_from: String, ref_to: String) -> Resu
             to: ref_to,
             ..Selection::default()
         };
-        dashboard::resolve(&custom, now_millis()).map_err(dash_error)?.window
+        dashboard::resolve(&custom, now_millis())
+            .map_err(dash_error)?
+            .window
     };
     // The grid always shows every slice; the selection only picks the one looked into.
     let every_slice = Filter {
@@ -268,7 +282,9 @@ pub async fn get_drift(sel: Selection, ref_from: String, ref_to: String) -> Resu
         .await
         .map_err(internal)?;
     if f.market.is_some() || f.category.is_some() {
-        let slice = dashboard::drift_view(&db, &f, &reference).await.map_err(internal)?;
+        let slice = dashboard::drift_view(&db, &f, &reference)
+            .await
+            .map_err(internal)?;
         let focus_name = slice.focus.as_ref().map(|(m, c)| format!("{m} {c}"));
         let mut daily: Vec<(String, Vec<Option<f64>>)> = slice
             .daily_psi
@@ -353,18 +369,28 @@ pub async fn get_cost(sel: Selection) -> Result<CostBoard, AppError> {
     let can_edit = matches!(user.role, Role::OpsHead | Role::Admin);
     let data = dashboard::cost_view(&db, &f).await.map_err(internal)?;
     draw(move || {
-        let shown: Vec<&(String, f64, amso_core::kpi::Cost)> =
-            data.markets.iter().filter(|(_, decided, _)| *decided > 0.0).collect();
+        let shown: Vec<&(String, f64, amso_core::kpi::Cost)> = data
+            .markets
+            .iter()
+            .filter(|(_, decided, _)| *decided > 0.0)
+            .collect();
         let per_1k = |part: fn(&amso_core::kpi::Cost) -> f64| -> Vec<f64> {
-            shown.iter().map(|(_, decided, c)| part(c) / decided * 1000.0).collect()
+            shown
+                .iter()
+                .map(|(_, decided, c)| part(c) / decided * 1000.0)
+                .collect()
         };
         let bars_chart = charts::stacked_bars(
-            &ChartSpec::new("Cost of risk control per 1,000 ads", "Market", "USD per 1,000 ads")
-                .desc(&format!(
-                    "Reviewer time, inference, wrongly rejected spend and harm let through, in USD \
+            &ChartSpec::new(
+                "Cost of risk control per 1,000 ads",
+                "Market",
+                "USD per 1,000 ads",
+            )
+            .desc(&format!(
+                "Reviewer time, inference, wrongly rejected spend and harm let through, in USD \
                      per 1,000 ads decided, per market, {}.",
-                    span(&data.window)
-                )),
+                span(&data.window)
+            )),
             &shown.iter().map(|(m, _, _)| m.clone()).collect::<Vec<_>>(),
             &[
                 ("Review".to_string(), per_1k(|c| c.review)),
@@ -374,12 +400,15 @@ pub async fn get_cost(sel: Selection) -> Result<CostBoard, AppError> {
             ],
         );
         let trend_chart = charts::line_chart(
-            &ChartSpec::new("Cost per 1,000 ads per day", "Day (UTC)", "USD per 1,000 ads").desc(
-                &format!(
-                    "Total cost of risk control per 1,000 ads decided, per day, {}.",
-                    span(&data.window)
-                ),
-            ),
+            &ChartSpec::new(
+                "Cost per 1,000 ads per day",
+                "Day (UTC)",
+                "USD per 1,000 ads",
+            )
+            .desc(&format!(
+                "Total cost of risk control per 1,000 ads decided, per day, {}.",
+                span(&data.window)
+            )),
             &data.days,
             &[Series::new("Cost per 1,000 ads", data.daily_per_1k.clone())],
         );
@@ -414,7 +443,9 @@ pub async fn get_overrides(sel: Selection) -> Result<OverridesBoard, AppError> {
         category: None,
         ..f.clone()
     };
-    let all = dashboard::overrides_view(&db, &every_slice).await.map_err(internal)?;
+    let all = dashboard::overrides_view(&db, &every_slice)
+        .await
+        .map_err(internal)?;
     let data = if f.market.is_some() || f.category.is_some() {
         let mut slice = dashboard::overrides_view(&db, &f).await.map_err(internal)?;
         slice.cells = all.cells;
@@ -459,11 +490,18 @@ pub async fn get_band_in_force(market: String, category: String) -> Result<BandI
     let category: amso_core::policy::Category = category
         .parse()
         .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown category {category:?}")))?;
-    let (_, cells) = amso_core::thresholds::current(&state.db).await.map_err(internal)?;
+    let (_, cells) = amso_core::thresholds::current(&state.db)
+        .await
+        .map_err(internal)?;
     let cell = cells
         .into_iter()
         .find(|c| c.market == market && c.category == category)
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound, "no thresholds for this market and category"))?;
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorKind::NotFound,
+                "no thresholds for this market and category",
+            )
+        })?;
     Ok(BandInForce {
         approve_below: cell.approve_below,
         reject_at: cell.reject_at,
@@ -488,9 +526,16 @@ pub async fn simulate_thresholds(
     let category = category
         .parse()
         .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown category {category:?}")))?;
-    dashboard::simulate(&state.db, market, category, approve_below, reject_at, now_millis())
-        .await
-        .map_err(dash_error)
+    dashboard::simulate(
+        &state.db,
+        market,
+        category,
+        approve_below,
+        reject_at,
+        now_millis(),
+    )
+    .await
+    .map_err(dash_error)
 }
 
 /// Applies thresholds from the simulator: a new, audited thresholds version. Returns it.

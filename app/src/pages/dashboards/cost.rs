@@ -19,7 +19,7 @@ pub fn CostPage() -> impl IntoView {
     view! {
         <Title text="Cost · Dashboards"/>
         <Guarded area=Area::Dashboards>
-            <CostOfRiskControl/>
+            <div class="dash"><CostOfRiskControl/></div>
         </Guarded>
     }
 }
@@ -29,8 +29,16 @@ fn CostOfRiskControl() -> impl IntoView {
     let query = use_query_map();
     let sel = Memo::new(move |_| selection(&query.read()));
     let save = ServerAction::<SaveCostRates>::new();
-    let board = Resource::new(move || (sel.get(), save.version().get()), |(s, _)| get_cost(s));
-    let shown = Signal::derive(move || board.get_untracked().and_then(Result::ok).map(|b| b.data.window));
+    let board = Resource::new(
+        move || (sel.get(), save.version().get()),
+        |(s, _)| get_cost(s),
+    );
+    let shown = Signal::derive(move || {
+        board
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|b| b.data.window)
+    });
     view! {
         <DashHeader
             title="Cost of risk control"
@@ -78,10 +86,26 @@ fn CostBody(board: CostBoard, save: ServerAction<SaveCostRates>) -> impl IntoVie
     let total = data.total;
     let decided: f64 = data.markets.iter().map(|(_, d, _)| d).sum();
     let parts: [Part; 4] = [
-        ("Review", |c| c.review, "handling hours × the market's reviewer rate"),
-        ("Inference", |c| c.inference, "measured CPU time × $/CPU-hour"),
-        ("False positives", |c| c.false_positive, "estimated wrongly rejected ads × daily budget × days lost"),
-        ("False negatives", |c| c.false_negative, "estimated harmful ads approved × the category's risk weight"),
+        (
+            "Review",
+            |c| c.review,
+            "handling hours × the market's reviewer rate",
+        ),
+        (
+            "Inference",
+            |c| c.inference,
+            "measured CPU time × $/CPU-hour",
+        ),
+        (
+            "False positives",
+            |c| c.false_positive,
+            "estimated wrongly rejected ads × daily budget × days lost",
+        ),
+        (
+            "False negatives",
+            |c| c.false_negative,
+            "estimated harmful ads approved × the category's risk weight",
+        ),
     ];
     let per_1k_rows = data
         .markets
@@ -207,14 +231,23 @@ fn RatesForm(rates: RatesView, can_edit: bool, save: ServerAction<SaveCostRates>
                 markets: m2
                     .iter()
                     .map(|(m, h, c)| {
-                        Ok((m.clone(), number(&format!("{m} hourly rate"), *h)?, number(&format!("{m} capacity"), *c)?))
+                        Ok((
+                            m.clone(),
+                            number(&format!("{m} hourly rate"), *h)?,
+                            number(&format!("{m} capacity"), *c)?,
+                        ))
                     })
                     .collect::<Result<_, String>>()?,
                 cpu_hour_usd: number("$/CPU-hour", cpu)?,
                 days_lost_per_false_reject: number("Days lost per false reject", days)?,
                 risk_weights: w2
                     .iter()
-                    .map(|(c, w)| Ok((c.clone(), number(&format!("{} risk weight", format::category(c)), *w)?)))
+                    .map(|(c, w)| {
+                        Ok((
+                            c.clone(),
+                            number(&format!("{} risk weight", format::category(c)), *w)?,
+                        ))
+                    })
                     .collect::<Result<_, String>>()?,
             })
         };
@@ -251,9 +284,9 @@ fn RatesForm(rates: RatesView, can_edit: bool, save: ServerAction<SaveCostRates>
                                     <tr>
                                         <th scope="row">{m.clone()}</th>
                                         <td><input type="number" min="0" step="0.01" aria-label=format!("{m} reviewer USD per hour") data-testid=format!("rate-hourly-{m}")
-                                            prop:value=h on:input=move |ev| h.set(event_target_value(&ev))/></td>
+                                            value=h.get_untracked() disabled=disabled prop:value=h on:input=move |ev| h.set(event_target_value(&ev))/></td>
                                         <td><input type="number" min="0" step="1" aria-label=format!("{m} review capacity per day") data-testid=format!("rate-capacity-{m}")
-                                            prop:value=c on:input=move |ev| c.set(event_target_value(&ev))/></td>
+                                            value=c.get_untracked() disabled=disabled prop:value=c on:input=move |ev| c.set(event_target_value(&ev))/></td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -261,11 +294,11 @@ fn RatesForm(rates: RatesView, can_edit: bool, save: ServerAction<SaveCostRates>
                         <div>
                             <div class="field">
                                 <label for="rate-cpu">"USD per CPU-hour"</label>
-                                <input id="rate-cpu" type="number" min="0" step="0.001" data-testid="rate-cpu" prop:value=cpu on:input=move |ev| cpu.set(event_target_value(&ev))/>
+                                <input id="rate-cpu" type="number" min="0" step="0.001" data-testid="rate-cpu" value=cpu.get_untracked() disabled=disabled prop:value=cpu on:input=move |ev| cpu.set(event_target_value(&ev))/>
                             </div>
                             <div class="field">
                                 <label for="rate-days">"Days of spend lost per false reject"</label>
-                                <input id="rate-days" type="number" min="0" step="0.1" data-testid="rate-days" prop:value=days on:input=move |ev| days.set(event_target_value(&ev))/>
+                                <input id="rate-days" type="number" min="0" step="0.1" data-testid="rate-days" value=days.get_untracked() disabled=disabled prop:value=days on:input=move |ev| days.set(event_target_value(&ev))/>
                             </div>
                             <table class="table compact">
                                 <caption>"Harm per harmful ad approved (USD)"</caption>
@@ -275,7 +308,7 @@ fn RatesForm(rates: RatesView, can_edit: bool, save: ServerAction<SaveCostRates>
                                         <tr>
                                             <th scope="row">{format::category(&c)}</th>
                                             <td><input type="number" min="0" step="1" aria-label=format!("{} risk weight in USD", format::category(&c)) data-testid=format!("rate-risk-{c}")
-                                                prop:value=w on:input=move |ev| w.set(event_target_value(&ev))/></td>
+                                                value=w.get_untracked() disabled=disabled prop:value=w on:input=move |ev| w.set(event_target_value(&ev))/></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

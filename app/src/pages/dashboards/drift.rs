@@ -3,7 +3,10 @@
 //! day; the language and category mixes; and the alerts raised.
 
 use super::format;
-use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, use_set_query, window_text};
+use super::{
+    ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, use_set_query,
+    window_text,
+};
 use crate::components::Guarded;
 use crate::dashboard_api::{DriftBoard, get_drift};
 use amso_core::board::DriftCell;
@@ -21,7 +24,7 @@ pub fn DriftPage() -> impl IntoView {
     view! {
         <Title text="Drift · Dashboards"/>
         <Guarded area=Area::Dashboards>
-            <Drift/>
+            <div class="dash"><Drift/></div>
         </Guarded>
     }
 }
@@ -38,28 +41,18 @@ fn Drift() -> impl IntoView {
         )
     });
     let board = Resource::new(move || source.get(), |(sel, rf, rt)| get_drift(sel, rf, rt));
-    let shown = Signal::derive(move || board.get_untracked().and_then(Result::ok).map(|b| b.data.window));
-    let set = use_set_query();
-    let value = move |k: &str| query.read().get(k).unwrap_or_default();
-    let set_from = set.clone();
-    let set_to = set.clone();
+    let shown = Signal::derive(move || {
+        board
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|b| b.data.window)
+    });
     view! {
         <DashHeader
             title="Drift"
             lead="How far each slice's score distribution has moved from a reference window (PSI over 20 score bins: below 0.1 stable, 0.1–0.2 watch, 0.2 and above drifted)."
         />
-        <FilterBar filters=Filters::WINDOW_AND_MODEL shown>
-            <label>
-                "Reference from"
-                <input type="date" data-testid="ref-from" prop:value=move || value("ref_from")
-                    on:change=move |ev| set_from(&[("ref_from", &event_target_value(&ev))])/>
-            </label>
-            <label>
-                "Reference to"
-                <input type="date" data-testid="ref-to" prop:value=move || value("ref_to")
-                    on:change=move |ev| set_to(&[("ref_to", &event_target_value(&ev))])/>
-            </label>
-        </FilterBar>
+        <FilterBar filters=Filters::WINDOW_AND_MODEL shown/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || board.get().map(|r| match r {
                 Err(e) => view! { <DashError error=e/> }.into_any(),
@@ -87,6 +80,7 @@ fn band_named(name: &str) -> Option<DriftBand> {
 #[component]
 fn DriftBody(board: DriftBoard) -> impl IntoView {
     let query = use_query_map();
+    let set = use_set_query();
     let DriftBoard {
         data,
         histogram_chart,
@@ -94,10 +88,16 @@ fn DriftBody(board: DriftBoard) -> impl IntoView {
     } = board;
     let custom_reference = {
         let q = query.read_untracked();
-        q.get("ref_from").is_some_and(|v| !v.is_empty()) || q.get("ref_to").is_some_and(|v| !v.is_empty())
+        q.get("ref_from").is_some_and(|v| !v.is_empty())
+            || q.get("ref_to").is_some_and(|v| !v.is_empty())
     };
     let cells = data.cells.clone();
-    let cell = move |m: &str, c: &str| cells.iter().find(|x| x.market == m && x.category == c).cloned();
+    let cell = move |m: &str, c: &str| {
+        cells
+            .iter()
+            .find(|x| x.market == m && x.category == c)
+            .cloned()
+    };
     let focus = data.focus.clone();
     let focus_cell: Option<DriftCell> = focus.as_ref().and_then(|(m, c)| cell(m, c));
     let markets: Vec<&'static str> = Market::ALL
@@ -131,7 +131,11 @@ fn DriftBody(board: DriftBoard) -> impl IntoView {
                 .daily_psi
                 .iter()
                 .map(|(_, v)| {
-                    let text = v.get(i).copied().flatten().map_or_else(|| format::NONE.to_string(), |p| format!("{p:.3}"));
+                    let text = v
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .map_or_else(|| format::NONE.to_string(), |p| format!("{p:.3}"));
                     view! { <td class="num">{text}</td> }
                 })
                 .collect_view();
@@ -149,14 +153,32 @@ fn DriftBody(board: DriftBoard) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <p class="muted small" data-testid="drift-windows">
-            {format!("Current: {} · reference: {}", window_text(&data.window), window_text(&data.reference))}
+        <form class="toolbar reference-bar" on:submit=|ev| ev.prevent_default() data-testid="drift-windows">
+            <span class="muted">{format!("Current: {}. Reference:", window_text(&data.window))}</span>
+            <label class="inline">
+                <span class="sr-only">"Reference from"</span>
+                <input type="date" data-testid="ref-from" value=data.reference.from.clone()
+                    on:change={
+                        let (set, to) = (set.clone(), data.reference.to.clone());
+                        // Both ends go in the URL, so a chosen start keeps the end on screen.
+                        move |ev| set(&[("ref_from", &event_target_value(&ev)), ("ref_to", &to)])
+                    }/>
+            </label>
+            "–"
+            <label class="inline">
+                <span class="sr-only">"Reference to (inclusive)"</span>
+                <input type="date" data-testid="ref-to" value=data.reference.to.clone()
+                    on:change={
+                        let (set, from) = (set.clone(), data.reference.from.clone());
+                        move |ev| set(&[("ref_from", &from), ("ref_to", &event_target_value(&ev))])
+                    }/>
+            </label>
             {if custom_reference {
-                view! { " · " <a href=move || href_with(&query.read(), "/dashboards/drift", &[("ref_from", ""), ("ref_to", "")])>"use the default reference"</a> }.into_any()
+                view! { <a class="btn btn-ghost btn-small" href=move || href_with(&query.read(), "/dashboards/drift", &[("ref_from", ""), ("ref_to", "")])>"Use the default reference"</a> }.into_any()
             } else {
-                view! { <span>" (default: the 28 days before the window)"</span> }.into_any()
+                view! { <span class="muted small">"(default: the 28 days before the current window)"</span> }.into_any()
             }}
-        </p>
+        </form>
         <section class="card">
             <h2>"PSI by market and category"</h2>
             <div class="legend" aria-label="Bands">
@@ -182,13 +204,15 @@ fn DriftBody(board: DriftBoard) -> impl IntoView {
                                 match x.and_then(|x| x.psi.map(|p| (p, x.band))) {
                                     Some((psi, band)) => {
                                         let word = band.map_or("", |b| b.as_str());
+                                        // Stable needs no word: the number says it; watch and drifted say so.
+                                        let shown_word = if band == Some(DriftBand::Stable) { "" } else { word };
                                         view! {
                                             <td>
                                                 <a class=band_class(band) href=href aria-current=selected.then_some("true")
                                                     data-testid=format!("psi-{m}-{}", c.as_str())
                                                     title=format!("{m} · {}: PSI {psi:.3}, {word}", format::category(c.as_str()))>
                                                     <span class="psi-value">{format!("{psi:.2}")}</span>
-                                                    <span class="psi-word">{word}</span>
+                                                    <span class="psi-word">{shown_word}</span>
                                                 </a>
                                             </td>
                                         }.into_any()

@@ -152,8 +152,14 @@ fn delta(change: f64, shown: String, points: bool, better: Better) -> Delta {
     let magnitude = shown.trim_start_matches('-');
     let words = match (way, class) {
         ("unchanged", _) => "unchanged".to_string(),
-        (_, "delta-good") => format!("{way} {magnitude}{}, better", if points { " points" } else { "%" }),
-        (_, "delta-bad") => format!("{way} {magnitude}{}, worse", if points { " points" } else { "%" }),
+        (_, "delta-good") => format!(
+            "{way} {magnitude}{}, better",
+            if points { " points" } else { "%" }
+        ),
+        (_, "delta-bad") => format!(
+            "{way} {magnitude}{}, worse",
+            if points { " points" } else { "%" }
+        ),
         _ => format!("{way} {magnitude}{}", if points { " points" } else { "%" }),
     };
     Delta {
@@ -173,7 +179,11 @@ pub fn delta_points(current: Option<f64>, previous: Option<f64>, better: Better)
 
 /// The relative change of an amount (`▼ 3.4%`); None without both values or when the
 /// previous one is 0.
-pub fn delta_relative(current: Option<f64>, previous: Option<f64>, better: Better) -> Option<Delta> {
+pub fn delta_relative(
+    current: Option<f64>,
+    previous: Option<f64>,
+    better: Better,
+) -> Option<Delta> {
     let (c, p) = (current?, previous?);
     let change = amso_core::kpi::relative_change(c, p)? * 100.0;
     change
@@ -209,7 +219,10 @@ mod tests {
         assert_eq!(duration(Some(720.0)), "12 min");
         assert_eq!(duration(Some(3.0 * 3600.0 + 12.0 * 60.0)), "3 h 12 min");
         assert_eq!(duration(Some(7200.0)), "2 h");
-        assert_eq!(duration(Some(2.0 * 86_400.0 + 5.0 * 3600.0 + 59.0)), "2 d 5 h");
+        assert_eq!(
+            duration(Some(2.0 * 86_400.0 + 5.0 * 3600.0 + 59.0)),
+            "2 d 5 h"
+        );
         assert_eq!(duration(None), "—");
     }
 
@@ -221,9 +234,22 @@ mod tests {
 
     #[test]
     fn small_samples_are_not_shown_as_numbers() {
-        let few = Estimate { value: 0.9, low: 0.6, high: 0.98, n: 4.2 };
-        assert_eq!(estimate(Some(&few)), EstimateText::TooFew("too few samples (n=4)".into()));
-        let many = Estimate { value: 0.934, low: 0.901, high: 0.958, n: 412.0 };
+        let few = Estimate {
+            value: 0.9,
+            low: 0.6,
+            high: 0.98,
+            n: 4.2,
+        };
+        assert_eq!(
+            estimate(Some(&few)),
+            EstimateText::TooFew("too few samples (n=4)".into())
+        );
+        let many = Estimate {
+            value: 0.934,
+            low: 0.901,
+            high: 0.958,
+            n: 412.0,
+        };
         assert_eq!(
             estimate(Some(&many)),
             EstimateText::Shown {
@@ -250,7 +276,12 @@ mod tests {
         assert_eq!(d.text, "= 0.0%");
         assert_eq!(d.class, "delta-flat");
         assert!(delta_relative(Some(5.0), Some(0.0), Better::Up).is_none());
-        assert_eq!(delta_relative(Some(110.0), Some(100.0), Better::Neither).unwrap().class, "delta-flat");
+        assert_eq!(
+            delta_relative(Some(110.0), Some(100.0), Better::Neither)
+                .unwrap()
+                .class,
+            "delta-flat"
+        );
     }
 
     #[test]

@@ -69,7 +69,11 @@ pub fn use_set_query() -> impl Fn(&[(&'static str, &str)]) + Clone + Send + Sync
     let query = use_query_map();
     let location = use_location();
     move |changes| {
-        let href = href_with(&query.get_untracked(), &location.pathname.get_untracked(), changes);
+        let href = href_with(
+            &query.get_untracked(),
+            &location.pathname.get_untracked(),
+            changes,
+        );
         navigate(
             &href,
             NavigateOptions {
@@ -186,7 +190,9 @@ pub fn FilterBar(
     let models = Resource::new(|| (), |_| list_model_versions());
     let any_filter = move || {
         let q = query.read();
-        CARRIED.iter().any(|k| q.get(k).is_some_and(|v| !v.is_empty()))
+        CARRIED
+            .iter()
+            .any(|k| q.get(k).is_some_and(|v| !v.is_empty()))
     };
     let location = use_location();
     view! {
@@ -342,8 +348,8 @@ pub fn LiveIndicator(live: RwSignal<Live>) -> impl IntoView {
     }
 }
 
-/// Follows the server's event stream: calls `on_event` when `event` arrives (at most
-/// every 400 ms, however many arrive), keeps `live` current, and after a lost connection
+/// Follows the server's event stream: calls `on_event` when `event` arrives (at once, then
+/// at most every 400 ms however many arrive), keeps `live` current, and after a lost connection
 /// calls `on_event` once more to catch up. Closed with the page.
 #[cfg(feature = "hydrate")]
 pub fn follow_stream(event: &'static str, live: RwSignal<Live>, on_event: impl Fn() + 'static) {
@@ -361,20 +367,24 @@ pub fn follow_stream(event: &'static str, live: RwSignal<Live>, on_event: impl F
         on_event: Box<dyn Fn()>,
         stream: RefCell<Option<(EventSource, Vec<Listener>)>>,
         pending: Cell<bool>,
+        again: Cell<bool>,
         was_open: Cell<bool>,
         stopped: Cell<bool>,
     }
 
+    // At once for the first event, then at most once per 400 ms while more arrive.
     fn soon(f: &Rc<Follow>) {
         if f.pending.replace(true) {
+            f.again.set(true);
             return;
         }
+        (f.on_event)();
         let f = f.clone();
         set_timeout(
             move || {
                 f.pending.set(false);
-                if !f.stopped.get() {
-                    (f.on_event)();
+                if f.again.replace(false) && !f.stopped.get() {
+                    soon(&f);
                 }
             },
             Duration::from_millis(400),
@@ -422,9 +432,13 @@ pub fn follow_stream(event: &'static str, live: RwSignal<Live>, on_event: impl F
             }
         });
         let _ = source.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
-        let _ = source.add_event_listener_with_callback(f.event, on_change.as_ref().unchecked_ref());
+        let _ =
+            source.add_event_listener_with_callback(f.event, on_change.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-        if let Some((old, _)) = f.stream.replace(Some((source, vec![on_open, on_change, on_error]))) {
+        if let Some((old, _)) = f
+            .stream
+            .replace(Some((source, vec![on_open, on_change, on_error])))
+        {
             old.close();
         }
     }
@@ -435,6 +449,7 @@ pub fn follow_stream(event: &'static str, live: RwSignal<Live>, on_event: impl F
         on_event: Box::new(on_event),
         stream: RefCell::new(None),
         pending: Cell::new(false),
+        again: Cell::new(false),
         was_open: Cell::new(false),
         stopped: Cell::new(false),
     });

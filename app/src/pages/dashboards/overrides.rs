@@ -3,7 +3,9 @@
 //! trend, and for a chosen slice the overridden ads, each linking to its page.
 
 use super::format;
-use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, window_text};
+use super::{
+    ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, window_text,
+};
 use crate::components::Guarded;
 use crate::dashboard_api::{OverridesBoard, get_overrides};
 use amso_core::board::{OverrideCell, OverrideCount};
@@ -21,7 +23,7 @@ pub fn OverridesPage() -> impl IntoView {
     view! {
         <Title text="Overrides · Dashboards"/>
         <Guarded area=Area::Dashboards>
-            <Overrides/>
+            <div class="dash"><Overrides/></div>
         </Guarded>
     }
 }
@@ -31,7 +33,12 @@ fn Overrides() -> impl IntoView {
     let query = use_query_map();
     let sel = Memo::new(move |_| selection(&query.read()));
     let board = Resource::new(move || sel.get(), get_overrides);
-    let shown = Signal::derive(move || board.get_untracked().and_then(Result::ok).map(|b| b.data.window));
+    let shown = Signal::derive(move || {
+        board
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|b| b.data.window)
+    });
     view! {
         <DashHeader
             title="Overrides"
@@ -63,20 +70,34 @@ fn OverridesBody(board: OverridesBoard) -> impl IntoView {
     let query = use_query_map();
     let OverridesBoard { data, trend_chart } = board;
     let q = query.read_untracked();
-    let (sel_market, sel_category) = (q.get("market").unwrap_or_default(), q.get("category").unwrap_or_default());
+    let (sel_market, sel_category) = (
+        q.get("market").unwrap_or_default(),
+        q.get("category").unwrap_or_default(),
+    );
     let slice = [sel_market.clone(), format::category(&sel_category)]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" · ");
-    let link = |m: &str, c: &str| href_with(&q, "/dashboards/overrides", &[("market", m), ("category", c)]);
+    let link = |m: &str, c: &str| {
+        href_with(
+            &q,
+            "/dashboards/overrides",
+            &[("market", m), ("category", c)],
+        )
+    };
     let cells = data.cells.clone();
     let markets: Vec<&'static str> = Market::ALL
         .iter()
         .map(|m| m.code())
         .filter(|m| cells.iter().any(|c| c.market == *m))
         .collect();
-    let heat_cell = |checked: f64, overridden: f64, href: String, label: String, selected: bool, testid: String| {
+    let heat_cell = |checked: f64,
+                     overridden: f64,
+                     href: String,
+                     label: String,
+                     selected: bool,
+                     testid: String| {
         if checked <= 0.0 {
             return view! { <td><span class="heat heat-none" title=format!("{label}: none checked")>{format::NONE}</span></td> }.into_any();
         }
@@ -97,7 +118,11 @@ fn OverridesBody(board: OverridesBoard) -> impl IntoView {
         .map(|m| {
             let row = Category::ALL
                 .map(|c| {
-                    let (checked, overridden) = sums(cells.iter().filter(|x| x.market == *m && x.category == c.as_str()));
+                    let (checked, overridden) = sums(
+                        cells
+                            .iter()
+                            .filter(|x| x.market == *m && x.category == c.as_str()),
+                    );
                     heat_cell(
                         checked,
                         overridden,
@@ -109,14 +134,28 @@ fn OverridesBody(board: OverridesBoard) -> impl IntoView {
                 })
                 .collect_view();
             let (checked, overridden) = sums(cells.iter().filter(|x| x.market == *m));
-            let all = heat_cell(checked, overridden, link(m, ""), format!("{m}, all categories"), sel_market == *m && sel_category.is_empty(), format!("ovr-{m}-all"));
+            let all = heat_cell(
+                checked,
+                overridden,
+                link(m, ""),
+                format!("{m}, all categories"),
+                sel_market == *m && sel_category.is_empty(),
+                format!("ovr-{m}-all"),
+            );
             view! { <tr><th scope="row">{*m}</th>{row}{all}</tr> }
         })
         .collect_view();
     let totals = Category::ALL
         .map(|c| {
             let (checked, overridden) = sums(cells.iter().filter(|x| x.category == c.as_str()));
-            heat_cell(checked, overridden, link("", c.as_str()), format!("All markets · {}", format::category(c.as_str())), sel_market.is_empty() && sel_category == c.as_str(), format!("ovr-all-{}", c.as_str()))
+            heat_cell(
+                checked,
+                overridden,
+                link("", c.as_str()),
+                format!("All markets · {}", format::category(c.as_str())),
+                sel_market.is_empty() && sel_category == c.as_str(),
+                format!("ovr-all-{}", c.as_str()),
+            )
         })
         .collect_view();
     let (all_checked, all_overridden) = sums(cells.iter());
@@ -128,7 +167,11 @@ fn OverridesBody(board: OverridesBoard) -> impl IntoView {
         .collect_view();
     let clear = link("", "");
     let has_slice = !slice.is_empty();
-    let of_slice = if has_slice { format!(", {slice}") } else { String::new() };
+    let of_slice = if has_slice {
+        format!(", {slice}")
+    } else {
+        String::new()
+    };
     view! {
         <p class="muted small">{format!("Decisions of {}.", window_text(&data.window))}</p>
         <section class="card">
@@ -222,7 +265,12 @@ fn OverridesBody(board: OverridesBoard) -> impl IntoView {
 
 /// Reviews and overrides by one key (a reviewer or a reason).
 #[component]
-fn CountTable(title: String, key_head: &'static str, rows: Vec<OverrideCount>, testid: &'static str) -> impl IntoView {
+fn CountTable(
+    title: String,
+    key_head: &'static str,
+    rows: Vec<OverrideCount>,
+    testid: &'static str,
+) -> impl IntoView {
     view! {
         <section class="card" data-testid=testid>
             <h2>{title}</h2>

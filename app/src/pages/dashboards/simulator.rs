@@ -22,10 +22,13 @@ pub fn SimulatorPage() -> impl IntoView {
     view! {
         <Title text="Simulator · Dashboards"/>
         <Guarded area=Area::Dashboards>
-            <Simulator/>
+            <div class="dash"><Simulator/></div>
         </Guarded>
     }
 }
+
+/// A market and category, as the URL names them.
+type Slice = (String, String);
 
 #[component]
 fn Simulator() -> impl IntoView {
@@ -33,13 +36,53 @@ fn Simulator() -> impl IntoView {
     let slice = Memo::new(move |_| {
         let q = query.read();
         (
-            q.get("market").filter(|m| !m.is_empty()).unwrap_or_else(|| "US".into()),
-            q.get("category").filter(|c| !c.is_empty()).unwrap_or_else(|| "scam".into()),
+            q.get("market")
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "US".into()),
+            q.get("category")
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "scam".into()),
         )
     });
-    let band = Resource::new(move || slice.get(), |(m, c)| get_band_in_force(m, c));
     let set = use_set_query();
     let set_category = set.clone();
+    let apply = ServerAction::<ApplyThresholds>::new();
+    // The thresholds being tried, for the slice they were tried on (none: those in force).
+    let proposed = RwSignal::new(None::<(Slice, (f64, f64))>);
+    // The same, once the sliders have rested for 250 ms: what the projection is asked for.
+    let asked = RwSignal::new(None::<(Slice, (f64, f64))>);
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    Effect::new(move |_| {
+        let p = proposed.get();
+        if let Some(t) = timer.get_value() {
+            t.clear();
+        }
+        let t = set_timeout_with_handle(move || asked.set(p), Duration::from_millis(250)).ok();
+        timer.set_value(t);
+    });
+    let for_slice = move |p: Option<(Slice, (f64, f64))>| {
+        p.filter(|(s, _)| *s == slice.get()).map(|(_, pair)| pair)
+    };
+    let band = Resource::new(
+        move || (slice.get(), apply.version().get()),
+        |((m, c), _)| get_band_in_force(m, c),
+    );
+    let sim = Resource::new(
+        move || (slice.get(), for_slice(asked.get()), apply.version().get()),
+        |((m, c), pair, _)| async move {
+            let (a, r) = match pair {
+                Some(pair) => pair,
+                None => {
+                    let b = get_band_in_force(m.clone(), c.clone()).await?;
+                    (b.approve_below, b.reject_at)
+                }
+            };
+            simulate_thresholds(m, c, a, r).await
+        },
+    );
+    let propose = move |pair: (f64, f64)| proposed.set(Some((slice.get_untracked(), pair)));
+    let confirming = RwSignal::new(false);
+    let tried = move || for_slice(proposed.get());
     view! {
         <DashHeader
             title="Threshold simulator"
@@ -63,143 +106,82 @@ fn Simulator() -> impl IntoView {
                 </select>
             </label>
         </form>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || band.get().map(|r| match r {
-                Err(e) => view! { <DashError error=e/> }.into_any(),
-                Ok(b) => {
-                    let (market, category) = slice.get_untracked();
-                    view! { <SimulatorBody market category band=b/> }.into_any()
-                }
-            })}
-        </Transition>
-    }
-}
-
-/// A threshold typed or slid: a number in [0, 1], to two decimals.
-fn threshold(text: &str) -> Option<f64> {
-    let x: f64 = text.trim().parse().ok()?;
-    x.is_finite().then(|| (x.clamp(0.0, 1.0) * 100.0).round() / 100.0)
-}
-
-#[component]
-fn SimulatorBody(market: String, category: String, band: BandInForce) -> impl IntoView {
-    let approve = RwSignal::new(band.approve_below);
-    let reject = RwSignal::new(band.reject_at);
-    // What was last asked of the server: the sliders, once they rest for 250 ms.
-    let asked = RwSignal::new((band.approve_below, band.reject_at));
-    let timer = StoredValue::new(None::<TimeoutHandle>);
-    Effect::new(move |_| {
-        let pair = (approve.get(), reject.get());
-        if let Some(t) = timer.get_value() {
-            t.clear();
-        }
-        let t = set_timeout_with_handle(move || asked.set(pair), Duration::from_millis(250)).ok();
-        timer.set_value(t);
-    });
-    let apply = ServerAction::<ApplyThresholds>::new();
-    let (m, c) = (market.clone(), category.clone());
-    let sim = Resource::new(
-        move || (asked.get(), apply.version().get()),
-        move |((a, r), _)| simulate_thresholds(m.clone(), c.clone(), a, r),
-    );
-    let set_approve = move |a: f64| {
-        approve.set(a);
-        if a > reject.get_untracked() {
-            reject.set(a);
-        }
-    };
-    let set_reject = move |r: f64| {
-        reject.set(r);
-        if r < approve.get_untracked() {
-            approve.set(r);
-        }
-    };
-    let suggestion = move || sim.get().and_then(Result::ok).and_then(|s| s.suggestion);
-    let confirming = RwSignal::new(false);
-    let restricted = band.rule == "restricted";
-    let slice = format!("{market} · {}", format::category(&category));
-    let (apply_market, apply_category) = (market.clone(), category.clone());
-    let confirm_text = {
-        let slice = slice.clone();
-        move || {
-            format!(
-                "Apply approve below {:.2} and reject at {:.2} to {slice}? This creates a new thresholds version, used for ads decided from now on, and records it in the audit log.",
-                approve.get(),
-                reject.get()
-            )
-        }
-    };
-    view! {
         <section class="card sim-controls" data-testid="sim-controls">
-            <h2>{format!("{slice} — in force: approve below {:.2}, reject at {:.2} ({})", band.approve_below, band.reject_at, band.rule)}</h2>
-            {restricted.then(|| view! {
-                <p class="alert alert-warn">{format!("{} is restricted in {market}: it never auto-rejects, so the reject threshold has no effect; every ad scoring at or above approve-below goes to a reviewer.", format::category(&category))}</p>
-            })}
-            <div class="sim-sliders">
-                <div class="slider">
-                    <label for="sim-approve">"Approve below"</label>
-                    <input id="sim-approve" type="range" min="0" max="1" step="0.01" data-testid="sim-approve-range"
-                        prop:value=move || format!("{:.2}", approve.get())
-                        on:input=move |ev| if let Some(a) = threshold(&event_target_value(&ev)) { set_approve(a) }/>
-                    <input type="number" min="0" max="1" step="0.01" aria-label="Approve below" data-testid="sim-approve"
-                        prop:value=move || format!("{:.2}", approve.get())
-                        on:change=move |ev| if let Some(a) = threshold(&event_target_value(&ev)) { set_approve(a) }/>
-                </div>
-                <div class="slider">
-                    <label for="sim-reject">"Reject at"</label>
-                    <input id="sim-reject" type="range" min="0" max="1" step="0.01" data-testid="sim-reject-range"
-                        prop:value=move || format!("{:.2}", reject.get())
-                        on:input=move |ev| if let Some(r) = threshold(&event_target_value(&ev)) { set_reject(r) }/>
-                    <input type="number" min="0" max="1" step="0.01" aria-label="Reject at" data-testid="sim-reject"
-                        prop:value=move || format!("{:.2}", reject.get())
-                        on:change=move |ev| if let Some(r) = threshold(&event_target_value(&ev)) { set_reject(r) }/>
-                </div>
-            </div>
-            <p class="hint">"Scores below approve-below count as absent; at or above reject-at the ad is rejected automatically; in between a reviewer decides."</p>
-            <div class="actions">
-                <button type="button" class="btn" data-testid="sim-suggest"
-                    disabled=move || suggestion().is_none()
-                    title="The cheapest pair (in steps of 0.05) that keeps the review volume within capacity"
-                    on:click=move |_| {
-                        if let Some(s) = suggestion() {
-                            approve.set(s.approve_below);
-                            reject.set(s.reject_at);
-                            asked.set((s.approve_below, s.reject_at));
-                        }
-                    }>
-                    "Suggest"
-                </button>
-                <button type="button" class="btn btn-ghost" on:click=move |_| {
-                    approve.set(band.approve_below);
-                    reject.set(band.reject_at);
-                }>"Back to the thresholds in force"</button>
-                {band.can_apply.then(|| view! {
-                    <button type="button" class="btn btn-primary" data-testid="sim-apply" on:click=move |_| confirming.set(true)
-                        disabled=move || apply.pending().get()>
-                        "Apply…"
-                    </button>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || band.get().map(|r| match r {
+                    Err(e) => view! { <DashError error=e/> }.into_any(),
+                    Ok(b) => {
+                        let (market, category) = slice.get_untracked();
+                        view! { <Sliders market category band=b tried=Signal::derive(tried) propose=Callback::new(propose)/> }.into_any()
+                    }
                 })}
+            </Transition>
+            <div class="actions">
+                <Transition fallback=|| view! { <button type="button" class="btn" disabled=true>"Suggest"</button> }>
+                    {move || {
+                        let suggestion = sim.get().and_then(Result::ok).and_then(|s| s.suggestion);
+                        let title = match &suggestion {
+                            Some(s) => format!("Approve below {:.2}, reject at {:.2}: the cheapest pair (in steps of 0.05) that keeps the review volume within capacity", s.approve_below, s.reject_at),
+                            None => "No pair of thresholds keeps the review volume within capacity".to_string(),
+                        };
+                        view! {
+                            <button type="button" class="btn" data-testid="sim-suggest" disabled=suggestion.is_none() title=title
+                                on:click=move |_| {
+                                    if let Some(s) = &suggestion {
+                                        propose((s.approve_below, s.reject_at));
+                                    }
+                                }>
+                                "Suggest"
+                            </button>
+                        }
+                    }}
+                </Transition>
+                <button type="button" class="btn btn-ghost" data-testid="sim-reset" on:click=move |_| proposed.set(None)>
+                    "Back to the thresholds in force"
+                </button>
+                <Transition fallback=|| ()>
+                    {move || band.get().and_then(Result::ok).map(|b| if b.can_apply {
+                        view! {
+                            <button type="button" class="btn btn-primary" data-testid="sim-apply" on:click=move |_| confirming.set(true)
+                                disabled=move || apply.pending().get()>
+                                "Apply…"
+                            </button>
+                        }.into_any()
+                    } else {
+                        view! { <p class="muted small" data-testid="sim-readonly">"Only ops heads and admins apply thresholds; you can try values here."</p> }.into_any()
+                    })}
+                </Transition>
             </div>
-            {(!band.can_apply).then(|| view! { <p class="muted small" data-testid="sim-readonly">"Only ops heads and admins apply thresholds; you can try values here."</p> })}
             <Show when=move || confirming.get()>
-                <div class="alert alert-warn confirm" role="alertdialog" aria-label="Confirm new thresholds" data-testid="sim-confirm">
-                    <p>{confirm_text.clone()}</p>
-                    <div class="actions">
-                        <button type="button" class="btn btn-primary" data-testid="sim-apply-confirm" on:click={
-                            let (m, c) = (apply_market.clone(), apply_category.clone());
-                            move |_| {
-                                confirming.set(false);
-                                apply.dispatch(ApplyThresholds {
-                                    market: m.clone(),
-                                    category: c.clone(),
-                                    approve_below: approve.get_untracked(),
-                                    reject_at: reject.get_untracked(),
-                                });
-                            }
-                        }>"Apply as a new version"</button>
-                        <button type="button" class="btn btn-ghost" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                    </div>
-                </div>
+                {move || {
+                    let (market, category) = slice.get_untracked();
+                    let pair = tried().or_else(|| {
+                        band.get_untracked().and_then(Result::ok).map(|b| (b.approve_below, b.reject_at))
+                    });
+                    pair.map(|(a, r)| view! {
+                        <div class="alert alert-warn confirm" role="alertdialog" aria-label="Confirm new thresholds" data-testid="sim-confirm">
+                            <p>{format!(
+                                "Apply approve below {a:.2} and reject at {r:.2} to {market} · {}? This creates a new thresholds version, used for ads decided from now on, and records it in the audit log.",
+                                format::category(&category)
+                            )}</p>
+                            <div class="actions">
+                                <button type="button" class="btn btn-primary" data-testid="sim-apply-confirm" on:click={
+                                    let (market, category) = (market.clone(), category.clone());
+                                    move |_| {
+                                        confirming.set(false);
+                                        apply.dispatch(ApplyThresholds {
+                                            market: market.clone(),
+                                            category: category.clone(),
+                                            approve_below: a,
+                                            reject_at: r,
+                                        });
+                                    }
+                                }>"Confirm and apply"</button>
+                                <button type="button" class="btn btn-ghost" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                            </div>
+                        </div>
+                    })
+                }}
             </Show>
             {move || apply.value().get().map(|r| match r {
                 Ok(v) => view! {
@@ -223,23 +205,104 @@ fn SimulatorBody(market: String, category: String, band: BandInForce) -> impl In
     }
 }
 
+/// A threshold typed or slid: a number in [0, 1], to two decimals.
+fn threshold(text: &str) -> Option<f64> {
+    let x: f64 = text.trim().parse().ok()?;
+    x.is_finite()
+        .then(|| (x.clamp(0.0, 1.0) * 100.0).round() / 100.0)
+}
+
+/// The two thresholds as sliders and number fields. They show `tried`, else the band in
+/// force, and send every move to `propose` keeping approve-below ≤ reject-at.
+#[component]
+fn Sliders(
+    market: String,
+    category: String,
+    band: BandInForce,
+    tried: Signal<Option<(f64, f64)>>,
+    propose: Callback<(f64, f64)>,
+) -> impl IntoView {
+    let in_force = (band.approve_below, band.reject_at);
+    let pair = move || tried.get().unwrap_or(in_force);
+    let set_approve = move |a: f64| {
+        let (_, r) = pair();
+        propose.run((a, r.max(a)));
+    };
+    let set_reject = move |r: f64| {
+        let (a, _) = pair();
+        propose.run((a.min(r), r));
+    };
+    let restricted = band.rule == "restricted";
+    view! {
+        <h2>{format!(
+            "{market} · {} — in force: approve below {:.2}, reject at {:.2} ({})",
+            format::category(&category), band.approve_below, band.reject_at, band.rule
+        )}</h2>
+        {restricted.then(|| view! {
+            <p class="alert alert-warn">{format!(
+                "In {market}, {} is restricted: it never auto-rejects, so the reject threshold has no effect; every ad scoring at or above approve-below goes to a reviewer.",
+                format::category(&category)
+            )}</p>
+        })}
+        <div class="sim-sliders">
+            <div class="slider">
+                <label for="sim-approve">"Approve below"</label>
+                <input id="sim-approve" type="range" min="0" max="1" step="0.01" data-testid="sim-approve-range"
+                    value=format!("{:.2}", in_force.0)
+                    prop:value=move || format!("{:.2}", pair().0)
+                    on:input=move |ev| if let Some(a) = threshold(&event_target_value(&ev)) { set_approve(a) }/>
+                <input type="number" min="0" max="1" step="0.01" aria-label="Approve below" data-testid="sim-approve"
+                    value=format!("{:.2}", in_force.0)
+                    prop:value=move || format!("{:.2}", pair().0)
+                    on:change=move |ev| if let Some(a) = threshold(&event_target_value(&ev)) { set_approve(a) }/>
+            </div>
+            <div class="slider">
+                <label for="sim-reject">"Reject at"</label>
+                <input id="sim-reject" type="range" min="0" max="1" step="0.01" data-testid="sim-reject-range"
+                    value=format!("{:.2}", in_force.1)
+                    prop:value=move || format!("{:.2}", pair().1)
+                    on:input=move |ev| if let Some(r) = threshold(&event_target_value(&ev)) { set_reject(r) }/>
+                <input type="number" min="0" max="1" step="0.01" aria-label="Reject at" data-testid="sim-reject"
+                    value=format!("{:.2}", in_force.1)
+                    prop:value=move || format!("{:.2}", pair().1)
+                    on:change=move |ev| if let Some(r) = threshold(&event_target_value(&ev)) { set_reject(r) }/>
+            </div>
+        </div>
+        <p class="hint">"Scores below approve-below count as absent; at or above reject-at the ad is rejected automatically; in between a reviewer decides."</p>
+    }
+}
+
 /// Current, proposed and suggested projections side by side, and how they were made.
 #[component]
 fn Projections(sim: Simulation) -> impl IntoView {
     let capacity = sim.capacity_per_day;
-    let columns: Vec<(&'static str, Projection)> = [("In force", Some(sim.current.clone())), ("Proposed", Some(sim.proposed.clone())), ("Suggested", sim.suggestion.clone())]
-        .into_iter()
-        .filter_map(|(n, p)| p.map(|p| (n, p)))
-        .collect();
+    let columns: Vec<(&'static str, Projection)> = [
+        ("In force", Some(sim.current.clone())),
+        ("Proposed", Some(sim.proposed.clone())),
+        ("Suggested", sim.suggestion.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(n, p)| p.map(|p| (n, p)))
+    .collect();
     type Row = (&'static str, fn(&Projection, f64) -> String);
     let rows: [Row; 8] = [
-        ("Automation rate (market)", |p, _| format::pct(p.automation_rate)),
-        ("Reviews per day (market)", |p, cap| format!("{} of {}", format::int(p.review_per_day), format::int(cap))),
+        ("Automation rate (market)", |p, _| {
+            format::pct(p.automation_rate)
+        }),
+        ("Reviews per day (market)", |p, cap| {
+            format!("{} of {}", format::int(p.review_per_day), format::int(cap))
+        }),
         ("Auto-reject precision", |p, _| format::pct(p.precision)),
         ("Auto-reject recall", |p, _| format::pct(p.recall)),
-        ("Reviewer cost per day", |p, _| format::money(p.review_cost_per_day)),
-        ("Wrongly rejected spend per day", |p, _| format::money(p.false_positive_cost_per_day)),
-        ("Harm let through per day", |p, _| format::money(p.false_negative_cost_per_day)),
+        ("Reviewer cost per day", |p, _| {
+            format::money(p.review_cost_per_day)
+        }),
+        ("Wrongly rejected spend per day", |p, _| {
+            format::money(p.false_positive_cost_per_day)
+        }),
+        ("Harm let through per day", |p, _| {
+            format::money(p.false_negative_cost_per_day)
+        }),
         ("Cost per day", |p, _| format::money(p.cost_per_day)),
     ];
     let body = rows
