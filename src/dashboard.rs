@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 
 const DAY_MS: i64 = 24 * HOUR_MS;
 
+/// Scores a slice needs in its current window before its PSI counts.
+pub const MIN_DRIFT_SCORES: f64 = 100.0;
+
 /// Why a selection cannot be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -23,7 +26,7 @@ pub enum DashboardError {
     Sql(#[from] sqlx::Error),
 }
 
-/// A window and slices, resolved: the rollup hours `[from, to)` and the filters.
+/// A window of whole days and the slices to show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Filter {
     pub window: Window,
@@ -41,14 +44,18 @@ impl Filter {
         }
     }
 
-    fn hours(&self) -> (i64, i64) {
-        (self.window.from_ms / HOUR_MS, self.window.to_ms / HOUR_MS)
+    /// The window as UTC days since the epoch, `[from, to)`: windows are whole days.
+    fn days(&self) -> (i64, i64) {
+        (
+            self.window.from_ms.div_euclid(DAY_MS),
+            (self.window.to_ms + DAY_MS - 1).div_euclid(DAY_MS),
+        )
     }
 
-    /// The `where` clause over a rollup table and its parameters, numbered from 1.
+    /// The `where` clause over a daily rollup table and its parameters, numbered from 1.
     fn clause(&self, with_category: bool) -> (String, Vec<Param>) {
-        let (from, to) = self.hours();
-        let mut sql = String::from("hour >= $1 and hour < $2");
+        let (from, to) = self.days();
+        let mut sql = String::from("day >= $1 and day < $2");
         let mut params = vec![Param::Int(from), Param::Int(to)];
         if let Some(m) = self.market {
             params.push(Param::Text(m.code().to_string()));
@@ -184,7 +191,8 @@ async fn grouped(
     } else {
         format!(" group by {}", group.join(", "))
     };
-    let sql = format!("select {select} from {table} where {clause}{group_by}");
+    // Pages read whole days, so from the daily rollups.
+    let sql = format!("select {select} from {table}_daily where {clause}{group_by}");
     let mut q = sqlx::query(&sql);
     for p in params {
         q = match p {
@@ -439,7 +447,7 @@ async fn daily(db: &Db, f: &Filter) -> sqlx::Result<BTreeMap<(String, i64), [f64
         db,
         "rollup_ads",
         &["decided", "auto_approved + auto_rejected", "checked", "overridden"],
-        &["market", "hour / 24"],
+        &["market", "day"],
         f,
         true,
     )
@@ -518,7 +526,7 @@ pub async fn overview(db: &Db, f: &Filter, now: Millis) -> Result<Overview, Dash
 /// The model versions that have made decisions, newest first.
 pub async fn models(db: &Db) -> sqlx::Result<Vec<String>> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "select model_version, max(hour) from rollup_ads group by model_version order by 2 desc",
+        "select model_version, max(day) from rollup_ads_daily group by model_version order by 2 desc",
     )
     .fetch_all(db.pool())
     .await?;
@@ -602,7 +610,8 @@ pub async fn alerts(db: &Db, limit: i64) -> sqlx::Result<Vec<DriftAlert>> {
 /// check at once: the band is compared and set in one statement, so each rise is recorded
 /// once. Returns the alerts recorded.
 pub async fn check_drift(db: &Db, now: Millis) -> sqlx::Result<usize> {
-    let to_ms = now.div_euclid(HOUR_MS) * HOUR_MS;
+    // Day-aligned, as the rollups it reads: today and the six days before.
+    let to_ms = (now.div_euclid(DAY_MS) + 1) * DAY_MS;
     let current = Window {
         from: String::new(),
         to: String::new(),
@@ -629,7 +638,7 @@ pub async fn check_drift(db: &Db, now: Millis) -> sqlx::Result<usize> {
             continue;
         };
         // Too few decisions make PSI noise, not drift.
-        if cur.iter().sum::<f64>() < 100.0 {
+        if cur.iter().sum::<f64>() < MIN_DRIFT_SCORES {
             continue;
         }
         let band = DriftBand::of(psi);
@@ -719,16 +728,17 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::board::Quality>
         cells.push(cell("ALL".into(), c.clone(), v));
     }
     // Weekly trend: ad-level, or the chosen category's.
-    let end_week = (f.window.to_ms / HOUR_MS - 1 + 72) / 168;
+    // Weeks count Mondays since the epoch (a Thursday): week w starts on day 7w − 3.
+    let end_week = (f.days().1 - 1 + 3).div_euclid(7);
     let trend = f.with_window(Window {
-        from_ms: ((end_week - 7) * 168 - 72) * HOUR_MS,
+        from_ms: (7 * (end_week - 7) - 3) * DAY_MS,
         ..f.window.clone()
     });
     let (table, measures, p_at, r_at) = match f.category {
         Some(_) => ("rollup_categories", q_measures.to_vec(), 0, 3),
         None => ("rollup_ads", AD_MEASURES[ad::P_W..ad::P_W + 6].to_vec(), 0, 3),
     };
-    let weekly = grouped(db, table, &measures, &["(hour + 72) / 168"], &trend, true).await?;
+    let weekly = grouped(db, table, &measures, &["(day + 3) / 7"], &trend, true).await?;
     let weekly: BTreeMap<i64, Vec<f64>> = weekly
         .into_iter()
         .map(|(k, v)| (k[0].parse().unwrap_or(0), v))
@@ -848,7 +858,7 @@ pub async fn drift_view(db: &Db, f: &Filter, reference: &Window) -> sqlx::Result
         db,
         "rollup_categories",
         &CAT_MEASURES[cat::HIST..cat::HIST + kpi::PSI_BINS],
-        &["market", "category", "hour / 24"],
+        &["market", "category", "day"],
         f,
         true,
     )
@@ -865,6 +875,10 @@ pub async fn drift_view(db: &Db, f: &Filter, reference: &Window) -> sqlx::Result
                 .iter()
                 .map(|(d, _)| {
                     let q = per_day.get(&(key.0.clone(), key.1.clone(), *d))?;
+                    // A day with a handful of scores says nothing about drift.
+                    if q.iter().sum::<f64>() < MIN_DRIFT_SCORES {
+                        return None;
+                    }
                     kpi::psi(ref_hist.get(&key)?, q)
                 })
                 .collect();
@@ -915,7 +929,7 @@ pub async fn cost_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::CostVi
     let rates = rates(db).await?;
     let sums = market_sums(db, f).await?;
     let (per, totals) = kpis_by_market(&sums, &rates);
-    let rows = grouped(db, "rollup_ads", &AD_MEASURES, &["market", "hour / 24"], f, true).await?;
+    let rows = grouped(db, "rollup_ads", &AD_MEASURES, &["market", "day"], f, true).await?;
     let mut per_day: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
     for (k, v) in rows {
         let c = kpi::cost(&cost_inputs(&v), rates.hourly(&k[0]), &rates.cost);
@@ -1287,16 +1301,11 @@ pub async fn simulate(
             }
         }
     }
-    let labelled = HtSums {
-        w: cal_w.iter().sum(),
-        w2: v[cat::R_W + 1] + v[cat::P_W + 1],
-        wy: 0.0,
-    };
-    let labelled_n: f64 = cal_w.iter().sum();
-    let _ = labelled;
+    // Human verdicts behind the estimates: checked automatic decisions and settled routed ads.
+    let labelled_n = m[ad::CHECKED] + m[ad::SLA_N];
     let explanation = format!(
         "From {} decisions in {} between {} and {} ({:.0} days), {:.0} of them with a human verdict \
-         (weighted by 1 / sampling probability). Violation rates are read per score band of width 0.05; \
+         (audit samples weighted by 1 / sampling probability). Violation rates are read per score band of width 0.05; \
          the review volume counts the market's current reviews, minus those this category sends now, plus \
          those it would send; other categories are held as they are.",
         h.market_decided, market.code(), window.from, window.to, history_days, labelled_n,

@@ -437,20 +437,58 @@ impl Delta {
         out
     }
 
-    /// Writes the delta: one multi-row upsert per table and chunk, adding to what is there.
+    /// The same sums per day instead of per hour.
+    pub fn daily(&self) -> Delta {
+        let day = |k: &Key| (k.0.div_euclid(24), k.1.clone(), k.2.clone(), k.3.clone());
+        let mut out = Delta::default();
+        for (k, v) in &self.ads {
+            let r = row(&mut out.ads, day(k), AD_MEASURES.len());
+            r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+        for (k, v) in &self.categories {
+            let r = row(&mut out.categories, day(k), CAT_MEASURES.len());
+            r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
+        for ((k, kind, bucket), v) in &self.durations {
+            *out.durations.entry((day(k), kind.clone(), *bucket)).or_default() += v;
+        }
+        for ((k, reviewer, reason, source), v) in &self.overrides {
+            let o = out
+                .overrides
+                .entry((day(k), *reviewer, reason.clone(), source.clone()))
+                .or_default();
+            o[0] += v[0];
+            o[1] += v[1];
+        }
+        for (k, v) in &self.languages {
+            *out.languages.entry(day(k)).or_default() += v;
+        }
+        out
+    }
+
+    /// Writes the delta to the hourly rollups and, summed per day, to the daily ones: one
+    /// multi-row upsert per table and chunk, adding to what is there.
     pub async fn flush(self, tx: &mut WriteTx) -> sqlx::Result<()> {
         let delta = self.without_zeros();
-        let keys = ["hour", "market", "category", "model_version"];
+        let daily = delta.daily();
+        delta.write(tx, Grain::Hour).await?;
+        daily.write(tx, Grain::Day).await
+    }
+
+    async fn write(self, tx: &mut WriteTx, grain: Grain) -> sqlx::Result<()> {
+        let time = grain.column();
+        let table = |name: &str| format!("{name}{}", grain.suffix());
+        let keys = [time, "market", "category", "model_version"];
         let ads: Vec<(Vec<Param>, Vec<f64>)> =
-            delta.ads.into_iter().map(|(k, v)| (key_params(k), v)).collect();
-        upsert(tx, "rollup_ads", &keys, &AD_MEASURES, ads).await?;
-        let cats: Vec<(Vec<Param>, Vec<f64>)> = delta
+            self.ads.into_iter().map(|(k, v)| (key_params(k), v)).collect();
+        upsert(tx, &table("rollup_ads"), &keys, &AD_MEASURES, ads).await?;
+        let cats: Vec<(Vec<Param>, Vec<f64>)> = self
             .categories
             .into_iter()
             .map(|(k, v)| (key_params(k), v))
             .collect();
-        upsert(tx, "rollup_categories", &keys, &CAT_MEASURES, cats).await?;
-        let durations = delta
+        upsert(tx, &table("rollup_categories"), &keys, &CAT_MEASURES, cats).await?;
+        let durations = self
             .durations
             .into_iter()
             .map(|((k, kind, bucket), n)| {
@@ -462,13 +500,13 @@ impl Delta {
             .collect();
         upsert(
             tx,
-            "rollup_durations",
-            &["hour", "market", "category", "model_version", "kind", "bucket"],
+            &table("rollup_durations"),
+            &[time, "market", "category", "model_version", "kind", "bucket"],
             &["n"],
             durations,
         )
         .await?;
-        let overrides = delta
+        let overrides = self
             .overrides
             .into_iter()
             .map(|((k, reviewer, reason, source), v)| {
@@ -481,9 +519,9 @@ impl Delta {
             .collect();
         upsert(
             tx,
-            "rollup_overrides",
+            &table("rollup_overrides"),
             &[
-                "hour",
+                time,
                 "market",
                 "category",
                 "model_version",
@@ -495,19 +533,46 @@ impl Delta {
             overrides,
         )
         .await?;
-        let languages = delta
+        let languages = self
             .languages
             .into_iter()
             .map(|(k, n)| (key_params(k), vec![n]))
             .collect();
         upsert(
             tx,
-            "rollup_languages",
-            &["hour", "market", "language", "model_version"],
+            &table("rollup_languages"),
+            &[time, "market", "language", "model_version"],
             &["decided"],
             languages,
         )
         .await
+    }
+}
+
+/// The two granularities the rollups are kept at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grain {
+    /// `rollup_*` tables, keyed by `hour` (hours since the epoch).
+    Hour,
+    /// `rollup_*_daily` tables, keyed by `day` (UTC days since the epoch).
+    Day,
+}
+
+impl Grain {
+    /// The time column.
+    pub fn column(self) -> &'static str {
+        match self {
+            Grain::Hour => "hour",
+            Grain::Day => "day",
+        }
+    }
+
+    /// The table name suffix.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Grain::Hour => "",
+            Grain::Day => "_daily",
+        }
     }
 }
 
@@ -765,15 +830,18 @@ where
     sqlx::query_as::<_, T>(sql).fetch_all(db.pool()).await
 }
 
-/// The rollup tables as stored, in the same shape as [`recompute`] returns.
-pub async fn stored(db: &Db) -> sqlx::Result<Delta> {
+/// The rollup tables of one grain as stored, in the same shape as [`recompute`] returns
+/// (keys carry the hour or the day).
+pub async fn stored(db: &Db, grain: Grain) -> sqlx::Result<Delta> {
+    let t = grain.column();
+    let sfx = grain.suffix();
     let mut delta = Delta::default();
     for (table, measures, into_ads) in [
         ("rollup_ads", &AD_MEASURES[..], true),
         ("rollup_categories", &CAT_MEASURES[..], false),
     ] {
         let sql = format!(
-            "select hour, market, category, model_version, {} from {table}",
+            "select {t}, market, category, model_version, {} from {table}{sfx}",
             measures.join(", ")
         );
         let rows = sqlx::query(&sql).fetch_all(db.pool()).await?;
@@ -790,19 +858,19 @@ pub async fn stored(db: &Db) -> sqlx::Result<Delta> {
             }
         }
     }
-    let durations: Vec<(i64, String, String, String, String, i64, f64)> = sqlx::query_as(
-        "select hour, market, category, model_version, kind, cast(bucket as bigint), n from rollup_durations",
-    )
+    let durations: Vec<(i64, String, String, String, String, i64, f64)> = sqlx::query_as(&format!(
+        "select {t}, market, category, model_version, kind, cast(bucket as bigint), n from rollup_durations{sfx}"
+    ))
     .fetch_all(db.pool())
     .await?;
     for (h, m, c, v, kind, bucket, n) in durations {
         delta.durations.insert(((h, m, c, v), kind, bucket), n);
     }
     let overrides: Vec<(i64, String, String, String, i64, String, String, f64, f64)> =
-        sqlx::query_as(
-            "select hour, market, category, model_version, reviewer_id, reason_code, source, reviews, overrides \
-             from rollup_overrides",
-        )
+        sqlx::query_as(&format!(
+            "select {t}, market, category, model_version, reviewer_id, reason_code, source, reviews, overrides \
+             from rollup_overrides{sfx}"
+        ))
         .fetch_all(db.pool())
         .await?;
     for (h, m, c, v, reviewer, reason, source, n, o) in overrides {
@@ -810,9 +878,9 @@ pub async fn stored(db: &Db) -> sqlx::Result<Delta> {
             .overrides
             .insert(((h, m, c, v), reviewer, reason, source), [n, o]);
     }
-    let languages: Vec<(i64, String, String, String, f64)> = sqlx::query_as(
-        "select hour, market, language, model_version, decided from rollup_languages",
-    )
+    let languages: Vec<(i64, String, String, String, f64)> = sqlx::query_as(&format!(
+        "select {t}, market, language, model_version, decided from rollup_languages{sfx}"
+    ))
     .fetch_all(db.pool())
     .await?;
     for (h, m, l, v, n) in languages {
@@ -833,9 +901,11 @@ pub async fn rebuild(db: &Db) -> sqlx::Result<()> {
         "rollup_overrides",
         "rollup_languages",
     ] {
-        sqlx::query(&format!("delete from {table}"))
-            .execute(&mut *tx)
-            .await?;
+        for grain in [Grain::Hour, Grain::Day] {
+            sqlx::query(&format!("delete from {table}{}", grain.suffix()))
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     delta.flush(&mut tx).await?;
     tx.commit().await

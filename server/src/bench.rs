@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 /// Options of `amso bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Comma-separated scenarios: scoring, e2e, api, python, review.
-    #[arg(long, default_value = "scoring,e2e,api,python,review")]
+    /// Comma-separated scenarios: scoring, e2e, api, python, review, dashboards.
+    #[arg(long, default_value = "scoring,e2e,api,python,review,dashboards")]
     pub scenarios: String,
     /// Review items queued for the review scenario.
     #[arg(long, default_value_t = 100_000)]
@@ -45,6 +45,12 @@ pub struct BenchArgs {
     /// give a postgres:// URL of an empty database to measure PostgreSQL.
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Decisions written for the dashboards scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub decisions: usize,
+    /// Times each dashboard query is run.
+    #[arg(long, default_value_t = 30)]
+    pub rounds: usize,
     /// Single-ad requests in the api scenario.
     #[arg(long, default_value_t = 300)]
     pub requests: usize,
@@ -111,6 +117,23 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
         out.insert(
             "review".into(),
             review(args, args.database_url.as_deref(), &tmp).await?,
+        );
+    }
+    if scenarios.contains(&"dashboards") {
+        eprintln!("dashboards: {} decisions of history, then every dashboard query …", args.decisions);
+        let (db, shown) = bench_db(args.database_url.as_deref(), &tmp, "dashboards").await?;
+        let write_secs = crate::bench_dash::write_history(&db, args.decisions, 5).await?;
+        let queries = crate::bench_dash::time_queries(&db, args.rounds).await?;
+        let live = crate::bench_dash::live_latency(&db, config, 20).await?;
+        out.insert(
+            "dashboards".into(),
+            json!({
+                "database": shown,
+                "decisions": args.decisions,
+                "history_written_seconds": write_secs,
+                "queries": queries,
+                "live_update_commit_to_event": live,
+            }),
         );
     }
     if scenarios.contains(&"python") {

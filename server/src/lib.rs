@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_dash;
 pub mod cli;
 pub mod engine_cli;
 pub mod metrics;
