@@ -1,7 +1,9 @@
 //! The demo corpus: realistic, deterministic ads across all markets and languages, with
 //! the hard cases moderation faces (obfuscation, benign uses of sensitive words, mixed
 //! languages, restricted-but-legal offers), some label noise, and a gentle drift in the
-//! last days (a new scam wording in BR and ID, more English in DE and FR).
+//! last days: a new scam wording in BR and ID and more English in DE and FR, then campaign
+//! waves the model has not seen (crypto "investasi" scams in ID and SG, Carnival alcohol
+//! promotions in BR) that move the score distributions the drift dashboard watches.
 
 use crate::market::{Language, Market};
 use crate::policy::Category;
@@ -59,6 +61,8 @@ const VIOLATION_RATE: f64 = 0.22;
 const LABEL_NOISE: f64 = 0.02;
 /// The drift starts this many days before the end.
 const DRIFT_DAYS: u32 = 3;
+/// The campaign waves start this many days before the end and grow until it.
+const WAVE_DAYS: u32 = 6;
 
 struct Bank {
     products: &'static [&'static str],
@@ -616,6 +620,111 @@ const DRIFT_SCAM: &[(Language, &str)] = &[
     ),
 ];
 
+/// A campaign that floods one market in the last days with wording the model has not
+/// seen. It takes over a growing share of the market's ads (the volume stays the same), so
+/// what changes is what the model is shown, and the scores it gives follow.
+struct Wave {
+    market: Market,
+    category: Category,
+    /// The language the advertisers declare, when not the one the ad was drawn in.
+    declared: Option<Language>,
+    /// Share of the market's ads the wave takes at the end; it grows linearly from nothing.
+    peak: f64,
+    /// Whether the ads come from accounts that never advertised before.
+    new_accounts: bool,
+    phrases: &'static [&'static str],
+}
+
+const WAVES: [Wave; 3] = [
+    // A crypto "investasi" and giveaway ring writing Indonesian-English and declaring its
+    // ads English: the words half overlap scams the model knows, so its scores land
+    // mostly in the uncertain band, and one wording slips through almost unflagged.
+    Wave {
+        market: Market::Id,
+        category: Category::Scam,
+        declared: Some(Language::En),
+        peak: 0.25,
+        new_accounts: true,
+        phrases: &[
+            "Investasi crypto dijamin cuan, withdraw kapan saja",
+            "Passive income dari rumah, investasi crypto dijamin",
+            "Crypto investasi: guaranteed profit, WD kapan saja",
+            "Giveaway crypto dijamin: deposit 1 juta, withdraw 2 juta",
+            "Airdrop giveaway 500 USDT, claim dari rumah, dijamin",
+            "Giveaway USDT dijamin cair, cukup verifikasi akun",
+            "Join VIP signal crypto, profit dijamin tiap hari",
+        ],
+    },
+    // The same ring tries Singapore, mostly in English.
+    Wave {
+        market: Market::Sg,
+        category: Category::Scam,
+        declared: None,
+        peak: 0.1,
+        new_accounts: true,
+        phrases: &[
+            "Crypto investment with guaranteed profit, withdraw anytime",
+            "Passive income from home, crypto investment guaranteed",
+            "USDT giveaway, guaranteed payout, just verify your account",
+            "Crypto investasi: guaranteed profit, WD kapan saja",
+        ],
+    },
+    // Carnival: shops and bars promote drinks, some in wording the model knows well, some
+    // in party slang it is unsure about.
+    Wave {
+        market: Market::Br,
+        category: Category::Alcohol,
+        declared: None,
+        peak: 0.12,
+        new_accounts: false,
+        phrases: &[
+            "Vinhos e cervejas artesanais em casa",
+            "Clube do whisky: primeira garrafa grátis",
+            "Cervejas artesanais para o bloco, entrega em 1 hora",
+            "Abadá com open bar de cerveja e vodka",
+            "Esquenta de Carnaval: combo de vodka e energético",
+        ],
+    },
+];
+
+impl Wave {
+    /// Rewrites `ad` as one of the wave's, around the ad's own offer (headline, body).
+    fn take_over(&self, ad: &mut CorpusAd, (headline, body): (String, String), rng: &mut StdRng) {
+        let phrase = pick(rng, self.phrases).to_string();
+        (ad.headline, ad.body) = if rng.gen_bool(0.6) {
+            (phrase, body)
+        } else {
+            (headline, format!("{phrase}. {body}"))
+        };
+        if self.new_accounts {
+            // Numbers past the 400 regular advertisers of each market.
+            let n = rng.gen_range(400..440);
+            ad.advertiser_id = format!("adv-{}-{n}", self.market.code().to_lowercase());
+        }
+        ad.landing_url = format!("https://{}.example/promo", ad.advertiser_id);
+        ad.language = self.declared.unwrap_or(ad.language);
+        ad.labels = vec![self.category];
+    }
+}
+
+/// The wave, if any, that takes over an ad of `market` submitted at `at`; `rng` is the
+/// waves' own, so that the rest of the corpus is drawn as without them.
+fn wave_at(
+    market: Market,
+    at: Millis,
+    (from, to): (Millis, Millis),
+    rng: &mut StdRng,
+) -> Option<&'static Wave> {
+    if at < from || to <= from {
+        return None;
+    }
+    let grown = (at - from) as f64 / (to - from) as f64;
+    WAVES
+        .iter()
+        .filter(|w| w.market == market)
+        .find(|w| rng.gen_bool((w.peak * grown).clamp(0.0, 1.0)))
+}
+
 /// How often each category appears among violating ads (relative weights).
 fn category_weight(c: Category) -> f64 {
     match c {
@@ -698,6 +807,11 @@ pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
     let day_ms: i64 = 86_400_000;
     let start = params.end - i64::from(params.days.max(1)) * day_ms;
     let drift_from = params.end - i64::from(DRIFT_DAYS.min(params.days)) * day_ms;
+    let waves = (
+        params.end - i64::from(WAVE_DAYS.min(params.days)) * day_ms,
+        params.end,
+    );
+    let mut wave_rng = StdRng::seed_from_u64(params.seed ^ 0x0a7e_5ca3);
     let weights: Vec<f64> = Category::ALL.iter().map(|c| category_weight(*c)).collect();
     let total_weight: f64 = weights.iter().sum();
 
@@ -735,6 +849,7 @@ pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
             pick(&mut rng, bank.benign_bodies),
             pick(&mut rng, bank.cta)
         );
+        let offer = (headline.clone(), body.clone());
         let mut labels = Vec::new();
         let mut landing_url = format!(
             "https://{}.example/{}",
@@ -822,7 +937,7 @@ pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
         labels.sort();
 
         let budget = (-rng.gen_range(0.0f64..1.0).ln() * 60.0 + 5.0).min(5000.0);
-        ads.push(CorpusAd {
+        let mut ad = CorpusAd {
             external_id: format!("demo-{}-{n:07}", params.seed),
             advertiser_id,
             market,
@@ -833,7 +948,11 @@ pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
             daily_budget_usd: (budget * 100.0).round() / 100.0,
             labels,
             submitted_at,
-        });
+        };
+        if let Some(wave) = wave_at(market, submitted_at, waves, &mut wave_rng) {
+            wave.take_over(&mut ad, offer, &mut wave_rng);
+        }
+        ads.push(ad);
     }
     ads.sort_by_key(|a| a.submitted_at);
     ads
@@ -917,5 +1036,54 @@ mod tests {
             .filter(new_wording)
             .count();
         assert!(late > early, "late {late} early {early}");
+    }
+
+    #[test]
+    fn campaign_waves_build_up_at_the_end() {
+        let p = params(20000);
+        let ads = generate(&p);
+        let day = 86_400_000;
+        let from = p.end - i64::from(WAVE_DAYS) * day;
+        let half = p.end - i64::from(WAVE_DAYS) * day / 2;
+        // The scam ring's new accounts appear only in the wave, and more as it grows.
+        let ring = |a: &&CorpusAd| {
+            a.advertiser_id
+                .rsplit('-')
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n >= 400)
+        };
+        assert!(ads.iter().filter(ring).all(|a| a.submitted_at >= from));
+        let first = ads.iter().filter(ring).filter(|a| a.submitted_at < half);
+        let second = ads.iter().filter(ring).filter(|a| a.submitted_at >= half);
+        let (first, second) = (first.count(), second.count());
+        assert!(second > first && first > 0, "first {first} second {second}");
+        assert!(
+            ads.iter().filter(ring).all(
+                |a| a.labels == [Category::Scam] && matches!(a.market, Market::Id | Market::Sg)
+            )
+        );
+
+        // Share of a market's ads before the waves and in them.
+        let share = |market: Market, of: &dyn Fn(&CorpusAd) -> bool| {
+            let split = |late: bool| {
+                let all: Vec<_> = ads
+                    .iter()
+                    .filter(|a| a.market == market && (a.submitted_at >= from) == late)
+                    .collect();
+                all.iter().filter(|a| of(a)).count() as f64 / all.len() as f64
+            };
+            (split(false), split(true))
+        };
+        let (before, during) = share(Market::Id, &|a| a.language == Language::En);
+        assert!(during > before + 0.08, "ID English {before} → {during}");
+        let (before, during) = share(Market::Br, &|a| a.labels.contains(&Category::Alcohol));
+        assert!(during > 2.0 * before, "BR alcohol {before} → {during}");
+        // Elsewhere the mix stays as it was.
+        let (before, during) = share(Market::Jp, &|a| !a.labels.is_empty());
+        assert!(
+            (during - before).abs() < 0.05,
+            "JP violations {before} → {during}"
+        );
     }
 }

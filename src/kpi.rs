@@ -339,8 +339,8 @@ pub struct CostRates {
     /// Days of spend an advertiser loses when an ad is wrongly rejected. Default 3.
     pub days_lost_per_false_reject: f64,
     /// USD of harm per harmful ad approved, per category in [`Category::ALL`] order.
-    /// Defaults: weapons 500, drugs 500, tobacco 150, alcohol 100, gambling 300, adult 250,
-    /// scam 800, health_claims 400, counterfeit 300, political 200.
+    /// Defaults: weapons 100, drugs 100, tobacco 30, alcohol 20, gambling 60, adult 50,
+    /// scam 160, health_claims 80, counterfeit 60, political 40.
     pub risk_weight_usd: [f64; CATEGORY_COUNT],
 }
 
@@ -350,16 +350,16 @@ impl Default for CostRates {
             cpu_hour_usd: 0.05,
             days_lost_per_false_reject: 3.0,
             risk_weight_usd: Category::ALL.map(|category| match category {
-                Category::Weapons => 500.0,
-                Category::Drugs => 500.0,
-                Category::Tobacco => 150.0,
-                Category::Alcohol => 100.0,
-                Category::Gambling => 300.0,
-                Category::Adult => 250.0,
-                Category::Scam => 800.0,
-                Category::HealthClaims => 400.0,
-                Category::Counterfeit => 300.0,
-                Category::Political => 200.0,
+                Category::Weapons => 100.0,
+                Category::Drugs => 100.0,
+                Category::Tobacco => 30.0,
+                Category::Alcohol => 20.0,
+                Category::Gambling => 60.0,
+                Category::Adult => 50.0,
+                Category::Scam => 160.0,
+                Category::HealthClaims => 80.0,
+                Category::Counterfeit => 60.0,
+                Category::Political => 40.0,
             }),
         }
     }
@@ -808,7 +808,9 @@ mod tests {
             fp_budget_w: 40.0,        // e.g. one audited ad, w = 10, budget $4/day
             fn_w,
         };
-        let rates = CostRates::default();
+        let mut rates = CostRates::default();
+        rates.risk_weight_usd[Category::Scam.index()] = 800.0;
+        rates.risk_weight_usd[Category::Weapons.index()] = 500.0;
         let breakdown = cost(&inputs, default_hourly_rate("US"), &rates);
         // review = 2 h × $38 = 76; inference = 0.5 h × $0.05 = 0.025;
         // false_positive = 40 × 3 days = 120; false_negative = 2 × 800 + 1 × 500 = 2100.
@@ -869,16 +871,16 @@ mod tests {
         assert_eq!(
             by_name,
             [
-                ("weapons", 500.0),
-                ("drugs", 500.0),
-                ("tobacco", 150.0),
-                ("alcohol", 100.0),
-                ("gambling", 300.0),
-                ("adult", 250.0),
-                ("scam", 800.0),
-                ("health_claims", 400.0),
-                ("counterfeit", 300.0),
-                ("political", 200.0),
+                ("weapons", 100.0),
+                ("drugs", 100.0),
+                ("tobacco", 30.0),
+                ("alcohol", 20.0),
+                ("gambling", 60.0),
+                ("adult", 50.0),
+                ("scam", 160.0),
+                ("health_claims", 80.0),
+                ("counterfeit", 60.0),
+                ("political", 40.0),
             ]
         );
         assert_eq!(rates.cpu_hour_usd, 0.05);

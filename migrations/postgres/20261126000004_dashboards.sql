@@ -396,13 +396,13 @@ create table cost_rates (
 insert into cost_rates (name, value, updated_at) values
     ('cpu_hour_usd', 0.05, 0),
     ('days_lost_per_false_reject', 3, 0),
-    ('risk_weight.weapons', 500, 0),
-    ('risk_weight.drugs', 500, 0),
-    ('risk_weight.tobacco', 150, 0),
-    ('risk_weight.alcohol', 100, 0),
-    ('risk_weight.gambling', 300, 0),
-    ('risk_weight.adult', 250, 0),
-    ('risk_weight.scam', 800, 0),
-    ('risk_weight.health_claims', 400, 0),
-    ('risk_weight.counterfeit', 300, 0),
-    ('risk_weight.political', 200, 0);
+    ('risk_weight.weapons', 100, 0),
+    ('risk_weight.drugs', 100, 0),
+    ('risk_weight.tobacco', 30, 0),
+    ('risk_weight.alcohol', 20, 0),
+    ('risk_weight.gambling', 60, 0),
+    ('risk_weight.adult', 50, 0),
+    ('risk_weight.scam', 160, 0),
+    ('risk_weight.health_claims', 80, 0),
+    ('risk_weight.counterfeit', 60, 0),
+    ('risk_weight.political', 40, 0);
