@@ -126,7 +126,16 @@ pub async fn claim(
          order by submitted_at, id limit $4 {lock}) \
          returning id, market, headline, body, landing_url, language, submitted_at, daily_budget_usd"
     );
-    type Row = (i64, String, String, String, Option<String>, Option<String>, i64, f64);
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        f64,
+    );
     let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(worker)
         .bind(now + lease_ms)
@@ -137,7 +146,16 @@ pub async fn claim(
     Ok(rows
         .into_iter()
         .filter_map(
-            |(id, market, headline, body, landing_url, language, submitted_at, daily_budget_usd)| {
+            |(
+                id,
+                market,
+                headline,
+                body,
+                landing_url,
+                language,
+                submitted_at,
+                daily_budget_usd,
+            )| {
                 Some(ClaimedAd {
                     id,
                     market: market.parse().ok()?,

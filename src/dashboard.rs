@@ -7,8 +7,8 @@ use crate::db::Db;
 use crate::kpi::{self, Cost, CostInputs, CostRates, DriftBand, HtSums};
 use crate::market::Market;
 use crate::policy::Category;
-use crate::rollup::{ad, cat, AD_MEASURES, CAT_MEASURES, HOUR_MS};
-use crate::time::{to_rfc3339, Millis};
+use crate::rollup::{AD_MEASURES, CAT_MEASURES, HOUR_MS, ad, cat};
+use crate::time::{Millis, to_rfc3339};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use std::collections::BTreeMap;
 
@@ -103,8 +103,9 @@ pub fn previous_window(w: &Window) -> Window {
 }
 
 fn parse_day(s: &str, what: &str) -> Result<NaiveDate, DashboardError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| DashboardError::Invalid(format!("{what} must be a date like 2026-11-02, not {s:?}")))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        DashboardError::Invalid(format!("{what} must be a date like 2026-11-02, not {s:?}"))
+    })
 }
 
 /// Resolves what a page or API client asked for, against today's date (UTC).
@@ -132,14 +133,16 @@ pub fn resolve(sel: &Selection, now: Millis) -> Result<Filter, DashboardError> {
                 return Err(DashboardError::Invalid("to must not be before from".into()));
             }
             if (last - first).num_days() > 366 {
-                return Err(DashboardError::Invalid("a window is at most a year long".into()));
+                return Err(DashboardError::Invalid(
+                    "a window is at most a year long".into(),
+                ));
             }
             days_window(first, last)
         }
         other => {
             return Err(DashboardError::Invalid(format!(
                 "window must be today, 7d, 28d or custom, not {other:?}"
-            )))
+            )));
         }
     };
     let market = match sel.market.trim() {
@@ -185,7 +188,11 @@ async fn grouped(
         .map(|m| format!("sum({m})"))
         .collect::<Vec<_>>()
         .join(", ");
-    let select = if keys.is_empty() { sums } else { format!("{keys}, {sums}") };
+    let select = if keys.is_empty() {
+        sums
+    } else {
+        format!("{keys}, {sums}")
+    };
     let group_by = if group.is_empty() {
         String::new()
     } else {
@@ -207,7 +214,10 @@ async fn grouped(
             .map(|i| r.try_get::<String, _>(i))
             .collect::<Result<Vec<_>, _>>()?;
         let values = (0..measures.len())
-            .map(|i| r.try_get::<Option<f64>, _>(group.len() + i).map(|v| v.unwrap_or(0.0)))
+            .map(|i| {
+                r.try_get::<Option<f64>, _>(group.len() + i)
+                    .map(|v| v.unwrap_or(0.0))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         out.push((key, values));
     }
@@ -289,10 +299,7 @@ pub fn cost_inputs(v: &[f64]) -> CostInputs {
 type Buckets = BTreeMap<usize, f64>;
 
 fn quantile_seconds(b: Option<&Buckets>, q: f64) -> Option<f64> {
-    let counts: Vec<(usize, i64)> = b?
-        .iter()
-        .map(|(k, n)| (*k, n.round() as i64))
-        .collect();
+    let counts: Vec<(usize, i64)> = b?.iter().map(|(k, n)| (*k, n.round() as i64)).collect();
     kpi::quantile_from_buckets(&counts, q).map(|ms| ms as f64 / 1000.0)
 }
 
@@ -396,7 +403,11 @@ pub fn kpis_by_market(s: &MarketSums, rates: &Rates) -> (BTreeMap<String, Kpis>,
 }
 
 /// Open review items by queue (and per market), live.
-pub async fn backlog(db: &Db, f: &Filter, now: Millis) -> sqlx::Result<(Vec<Backlog>, BTreeMap<String, i64>)> {
+pub async fn backlog(
+    db: &Db,
+    f: &Filter,
+    now: Millis,
+) -> sqlx::Result<(Vec<Backlog>, BTreeMap<String, i64>)> {
     let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "select source, market, count(*), sum(case when due_at < $1 then 1 else 0 end) \
          from review_tasks where state = 'open' group by source, market",
@@ -419,7 +430,14 @@ pub async fn backlog(db: &Db, f: &Filter, now: Millis) -> sqlx::Result<(Vec<Back
         b.open += open;
         b.past_due += past;
     }
-    let order = ["uncertain", "restricted", "audit", "appeal", "escalation", "qa"];
+    let order = [
+        "uncertain",
+        "restricted",
+        "audit",
+        "appeal",
+        "escalation",
+        "qa",
+    ];
     let mut list: Vec<Backlog> = by_source.into_values().collect();
     list.sort_by_key(|b| order.iter().position(|s| *s == b.source).unwrap_or(99));
     Ok((list, by_market))
@@ -446,7 +464,12 @@ async fn daily(db: &Db, f: &Filter) -> sqlx::Result<BTreeMap<(String, i64), [f64
     let rows = grouped(
         db,
         "rollup_ads",
-        &["decided", "auto_approved + auto_rejected", "checked", "overridden"],
+        &[
+            "decided",
+            "auto_approved + auto_rejected",
+            "checked",
+            "overridden",
+        ],
         &["market", "day"],
         f,
         true,
@@ -454,7 +477,12 @@ async fn daily(db: &Db, f: &Filter) -> sqlx::Result<BTreeMap<(String, i64), [f64
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(k, v)| ((k[0].clone(), k[1].parse().unwrap_or(0)), [v[0], v[1], v[2], v[3]]))
+        .map(|(k, v)| {
+            (
+                (k[0].clone(), k[1].parse().unwrap_or(0)),
+                [v[0], v[1], v[2], v[3]],
+            )
+        })
         .collect())
 }
 
@@ -535,7 +563,8 @@ pub async fn models(db: &Db) -> sqlx::Result<Vec<String>> {
 
 /// The default drift reference: the 28 days before the current window.
 pub fn reference_window(current: &Window) -> Window {
-    let first = NaiveDate::parse_from_str(&current.from, "%Y-%m-%d").expect("window dates are valid");
+    let first =
+        NaiveDate::parse_from_str(&current.from, "%Y-%m-%d").expect("window dates are valid");
     days_window(first - Duration::days(28), first - Duration::days(1))
 }
 
@@ -561,8 +590,14 @@ pub async fn drift_cells(db: &Db, f: &Filter, reference: &Window) -> sqlx::Resul
     let current = histograms(db, f).await?;
     let refs = histograms(db, &f.with_window(reference.clone())).await?;
     let mut out = Vec::new();
-    for m in Market::ALL.iter().filter(|m| f.market.is_none_or(|x| x == **m)) {
-        for c in Category::ALL.iter().filter(|c| f.category.is_none_or(|x| x == **c)) {
+    for m in Market::ALL
+        .iter()
+        .filter(|m| f.market.is_none_or(|x| x == **m))
+    {
+        for c in Category::ALL
+            .iter()
+            .filter(|c| f.category.is_none_or(|x| x == **c))
+        {
             let key = (m.code().to_string(), c.as_str().to_string());
             let q = current.get(&key);
             let p = refs.get(&key);
@@ -593,15 +628,17 @@ pub async fn alerts(db: &Db, limit: i64) -> sqlx::Result<Vec<DriftAlert>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, at, market, category, band, previous_band, psi)| DriftAlert {
-            id,
-            at: to_rfc3339(at),
-            market,
-            category,
-            band,
-            previous_band,
-            psi,
-        })
+        .map(
+            |(id, at, market, category, band, previous_band, psi)| DriftAlert {
+                id,
+                at: to_rfc3339(at),
+                market,
+                category,
+                band,
+                previous_band,
+                psi,
+            },
+        )
         .collect())
 }
 
@@ -706,7 +743,15 @@ fn iso_week_label(week: i64) -> String {
 pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::board::Quality> {
     use crate::board::{QualityCell, Reliability};
     let q_measures = &CAT_MEASURES[cat::P_W..cat::P_W + 6];
-    let rows = grouped(db, "rollup_categories", q_measures, &["market", "category"], f, true).await?;
+    let rows = grouped(
+        db,
+        "rollup_categories",
+        q_measures,
+        &["market", "category"],
+        f,
+        true,
+    )
+    .await?;
     let mut all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut cells = Vec::new();
     let cell = |market: String, category: String, v: &[f64]| {
@@ -715,7 +760,9 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::board::Quality>
         QualityCell {
             market,
             category,
-            f1: precision.zip(recall).and_then(|(p, r)| kpi::f1(p.value, r.value)),
+            f1: precision
+                .zip(recall)
+                .and_then(|(p, r)| kpi::f1(p.value, r.value)),
             precision,
             recall,
         }
@@ -736,7 +783,12 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::board::Quality>
     });
     let (table, measures, p_at, r_at) = match f.category {
         Some(_) => ("rollup_categories", q_measures.to_vec(), 0, 3),
-        None => ("rollup_ads", AD_MEASURES[ad::P_W..ad::P_W + 6].to_vec(), 0, 3),
+        None => (
+            "rollup_ads",
+            AD_MEASURES[ad::P_W..ad::P_W + 6].to_vec(),
+            0,
+            3,
+        ),
     };
     let weekly = grouped(db, table, &measures, &["(day + 3) / 7"], &trend, true).await?;
     let weekly: BTreeMap<i64, Vec<f64>> = weekly
@@ -787,7 +839,9 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::board::Quality>
 
 fn shares(v: &[f64]) -> Vec<f64> {
     let total: f64 = v.iter().sum();
-    v.iter().map(|x| if total > 0.0 { x / total } else { 0.0 }).collect()
+    v.iter()
+        .map(|x| if total > 0.0 { x / total } else { 0.0 })
+        .collect()
 }
 
 async fn mix(
@@ -797,10 +851,21 @@ async fn mix(
     key: &str,
     f: &Filter,
 ) -> sqlx::Result<BTreeMap<String, BTreeMap<String, f64>>> {
-    let rows = grouped(db, table, &[measure], &["market", key], f, key != "category").await?;
+    let rows = grouped(
+        db,
+        table,
+        &[measure],
+        &["market", key],
+        f,
+        key != "category",
+    )
+    .await?;
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for (k, v) in rows {
-        *out.entry(k[0].clone()).or_default().entry(k[1].clone()).or_default() += v[0];
+        *out.entry(k[0].clone())
+            .or_default()
+            .entry(k[1].clone())
+            .or_default() += v[0];
     }
     Ok(out)
 }
@@ -818,8 +883,14 @@ fn js_per_market(
             let q = current.get(m.code()).unwrap_or(&empty);
             let p = reference.get(m.code()).unwrap_or(&empty);
             let keys: std::collections::BTreeSet<&String> = q.keys().chain(p.keys()).collect();
-            let pv: Vec<f64> = keys.iter().map(|k| p.get(*k).copied().unwrap_or(0.0)).collect();
-            let qv: Vec<f64> = keys.iter().map(|k| q.get(*k).copied().unwrap_or(0.0)).collect();
+            let pv: Vec<f64> = keys
+                .iter()
+                .map(|k| p.get(*k).copied().unwrap_or(0.0))
+                .collect();
+            let qv: Vec<f64> = keys
+                .iter()
+                .map(|k| q.get(*k).copied().unwrap_or(0.0))
+                .collect();
             (m.code().to_string(), kpi::js_distance(&pv, &qv))
         })
         .collect()
@@ -827,7 +898,11 @@ fn js_per_market(
 
 /// The drift page: PSI per market × category, the histograms of one slice, PSI per day for
 /// the most drifted slices, and the language and category mixes.
-pub async fn drift_view(db: &Db, f: &Filter, reference: &Window) -> sqlx::Result<crate::board::DriftView> {
+pub async fn drift_view(
+    db: &Db,
+    f: &Filter,
+    reference: &Window,
+) -> sqlx::Result<crate::board::DriftView> {
     let rf = f.with_window(reference.clone());
     let all_categories = Filter {
         category: None,
@@ -839,7 +914,11 @@ pub async fn drift_view(db: &Db, f: &Filter, reference: &Window) -> sqlx::Result
         _ => cells
             .iter()
             .filter(|c| c.psi.is_some())
-            .max_by(|a, b| a.psi.partial_cmp(&b.psi).unwrap_or(std::cmp::Ordering::Equal))
+            .max_by(|a, b| {
+                a.psi
+                    .partial_cmp(&b.psi)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
             .map(|c| (c.market.clone(), c.category.clone())),
     };
     let (mut focus_reference, mut focus_current) = (Vec::new(), Vec::new());
@@ -850,8 +929,13 @@ pub async fn drift_view(db: &Db, f: &Filter, reference: &Window) -> sqlx::Result
         focus_current = cur.get(key).map(|v| shares(v)).unwrap_or_default();
     }
     // PSI per day for the five most drifted slices.
-    let mut worst: Vec<&crate::board::DriftCell> = cells.iter().filter(|c| c.psi.is_some()).collect();
-    worst.sort_by(|a, b| b.psi.partial_cmp(&a.psi).unwrap_or(std::cmp::Ordering::Equal));
+    let mut worst: Vec<&crate::board::DriftCell> =
+        cells.iter().filter(|c| c.psi.is_some()).collect();
+    worst.sort_by(|a, b| {
+        b.psi
+            .partial_cmp(&a.psi)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     worst.truncate(5);
     let days = window_days(&f.window);
     let rows = grouped(
@@ -885,10 +969,31 @@ pub async fn drift_view(db: &Db, f: &Filter, reference: &Window) -> sqlx::Result
             (format!("{} {}", c.market, c.category), values)
         })
         .collect();
-    let lang_cur = mix(db, "rollup_languages", "decided", "language", &all_categories).await?;
-    let lang_ref = mix(db, "rollup_languages", "decided", "language", &all_categories.with_window(reference.clone())).await?;
+    let lang_cur = mix(
+        db,
+        "rollup_languages",
+        "decided",
+        "language",
+        &all_categories,
+    )
+    .await?;
+    let lang_ref = mix(
+        db,
+        "rollup_languages",
+        "decided",
+        "language",
+        &all_categories.with_window(reference.clone()),
+    )
+    .await?;
     let cat_cur = mix(db, "rollup_ads", "decided", "category", &all_categories).await?;
-    let cat_ref = mix(db, "rollup_ads", "decided", "category", &all_categories.with_window(reference.clone())).await?;
+    let cat_ref = mix(
+        db,
+        "rollup_ads",
+        "decided",
+        "category",
+        &all_categories.with_window(reference.clone()),
+    )
+    .await?;
     Ok(crate::board::DriftView {
         window: f.window.clone(),
         reference: reference.clone(),
@@ -951,7 +1056,12 @@ pub async fn cost_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::CostVi
         total: totals.cost,
         daily_per_1k: days
             .iter()
-            .map(|(d, _)| per_day.get(d).and_then(|(c, n)| kpi::ratio(*c, *n)).map(|x| x * 1000.0))
+            .map(|(d, _)| {
+                per_day
+                    .get(d)
+                    .and_then(|(c, n)| kpi::ratio(*c, *n))
+                    .map(|x| x * 1000.0)
+            })
             .collect(),
         days: days.into_iter().map(|(_, l)| l).collect(),
         rates: rates_view(&rates),
@@ -992,9 +1102,16 @@ pub async fn save_rates(
     }
     let mut named = vec![
         ("cpu_hour_usd".to_string(), new.cpu_hour_usd),
-        ("days_lost_per_false_reject".to_string(), new.days_lost_per_false_reject),
+        (
+            "days_lost_per_false_reject".to_string(),
+            new.days_lost_per_false_reject,
+        ),
     ];
-    named.extend(new.risk_weights.iter().map(|(c, w)| (format!("risk_weight.{c}"), *w)));
+    named.extend(
+        new.risk_weights
+            .iter()
+            .map(|(c, w)| (format!("risk_weight.{c}"), *w)),
+    );
     for (name, value) in named {
         sqlx::query(
             "insert into cost_rates (name, value, updated_at) values ($1, $2, $3) \
@@ -1027,7 +1144,15 @@ pub async fn save_rates(
 /// and by reason (reviews of the window), a daily trend, and the overridden ads of a slice.
 pub async fn overrides_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::OverridesView> {
     use crate::board::{OverrideCell, OverrideCount};
-    let rows = grouped(db, "rollup_ads", &["checked", "overridden"], &["market", "category"], f, true).await?;
+    let rows = grouped(
+        db,
+        "rollup_ads",
+        &["checked", "overridden"],
+        &["market", "category"],
+        f,
+        true,
+    )
+    .await?;
     let cells = rows
         .into_iter()
         .map(|(k, v)| OverrideCell {
@@ -1038,17 +1163,19 @@ pub async fn overrides_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::O
             rate: kpi::ratio(v[1], v[0]),
         })
         .collect();
-    let names: BTreeMap<String, String> = sqlx::query_as::<_, (i64, String)>("select id, display_name from users")
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .map(|(id, n)| (id.to_string(), n))
-        .collect();
-    let labels: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>("select code, label from reason_codes")
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .collect();
+    let names: BTreeMap<String, String> =
+        sqlx::query_as::<_, (i64, String)>("select id, display_name from users")
+            .fetch_all(db.pool())
+            .await?
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n))
+            .collect();
+    let labels: BTreeMap<String, String> =
+        sqlx::query_as::<_, (String, String)>("select code, label from reason_codes")
+            .fetch_all(db.pool())
+            .await?
+            .into_iter()
+            .collect();
     let count = |rows: Vec<(Vec<String>, Vec<f64>)>, label: &dyn Fn(&str) -> String| {
         let mut out: Vec<OverrideCount> = rows
             .into_iter()
@@ -1064,11 +1191,27 @@ pub async fn overrides_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::O
         out
     };
     let by_reviewer = count(
-        grouped(db, "rollup_overrides", &["reviews", "overrides"], &["reviewer_id"], f, true).await?,
+        grouped(
+            db,
+            "rollup_overrides",
+            &["reviews", "overrides"],
+            &["reviewer_id"],
+            f,
+            true,
+        )
+        .await?,
         &|k| names.get(k).cloned().unwrap_or_else(|| format!("user {k}")),
     );
     let by_reason = count(
-        grouped(db, "rollup_overrides", &["reviews", "overrides"], &["reason_code"], f, true).await?,
+        grouped(
+            db,
+            "rollup_overrides",
+            &["reviews", "overrides"],
+            &["reason_code"],
+            f,
+            true,
+        )
+        .await?,
         &|k| {
             if k.is_empty() {
                 "No reason given (agreed with the machine)".into()
@@ -1108,8 +1251,24 @@ pub async fn overrides_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::O
 
 /// The overridden ads decided in the window, in the filter's market and (top) category,
 /// newest first: the heatmap's drill-down. Reads reviews, bounded by `limit`.
-pub async fn overridden_ads(db: &Db, f: &Filter, limit: usize) -> sqlx::Result<Vec<crate::board::OverriddenAd>> {
-    let rows: Vec<(i64, String, String, String, String, String, Option<String>, String, i64, String)> = sqlx::query_as(
+pub async fn overridden_ads(
+    db: &Db,
+    f: &Filter,
+    limit: usize,
+) -> sqlx::Result<Vec<crate::board::OverriddenAd>> {
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        i64,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
         "select r.ad_id, r.market, d.scores, r.machine_action, r.verdict, r.source, r.reason_code, u.display_name, \
          r.finished_at, a.headline from reviews r join decisions d on d.ad_id = r.ad_id join ads a on a.id = r.ad_id \
          join users u on u.id = r.reviewer_id \
@@ -1169,12 +1328,21 @@ struct SimHistory {
 }
 
 impl SimHistory {
-    fn project(&self, approve_below: f64, reject_at: f64, current: &(f64, f64)) -> crate::board::Projection {
+    fn project(
+        &self,
+        approve_below: f64,
+        reject_at: f64,
+        current: &(f64, f64),
+    ) -> crate::board::Projection {
         let reviews_for = |a: f64, r: f64| -> f64 {
             (0..kpi::PSI_BINS)
                 .map(|b| {
                     let above_a = share_above(b, a);
-                    let band = if self.restricted { above_a } else { above_a - share_above(b, r) };
+                    let band = if self.restricted {
+                        above_a
+                    } else {
+                        above_a - share_above(b, r)
+                    };
                     self.counts[b] * band.max(0.0)
                 })
                 .sum()
@@ -1186,7 +1354,11 @@ impl SimHistory {
         for b in 0..kpi::PSI_BINS {
             let n = self.counts[b];
             let v = self.violation_rate[b];
-            let rej = if self.restricted { 0.0 } else { n * share_above(b, reject_at) };
+            let rej = if self.restricted {
+                0.0
+            } else {
+                n * share_above(b, reject_at)
+            };
             rejected += rej;
             true_rejected += rej * v;
             violations += n * v;
@@ -1195,7 +1367,8 @@ impl SimHistory {
         let per_day = |x: f64| x / self.days.max(1.0);
         let review_per_day = per_day(routed);
         let review_cost_per_day = review_per_day * self.handling_hours_per_review * self.hourly;
-        let false_positive_cost_per_day = per_day((rejected - true_rejected) * self.budget_per_false_reject);
+        let false_positive_cost_per_day =
+            per_day((rejected - true_rejected) * self.budget_per_false_reject);
         let false_negative_cost_per_day = per_day(missed * self.harm_per_miss);
         crate::board::Projection {
             approve_below,
@@ -1207,7 +1380,9 @@ impl SimHistory {
             review_cost_per_day,
             false_positive_cost_per_day,
             false_negative_cost_per_day,
-            cost_per_day: review_cost_per_day + false_positive_cost_per_day + false_negative_cost_per_day,
+            cost_per_day: review_cost_per_day
+                + false_positive_cost_per_day
+                + false_negative_cost_per_day,
         }
     }
 }
@@ -1215,7 +1390,11 @@ impl SimHistory {
 /// Per-bin violation rates from weighted human verdicts; a bin without verdicts borrows the
 /// rate of its nearest bins that have them.
 fn violation_rates(w: &[f64], wy: &[f64]) -> Vec<f64> {
-    let known: Vec<Option<f64>> = w.iter().zip(wy).map(|(w, y)| (*w > 0.0).then(|| y / w)).collect();
+    let known: Vec<Option<f64>> = w
+        .iter()
+        .zip(wy)
+        .map(|(w, y)| (*w > 0.0).then(|| y / w))
+        .collect();
     (0..known.len())
         .map(|b| {
             known[b].unwrap_or_else(|| {
@@ -1243,12 +1422,19 @@ pub async fn simulate(
     reject_at: f64,
     now: Millis,
 ) -> Result<crate::board::Simulation, DashboardError> {
-    if !(0.0..=1.0).contains(&approve_below) || !(0.0..=1.0).contains(&reject_at) || approve_below > reject_at {
+    if !(0.0..=1.0).contains(&approve_below)
+        || !(0.0..=1.0).contains(&reject_at)
+        || approve_below > reject_at
+    {
         return Err(DashboardError::Invalid(
             "thresholds must satisfy 0 ≤ approve below ≤ reject at ≤ 1".into(),
         ));
     }
-    let today = Utc.timestamp_millis_opt(now).single().map(|d| d.date_naive()).unwrap_or_default();
+    let today = Utc
+        .timestamp_millis_opt(now)
+        .single()
+        .map(|d| d.date_naive())
+        .unwrap_or_default();
     let window = days_window(today - Duration::days(27), today);
     let f = Filter {
         window: window.clone(),
@@ -1261,15 +1447,25 @@ pub async fn simulate(
     let cell = cells
         .iter()
         .find(|c| c.market == market && c.category == category)
-        .ok_or_else(|| DashboardError::Invalid("no thresholds for this market and category".into()))?;
+        .ok_or_else(|| {
+            DashboardError::Invalid("no thresholds for this market and category".into())
+        })?;
     let v = grouped(db, "rollup_categories", &CAT_MEASURES, &[], &f, true).await?;
-    let v = v.into_iter().next().map(|r| r.1).unwrap_or_else(|| vec![0.0; CAT_MEASURES.len()]);
+    let v = v
+        .into_iter()
+        .next()
+        .map(|r| r.1)
+        .unwrap_or_else(|| vec![0.0; CAT_MEASURES.len()]);
     let market_only = Filter {
         category: None,
         ..f.clone()
     };
     let m = grouped(db, "rollup_ads", &AD_MEASURES, &[], &market_only, true).await?;
-    let m = m.into_iter().next().map(|r| r.1).unwrap_or_else(|| vec![0.0; AD_MEASURES.len()]);
+    let m = m
+        .into_iter()
+        .next()
+        .map(|r| r.1)
+        .unwrap_or_else(|| vec![0.0; AD_MEASURES.len()]);
     let counts = v[cat::HIST..cat::HIST + kpi::PSI_BINS].to_vec();
     let cal_w = &v[cat::CAL_W..cat::CAL_W + kpi::PSI_BINS];
     let cal_y = &v[cat::CAL_Y..cat::CAL_Y + kpi::PSI_BINS];
@@ -1282,20 +1478,28 @@ pub async fn simulate(
         days: history_days,
         market_decided: m[ad::DECIDED],
         market_routed: m[ad::ROUTED],
-        handling_hours_per_review: kpi::ratio(m[ad::HANDLING_MS], m[ad::REVIEWS]).unwrap_or(60_000.0) / 3.6e6,
+        handling_hours_per_review: kpi::ratio(m[ad::HANDLING_MS], m[ad::REVIEWS])
+            .unwrap_or(60_000.0)
+            / 3.6e6,
         hourly: rates.hourly(market.code()),
         budget_per_false_reject: mean_budget * rates.cost.days_lost_per_false_reject,
         harm_per_miss: rates.cost.risk_weight_usd[category.index()],
         counts,
     };
     let now_pair = (cell.approve_below, cell.reject_at);
-    let capacity = rates.capacity_per_day.get(market.code()).copied().unwrap_or(400.0);
+    let capacity = rates
+        .capacity_per_day
+        .get(market.code())
+        .copied()
+        .unwrap_or(400.0);
     let mut suggestion: Option<crate::board::Projection> = None;
     for a in 1..20 {
         for r in a..20 {
             let p = h.project(a as f64 / 20.0, r as f64 / 20.0, &now_pair);
             if p.review_per_day <= capacity
-                && suggestion.as_ref().is_none_or(|s| p.cost_per_day < s.cost_per_day - 1e-9)
+                && suggestion
+                    .as_ref()
+                    .is_none_or(|s| p.cost_per_day < s.cost_per_day - 1e-9)
             {
                 suggestion = Some(p);
             }
@@ -1308,7 +1512,12 @@ pub async fn simulate(
          (audit samples weighted by 1 / sampling probability). Violation rates are read per score band of width 0.05; \
          the review volume counts the market's current reviews, minus those this category sends now, plus \
          those it would send; other categories are held as they are.",
-        h.market_decided, market.code(), window.from, window.to, history_days, labelled_n,
+        h.market_decided,
+        market.code(),
+        window.from,
+        window.to,
+        history_days,
+        labelled_n,
     );
     Ok(crate::board::Simulation {
         market: market.code().to_string(),

@@ -9,8 +9,8 @@ use crate::market::Market;
 use crate::policy::Category;
 use crate::queue::{HumanVerdict, Source};
 use crate::role::Role;
-use crate::time::Millis;
 use crate::rollup;
+use crate::time::Millis;
 use serde::Serialize;
 use serde_json::json;
 

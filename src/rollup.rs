@@ -108,11 +108,11 @@ pub const CAT_MEASURES: [&str; 86] = [
     "h00", "h01", "h02", "h03", "h04", "h05", "h06", "h07", "h08", "h09", "h10", "h11", "h12",
     "h13", "h14", "h15", "h16", "h17", "h18", "h19", "cp_w", "cp_w2", "cp_wy", "cr_w", "cr_w2",
     "cr_wy", "cw00", "cw01", "cw02", "cw03", "cw04", "cw05", "cw06", "cw07", "cw08", "cw09",
-    "cw10", "cw11", "cw12", "cw13", "cw14", "cw15", "cw16", "cw17", "cw18", "cw19", "cy00",
-    "cy01", "cy02", "cy03", "cy04", "cy05", "cy06", "cy07", "cy08", "cy09", "cy10", "cy11",
-    "cy12", "cy13", "cy14", "cy15", "cy16", "cy17", "cy18", "cy19", "cs00", "cs01", "cs02",
-    "cs03", "cs04", "cs05", "cs06", "cs07", "cs08", "cs09", "cs10", "cs11", "cs12", "cs13",
-    "cs14", "cs15", "cs16", "cs17", "cs18", "cs19",
+    "cw10", "cw11", "cw12", "cw13", "cw14", "cw15", "cw16", "cw17", "cw18", "cw19", "cy00", "cy01",
+    "cy02", "cy03", "cy04", "cy05", "cy06", "cy07", "cy08", "cy09", "cy10", "cy11", "cy12", "cy13",
+    "cy14", "cy15", "cy16", "cy17", "cy18", "cy19", "cs00", "cs01", "cs02", "cs03", "cs04", "cs05",
+    "cs06", "cs07", "cs08", "cs09", "cs10", "cs11", "cs12", "cs13", "cs14", "cs15", "cs16", "cs17",
+    "cs18", "cs19",
 ];
 
 /// Positions in [`CAT_MEASURES`].
@@ -213,7 +213,7 @@ pub struct Delta {
     pub languages: BTreeMap<Key, f64>,
 }
 
-fn row<'a>(map: &'a mut BTreeMap<Key, Vec<f64>>, key: Key, width: usize) -> &'a mut Vec<f64> {
+fn row(map: &mut BTreeMap<Key, Vec<f64>>, key: Key, width: usize) -> &mut Vec<f64> {
     map.entry(key).or_insert_with(|| vec![0.0; width])
 }
 
@@ -405,7 +405,10 @@ impl Delta {
         let b = other.clone().without_zeros();
         let mut out = Vec::new();
         let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
-        let mut rows = |name: &str, x: &BTreeMap<Key, Vec<f64>>, y: &BTreeMap<Key, Vec<f64>>, cols: &[&str]| {
+        let mut rows = |name: &str,
+                        x: &BTreeMap<Key, Vec<f64>>,
+                        y: &BTreeMap<Key, Vec<f64>>,
+                        cols: &[&str]| {
             for k in x.keys().chain(y.keys()) {
                 let (xv, yv) = (x.get(k), y.get(k));
                 for (i, col) in cols.iter().enumerate() {
@@ -418,16 +421,32 @@ impl Delta {
             }
         };
         rows("rollup_ads", &a.ads, &b.ads, &AD_MEASURES);
-        rows("rollup_categories", &a.categories, &b.categories, &CAT_MEASURES);
-        rows("rollup_languages", &flat(&a.languages), &flat(&b.languages), &["decided"]);
+        rows(
+            "rollup_categories",
+            &a.categories,
+            &b.categories,
+            &CAT_MEASURES,
+        );
+        rows(
+            "rollup_languages",
+            &flat(&a.languages),
+            &flat(&b.languages),
+            &["decided"],
+        );
         for k in a.durations.keys().chain(b.durations.keys()) {
-            let (x, y) = (a.durations.get(k).copied().unwrap_or(0.0), b.durations.get(k).copied().unwrap_or(0.0));
+            let (x, y) = (
+                a.durations.get(k).copied().unwrap_or(0.0),
+                b.durations.get(k).copied().unwrap_or(0.0),
+            );
             if !close(x, y) {
                 out.push(format!("rollup_durations {k:?}: {x} vs {y}"));
             }
         }
         for k in a.overrides.keys().chain(b.overrides.keys()) {
-            let (x, y) = (a.overrides.get(k).copied().unwrap_or_default(), b.overrides.get(k).copied().unwrap_or_default());
+            let (x, y) = (
+                a.overrides.get(k).copied().unwrap_or_default(),
+                b.overrides.get(k).copied().unwrap_or_default(),
+            );
             if !close(x[0], y[0]) || !close(x[1], y[1]) {
                 out.push(format!("rollup_overrides {k:?}: {x:?} vs {y:?}"));
             }
@@ -450,7 +469,9 @@ impl Delta {
             r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         }
         for ((k, kind, bucket), v) in &self.durations {
-            *out.durations.entry((day(k), kind.clone(), *bucket)).or_default() += v;
+            *out.durations
+                .entry((day(k), kind.clone(), *bucket))
+                .or_default() += v;
         }
         for ((k, reviewer, reason, source), v) in &self.overrides {
             let o = out
@@ -479,8 +500,11 @@ impl Delta {
         let time = grain.column();
         let table = |name: &str| format!("{name}{}", grain.suffix());
         let keys = [time, "market", "category", "model_version"];
-        let ads: Vec<(Vec<Param>, Vec<f64>)> =
-            self.ads.into_iter().map(|(k, v)| (key_params(k), v)).collect();
+        let ads: Vec<(Vec<Param>, Vec<f64>)> = self
+            .ads
+            .into_iter()
+            .map(|(k, v)| (key_params(k), v))
+            .collect();
         upsert(tx, &table("rollup_ads"), &keys, &AD_MEASURES, ads).await?;
         let cats: Vec<(Vec<Param>, Vec<f64>)> = self
             .categories
@@ -501,7 +525,14 @@ impl Delta {
         upsert(
             tx,
             &table("rollup_durations"),
-            &[time, "market", "category", "model_version", "kind", "bucket"],
+            &[
+                time,
+                "market",
+                "category",
+                "model_version",
+                "kind",
+                "bucket",
+            ],
             &["n"],
             durations,
         )
@@ -594,7 +625,12 @@ enum Param {
 }
 
 fn key_params((hour, a, b, c): Key) -> Vec<Param> {
-    vec![Param::Int(hour), Param::Text(a), Param::Text(b), Param::Text(c)]
+    vec![
+        Param::Int(hour),
+        Param::Text(a),
+        Param::Text(b),
+        Param::Text(c),
+    ]
 }
 
 async fn upsert(
@@ -610,7 +646,12 @@ async fn upsert(
     let width = keys.len() + measures.len();
     // Stay well under both backends' limit on bound parameters.
     let per_chunk = (8_000 / width).max(1);
-    let columns = keys.iter().chain(measures).copied().collect::<Vec<_>>().join(", ");
+    let columns = keys
+        .iter()
+        .chain(measures)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
     let updates = measures
         .iter()
         .map(|m| format!("{m} = {table}.{m} + excluded.{m}"))
@@ -678,7 +719,7 @@ fn facts_of(r: FactsRow) -> DecisionFacts {
         scores: fixed,
         action: r.7,
         reasons: categories_of(&r.8),
-        audit_sample: r.9 .0,
+        audit_sample: r.9.0,
         sampling_probability: r.10,
         latency_ms: r.11,
         daily_budget_usd: r.12,
@@ -716,7 +757,18 @@ pub async fn final_verdict(tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<Option<
     }))
 }
 
-type WorkRow = (i64, i64, String, String, Flag, Option<String>, String, Millis, Millis, Millis);
+type WorkRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Flag,
+    Option<String>,
+    String,
+    Millis,
+    Millis,
+    Millis,
+);
 
 const WORK_SQL: &str = "select r.ad_id, r.reviewer_id, r.source, r.verdict, r.override, r.reason_code, r.status_before, \
      r.started_at, r.finished_at, t.due_at from reviews r join review_tasks t on t.id = r.task_id";
@@ -728,7 +780,7 @@ fn work_of(r: WorkRow) -> (i64, ReviewWork) {
             reviewer_id: r.1,
             source: r.2,
             reject: r.3 == "reject",
-            overrode: r.4 .0,
+            overrode: r.4.0,
             reason_code: r.5,
             status_before: r.6,
             started_at: r.7,
@@ -866,7 +918,8 @@ pub async fn stored(db: &Db, grain: Grain) -> sqlx::Result<Delta> {
     for (h, m, c, v, kind, bucket, n) in durations {
         delta.durations.insert(((h, m, c, v), kind, bucket), n);
     }
-    let overrides: Vec<(i64, String, String, String, i64, String, String, f64, f64)> =
+    type OverrideRow = (i64, String, String, String, i64, String, String, f64, f64);
+    let overrides: Vec<OverrideRow> =
         sqlx::query_as(&format!(
             "select {t}, market, category, model_version, reviewer_id, reason_code, source, reviews, overrides \
              from rollup_overrides{sfx}"
@@ -914,12 +967,14 @@ pub async fn rebuild(db: &Db) -> sqlx::Result<()> {
 /// Rebuilds the rollups when there are decisions but no rollup rows (a database from before
 /// the dashboards). Returns whether it rebuilt.
 pub async fn ensure_built(db: &Db) -> sqlx::Result<bool> {
-    let (decisions,): (i64,) = sqlx::query_as("select count(*) from (select 1 from decisions limit 1) x")
-        .fetch_one(db.pool())
-        .await?;
-    let (rollups,): (i64,) = sqlx::query_as("select count(*) from (select 1 from rollup_ads limit 1) x")
-        .fetch_one(db.pool())
-        .await?;
+    let (decisions,): (i64,) =
+        sqlx::query_as("select count(*) from (select 1 from decisions limit 1) x")
+            .fetch_one(db.pool())
+            .await?;
+    let (rollups,): (i64,) =
+        sqlx::query_as("select count(*) from (select 1 from rollup_ads limit 1) x")
+            .fetch_one(db.pool())
+            .await?;
     if decisions > 0 && rollups == 0 {
         rebuild(db).await?;
         return Ok(true);

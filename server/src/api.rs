@@ -97,30 +97,33 @@ async fn stream(State(state): State<AppState>, user: Option<Extension<CurrentUse
                 tokio::time::sleep(STREAM_TICK).await;
             }
             st.tick = st.tick.wrapping_add(1);
-            if st.kpis {
-                if let Ok(mark) = change_mark(&st.db).await {
-                    let changed = st.last_change.is_some_and(|m| m != mark);
-                    st.last_change = Some(mark);
-                    if changed {
-                        let event = Event::default().event("kpis").data(format!("{},{}", mark.0, mark.1));
-                        return Some((Ok::<_, std::convert::Infallible>(event), st));
-                    }
+            if st.kpis
+                && let Ok(mark) = change_mark(&st.db).await
+            {
+                let changed = st.last_change.is_some_and(|m| m != mark);
+                st.last_change = Some(mark);
+                if changed {
+                    let event = Event::default()
+                        .event("kpis")
+                        .data(format!("{},{}", mark.0, mark.1));
+                    return Some((Ok::<_, std::convert::Infallible>(event), st));
                 }
             }
-            if st.queues && (st.tick - 1) % QUEUE_TICKS == 0 {
-                if let Ok(queues) = review::summaries(&st.db, &st.scope, now_millis()).await {
-                    let key = queues
-                        .iter()
-                        .map(|q| format!("{}:{}:{}:{}", q.source, q.open, q.available, q.overdue))
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    if st.last_queues.as_deref() != Some(key.as_str()) {
-                        st.last_queues = Some(key);
-                        let event = Event::default()
-                            .event("queues")
-                            .data(serde_json::to_string(&queues).unwrap_or_default());
-                        return Some((Ok(event), st));
-                    }
+            if st.queues
+                && (st.tick - 1) % QUEUE_TICKS == 0
+                && let Ok(queues) = review::summaries(&st.db, &st.scope, now_millis()).await
+            {
+                let key = queues
+                    .iter()
+                    .map(|q| format!("{}:{}:{}:{}", q.source, q.open, q.available, q.overdue))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                if st.last_queues.as_deref() != Some(key.as_str()) {
+                    st.last_queues = Some(key);
+                    let event = Event::default()
+                        .event("queues")
+                        .data(serde_json::to_string(&queues).unwrap_or_default());
+                    return Some((Ok(event), st));
                 }
             }
         }
@@ -434,8 +437,12 @@ pub struct KpiQuery {
 
 fn estimate_json(e: Option<amso_core::kpi::Estimate>) -> Value {
     match e {
-        Some(e) => json!({ "value": e.value, "low": e.low, "high": e.high, "n": e.n, "enough_samples": e.enough() }),
-        None => json!({ "value": null, "low": null, "high": null, "n": 0.0, "enough_samples": false }),
+        Some(e) => {
+            json!({ "value": e.value, "low": e.low, "high": e.high, "n": e.n, "enough_samples": e.enough() })
+        }
+        None => {
+            json!({ "value": null, "low": null, "high": null, "n": 0.0, "enough_samples": false })
+        }
     }
 }
 
@@ -520,7 +527,11 @@ async fn kpis(
         return json_error(StatusCode::BAD_REQUEST, "bad query string", "invalid");
     };
     let sel = amso_core::board::Selection {
-        window: if q.from.is_empty() && q.to.is_empty() { "7d".into() } else { "custom".into() },
+        window: if q.from.is_empty() && q.to.is_empty() {
+            "7d".into()
+        } else {
+            "custom".into()
+        },
         from: q.from.clone(),
         to: q.to,
         market: q.market,

@@ -120,7 +120,10 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
         );
     }
     if scenarios.contains(&"dashboards") {
-        eprintln!("dashboards: {} decisions of history, then every dashboard query …", args.decisions);
+        eprintln!(
+            "dashboards: {} decisions of history, then every dashboard query …",
+            args.decisions
+        );
         let (db, shown) = bench_db(args.database_url.as_deref(), &tmp, "dashboards").await?;
         let write_secs = crate::bench_dash::write_history(&db, args.decisions, 5).await?;
         let queries = crate::bench_dash::time_queries(&db, args.rounds).await?;

@@ -40,11 +40,18 @@ fn synth(rng: &mut StdRng, id: i64, decided_at: i64, end: i64) -> Synth {
     let drifting = market == Market::Id && c == Category::Scam && decided_at > end - 5 * DAY_MS;
     let violating = rng.gen_bool(if drifting { 0.3 } else { 0.08 });
     if violating {
-        scores[c.index()] = if drifting { 0.3 + 0.5 * rng.r#gen::<f32>() } else { 0.55 + 0.45 * rng.r#gen::<f32>() };
+        scores[c.index()] = if drifting {
+            0.3 + 0.5 * rng.r#gen::<f32>()
+        } else {
+            0.55 + 0.45 * rng.r#gen::<f32>()
+        };
     } else if rng.gen_bool(0.1) {
         scores[c.index()] = 0.2 + 0.5 * rng.r#gen::<f32>();
     }
-    let rejects: Vec<Category> = Category::ALL.into_iter().filter(|k| scores[k.index()] >= 0.8).collect();
+    let rejects: Vec<Category> = Category::ALL
+        .into_iter()
+        .filter(|k| scores[k.index()] >= 0.8)
+        .collect();
     let (action, p) = if !rejects.is_empty() {
         ("reject", 0.05)
     } else if scores.iter().any(|s| *s >= 0.2) {
@@ -91,7 +98,12 @@ fn synth(rng: &mut StdRng, id: i64, decided_at: i64, end: i64) -> Synth {
                 reject,
                 overrode: action != "review" && reject != machine_reject,
                 reason_code: (action != "review" && reject != machine_reject).then(|| {
-                    if reject { "missed_violation" } else { "benign_context" }.to_string()
+                    if reject {
+                        "missed_violation"
+                    } else {
+                        "benign_context"
+                    }
+                    .to_string()
                 }),
                 status_before: match action {
                     "approve" => "auto_approved",
@@ -182,18 +194,32 @@ pub async fn write_history(db: &Db, n: usize, seed: u64) -> Result<f64, CliError
         let mut tx = db.begin_write().await?;
         let users: Vec<Vec<Value>> = (1..=REVIEWERS)
             .map(|i| {
-                json!([format!("bench-reviewer-{i}@example.com"), format!("Bench reviewer {i}"), "reviewer", "-", end, end])
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
+                json!([
+                    format!("bench-reviewer-{i}@example.com"),
+                    format!("Bench reviewer {i}"),
+                    "reviewer",
+                    "-",
+                    end,
+                    end
+                ])
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
             })
             .collect();
-        insert_rows(&mut tx, "users", "email, display_name, role, password_hash, created_at, updated_at", users).await?;
+        insert_rows(
+            &mut tx,
+            "users",
+            "email, display_name, role, password_hash, created_at, updated_at",
+            users,
+        )
+        .await?;
         tx.commit().await?;
     }
-    let (first_user,): (i64,) = sqlx::query_as("select min(id) from users where email like 'bench-reviewer-%'")
-        .fetch_one(db.pool())
-        .await?;
+    let (first_user,): (i64,) =
+        sqlx::query_as("select min(id) from users where email like 'bench-reviewer-%'")
+            .fetch_one(db.pool())
+            .await?;
     let mut written = 0;
     let mut review_id = 0i64;
     while written < n {
@@ -219,40 +245,104 @@ pub async fn write_history(db: &Db, n: usize, seed: u64) -> Result<f64, CliError
         let mut delta = Delta::default();
         for s in &batch {
             let f = &s.facts;
-            let labels = s.truth.map_or_else(|| "[]".to_string(), |c| format!("[\"{}\"]", c.as_str()));
+            let labels = s
+                .truth
+                .map_or_else(|| "[]".to_string(), |c| format!("[\"{}\"]", c.as_str()));
             ads.push(vec![
-                json!(f.ad_id), json!("bench"), json!(format!("b{}", f.ad_id)), json!(format!("adv-{}", f.ad_id % 5000)),
-                json!(f.market), json!(f.language), json!(format!("Bench ad {}", f.ad_id)), json!("Synthetic body"),
-                json!(f.daily_budget_usd), json!(labels), json!(f.submitted_at), json!(status_of(s)), json!(f.decided_at),
+                json!(f.ad_id),
+                json!("bench"),
+                json!(format!("b{}", f.ad_id)),
+                json!(format!("adv-{}", f.ad_id % 5000)),
+                json!(f.market),
+                json!(f.language),
+                json!(format!("Bench ad {}", f.ad_id)),
+                json!("Synthetic body"),
+                json!(f.daily_budget_usd),
+                json!(labels),
+                json!(f.submitted_at),
+                json!(status_of(s)),
+                json!(f.decided_at),
             ]);
             decisions.push(vec![
-                json!(f.ad_id), json!(f.model_version), json!(1), json!(serde_json::to_string(&f.scores.to_vec()).unwrap_or_default()),
-                json!(f.action), json!(serde_json::to_string(&f.reasons.iter().map(|c| c.as_str()).collect::<Vec<_>>()).unwrap_or_default()),
-                if f.action == "review" { json!("uncertain") } else if f.audit_sample { json!("audit") } else { Value::Null },
-                json!(f.audit_sample), json!(f.sampling_probability), json!(f.latency_ms), json!(f.decided_at), json!("bench"),
+                json!(f.ad_id),
+                json!(f.model_version),
+                json!(1),
+                json!(serde_json::to_string(&f.scores.to_vec()).unwrap_or_default()),
+                json!(f.action),
+                json!(
+                    serde_json::to_string(
+                        &f.reasons.iter().map(|c| c.as_str()).collect::<Vec<_>>()
+                    )
+                    .unwrap_or_default()
+                ),
+                if f.action == "review" {
+                    json!("uncertain")
+                } else if f.audit_sample {
+                    json!("audit")
+                } else {
+                    Value::Null
+                },
+                json!(f.audit_sample),
+                json!(f.sampling_probability),
+                json!(f.latency_ms),
+                json!(f.decided_at),
+                json!("bench"),
             ]);
             delta.decision(f);
-            let source = if f.action == "review" { "uncertain" } else { "audit" };
+            let source = if f.action == "review" {
+                "uncertain"
+            } else {
+                "audit"
+            };
             if s.open_task {
                 review_id += 1;
                 tasks.push(vec![
-                    json!(review_id), json!(f.ad_id), json!(source), json!(f.market), json!("open"), json!(f.decided_at),
-                    json!(f.submitted_at + 24 * 3_600_000), json!(f.daily_budget_usd * 0.5), Value::Null,
+                    json!(review_id),
+                    json!(f.ad_id),
+                    json!(source),
+                    json!(f.market),
+                    json!("open"),
+                    json!(f.decided_at),
+                    json!(f.submitted_at + 24 * 3_600_000),
+                    json!(f.daily_budget_usd * 0.5),
+                    Value::Null,
                 ]);
             }
             if let Some((v, w)) = &s.review {
                 review_id += 1;
                 tasks.push(vec![
-                    json!(review_id), json!(f.ad_id), json!(source), json!(f.market), json!("done"), json!(f.decided_at),
-                    json!(w.due_at), json!(f.daily_budget_usd * 0.5), json!(w.finished_at),
+                    json!(review_id),
+                    json!(f.ad_id),
+                    json!(source),
+                    json!(f.market),
+                    json!("done"),
+                    json!(f.decided_at),
+                    json!(w.due_at),
+                    json!(f.daily_budget_usd * 0.5),
+                    json!(w.finished_at),
                 ]);
                 let machine = f.action.clone();
                 reviews.push(vec![
-                    json!(review_id), json!(review_id), json!(f.ad_id), json!(w.reviewer_id), json!(w.source), json!(f.market),
+                    json!(review_id),
+                    json!(review_id),
+                    json!(f.ad_id),
+                    json!(w.reviewer_id),
+                    json!(w.source),
+                    json!(f.market),
                     json!(if v.reject { "reject" } else { "approve" }),
-                    json!(serde_json::to_string(&v.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>()).unwrap_or_default()),
-                    w.reason_code.as_ref().map_or(Value::Null, |r| json!(r)), json!(machine), json!(w.overrode), json!(false),
-                    json!(w.status_before), json!(w.started_at), json!(w.finished_at),
+                    json!(
+                        serde_json::to_string(
+                            &v.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>()
+                        )
+                        .unwrap_or_default()
+                    ),
+                    w.reason_code.as_ref().map_or(Value::Null, |r| json!(r)),
+                    json!(machine),
+                    json!(w.overrode),
+                    json!(false),
+                    json!(w.status_before),
+                    json!(w.started_at),
+                    json!(w.finished_at),
                 ]);
                 delta.verdict(f, v, 1.0);
                 delta.work(f, w, 1.0);
@@ -261,12 +351,21 @@ pub async fn write_history(db: &Db, n: usize, seed: u64) -> Result<f64, CliError
         let mut tx = db.begin_write().await?;
         insert_rows(&mut tx, "ads", "id, source, external_id, advertiser_id, market, language, headline, body, daily_budget_usd, labels, submitted_at, status, decided_at", ads).await?;
         insert_rows(&mut tx, "decisions", "ad_id, model_version, thresholds_version, scores, action, reasons, route, audit_sample, sampling_probability, latency_ms, decided_at, worker", decisions).await?;
-        insert_rows(&mut tx, "review_tasks", "id, ad_id, source, market, state, created_at, due_at, risk, closed_at", tasks).await?;
+        insert_rows(
+            &mut tx,
+            "review_tasks",
+            "id, ad_id, source, market, state, created_at, due_at, risk, closed_at",
+            tasks,
+        )
+        .await?;
         insert_rows(&mut tx, "reviews", "id, task_id, ad_id, reviewer_id, source, market, verdict, categories, reason_code, machine_action, override, bulk, status_before, started_at, finished_at", reviews).await?;
         delta.flush(&mut tx).await?;
         tx.commit().await?;
         written += take;
-        eprint!("\r  {written} of {n} decisions written ({:.0} s)", started.elapsed().as_secs_f64());
+        eprint!(
+            "\r  {written} of {n} decisions written ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
     }
     eprintln!();
     Ok(started.elapsed().as_secs_f64())
@@ -303,22 +402,47 @@ pub async fn time_queries(db: &Db, rounds: usize) -> Result<Value, CliError> {
     }
     timed!("overview_7d", dashboard::overview(db, &all7, now).await?);
     timed!("overview_28d", dashboard::overview(db, &all28, now).await?);
-    timed!("overview_28d_us", dashboard::overview(db, &us28, now).await?);
-    timed!("kpis_api_json_28d", crate::api::overview_json(&dashboard::overview(db, &all28, now).await?));
+    timed!(
+        "overview_28d_us",
+        dashboard::overview(db, &us28, now).await?
+    );
+    timed!(
+        "kpis_api_json_28d",
+        crate::api::overview_json(&dashboard::overview(db, &all28, now).await?)
+    );
     timed!("quality_28d", dashboard::quality(db, &all28).await?);
-    timed!("drift_cells_7d", dashboard::drift_cells(db, &all7, &dashboard::reference_window(&all7.window)).await?);
-    timed!("drift_page_7d", dashboard::drift_view(db, &all7, &dashboard::reference_window(&all7.window)).await?);
+    timed!(
+        "drift_cells_7d",
+        dashboard::drift_cells(db, &all7, &dashboard::reference_window(&all7.window)).await?
+    );
+    timed!(
+        "drift_page_7d",
+        dashboard::drift_view(db, &all7, &dashboard::reference_window(&all7.window)).await?
+    );
     timed!("cost_28d", dashboard::cost_view(db, &all28).await?);
-    timed!("overrides_28d", dashboard::overrides_view(db, &all28).await?);
-    timed!("overrides_28d_us_drilldown", dashboard::overrides_view(db, &us28).await?);
-    timed!("simulator", dashboard::simulate(db, Market::Us, Category::Scam, 0.25, 0.85, now).await?);
+    timed!(
+        "overrides_28d",
+        dashboard::overrides_view(db, &all28).await?
+    );
+    timed!(
+        "overrides_28d_us_drilldown",
+        dashboard::overrides_view(db, &us28).await?
+    );
+    timed!(
+        "simulator",
+        dashboard::simulate(db, Market::Us, Category::Scam, 0.25, 0.85, now).await?
+    );
     timed!("drift_check", dashboard::check_drift(db, now).await?);
     Ok(Value::Object(out))
 }
 
 /// Time from a decision's commit to the `kpis` event on an open `/api/v1/stream`, through
 /// the real router, `rounds` times.
-pub async fn live_latency(db: &Db, config: &amso_core::config::Config, rounds: usize) -> Result<Value, CliError> {
+pub async fn live_latency(
+    db: &Db,
+    config: &amso_core::config::Config,
+    rounds: usize,
+) -> Result<Value, CliError> {
     use axum::body::Body;
     use axum::http::{Request, header};
     use futures_util::StreamExt;
@@ -339,7 +463,9 @@ pub async fn live_latency(db: &Db, config: &amso_core::config::Config, rounds: u
     )
     .await?;
     let state = amso_app::ssr::AppState {
-        leptos_options: leptos::config::LeptosOptions::builder().output_name("amso").build(),
+        leptos_options: leptos::config::LeptosOptions::builder()
+            .output_name("amso")
+            .build(),
         db: db.clone(),
         config: std::sync::Arc::new(config.clone()),
         scorer: None,
@@ -348,7 +474,10 @@ pub async fn live_latency(db: &Db, config: &amso_core::config::Config, rounds: u
     let login = Request::post("/rpc/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
-        .body(Body::from(format!("email={}&password={password}", email.replace('@', "%40"))))?;
+        .body(Body::from(format!(
+            "email={}&password={password}",
+            email.replace('@', "%40")
+        )))?;
     let res = app.clone().oneshot(login).await?;
     let cookie = res
         .headers()
@@ -359,7 +488,9 @@ pub async fn live_latency(db: &Db, config: &amso_core::config::Config, rounds: u
         .and_then(|v| v.split(';').next())
         .ok_or("bench login failed")?
         .to_string();
-    let req = Request::get("/api/v1/stream").header(header::COOKIE, &cookie).body(Body::empty())?;
+    let req = Request::get("/api/v1/stream")
+        .header(header::COOKIE, &cookie)
+        .body(Body::empty())?;
     let mut body = app.oneshot(req).await?.into_body().into_data_stream();
     let mut ms = Vec::with_capacity(rounds);
     let mut rng = StdRng::seed_from_u64(9);

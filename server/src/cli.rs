@@ -411,7 +411,10 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     if amso_core::rollup::ensure_built(&db).await? {
         tracing::info!("dashboard rollups rebuilt from the decisions and reviews");
     }
-    let drift_checker = tokio::spawn(check_drift_every(db.clone(), state_config.drift_check_seconds));
+    let drift_checker = tokio::spawn(check_drift_every(
+        db.clone(),
+        state_config.drift_check_seconds,
+    ));
     let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(db.clone())));
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers =

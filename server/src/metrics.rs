@@ -138,6 +138,59 @@ pub async fn track(State(metrics): State<HttpMetrics>, req: Request, next: Next)
     response
 }
 
+/// Drift as Prometheus text: the last PSI and band of every market × category the drift
+/// check has seen, and the alerts raised so far by band. Empty when the database cannot be
+/// read (the HTTP metrics still go out).
+pub async fn drift(db: &amso_core::db::Db) -> String {
+    let state: Vec<(String, String, String, f64)> = match sqlx::query_as(
+        "select market, category, band, psi from drift_state order by market, category",
+    )
+    .fetch_all(db.pool())
+    .await
+    {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read drift state for /metrics");
+            return String::new();
+        }
+    };
+    let alerts: Vec<(String, i64)> =
+        sqlx::query_as("select band, count(*) from drift_alerts group by band order by band")
+            .fetch_all(db.pool())
+            .await
+            .unwrap_or_default();
+    let mut out = String::new();
+    out.push_str(
+        "# HELP amso_drift_psi PSI of the score distribution, last 7 days against the 28 before.\n",
+    );
+    out.push_str("# TYPE amso_drift_psi gauge\n");
+    for (market, category, _, psi) in &state {
+        let _ = writeln!(
+            out,
+            "amso_drift_psi{{market=\"{market}\",category=\"{category}\"}} {psi}"
+        );
+    }
+    out.push_str("# HELP amso_drift_band Drift band now: 0 stable, 1 watch, 2 drifted.\n");
+    out.push_str("# TYPE amso_drift_band gauge\n");
+    for (market, category, band, _) in &state {
+        let level = ["stable", "watch", "drifted"]
+            .iter()
+            .position(|b| b == band)
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "amso_drift_band{{market=\"{market}\",category=\"{category}\"}} {level}"
+        );
+    }
+    out.push_str("# HELP amso_drift_alerts_total Rises into watch or drifted, by band.\n");
+    out.push_str("# TYPE amso_drift_alerts_total counter\n");
+    for band in ["watch", "drifted"] {
+        let n = alerts.iter().find(|(b, _)| b == band).map_or(0, |a| a.1);
+        let _ = writeln!(out, "amso_drift_alerts_total{{band=\"{band}\"}} {n}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,45 +208,4 @@ mod tests {
         assert!(text.contains("le=\"0.25\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));
     }
-}
-
-/// Drift as Prometheus text: the last PSI and band of every market × category the drift
-/// check has seen, and the alerts raised so far by band. Empty when the database cannot be
-/// read (the HTTP metrics still go out).
-pub async fn drift(db: &amso_core::db::Db) -> String {
-    let state: Vec<(String, String, String, f64)> =
-        match sqlx::query_as("select market, category, band, psi from drift_state order by market, category")
-            .fetch_all(db.pool())
-            .await
-        {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read drift state for /metrics");
-                return String::new();
-            }
-        };
-    let alerts: Vec<(String, i64)> =
-        sqlx::query_as("select band, count(*) from drift_alerts group by band order by band")
-            .fetch_all(db.pool())
-            .await
-            .unwrap_or_default();
-    let mut out = String::new();
-    out.push_str("# HELP amso_drift_psi PSI of the score distribution, last 7 days against the 28 before.\n");
-    out.push_str("# TYPE amso_drift_psi gauge\n");
-    for (market, category, _, psi) in &state {
-        let _ = writeln!(out, "amso_drift_psi{{market=\"{market}\",category=\"{category}\"}} {psi}");
-    }
-    out.push_str("# HELP amso_drift_band Drift band now: 0 stable, 1 watch, 2 drifted.\n");
-    out.push_str("# TYPE amso_drift_band gauge\n");
-    for (market, category, band, _) in &state {
-        let level = ["stable", "watch", "drifted"].iter().position(|b| b == band).unwrap_or(0);
-        let _ = writeln!(out, "amso_drift_band{{market=\"{market}\",category=\"{category}\"}} {level}");
-    }
-    out.push_str("# HELP amso_drift_alerts_total Rises into watch or drifted, by band.\n");
-    out.push_str("# TYPE amso_drift_alerts_total counter\n");
-    for band in ["watch", "drifted"] {
-        let n = alerts.iter().find(|(b, _)| b == band).map_or(0, |a| a.1);
-        let _ = writeln!(out, "amso_drift_alerts_total{{band=\"{band}\"}} {n}");
-    }
-    out
 }

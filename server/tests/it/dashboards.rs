@@ -127,7 +127,13 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         seed_history(&t.db, &scorer, &p).await.unwrap();
 
         // A review and its undo, then a review that stays: rollups follow both ways.
-        let me = reviewer(&t, "dash-reviewer@example.com", Role::Reviewer, Market::ALL.to_vec()).await;
+        let me = reviewer(
+            &t,
+            "dash-reviewer@example.com",
+            Role::Reviewer,
+            Market::ALL.to_vec(),
+        )
+        .await;
         let settings = DeskSettings::default();
         let task = review::claim_next(&t.db, &me, Source::Uncertain, &settings, None, now_millis())
             .await
@@ -139,9 +145,18 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             reason_code: None,
             reason_text: None,
         };
-        let done = review::submit(&t.db, &me, task, &verdict, &settings, false, 0.99, now_millis())
-            .await
-            .unwrap();
+        let done = review::submit(
+            &t.db,
+            &me,
+            task,
+            &verdict,
+            &settings,
+            false,
+            0.99,
+            now_millis(),
+        )
+        .await
+        .unwrap();
         review::undo(&t.db, &me, done.review_id, &settings, now_millis())
             .await
             .unwrap();
@@ -149,20 +164,44 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             verdict: HumanVerdict::Approve,
             ..verdict
         };
-        review::submit(&t.db, &me, task, &approve, &settings, false, 0.99, now_millis())
-            .await
-            .unwrap();
+        review::submit(
+            &t.db,
+            &me,
+            task,
+            &approve,
+            &settings,
+            false,
+            0.99,
+            now_millis(),
+        )
+        .await
+        .unwrap();
 
         // 1. What was kept incrementally is what the raw rows say.
         let stored = rollup::stored(&t.db, rollup::Grain::Hour).await.unwrap();
         let recomputed = rollup::recompute(&t.db).await.unwrap();
         let diff = stored.differences(&recomputed);
-        assert!(diff.is_empty(), "{}: {} differences, first: {:?}", t.label, diff.len(), &diff[..diff.len().min(5)]);
+        assert!(
+            diff.is_empty(),
+            "{}: {} differences, first: {:?}",
+            t.label,
+            diff.len(),
+            &diff[..diff.len().min(5)]
+        );
         // The daily rollups the pages read are the hourly ones summed per day.
         let daily = rollup::stored(&t.db, rollup::Grain::Day).await.unwrap();
         let diff = daily.differences(&recomputed.daily());
-        assert!(diff.is_empty(), "{}: daily: {:?}", t.label, &diff[..diff.len().min(5)]);
-        assert!(!stored.ads.is_empty() && !stored.categories.is_empty(), "{}", t.label);
+        assert!(
+            diff.is_empty(),
+            "{}: daily: {:?}",
+            t.label,
+            &diff[..diff.len().min(5)]
+        );
+        assert!(
+            !stored.ads.is_empty() && !stored.categories.is_empty(),
+            "{}",
+            t.label
+        );
 
         // 2. The overview's figures against an independent recomputation.
         let now = now_millis();
@@ -172,11 +211,28 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         let k = &o.totals;
         assert_eq!(k.decided, d.decided, "{}", t.label);
         assert!(k.decided > 2000.0, "{}: {}", t.label, k.decided);
-        assert!(close(k.automation_rate.unwrap(), d.automated / d.decided), "{}", t.label);
-        assert_eq!((k.checked, k.overridden), (d.checked, d.overridden), "{}", t.label);
-        assert!(k.overridden > 0.0, "{}: the demo team overrules the machine", t.label);
+        assert!(
+            close(k.automation_rate.unwrap(), d.automated / d.decided),
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            (k.checked, k.overridden),
+            (d.checked, d.overridden),
+            "{}",
+            t.label
+        );
+        assert!(
+            k.overridden > 0.0,
+            "{}: the demo team overrules the machine",
+            t.label
+        );
         let precision = k.precision.expect("audited auto-rejections exist");
-        assert!(close(precision.value, d.precision_wy / d.precision_w), "{}", t.label);
+        assert!(
+            close(precision.value, d.precision_wy / d.precision_w),
+            "{}",
+            t.label
+        );
         assert!(precision.low <= precision.value && precision.value <= precision.high);
         let p95 = kpi::nearest_rank(&d.sla_ms, 0.95).unwrap();
         let expected = kpi::bucket_upper_ms(kpi::duration_bucket(p95)) as f64 / 1000.0;
@@ -189,34 +245,60 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             .iter()
             .map(|(m, ms)| ms / 3.6e6 * rates.hourly(m))
             .sum();
-        assert!(close(k.cost.review, review_cost), "{}: {} vs {review_cost}", t.label, k.cost.review);
+        assert!(
+            close(k.cost.review, review_cost),
+            "{}: {} vs {review_cost}",
+            t.label,
+            k.cost.review
+        );
         let sum_markets: f64 = o.markets.iter().map(|m| m.kpis.decided).sum();
         assert_eq!(sum_markets, k.decided);
 
         // 3. The KPIs API gives the same numbers as the page's server function.
         let app = app(&t);
         let q = format!("/api/v1/kpis?from={}&to={}", f.window.from, f.window.to);
-        assert_eq!(send(&app, get(&q, None)).await.status, StatusCode::UNAUTHORIZED);
-        let (_, ingest) = apikeys::create(&t.db, &Actor::Cli, "feed", KeyScope::Ingest).await.unwrap();
-        let (_, bi) = apikeys::create(&t.db, &Actor::Cli, "bi", KeyScope::Kpis).await.unwrap();
+        assert_eq!(
+            send(&app, get(&q, None)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let (_, ingest) = apikeys::create(&t.db, &Actor::Cli, "feed", KeyScope::Ingest)
+            .await
+            .unwrap();
+        let (_, bi) = apikeys::create(&t.db, &Actor::Cli, "bi", KeyScope::Kpis)
+            .await
+            .unwrap();
         let with_key = |secret: &str| {
             axum::http::Request::get(&q)
                 .header("authorization", format!("Bearer {secret}"))
                 .body(axum::body::Body::empty())
                 .unwrap()
         };
-        assert_eq!(send(&app, with_key(&ingest)).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            send(&app, with_key(&ingest)).await.status,
+            StatusCode::FORBIDDEN
+        );
         let api = send(&app, with_key(&bi)).await;
         assert_eq!(api.status, StatusCode::OK, "{}", api.text());
         let j = api.json();
         assert_eq!(j["window"]["from"], f.window.from.as_str());
         assert_eq!(j["totals"]["decided"].as_f64(), Some(k.decided));
-        assert_eq!(j["totals"]["precision"]["value"].as_f64(), Some(precision.value));
+        assert_eq!(
+            j["totals"]["precision"]["value"].as_f64(),
+            Some(precision.value)
+        );
         assert!(j["totals"]["cost_usd"]["per_1k_ads"].as_f64().is_some());
-        let us = j["markets"].as_array().unwrap().iter().find(|m| m["market"] == "US").unwrap();
+        let us = j["markets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["market"] == "US")
+            .unwrap();
         let us_row = o.markets.iter().find(|m| m.market == "US").unwrap();
         assert_eq!(us["decided"].as_f64(), Some(us_row.kpis.decided));
-        assert!(close(us["override_rate"].as_f64().unwrap(), us_row.kpis.override_rate.unwrap()));
+        assert!(close(
+            us["override_rate"].as_f64().unwrap(),
+            us_row.kpis.override_rate.unwrap()
+        ));
         assert_eq!(j["drift"].as_array().unwrap().len(), 100);
         let r = send(&app, {
             let mut r = with_key(&bi);
@@ -228,7 +310,10 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         assert_eq!(r.json()["kind"], "invalid");
 
         // The page's server function, as the executive, says the same; a reviewer gets 403.
-        let exec = DEMO_LOGINS.iter().find(|d| d.role == Role::Executive).unwrap();
+        let exec = DEMO_LOGINS
+            .iter()
+            .find(|d| d.role == Role::Executive)
+            .unwrap();
         let cookie = login(&app, exec.email, exec.password).await;
         let form = [
             ("sel[window]", "custom"),
@@ -241,22 +326,40 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         let page = send(&app, rpc("get_overview", &form, Some(&cookie))).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         let pj = page.json();
-        let data = if pj.get("data").is_some() { &pj["data"] } else { &pj };
-        assert_eq!(data["totals"]["decided"].as_f64(), Some(us_row.kpis.decided));
+        let data = if pj.get("data").is_some() {
+            &pj["data"]
+        } else {
+            &pj
+        };
+        assert_eq!(
+            data["totals"]["decided"].as_f64(),
+            Some(us_row.kpis.decided)
+        );
         let session_api = send(&app, get(&format!("{q}&market=US"), Some(&cookie))).await;
-        assert_eq!(session_api.json()["totals"]["decided"].as_f64(), Some(us_row.kpis.decided));
+        assert_eq!(
+            session_api.json()["totals"]["decided"].as_f64(),
+            Some(us_row.kpis.decided)
+        );
         // Executives read; they do not change rates or thresholds.
         let r = send(
             &app,
             rpc(
                 "apply_thresholds",
-                &[("market", "US"), ("category", "scam"), ("approve_below", "0.3"), ("reject_at", "0.85")],
+                &[
+                    ("market", "US"),
+                    ("category", "scam"),
+                    ("approve_below", "0.3"),
+                    ("reject_at", "0.85"),
+                ],
                 Some(&cookie),
             ),
         )
         .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
-        let rev = DEMO_LOGINS.iter().find(|d| d.role == Role::Reviewer).unwrap();
+        let rev = DEMO_LOGINS
+            .iter()
+            .find(|d| d.role == Role::Reviewer)
+            .unwrap();
         let cookie = login(&app, rev.email, rev.password).await;
         for name in ["get_overview", "get_quality", "get_cost", "get_overrides"] {
             let r = send(&app, rpc(name, &form, Some(&cookie))).await;
@@ -267,28 +370,56 @@ async fn dashboard_numbers_equal_the_raw_rows() {
 
         // 4. The other views read without error and carry data.
         let qv = dashboard::quality(&t.db, &f).await.unwrap();
-        assert!(qv.cells.iter().any(|c| c.market == "ALL" && c.precision.is_some()));
+        assert!(
+            qv.cells
+                .iter()
+                .any(|c| c.market == "ALL" && c.precision.is_some())
+        );
         assert_eq!(qv.weeks.len(), 8);
         assert!(!qv.reliability.is_empty());
-        let dv = dashboard::drift_view(&t.db, &f, &dashboard::reference_window(&f.window)).await.unwrap();
+        let dv = dashboard::drift_view(&t.db, &f, &dashboard::reference_window(&f.window))
+            .await
+            .unwrap();
         assert_eq!(dv.cells.len(), 100);
         let cv = dashboard::cost_view(&t.db, &f).await.unwrap();
         assert!(close(cv.total.total, k.cost.total), "{}", t.label);
-        let ov = dashboard::overrides_view(&t.db, &f.with_window(f.window.clone())).await.unwrap();
+        let ov = dashboard::overrides_view(&t.db, &f.with_window(f.window.clone()))
+            .await
+            .unwrap();
         let heat: f64 = ov.cells.iter().map(|c| c.overridden).sum();
         assert_eq!(heat, k.overridden);
         let us_only = dashboard::Filter {
             market: Some(Market::Us),
             ..f.clone()
         };
-        let drill = dashboard::overrides_view(&t.db, &us_only).await.unwrap().drill;
-        assert!(drill.iter().all(|a| a.market == "US" && a.machine_action != a.verdict));
-        let sim = dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.9, now).await.unwrap();
-        assert!(sim.decided > 0.0 && sim.current.automation_rate.is_some(), "{sim:?}");
+        let drill = dashboard::overrides_view(&t.db, &us_only)
+            .await
+            .unwrap()
+            .drill;
+        assert!(
+            drill
+                .iter()
+                .all(|a| a.market == "US" && a.machine_action != a.verdict)
+        );
+        let sim = dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.9, now)
+            .await
+            .unwrap();
+        assert!(
+            sim.decided > 0.0 && sim.current.automation_rate.is_some(),
+            "{sim:?}"
+        );
         // Raising the reject threshold never rejects more.
-        let stricter = dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.95, now).await.unwrap();
-        assert!(stricter.proposed.recall.unwrap_or(0.0) <= sim.proposed.recall.unwrap_or(0.0) + 1e-12);
-        assert!(dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.9, 0.3, now).await.is_err());
+        let stricter = dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.95, now)
+            .await
+            .unwrap();
+        assert!(
+            stricter.proposed.recall.unwrap_or(0.0) <= sim.proposed.recall.unwrap_or(0.0) + 1e-12
+        );
+        assert!(
+            dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.9, 0.3, now)
+                .await
+                .is_err()
+        );
     }
 }
 
@@ -342,13 +473,33 @@ async fn drift_alerts_are_raised_once_and_exported() {
                 .collect();
             ads::record(&t.db, "w", "m1", 1, &rows, at).await.unwrap();
         }
-        assert_eq!(dashboard::check_drift(&t.db, now).await.unwrap(), 1, "{}", t.label);
-        assert_eq!(dashboard::check_drift(&t.db, now).await.unwrap(), 0, "{}", t.label);
+        assert_eq!(
+            dashboard::check_drift(&t.db, now).await.unwrap(),
+            1,
+            "{}",
+            t.label
+        );
+        assert_eq!(
+            dashboard::check_drift(&t.db, now).await.unwrap(),
+            0,
+            "{}",
+            t.label
+        );
         let alerts = dashboard::alerts(&t.db, 10).await.unwrap();
         assert_eq!(alerts.len(), 1);
-        assert_eq!((alerts[0].market.as_str(), alerts[0].category.as_str(), alerts[0].band.as_str()), ("GB", "gambling", "drifted"));
+        assert_eq!(
+            (
+                alerts[0].market.as_str(),
+                alerts[0].category.as_str(),
+                alerts[0].band.as_str()
+            ),
+            ("GB", "gambling", "drifted")
+        );
         let metrics = send(&app(&t), get("/metrics", None)).await.text();
-        assert!(metrics.contains("amso_drift_alerts_total{band=\"drifted\"} 1"), "{metrics}");
+        assert!(
+            metrics.contains("amso_drift_alerts_total{band=\"drifted\"} 1"),
+            "{metrics}"
+        );
         assert!(metrics.contains("amso_drift_band{market=\"GB\",category=\"gambling\"} 2"));
     }
 }
@@ -359,9 +510,16 @@ async fn dashboards_hear_of_new_decisions_live() {
     use tower::ServiceExt;
     for t in backends().await {
         let app = app(&t);
-        let exec = DEMO_LOGINS.iter().find(|d| d.role == Role::Executive).unwrap();
+        let exec = DEMO_LOGINS
+            .iter()
+            .find(|d| d.role == Role::Executive)
+            .unwrap();
         let cookie = login(&app, exec.email, exec.password).await;
-        let res = app.clone().oneshot(get("/api/v1/stream", Some(&cookie))).await.unwrap();
+        let res = app
+            .clone()
+            .oneshot(get("/api/v1/stream", Some(&cookie)))
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let mut body = res.into_body().into_data_stream();
         // The stream takes its first look, then an ad is decided.
@@ -369,10 +527,21 @@ async fn dashboards_hear_of_new_decisions_live() {
             tokio::time::timeout(std::time::Duration::from_secs(5), body.next()),
             async {
                 tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-                crate::review::decided(&t, "live", 1, Market::Us, amso_core::decide::Action::Approve, None).await
+                crate::review::decided(
+                    &t,
+                    "live",
+                    1,
+                    Market::Us,
+                    amso_core::decide::Action::Approve,
+                    None,
+                )
+                .await
             }
         );
-        let event = event.expect("an event within a second or so").unwrap().unwrap();
+        let event = event
+            .expect("an event within a second or so")
+            .unwrap()
+            .unwrap();
         let text = String::from_utf8_lossy(&event);
         assert!(text.starts_with("event: kpis"), "{}: {text}", t.label);
     }

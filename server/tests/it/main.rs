@@ -4,9 +4,9 @@
 //! started one, a real PostgreSQL server.
 
 mod common;
+mod dashboards;
 mod db;
 mod engine;
 mod http;
 mod pipeline;
-mod dashboards;
 mod review;
