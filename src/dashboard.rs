@@ -353,12 +353,18 @@ pub struct MarketSums {
 pub async fn market_sums(db: &Db, f: &Filter) -> sqlx::Result<MarketSums> {
     let rows = grouped(db, "rollup_ads", &AD_MEASURES, &["market"], f, true).await?;
     let measures = rows.into_iter().map(|(k, v)| (k[0].clone(), v)).collect();
+    // Durations are kept per market only (see `rollup::ANY`).
+    let per_market = Filter {
+        category: None,
+        model: None,
+        ..f.clone()
+    };
     let rows = grouped(
         db,
         "rollup_durations",
         &["n"],
         &["market", "kind", "bucket"],
-        f,
+        &per_market,
         true,
     )
     .await?;
@@ -1190,13 +1196,19 @@ pub async fn overrides_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::O
         out.sort_by(|a, b| b.overrides.total_cmp(&a.overrides).then(a.key.cmp(&b.key)));
         out
     };
+    // Overrides by reviewer and reason are kept per market only (see `rollup::ANY`).
+    let per_market = Filter {
+        category: None,
+        model: None,
+        ..f.clone()
+    };
     let by_reviewer = count(
         grouped(
             db,
             "rollup_overrides",
             &["reviews", "overrides"],
             &["reviewer_id"],
-            f,
+            &per_market,
             true,
         )
         .await?,
@@ -1208,7 +1220,7 @@ pub async fn overrides_view(db: &Db, f: &Filter) -> sqlx::Result<crate::board::O
             "rollup_overrides",
             &["reviews", "overrides"],
             &["reason_code"],
-            f,
+            &per_market,
             true,
         )
         .await?,
@@ -1273,7 +1285,7 @@ pub async fn overridden_ads(
          r.finished_at, a.headline from reviews r join decisions d on d.ad_id = r.ad_id join ads a on a.id = r.ad_id \
          join users u on u.id = r.reviewer_id \
          where r.override and d.decided_at >= $1 and d.decided_at < $2 and ($3 = '' or r.market = $3) \
-         and ($4 = '' or d.model_version = $4) order by r.finished_at desc, r.id desc limit 5000",
+         and ($4 = '' or d.model_version = $4) order by r.finished_at desc, r.id desc limit 2000",
     )
     .bind(f.window.from_ms)
     .bind(f.window.to_ms)

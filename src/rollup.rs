@@ -25,6 +25,9 @@ use crate::policy::Category;
 use crate::time::Millis;
 use std::collections::BTreeMap;
 
+/// The category, model version or queue of rollup rows kept for every one of them.
+pub const ANY: &str = "*";
+
 /// Milliseconds in an hour: rollup rows are keyed by `ms / HOUR_MS`.
 pub const HOUR_MS: i64 = 3_600_000;
 
@@ -319,6 +322,9 @@ impl Delta {
     /// What a finished review adds as work (`sign` −1 takes it back).
     pub fn work(&mut self, d: &DecisionFacts, w: &ReviewWork, sign: f64) {
         let key = d.key(hour_of(w.finished_at));
+        // Durations and overrides by reviewer are kept per market only (category and model
+        // are [`ANY`]): sliced finer they would be hundreds of thousands of rows a month.
+        let market_key = (key.0, key.1.clone(), ANY.to_string(), ANY.to_string());
         let handling = (w.finished_at - w.started_at).max(0);
         let r = row(&mut self.ads, key.clone(), AD_MEASURES.len());
         r[ad::REVIEWS] += sign;
@@ -338,13 +344,17 @@ impl Delta {
             let sla = w.finished_at - d.submitted_at;
             *self
                 .durations
-                .entry((key.clone(), "sla".into(), kpi::duration_bucket(sla) as i64))
+                .entry((
+                    market_key.clone(),
+                    "sla".into(),
+                    kpi::duration_bucket(sla) as i64,
+                ))
                 .or_default() += sign;
         }
         *self
             .durations
             .entry((
-                key.clone(),
+                market_key.clone(),
                 "handling".into(),
                 kpi::duration_bucket(handling) as i64,
             ))
@@ -352,10 +362,10 @@ impl Delta {
         let o = self
             .overrides
             .entry((
-                key,
+                market_key,
                 w.reviewer_id,
                 w.reason_code.clone().unwrap_or_default(),
-                w.source.clone(),
+                ANY.to_string(),
             ))
             .or_default();
         o[0] += sign;

@@ -347,6 +347,9 @@ create table rollup_languages_daily (
     primary key (day, market, language, model_version)
 );
 
+-- The overrides drill-down: newest overridden reviews first.
+create index reviews_overridden on reviews (finished_at) where override;
+
 -- The drift band each market × category was last seen in, and every rise into watch or
 -- drifted, with its time and the windows compared.
 create table drift_state (
