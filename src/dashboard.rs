@@ -17,6 +17,9 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// Scores a slice needs in its current window before its PSI counts.
 pub const MIN_DRIFT_SCORES: f64 = 100.0;
 
+/// Scores a slice needs on one day before that day's PSI is drawn.
+pub const MIN_DAILY_DRIFT_SCORES: f64 = 30.0;
+
 /// Why a selection cannot be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -966,7 +969,7 @@ pub async fn drift_view(
                 .map(|(d, _)| {
                     let q = per_day.get(&(key.0.clone(), key.1.clone(), *d))?;
                     // A day with a handful of scores says nothing about drift.
-                    if q.iter().sum::<f64>() < MIN_DRIFT_SCORES {
+                    if q.iter().sum::<f64>() < MIN_DAILY_DRIFT_SCORES {
                         return None;
                     }
                     kpi::psi(ref_hist.get(&key)?, q)
