@@ -1271,6 +1271,8 @@ pub async fn overridden_ads(
     f: &Filter,
     limit: usize,
 ) -> sqlx::Result<Vec<crate::board::OverriddenAd>> {
+    // `+d.decided_at` keeps SQLite off `decisions_decided_at` (a whole window of decisions)
+    // and on the partial index of overridden reviews, newest first.
     type Row = (
         i64,
         String,
@@ -1287,7 +1289,7 @@ pub async fn overridden_ads(
         "select r.ad_id, r.market, d.scores, r.machine_action, r.verdict, r.source, r.reason_code, u.display_name, \
          r.finished_at, a.headline from reviews r join decisions d on d.ad_id = r.ad_id join ads a on a.id = r.ad_id \
          join users u on u.id = r.reviewer_id \
-         where r.override and d.decided_at >= $1 and d.decided_at < $2 and ($3 = '' or r.market = $3) \
+         where r.override and +d.decided_at >= $1 and +d.decided_at < $2 and ($3 = '' or r.market = $3) \
          and ($4 = '' or d.model_version = $4) order by r.finished_at desc, r.id desc limit 2000",
     )
     .bind(f.window.from_ms)
