@@ -188,7 +188,7 @@ pub struct Decided {
 
 /// `rows` copies of `row` with each `?` numbered in turn (`$1`, `$2`, …), joined by commas:
 /// the VALUES list of a multi-row insert.
-pub(crate) fn values_list(rows: usize, row: &str) -> String {
+pub fn values_list(rows: usize, row: &str) -> String {
     let mut out = String::with_capacity(rows * (row.len() + 16));
     let mut n = 0;
     for i in 0..rows {

@@ -396,7 +396,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-fn latency_summary(mut ms: Vec<f64>) -> Value {
+/// p50/p95/p99/max of latencies in milliseconds.
+pub(crate) fn latency_summary(mut ms: Vec<f64>) -> Value {
     ms.sort_by(f64::total_cmp);
     json!({
         "n": ms.len(),

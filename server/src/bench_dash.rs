@@ -151,22 +151,11 @@ async fn insert_rows(
     }
     let width = rows[0].len();
     for chunk in rows.chunks((8_000 / width).max(1)) {
-        let mut sql = format!("insert into {table} ({columns}) values ");
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for j in 0..width {
-                if j > 0 {
-                    sql.push(',');
-                }
-                n += 1;
-                sql.push_str(&format!("${n}"));
-            }
-            sql.push(')');
-        }
+        let placeholder = format!("({})", vec!["?"; width].join(","));
+        let sql = format!(
+            "insert into {table} ({columns}) values {}",
+            amso_core::ads::values_list(chunk.len(), &placeholder)
+        );
         let mut q = sqlx::query(&sql);
         for row in chunk {
             for v in row {
@@ -371,12 +360,6 @@ pub async fn write_history(db: &Db, n: usize, seed: u64) -> Result<f64, CliError
     Ok(started.elapsed().as_secs_f64())
 }
 
-fn summary(mut ms: Vec<f64>) -> Value {
-    ms.sort_by(f64::total_cmp);
-    let at = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-    json!({ "n": ms.len(), "p50_ms": at(0.5), "p95_ms": at(0.95), "max_ms": ms[ms.len() - 1] })
-}
-
 /// Times each dashboard query `rounds` times over the data in `db`.
 pub async fn time_queries(db: &Db, rounds: usize) -> Result<Value, CliError> {
     let now = now_millis();
@@ -397,7 +380,7 @@ pub async fn time_queries(db: &Db, rounds: usize) -> Result<Value, CliError> {
                 $call;
                 ms.push(t.elapsed().as_secs_f64() * 1000.0);
             }
-            out.insert($name.into(), summary(ms));
+            out.insert($name.into(), crate::bench::latency_summary(ms));
         }};
     }
     timed!("overview_7d", dashboard::overview(db, &all7, now).await?);
@@ -521,5 +504,5 @@ pub async fn live_latency(
         }
         ms.push(committed.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok(summary(ms))
+    Ok(crate::bench::latency_summary(ms))
 }
