@@ -240,6 +240,9 @@ pub struct OverriddenAd {
     /// RFC 3339, UTC.
     pub at: String,
     pub headline: String,
+    pub advertiser: String,
+    /// The reviewer's own words, if any.
+    pub reason_text: Option<String>,
 }
 
 /// The overrides page.
@@ -294,4 +297,78 @@ pub struct Simulation {
     /// Human-checked ads behind the violation estimates (weighted sample size).
     pub labelled: f64,
     pub explanation: String,
+}
+
+/// One market's week in the weekly report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportMarket {
+    pub market: String,
+    pub week: Kpis,
+    pub previous: Kpis,
+    /// The four weeks before, per week (counts and costs divided by four; rates pooled).
+    pub average: Kpis,
+}
+
+/// One market × category's week in the weekly report (market `ALL` for every market in
+/// scope together, when the scope is every market).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportCategory {
+    pub market: String,
+    pub category: String,
+    pub precision: Option<Estimate>,
+    pub recall: Option<Estimate>,
+    pub f1: Option<f64>,
+    pub checked: f64,
+    pub overridden: f64,
+    pub override_rate: Option<f64>,
+    /// Override rate of the week before, for the movers.
+    pub previous_override_rate: Option<f64>,
+}
+
+/// The executive weekly report: one ISO week in a reporting time zone, against the week
+/// before and the four-week average, drawn from the dashboards' queries.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WeeklyReport {
+    /// ISO week, `2026-W47`.
+    pub week: String,
+    /// IANA name, e.g. `UTC` or `Europe/Berlin`.
+    pub time_zone: String,
+    /// Local dates Monday..Sunday; the epoch-millisecond range is exact in the time zone.
+    pub window: Window,
+    pub previous_window: Window,
+    /// The four weeks before the report's week.
+    pub average_window: Window,
+    /// Markets in scope (every market when the report was asked for all).
+    pub markets_in_scope: Vec<String>,
+    pub all_markets: bool,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+    /// The newest decision in the database when it was made (RFC 3339), and how many there were.
+    pub data_through: Option<String>,
+    pub decisions_in_database: i64,
+    pub totals: Kpis,
+    pub previous: Kpis,
+    pub average: Kpis,
+    pub markets: Vec<ReportMarket>,
+    pub categories: Vec<ReportCategory>,
+    /// The eight ISO weeks ending with this one, oldest first, and their figures.
+    pub trend_weeks: Vec<String>,
+    pub trend_decided: Vec<f64>,
+    pub trend_automation: Vec<Option<f64>>,
+    pub trend_override: Vec<Option<f64>>,
+    pub trend_cost_per_1k: Vec<Option<f64>>,
+    /// PSI of the week against the four weeks before, per market × category.
+    pub drift: Vec<DriftCell>,
+    /// Drift alerts raised during the week, oldest first.
+    pub alerts: Vec<DriftAlert>,
+    /// Model versions that decided ads during the week.
+    pub models: Vec<String>,
+    pub reasons: Vec<OverrideCount>,
+    pub reviewers: Vec<OverrideCount>,
+    /// The week's overridden ads, newest first (bounded).
+    pub overridden: Vec<OverriddenAd>,
+    /// Sentences written from the data: the biggest movers, alerts, models.
+    pub findings: Vec<String>,
+    /// Where a figure rests on too few samples to be read as precise.
+    pub sample_notes: Vec<String>,
 }

@@ -43,7 +43,7 @@ const GRID: RGBColor = RGBColor(0xe6, 0xe9, 0xed);
 const AXIS: RGBColor = RGBColor(0xad, 0xb5, 0xbd);
 
 /// The UI's font stack (style/main.css) without quotes, which plotters would escape.
-const FONT: &str =
+pub(crate) const FONT: &str =
     "system-ui, -apple-system, Segoe UI, Roboto, Noto Sans, Helvetica, Arial, sans-serif";
 /// plotters' SVG backend writes `font-size` as the requested size divided by 1.24.
 const FONT_SCALE: f64 = 1.24;

@@ -47,18 +47,28 @@ impl Filter {
         }
     }
 
-    /// The window as UTC days since the epoch, `[from, to)`: windows are whole days.
-    fn days(&self) -> (i64, i64) {
-        (
-            self.window.from_ms.div_euclid(DAY_MS),
-            (self.window.to_ms + DAY_MS - 1).div_euclid(DAY_MS),
-        )
+    /// Whether the window is whole UTC days (then the daily rollups answer it); a window in
+    /// another time zone (the weekly report's) is read from the hourly ones.
+    pub fn whole_utc_days(&self) -> bool {
+        self.window.from_ms.rem_euclid(DAY_MS) == 0 && self.window.to_ms.rem_euclid(DAY_MS) == 0
     }
 
-    /// The `where` clause over a daily rollup table and its parameters, numbered from 1.
+    /// The key column of the rollups that answer the window, and its range `[from, to)`.
+    fn span(&self) -> (&'static str, i64, i64) {
+        let unit = if self.whole_utc_days() {
+            DAY_MS
+        } else {
+            HOUR_MS
+        };
+        let from = self.window.from_ms.div_euclid(unit);
+        let to = (self.window.to_ms + unit - 1).div_euclid(unit);
+        (if unit == DAY_MS { "day" } else { "hour" }, from, to)
+    }
+
+    /// The `where` clause over a rollup table and its parameters, numbered from 1.
     fn clause(&self, with_category: bool) -> (String, Vec<Param>) {
-        let (from, to) = self.days();
-        let mut sql = String::from("day >= $1 and day < $2");
+        let (column, from, to) = self.span();
+        let mut sql = format!("{column} >= $1 and {column} < $2");
         let mut params = vec![Param::Int(from), Param::Int(to)];
         if let Some(m) = self.market {
             params.push(Param::Text(m.code().to_string()));
@@ -181,6 +191,19 @@ async fn grouped(
 ) -> sqlx::Result<Vec<(Vec<String>, Vec<f64>)>> {
     use sqlx::Row;
     let (clause, params) = filter.clause(with_category);
+    // Whole days are read from the daily rollups; other windows from the hourly ones, where a
+    // (UTC) day is `hour / 24`.
+    let daily = filter.whole_utc_days();
+    let group: Vec<String> = group
+        .iter()
+        .map(|g| {
+            if daily {
+                g.to_string()
+            } else {
+                g.replace("day", "(hour / 24)")
+            }
+        })
+        .collect();
     let keys = group
         .iter()
         .map(|g| format!("cast({g} as text)"))
@@ -201,8 +224,8 @@ async fn grouped(
     } else {
         format!(" group by {}", group.join(", "))
     };
-    // Pages read whole days, so from the daily rollups.
-    let sql = format!("select {select} from {table}_daily where {clause}{group_by}");
+    let suffix = if daily { "_daily" } else { "" };
+    let sql = format!("select {select} from {table}{suffix} where {clause}{group_by}");
     let mut q = sqlx::query(&sql);
     for p in params {
         q = match p {
@@ -785,7 +808,7 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::board::Quality>
     }
     // Weekly trend: ad-level, or the chosen category's.
     // Weeks count Mondays since the epoch (a Thursday): week w starts on day 7w − 3.
-    let end_week = (f.days().1 - 1 + 3).div_euclid(7);
+    let end_week = ((f.window.to_ms - 1).div_euclid(DAY_MS) + 3).div_euclid(7);
     let trend = f.with_window(Window {
         from_ms: (7 * (end_week - 7) - 3) * DAY_MS,
         ..f.window.clone()
@@ -1284,10 +1307,12 @@ pub async fn overridden_ads(
         String,
         i64,
         String,
+        String,
+        Option<String>,
     );
     let rows: Vec<Row> = sqlx::query_as(
         "select r.ad_id, r.market, d.scores, r.machine_action, r.verdict, r.source, r.reason_code, u.display_name, \
-         r.finished_at, a.headline from reviews r join decisions d on d.ad_id = r.ad_id join ads a on a.id = r.ad_id \
+         r.finished_at, a.headline, a.advertiser_id, r.reason_text from reviews r join decisions d on d.ad_id = r.ad_id join ads a on a.id = r.ad_id \
          join users u on u.id = r.reviewer_id \
          where r.override and +d.decided_at >= $1 and +d.decided_at < $2 and ($3 = '' or r.market = $3) \
          and ($4 = '' or d.model_version = $4) order by r.finished_at desc, r.id desc limit 2000",
@@ -1316,6 +1341,8 @@ pub async fn overridden_ads(
                 reviewer: r.7,
                 at: to_rfc3339(r.8),
                 headline: r.9,
+                advertiser: r.10,
+                reason_text: r.11,
             })
         })
         .take(limit)

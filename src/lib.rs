@@ -47,6 +47,8 @@ pub mod model;
 #[cfg(feature = "server")]
 pub mod password;
 #[cfg(feature = "server")]
+pub mod report;
+#[cfg(feature = "server")]
 pub mod review;
 #[cfg(feature = "server")]
 pub mod rollup;
