@@ -59,6 +59,11 @@ if ! .tools/venv/bin/python -c "import onnxruntime, numpy, sys; sys.exit(onnxrun
   python3 -m venv .tools/venv
   .tools/venv/bin/pip install --quiet --disable-pip-version-check "onnxruntime==$ort_version" numpy
 fi
+# openpyxl: the second XLSX reader the report tests read the workbook back with.
+if ! .tools/venv/bin/python -c "import openpyxl" 2>/dev/null; then
+  step "installing openpyxl under .tools/venv"
+  .tools/venv/bin/pip install --quiet --disable-pip-version-check "openpyxl==3.1.5"
+fi
 ort_lib=$(ls .tools/venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.* 2>/dev/null | head -n 1)
 if [ -z "$ort_lib" ]; then
   echo "error: the onnxruntime wheel has no libonnxruntime.so" >&2

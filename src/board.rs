@@ -345,6 +345,7 @@ pub struct WeeklyReport {
     pub generated_at: String,
     /// The newest decision in the database when it was made (RFC 3339), and how many there were.
     pub data_through: Option<String>,
+    pub data_through_ms: Option<i64>,
     pub decisions_in_database: i64,
     pub totals: Kpis,
     pub previous: Kpis,
@@ -371,4 +372,51 @@ pub struct WeeklyReport {
     pub findings: Vec<String>,
     /// Where a figure rests on too few samples to be read as precise.
     pub sample_notes: Vec<String>,
+}
+
+/// A rendering of the weekly report kept in the archive.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArchivedReport {
+    pub id: i64,
+    pub week: String,
+    /// `schedule` or `manual`.
+    pub origin: String,
+    pub time_zone: String,
+    /// Market codes, empty for every market.
+    pub markets: String,
+    /// `rendering`, `ready` or `failed`.
+    pub state: String,
+    /// `schedule` or the email of the person who asked for it.
+    pub generated_by: String,
+    /// RFC 3339, UTC.
+    pub generated_at: Option<String>,
+    /// The newest decision in the database when it was rendered (RFC 3339).
+    pub data_through: Option<String>,
+    pub decisions: Option<i64>,
+    pub pdf_bytes: i64,
+    pub xlsx_bytes: i64,
+    pub csv_bytes: i64,
+    pub error: Option<String>,
+    /// `none` (no mail configured), `pending`, `sent` or `failed`.
+    pub delivery: String,
+    pub recipients: String,
+    pub delivery_attempts: i64,
+    pub delivery_error: Option<String>,
+    pub delivered_at: Option<String>,
+    /// When the next delivery attempt is due (RFC 3339), while pending.
+    pub delivery_next_at: Option<String>,
+}
+
+/// How the weekly report is scheduled and mailed, as the Reports page shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportSchedule {
+    /// `Monday 07:00 UTC`, or `off`.
+    pub when: String,
+    pub time_zone: String,
+    /// Whether SMTP settings are given.
+    pub mail: bool,
+    pub recipients: Vec<String>,
+    /// The week the next scheduled run will report, and when it runs (RFC 3339).
+    pub next_week: Option<String>,
+    pub next_at: Option<String>,
 }

@@ -59,6 +59,18 @@ pub struct Config {
     /// How often drift is checked for alerts.
     pub drift_check_seconds: u64,
     pub demo_ads: usize,
+    /// The weekly report's time zone (IANA name).
+    pub report_time_zone: String,
+    /// `mon 07:00` (weekday and time in the report's time zone) or `off`.
+    pub report_schedule: String,
+    /// How often the schedule and pending deliveries are looked at.
+    pub report_check_seconds: u64,
+    /// `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// or `smtp://host:25` (plain, for a relay on a trusted network); unset: reports are
+    /// archived, not mailed.
+    pub smtp_url: Option<String>,
+    pub report_recipients: Vec<String>,
+    pub report_from: String,
 }
 
 /// A variable was set to something that cannot be used.
@@ -118,7 +130,33 @@ impl Config {
             undo_window_seconds: parse(&get, "AMSO_UNDO_SECONDS", 30)?,
             drift_check_seconds: parse(&get, "AMSO_DRIFT_CHECK_SECONDS", 300)?,
             demo_ads: parse(&get, "AMSO_DEMO_ADS", 20000)?,
+            report_time_zone: get("AMSO_REPORT_TIME_ZONE").unwrap_or_else(|| "UTC".into()),
+            report_schedule: get("AMSO_REPORT_SCHEDULE").unwrap_or_else(|| "mon 07:00".into()),
+            report_check_seconds: parse(&get, "AMSO_REPORT_CHECK_SECONDS", 60)?,
+            smtp_url: get("AMSO_SMTP_URL"),
+            report_recipients: get("AMSO_REPORT_RECIPIENTS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|r| r.trim().to_string())
+                        .filter(|r| !r.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            report_from: get("AMSO_REPORT_FROM")
+                .unwrap_or_else(|| "AMSO reports <reports@amso.invalid>".into()),
         };
+        let tz = crate::report::time_zone(&config.report_time_zone).map_err(|e| ConfigError {
+            name: "AMSO_REPORT_TIME_ZONE",
+            value: config.report_time_zone.clone(),
+            reason: e.to_string(),
+        })?;
+        crate::report::archive::Schedule::parse(&config.report_schedule, tz).map_err(|e| {
+            ConfigError {
+                name: "AMSO_REPORT_SCHEDULE",
+                value: config.report_schedule.clone(),
+                reason: e.to_string(),
+            }
+        })?;
         for (name, rate) in [
             ("AMSO_AUDIT_RATE_APPROVE", config.audit_rate_approve),
             ("AMSO_AUDIT_RATE_REJECT", config.audit_rate_reject),
@@ -140,6 +178,18 @@ impl Config {
             });
         }
         Ok(config)
+    }
+
+    /// The reporting time zone (checked when the configuration was read).
+    pub fn report_tz(&self) -> chrono_tz::Tz {
+        crate::report::time_zone(&self.report_time_zone).unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The weekly schedule, if on (checked when the configuration was read).
+    pub fn report_schedule(&self) -> Option<crate::report::archive::Schedule> {
+        crate::report::archive::Schedule::parse(&self.report_schedule, self.report_tz())
+            .ok()
+            .flatten()
     }
 
     /// Whether this is a production deployment.

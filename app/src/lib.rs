@@ -12,6 +12,7 @@ pub mod engine_api;
 pub mod error;
 pub mod keys_api;
 pub mod pages;
+pub mod report_api;
 pub mod review_api;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -20,7 +21,6 @@ use crate::api::{Login, get_viewer};
 use crate::components::Sidebar;
 use crate::dto::Viewer;
 use crate::error::AppError;
-use amso_core::role::Area;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -95,10 +95,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/ads") view=pages::ads::AdsPage/>
                         <Route path=path!("/ads/:id") view=pages::ads::AdPage/>
                         <Route path=path!("/thresholds") view=pages::thresholds::ThresholdsPage/>
-                        <Route
-                            path=path!("/reports")
-                            view=|| view! { <pages::NotBuilt area=Area::Reports/> }
-                        />
+                        <Route path=path!("/reports") view=pages::reports::ReportsPage/>
                         <Route path=path!("/admin/users") view=pages::users::UsersPage/>
                         <Route path=path!("/admin/keys") view=pages::keys::KeysPage/>
                         <Route path=path!("/admin/audit") view=pages::audit::AuditPage/>

@@ -134,12 +134,12 @@ async fn stream(State(state): State<AppState>, user: Option<Extension<CurrentUse
 }
 
 /// Who is calling: an API key, or a logged-in user.
-enum Caller {
+pub(crate) enum Caller {
     Key(ApiKey),
     User(amso_core::users::User),
 }
 
-async fn caller(
+pub(crate) async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     user: Option<&CurrentUser>,

@@ -50,6 +50,9 @@ pub enum Command {
         /// The JSONL file.
         file: std::path::PathBuf,
     },
+    /// Write the weekly report of an ISO week (default: the last complete one) as PDF, XLSX
+    /// or CSV.
+    Report(ReportArgs),
     /// Measure throughput and latency on this machine; prints JSON.
     Bench(crate::bench::BenchArgs),
     /// Manage users.
@@ -62,6 +65,26 @@ pub enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+}
+
+/// Options of `amso report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// ISO week, e.g. 2026-W47; default the last complete week in the reporting time zone.
+    #[arg(long, default_value = "")]
+    pub week: String,
+    /// pdf, xlsx or csv.
+    #[arg(long, default_value = "pdf")]
+    pub format: String,
+    /// The file to write.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Comma-separated market codes; default every market.
+    #[arg(long, default_value = "")]
+    pub markets: String,
+    /// IANA time zone of the week; default AMSO_REPORT_TIME_ZONE (UTC).
+    #[arg(long, default_value = "")]
+    pub time_zone: String,
 }
 
 /// Options of `amso serve`.
@@ -216,6 +239,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             };
             db.close().await;
             result
+        }
+        Command::Report(args) => {
+            let db = connect(&config).await?;
+            let result = crate::reports::cli(
+                &db,
+                &config,
+                &args.week,
+                &args.format,
+                &args.markets,
+                &args.time_zone,
+                &args.out,
+            )
+            .await;
+            db.close().await;
+            Ok(result?)
         }
         Command::Train(args) => crate::engine_cli::train(&args),
         Command::Bench(args) => crate::bench::run(&args, &config).await,
@@ -416,6 +454,11 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
         state_config.drift_check_seconds,
     ));
     let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(db.clone())));
+    let reporter = tokio::spawn(crate::reports::run_every(
+        db.clone(),
+        state_config.clone(),
+        instance_name(),
+    ));
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers =
         crate::engine_cli::spawn_workers(&db, scorer.as_ref(), &state_config, workers_stopped);
@@ -435,6 +478,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     .await?;
     sweeper.abort();
     drift_checker.abort();
+    reporter.abort();
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = worker.await;
@@ -442,6 +486,18 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// This server's name in claims it takes: host, process and a random tag.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// Deletes expired sessions every ten minutes, for as long as the server runs.

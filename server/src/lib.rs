@@ -7,6 +7,7 @@ pub mod bench_dash;
 pub mod cli;
 pub mod engine_cli;
 pub mod metrics;
+pub mod reports;
 pub mod session_store;
 pub mod web;
 

@@ -10,7 +10,7 @@ async fn main() {
     // Logs go to stderr, so commands that print JSON (eval, bench) keep stdout clean.
     let json_logs = std::env::var("AMSO_LOG_FORMAT").is_ok_and(|f| f.trim() == "json");
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn,usvg=error"));
     if json_logs {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)

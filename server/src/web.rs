@@ -49,6 +49,7 @@ pub fn build_router(state: AppState) -> Server {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(crate::api::routes())
+        .merge(crate::reports::routes())
         .route("/admin/audit.csv", get(audit_csv))
         .route(
             "/metrics",

@@ -4,6 +4,7 @@
 //! module only picks the windows, adds the sentences, and hands the result to the three
 //! writers (`pdf`, `xlsx`, `csv`).
 
+pub mod archive;
 pub mod pdf;
 pub mod tidy;
 pub mod xlsx;
@@ -17,7 +18,10 @@ use crate::kpi::{self, Cost, DriftBand};
 use crate::market::Market;
 use crate::time::{Millis, to_rfc3339};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Weekday};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
+
+/// The default reporting time zone.
+pub const UTC: Tz = chrono_tz::UTC;
 use std::collections::BTreeMap;
 
 /// Weeks in the report's trend charts.
@@ -399,6 +403,7 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
         all_markets,
         generated_at: to_rfc3339(now),
         data_through: through.map(to_rfc3339),
+        data_through_ms: through,
         decisions_in_database: count,
         trend_decided: trend_all.iter().map(|k| k.decided).collect(),
         trend_automation: trend_all.iter().map(|k| k.automation_rate).collect(),
@@ -422,6 +427,80 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
     report.findings = findings(&report);
     report.sample_notes = sample_notes(&report);
     Ok(report)
+}
+
+/// The report's file in one format. Blocking (PDF and XLSX take a while): call it off the
+/// async runtime.
+pub fn render(r: &WeeklyReport, format: Format) -> Result<Vec<u8>, ReportError> {
+    match format {
+        Format::Pdf => pdf::render(r),
+        Format::Xlsx => xlsx::render(r),
+        Format::Csv => Ok(tidy::csv(r).into_bytes()),
+    }
+}
+
+/// Renders one format off the async runtime.
+pub async fn render_async(
+    r: std::sync::Arc<WeeklyReport>,
+    format: Format,
+) -> Result<Vec<u8>, ReportError> {
+    tokio::task::spawn_blocking(move || render(&r, format))
+        .await
+        .map_err(|e| ReportError::Render {
+            format: "report",
+            message: e.to_string(),
+        })?
+}
+
+/// Builds the report and renders all three formats (in parallel, off the async runtime).
+pub async fn produce(
+    db: &Db,
+    req: &Request,
+    now: Millis,
+) -> Result<(WeeklyReport, archive::Files), ReportError> {
+    let report = std::sync::Arc::new(build(db, req, now).await?);
+    let (pdf, xlsx, csv) = tokio::join!(
+        render_async(report.clone(), Format::Pdf),
+        render_async(report.clone(), Format::Xlsx),
+        render_async(report.clone(), Format::Csv),
+    );
+    let files = archive::Files {
+        pdf: pdf?,
+        xlsx: xlsx?,
+        csv: csv?,
+    };
+    let report = std::sync::Arc::try_unwrap(report).unwrap_or_else(|r| (*r).clone());
+    Ok((report, files))
+}
+
+/// Renders an archive row that was claimed or started: stores the files (queueing the mail
+/// to `recipients`) or records why it failed.
+pub async fn fill_run(
+    db: &Db,
+    id: i64,
+    req: &Request,
+    recipients: &[String],
+    now: Millis,
+) -> Result<(), ReportError> {
+    match produce(db, req, now).await {
+        Ok((report, files)) => {
+            archive::store(
+                db,
+                id,
+                &files,
+                report.data_through_ms,
+                report.decisions_in_database,
+                recipients,
+                crate::time::now_millis(),
+            )
+            .await?;
+            Ok(())
+        }
+        Err(e) => {
+            archive::fail(db, id, &e.to_string(), crate::time::now_millis()).await?;
+            Err(e)
+        }
+    }
 }
 
 /// The dashboards' selection that shows the same numbers as a report of one week in UTC (what

@@ -30,6 +30,8 @@ const A4: (f32, f32) = (595.28, 841.89);
 const MARGIN: f32 = 42.0;
 const WIDTH: f32 = A4.0 - 2.0 * MARGIN;
 const PAGES: usize = 4;
+/// Human-checked decisions a market × category needs to be listed among the most overruled.
+const MIN_CELL_CHECKED: f64 = 10.0;
 
 const INK: (u8, u8, u8) = (0x1d, 0x27, 0x33);
 const MUTED: (u8, u8, u8) = (0x49, 0x50, 0x57);
@@ -226,32 +228,35 @@ impl Sheet<'_, '_> {
         let row_h = size * 1.75;
         let total: f32 = columns.iter().map(|c| c.1).sum();
         let scale = WIDTH / total;
-        let draw_row =
-            |sheet: &mut Sheet<'_, '_>, cells: &[String], bold: bool, c: (u8, u8, u8)| {
-                let mut x = MARGIN;
-                let baseline = sheet.y + row_h * 0.68;
-                for (cell, (_, w, align)) in cells.iter().zip(columns) {
-                    let w = w * scale;
-                    let s = fit(cell, bold, size, w - 6.0);
-                    let tx = match align {
-                        Align::Left => x + 3.0,
-                        Align::Right => x + w - 3.0 - text_width(&s, bold, size),
-                    };
-                    sheet.text_at(tx, baseline, &s, bold, size, c);
-                    x += w;
-                }
-                sheet.y += row_h;
-            };
+        let draw_row = |sheet: &mut Sheet<'_, '_>,
+                        cells: &[String],
+                        bold: bool,
+                        c: (u8, u8, u8),
+                        size: f32| {
+            let mut x = MARGIN;
+            let baseline = sheet.y + row_h * 0.68;
+            for (cell, (_, w, align)) in cells.iter().zip(columns) {
+                let w = w * scale;
+                let s = fit(cell, bold, size, w - 6.0);
+                let tx = match align {
+                    Align::Left => x + 3.0,
+                    Align::Right => x + w - 3.0 - text_width(&s, bold, size),
+                };
+                sheet.text_at(tx, baseline, &s, bold, size, c);
+                x += w;
+            }
+            sheet.y += row_h;
+        };
         self.rect(MARGIN, self.y, WIDTH, row_h, Some(SHADE), None);
         let header: Vec<String> = columns.iter().map(|c| c.0.to_string()).collect();
-        draw_row(self, &header, true, INK);
+        draw_row(self, &header, true, INK, size * 0.95);
         self.rule(MARGIN, self.y, WIDTH, RULE);
         for (i, row) in rows.iter().enumerate() {
             let last = i + 1 == rows.len();
             if last && bold_last {
                 self.rule(MARGIN, self.y, WIDTH, RULE);
             }
-            draw_row(self, row, last && bold_last, INK);
+            draw_row(self, row, last && bold_last, INK, size);
         }
         self.rule(MARGIN, self.y, WIDTH, RULE);
     }
@@ -607,15 +612,15 @@ fn markets(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportErro
     rows.push(market_cells("All", &r.totals));
     sheet.table(
         &[
-            ("Market", 9.0, Align::Left),
-            ("Decided", 12.0, Align::Right),
-            ("Automation", 12.0, Align::Right),
-            ("Precision (95% CI)", 26.0, Align::Right),
-            ("Recall (95% CI)", 26.0, Align::Right),
-            ("Override", 10.0, Align::Right),
-            ("Appeals overturned", 10.0, Align::Right),
-            ("SLA p95", 9.0, Align::Right),
-            ("Cost /1k", 10.0, Align::Right),
+            ("Market", 8.0, Align::Left),
+            ("Decided", 11.0, Align::Right),
+            ("Automated", 13.0, Align::Right),
+            ("Precision (95% CI)", 25.0, Align::Right),
+            ("Recall (95% CI)", 25.0, Align::Right),
+            ("Override", 12.0, Align::Right),
+            ("Overturn", 11.0, Align::Right),
+            ("SLA p95", 10.0, Align::Right),
+            ("Cost/1k", 11.0, Align::Right),
         ],
         &rows,
         true,
@@ -623,7 +628,7 @@ fn markets(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportErro
     );
     sheet.y += 4.0;
     sheet.paragraph(
-        "* fewer than 20 effective audit samples: read as a rough indication. Appeals overturned: share of decided appeals where the machine was overruled.",
+        "Automated: decided without a human. Override: human-checked automatic decisions a reviewer overruled. Overturn: decided appeals that overturned the machine. * fewer than 20 effective audit samples: read as a rough indication.",
         7.0,
         0.0,
     );
@@ -753,6 +758,7 @@ fn cost_and_drift(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), Rep
 
 fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportError> {
     sheet.heading("Top override reasons");
+    let all: f64 = r.reasons.iter().map(|c| c.overrides).sum();
     let rows: Vec<Vec<String>> = r
         .reasons
         .iter()
@@ -761,8 +767,7 @@ fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportEr
             vec![
                 c.label.clone(),
                 count(c.overrides),
-                count(c.reviews),
-                pct(c.rate),
+                pct(crate::kpi::ratio(c.overrides, all)),
             ]
         })
         .collect();
@@ -771,10 +776,9 @@ fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportEr
     } else {
         sheet.table(
             &[
-                ("Reason", 60.0, Align::Left),
-                ("Overrides", 14.0, Align::Right),
-                ("Reviews", 14.0, Align::Right),
-                ("Share", 12.0, Align::Right),
+                ("Reason", 66.0, Align::Left),
+                ("Overrides", 16.0, Align::Right),
+                ("Share of overrides", 18.0, Align::Right),
             ],
             &rows,
             false,
@@ -785,7 +789,7 @@ fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportEr
     let mut cells: Vec<_> = r
         .categories
         .iter()
-        .filter(|c| c.market != "ALL" && c.checked >= 20.0 && c.override_rate.is_some())
+        .filter(|c| c.market != "ALL" && c.checked >= MIN_CELL_CHECKED && c.override_rate.is_some())
         .collect();
     cells.sort_by(|a, b| {
         b.override_rate

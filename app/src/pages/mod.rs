@@ -6,6 +6,7 @@ pub mod dashboards;
 pub mod keys;
 pub mod login;
 pub mod queues;
+pub mod reports;
 pub mod review;
 pub mod thresholds;
 pub mod users;

@@ -9,4 +9,5 @@ mod db;
 mod engine;
 mod http;
 mod pipeline;
+mod reports;
 mod review;
