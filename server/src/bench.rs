@@ -26,8 +26,11 @@ use std::time::{Duration, Instant};
 /// Options of `amso bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Comma-separated scenarios: scoring, e2e, api, python, review, dashboards.
-    #[arg(long, default_value = "scoring,e2e,api,python,review,dashboards")]
+    /// Comma-separated scenarios: scoring, e2e, api, python, review, dashboards, report.
+    #[arg(
+        long,
+        default_value = "scoring,e2e,api,python,review,dashboards,report"
+    )]
     pub scenarios: String,
     /// Review items queued for the review scenario.
     #[arg(long, default_value_t = 100_000)]
@@ -137,6 +140,27 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
                 "queries": queries,
                 "live_update_commit_to_event": live,
             }),
+        );
+    }
+    if scenarios.contains(&"report") {
+        // On a database that already holds decisions (--database-url), the report reads
+        // those; otherwise --decisions of history are written first.
+        let (db, shown) = bench_db(args.database_url.as_deref(), &tmp, "report").await?;
+        let (existing,): (i64,) = sqlx::query_as("select count(*) from decisions")
+            .fetch_one(db.pool())
+            .await?;
+        let written = if existing == 0 {
+            eprintln!("report: writing {} decisions of history …", args.decisions);
+            crate::bench_dash::write_history(&db, args.decisions, 7).await?;
+            args.decisions as i64
+        } else {
+            existing
+        };
+        eprintln!("report: the last complete week, read and rendered in every format …");
+        let timed = crate::bench_dash::time_report(&db, args.rounds).await?;
+        out.insert(
+            "report".into(),
+            json!({ "database": shown, "decisions": written, "timings": timed }),
         );
     }
     if scenarios.contains(&"python") {

@@ -506,3 +506,53 @@ pub async fn live_latency(
     }
     Ok(crate::bench::latency_summary(ms))
 }
+
+/// The weekly report of the last complete week (UTC, every market): the time to read its
+/// figures from the rollups, and to render each format from them, over `rounds` rounds.
+/// A format's full time is reading plus rendering, as `amso report` and the API do it.
+pub async fn time_report(db: &Db, rounds: usize) -> Result<Value, CliError> {
+    use amso_core::report::{self, Format, IsoWeek, Request};
+    let now = now_millis();
+    let req = Request {
+        week: IsoWeek::last_complete(now, report::UTC),
+        tz: report::UTC,
+        markets: Vec::new(),
+    };
+    let mut build_ms = Vec::with_capacity(rounds);
+    let mut render_ms: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let mut full_ms: Vec<Vec<f64>> = vec![Vec::new(); 3];
+    let mut bytes = [0usize; 3];
+    let mut decided = 0.0;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let built = std::sync::Arc::new(report::build(db, &req, now).await?);
+        let read = t.elapsed().as_secs_f64() * 1000.0;
+        build_ms.push(read);
+        decided = built.totals.decided;
+        for (i, format) in Format::ALL.into_iter().enumerate() {
+            let t = Instant::now();
+            let file = report::render_async(built.clone(), format).await?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            render_ms[i].push(ms);
+            full_ms[i].push(read + ms);
+            bytes[i] = file.len();
+        }
+    }
+    let mut formats = serde_json::Map::new();
+    for (i, format) in Format::ALL.into_iter().enumerate() {
+        formats.insert(
+            format.as_str().into(),
+            json!({
+                "render": crate::bench::latency_summary(render_ms[i].clone()),
+                "read_and_render": crate::bench::latency_summary(full_ms[i].clone()),
+                "bytes": bytes[i],
+            }),
+        );
+    }
+    Ok(json!({
+        "week": req.week.to_string(),
+        "decided_in_week": decided,
+        "read_figures": crate::bench::latency_summary(build_ms),
+        "formats": formats,
+    }))
+}

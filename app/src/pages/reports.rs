@@ -124,7 +124,7 @@ fn ReportBody(
     let pending = archive.pending();
     let archived = archive.value();
     view! {
-        <section class="card filters" aria-label="Week and markets">
+        <section class="card report-controls" aria-label="Week and markets">
             <label>
                 "Week "
                 <select
