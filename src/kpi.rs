@@ -101,15 +101,37 @@ pub fn ht_ratio(sums: &HtSums) -> Option<Estimate> {
     if sums.w <= 0.0 {
         return None;
     }
-    let value = sums.wy / sums.w;
+    // Sums of float weights can put Σw·y a hair above Σw, and Wilson's bound at p = 1 can
+    // come out a hair below 1: keep the value a share and inside its own interval.
+    let value = (sums.wy / sums.w).clamp(0.0, 1.0);
     let n = sums.effective_n();
     let (low, high) = wilson(value * n, n, Z95)?;
     Some(Estimate {
         value,
-        low,
-        high,
+        low: low.min(value),
+        high: high.max(value),
         n,
     })
+}
+
+#[cfg(test)]
+mod interval_edges {
+    use super::*;
+
+    #[test]
+    fn a_perfect_estimate_lies_inside_its_interval() {
+        for (w, w2, wy) in [
+            (50.0, 50.0, 50.0),
+            (0.1 + 0.2, 0.05, 0.3),
+            (1013.7, 25000.3, 1013.7000000001),
+        ] {
+            let e = ht_ratio(&HtSums { w, w2, wy }).unwrap();
+            assert!(
+                e.low <= e.value && e.value <= e.high && e.value <= 1.0,
+                "{e:?}"
+            );
+        }
+    }
 }
 
 /// F1 score, the harmonic mean 2·P·R / (P + R). None when precision and recall are both 0.
