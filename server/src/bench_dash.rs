@@ -151,16 +151,30 @@ async fn insert_rows(
     }
     let width = rows[0].len();
     for chunk in rows.chunks((8_000 / width).max(1)) {
-        let placeholder = format!("({})", vec!["?"; width].join(","));
-        let sql = format!(
-            "insert into {table} ({columns}) values {}",
-            amso_core::ads::values_list(chunk.len(), &placeholder)
-        );
+        // Nulls are written as `null`, not bound: PostgreSQL cannot coerce a parameter bound
+        // as text into a bigint column.
+        let mut sql = format!("insert into {table} ({columns}) values ");
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ",(" });
+            for (j, v) in row.iter().enumerate() {
+                if j > 0 {
+                    sql.push(',');
+                }
+                if v.is_null() {
+                    sql.push_str("null");
+                } else {
+                    n += 1;
+                    sql.push_str(&format!("${n}"));
+                }
+            }
+            sql.push(')');
+        }
         let mut q = sqlx::query(&sql);
         for row in chunk {
             for v in row {
                 q = match v {
-                    Value::Null => q.bind(None::<String>),
+                    Value::Null => continue,
                     Value::Bool(b) => q.bind(*b),
                     Value::Number(x) if x.is_i64() => q.bind(x.as_i64()),
                     Value::Number(x) => q.bind(x.as_f64()),

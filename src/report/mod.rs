@@ -704,7 +704,7 @@ pub fn findings(r: &WeeklyReport) -> Vec<String> {
         t.cost.per_1k_ads.map_or_else(|| "n/a".into(), usd),
         change(t.cost.total, p.cost.total),
     ));
-    if let Some((m, c)) = r
+    if let Some((m, _)) = r
         .markets
         .iter()
         .filter_map(|m| {
@@ -715,12 +715,18 @@ pub fn findings(r: &WeeklyReport) -> Vec<String> {
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
         .filter(|(_, c)| c.abs() >= 0.05)
     {
+        // Name the component that moved, so a jump in an estimate is not read as spending.
+        let (name, _) = cost_driver(&m.week, &m.previous);
+        let caveat = if name == "harm let through" || name == "false rejects" {
+            " (estimated from audit samples: one audited ad stands for many)"
+        } else {
+            ""
+        };
         out.push(format!(
-            "Cost per 1,000 ads moved most in {}: {} → {} ({:+.0}%).",
+            "Cost per 1,000 ads moved most in {}: {} → {}, mostly {name}{caveat}.",
             m.market,
             m.previous.cost.per_1k_ads.map_or_else(|| "n/a".into(), usd),
             m.week.cost.per_1k_ads.map_or_else(|| "n/a".into(), usd),
-            c * 100.0
         ));
     }
     // Drift.
@@ -757,6 +763,31 @@ pub fn findings(r: &WeeklyReport) -> Vec<String> {
         many => format!("Models in use: {} (most decisions first).", many.join(", ")),
     });
     out
+}
+
+/// A cost component's name and how to read it.
+type CostPart = (&'static str, fn(&Cost) -> f64);
+
+/// The cost component whose per-1,000-ads figure changed most between two weeks, and by how
+/// much (USD per 1,000 ads).
+fn cost_driver(now: &Kpis, before: &Kpis) -> (&'static str, f64) {
+    let per_1k = |part: f64, k: &Kpis| kpi::ratio(part, k.decided).map_or(0.0, |x| x * 1000.0);
+    let parts: [CostPart; 4] = [
+        ("reviewer time", |c| c.review),
+        ("inference", |c| c.inference),
+        ("false rejects", |c| c.false_positive),
+        ("harm let through", |c| c.false_negative),
+    ];
+    parts
+        .iter()
+        .map(|(name, f)| {
+            (
+                *name,
+                per_1k(f(&now.cost), now) - per_1k(f(&before.cost), before),
+            )
+        })
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap_or(("reviewer time", 0.0))
 }
 
 /// Notes where figures rest on few samples.
@@ -872,6 +903,43 @@ mod tests {
         assert_eq!(duration(Some(3.0 * 86400.0)), "3.0 d");
         assert_eq!("PDF".parse::<Format>().unwrap(), Format::Pdf);
         assert!("docx".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn a_cost_jump_names_its_component() {
+        let week = |review: f64, harm: f64| Kpis {
+            decided: 1000.0,
+            cost: Cost {
+                review,
+                false_negative: harm,
+                total: review + harm,
+                per_1k_ads: Some(review + harm),
+                ..Cost::default()
+            },
+            ..Kpis::default()
+        };
+        assert_eq!(
+            cost_driver(&week(30.0, 8000.0), &week(32.0, 0.0)).0,
+            "harm let through"
+        );
+        assert_eq!(
+            cost_driver(&week(90.0, 10.0), &week(30.0, 12.0)).0,
+            "reviewer time"
+        );
+        let r = WeeklyReport {
+            markets: vec![ReportMarket {
+                market: "SG".into(),
+                week: week(30.0, 8000.0),
+                previous: week(32.0, 0.0),
+                average: Kpis::default(),
+            }],
+            ..WeeklyReport::default()
+        };
+        let text = findings(&r).join(" ");
+        assert!(
+            text.contains("moved most in SG: $32.00 → $8,030, mostly harm let through (estimated"),
+            "{text}"
+        );
     }
 
     #[test]
