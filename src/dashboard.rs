@@ -652,14 +652,32 @@ pub async fn drift_cells(db: &Db, f: &Filter, reference: &Window) -> sqlx::Resul
 
 /// The latest drift alerts, newest first.
 pub async fn alerts(db: &Db, limit: i64) -> sqlx::Result<Vec<DriftAlert>> {
-    let rows: Vec<(i64, i64, String, String, String, String, f64)> = sqlx::query_as(
+    let rows: Vec<AlertRow> = sqlx::query_as(
         "select id, at, market, category, band, previous_band, psi from drift_alerts order by at desc, id desc limit $1",
     )
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
+    Ok(alert_rows(rows))
+}
+
+/// Drift alerts raised inside a window, oldest first (the weekly report's).
+pub async fn alerts_between(db: &Db, w: &Window) -> sqlx::Result<Vec<DriftAlert>> {
+    let rows: Vec<AlertRow> = sqlx::query_as(
+        "select id, at, market, category, band, previous_band, psi from drift_alerts \
+         where at >= $1 and at < $2 order by at, id",
+    )
+    .bind(w.from_ms)
+    .bind(w.to_ms)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(alert_rows(rows))
+}
+
+type AlertRow = (i64, i64, String, String, String, String, f64);
+
+fn alert_rows(rows: Vec<AlertRow>) -> Vec<DriftAlert> {
+    rows.into_iter()
         .map(
             |(id, at, market, category, band, previous_band, psi)| DriftAlert {
                 id,
@@ -671,7 +689,7 @@ pub async fn alerts(db: &Db, limit: i64) -> sqlx::Result<Vec<DriftAlert>> {
                 psi,
             },
         )
-        .collect())
+        .collect()
 }
 
 /// Checks drift for the 7 days up to `now` against the 28 days before, and records an alert

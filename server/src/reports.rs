@@ -71,6 +71,11 @@ fn invalid(e: ReportError) -> Response {
     }
 }
 
+/// The format a query asks for (default PDF).
+fn format_of(asked: &str) -> Result<Format, ReportError> {
+    if asked.is_empty() { "pdf" } else { asked }.parse()
+}
+
 /// A file as a download.
 fn download(format: Format, name: &str, bytes: Vec<u8>) -> Response {
     let mut r = bytes.into_response();
@@ -125,13 +130,7 @@ async fn weekly(
         return json_error(StatusCode::BAD_REQUEST, "bad query string", "invalid");
     };
     let now = now_millis();
-    let format: Format = match if q.format.is_empty() {
-        "pdf"
-    } else {
-        &q.format
-    }
-    .parse()
-    {
+    let format = match format_of(&q.format) {
         Ok(f) => f,
         Err(e) => return invalid(e),
     };
@@ -176,22 +175,12 @@ async fn archived(
     let Ok(Query(q)) = query else {
         return json_error(StatusCode::BAD_REQUEST, "bad query string", "invalid");
     };
-    let format: Format = match if q.format.is_empty() {
-        "pdf"
-    } else {
-        &q.format
-    }
-    .parse()
-    {
+    let format = match format_of(&q.format) {
         Ok(f) => f,
         Err(e) => return invalid(e),
     };
     match archive::file(&state.db, id, format).await {
-        Ok(Some((week, bytes))) => download(
-            format,
-            &format!("amso-weekly-{week}.{}", format.as_str()),
-            bytes,
-        ),
+        Ok(Some((week, bytes))) => download(format, &format.file_name(&week), bytes),
         Ok(None) => json_error(
             StatusCode::NOT_FOUND,
             "no such report in the archive",

@@ -9,9 +9,7 @@ pub mod pdf;
 pub mod tidy;
 pub mod xlsx;
 
-use crate::board::{
-    DriftAlert, Kpis, ReportCategory, ReportMarket, Selection, WeeklyReport, Window,
-};
+use crate::board::{Kpis, ReportCategory, ReportMarket, Selection, WeeklyReport, Window};
 use crate::dashboard::{self, DashboardError, Filter};
 use crate::db::Db;
 use crate::kpi::{self, Cost, DriftBand};
@@ -84,7 +82,7 @@ impl Format {
     }
 
     /// The file name a download gets: `amso-weekly-2026-W47.pdf`.
-    pub fn file_name(self, week: &IsoWeek) -> String {
+    pub fn file_name(self, week: &impl std::fmt::Display) -> String {
         format!("amso-weekly-{week}.{}", self.as_str())
     }
 }
@@ -379,7 +377,7 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
         .into_iter()
         .filter(|d| in_scope(&d.market))
         .collect();
-    let alerts = alerts_between(db, &window)
+    let alerts = dashboard::alerts_between(db, &window)
         .await?
         .into_iter()
         .filter(|a| in_scope(&a.market))
@@ -519,32 +517,6 @@ pub fn selection_of(week: IsoWeek) -> Selection {
         to: w.to,
         ..Selection::default()
     }
-}
-
-/// Drift alerts raised inside a window, oldest first.
-async fn alerts_between(db: &Db, w: &Window) -> sqlx::Result<Vec<DriftAlert>> {
-    let rows: Vec<(i64, i64, String, String, String, String, f64)> = sqlx::query_as(
-        "select id, at, market, category, band, previous_band, psi from drift_alerts \
-         where at >= $1 and at < $2 order by at, id",
-    )
-    .bind(w.from_ms)
-    .bind(w.to_ms)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, at, market, category, band, previous_band, psi)| DriftAlert {
-                id,
-                at: to_rfc3339(at),
-                market,
-                category,
-                band,
-                previous_band,
-                psi,
-            },
-        )
-        .collect())
 }
 
 /// Model versions that decided ads inside a window, by decisions, most first.
