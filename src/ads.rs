@@ -186,9 +186,9 @@ pub struct Decided {
     pub language: Option<String>,
 }
 
-/// `rows` copies of `row` with each `?` numbered in turn (`$1`, `$2`, …), joined by commas:
-/// the VALUES list of a multi-row insert.
-pub fn values_list(rows: usize, row: &str) -> String {
+/// `rows` copies of `row` joined by commas, each `?` becoming the backend's placeholder for
+/// the next parameter (`$1`, `$2`, … on PostgreSQL): the VALUES list of a multi-row insert.
+pub fn values_list(backend: Backend, rows: usize, row: &str) -> String {
     let mut out = String::with_capacity(rows * (row.len() + 16));
     let mut n = 0;
     for i in 0..rows {
@@ -198,8 +198,7 @@ pub fn values_list(rows: usize, row: &str) -> String {
         for c in row.chars() {
             if c == '?' {
                 n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
+                backend.push_placeholder(&mut out, n);
             } else {
                 out.push(c);
             }
@@ -253,7 +252,11 @@ pub async fn record(
             "insert into decisions (ad_id, model_version, thresholds_version, scores, action, reasons, route, \
              audit_sample, sampling_probability, latency_ms, decided_at, worker) values ",
         );
-        sql.push_str(&values_list(chunk.len(), "(?,?,?,?,?,?,?,?,?,?,?,?)"));
+        sql.push_str(&values_list(
+            tx.backend(),
+            chunk.len(),
+            "(?,?,?,?,?,?,?,?,?,?,?,?)",
+        ));
         sql.push_str(" on conflict (ad_id) do nothing returning ad_id");
         let mut q = sqlx::query_as::<_, (i64,)>(&sql);
         for d in chunk {
@@ -296,13 +299,17 @@ pub async fn record(
             .map(|d| d.ad_id)
             .collect();
         for chunk in ids.chunks(500) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(",");
+            let b = tx.backend();
+            // Only ads whose decision was just stored get here, so they are still queued; the
+            // guard reads `decided_at`, not `status`: SQLite would pick the status index and
+            // walk every queued ad instead of looking the ids up (7 ms a statement at 100k
+            // queued).
             let sql = format!(
-                "update ads set status = $1, decided_at = $2, lease_owner = null, lease_expires_at = null \
-                 where status = 'queued' and id in ({list})"
+                "update ads set status = {}, decided_at = {}, lease_owner = null, lease_expires_at = null \
+                 where id in ({}) and decided_at is null",
+                b.placeholders(1, 1),
+                b.placeholders(2, 1),
+                b.placeholders(3, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(status_after(action)).bind(now);
             for id in chunk {
@@ -331,7 +338,11 @@ pub async fn record(
             let mut sql = String::from(
                 "insert into review_tasks (ad_id, source, market, state, created_at, due_at, risk) values ",
             );
-            sql.push_str(&values_list(chunk.len(), "(?,?,?,'open',?,?,?)"));
+            sql.push_str(&values_list(
+                tx.backend(),
+                chunk.len(),
+                "(?,?,?,'open',?,?,?)",
+            ));
             let mut q = sqlx::query(&sql);
             for d in chunk {
                 let top = d.scores.iter().copied().fold(0.0f32, f32::max);
@@ -643,6 +654,7 @@ pub async fn search(
 #[cfg(test)]
 mod tests {
     use super::values_list;
+    use crate::db::Backend;
 
     #[test]
     fn the_top_category_comes_from_the_scores() {
@@ -655,9 +667,15 @@ mod tests {
     #[test]
     fn values_lists_number_every_placeholder() {
         assert_eq!(
-            values_list(2, "(?,'open',?)"),
+            values_list(Backend::Postgres, 2, "(?,'open',?)"),
             "($1,'open',$2),($3,'open',$4)"
         );
-        assert_eq!(values_list(0, "(?)"), "");
+        assert_eq!(
+            values_list(Backend::Sqlite, 2, "(?,'open',?)"),
+            "(?,'open',?),(?,'open',?)"
+        );
+        assert_eq!(values_list(Backend::Postgres, 0, "(?)"), "");
+        assert_eq!(Backend::Postgres.placeholders(3, 3), "$3,$4,$5");
+        assert_eq!(Backend::Sqlite.placeholders(3, 2), "?,?");
     }
 }

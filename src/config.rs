@@ -13,7 +13,7 @@
 //! | `RUST_LOG` | `info` | log filter |
 //! | `AMSO_MODEL_PATH` | `models/default/model.onnx` | the classifier `amso serve` runs |
 //! | `ORT_DYLIB_PATH` | `.tools/onnxruntime/libonnxruntime.so` | ONNX Runtime shared library |
-//! | `AMSO_WORKERS` | `1` | decision workers per `amso serve` process (0: none) |
+//! | `AMSO_WORKERS` | `2` | decision workers per `amso serve` process (0: none) |
 //! | `AMSO_WORKER_BATCH` | `256` | ads claimed per batch |
 //! | `AMSO_LEASE_SECONDS` | `60` | how long a claimed batch is reserved before others may take it |
 //! | `AMSO_AUDIT_RATE_APPROVE` | `0.02` | share of auto-approvals also sent for audit review |
@@ -120,7 +120,7 @@ impl Config {
             log_json: get("AMSO_LOG_FORMAT").is_some_and(|f| f.trim() == "json"),
             model_path: get("AMSO_MODEL_PATH")
                 .unwrap_or_else(|| "models/default/model.onnx".into()),
-            workers: parse(&get, "AMSO_WORKERS", 1)?,
+            workers: parse(&get, "AMSO_WORKERS", 2)?,
             worker_batch: parse(&get, "AMSO_WORKER_BATCH", 256)?,
             lease_seconds: parse(&get, "AMSO_LEASE_SECONDS", 60)?,
             audit_rate_approve: parse(&get, "AMSO_AUDIT_RATE_APPROVE", 0.02)?,

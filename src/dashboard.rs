@@ -621,6 +621,13 @@ pub async fn histograms(db: &Db, f: &Filter) -> sqlx::Result<BTreeMap<(String, S
 pub async fn drift_cells(db: &Db, f: &Filter, reference: &Window) -> sqlx::Result<Vec<DriftCell>> {
     let current = histograms(db, f).await?;
     let refs = histograms(db, &f.with_window(reference.clone())).await?;
+    Ok(drift_cells_of(&current, &refs, f))
+}
+
+type Histograms = BTreeMap<(String, String), Vec<f64>>;
+
+/// PSI per market × category of the filter, from histograms already read.
+fn drift_cells_of(current: &Histograms, refs: &Histograms, f: &Filter) -> Vec<DriftCell> {
     let mut out = Vec::new();
     for m in Market::ALL
         .iter()
@@ -647,7 +654,7 @@ pub async fn drift_cells(db: &Db, f: &Filter, reference: &Window) -> sqlx::Resul
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// The latest drift alerts, newest first.
@@ -946,65 +953,84 @@ fn js_per_market(
         .collect()
 }
 
-/// The drift page: PSI per market × category, the histograms of one slice, PSI per day for
-/// the most drifted slices, and the language and category mixes.
+/// The drift page: PSI for every market × category, the histograms of one slice (the
+/// filter's market and category when both are chosen, else the most drifted slice among
+/// those the filter names), PSI per day for that slice and the next most drifted ones, and
+/// the language and category mixes of every market. Reads each rollup once per window: the
+/// current histograms are the per-day ones summed.
 pub async fn drift_view(
     db: &Db,
     f: &Filter,
     reference: &Window,
 ) -> sqlx::Result<crate::board::DriftView> {
-    let rf = f.with_window(reference.clone());
-    let all_categories = Filter {
+    let grid = Filter {
+        market: None,
         category: None,
         ..f.clone()
     };
-    let cells = drift_cells(db, f, reference).await?;
-    let focus = match (f.market, f.category) {
-        (Some(m), Some(c)) => Some((m.code().to_string(), c.as_str().to_string())),
-        _ => cells
-            .iter()
-            .filter(|c| c.psi.is_some())
-            .max_by(|a, b| {
-                a.psi
-                    .partial_cmp(&b.psi)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-            .map(|c| (c.market.clone(), c.category.clone())),
-    };
-    let (mut focus_reference, mut focus_current) = (Vec::new(), Vec::new());
-    let ref_hist = histograms(db, &rf).await?;
-    if let Some(key) = &focus {
-        let cur = histograms(db, f).await?;
-        focus_reference = ref_hist.get(key).map(|v| shares(v)).unwrap_or_default();
-        focus_current = cur.get(key).map(|v| shares(v)).unwrap_or_default();
-    }
-    // PSI per day for the five most drifted slices.
-    let mut worst: Vec<&crate::board::DriftCell> =
-        cells.iter().filter(|c| c.psi.is_some()).collect();
-    worst.sort_by(|a, b| {
-        b.psi
-            .partial_cmp(&a.psi)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    worst.truncate(5);
-    let days = window_days(&f.window);
     let rows = grouped(
         db,
         "rollup_categories",
         &CAT_MEASURES[cat::HIST..cat::HIST + kpi::PSI_BINS],
         &["market", "category", "day"],
-        f,
+        &grid,
         true,
     )
     .await?;
-    let per_day: BTreeMap<(String, String, i64), Vec<f64>> = rows
-        .into_iter()
-        .map(|(k, v)| ((k[0].clone(), k[1].clone(), k[2].parse().unwrap_or(0)), v))
-        .collect();
-    let daily_psi = worst
+    let mut current = Histograms::new();
+    let mut per_day: BTreeMap<(String, String, i64), Vec<f64>> = BTreeMap::new();
+    for (k, v) in rows {
+        let key = (k[0].clone(), k[1].clone());
+        let sum = current
+            .entry(key)
+            .or_insert_with(|| vec![0.0; kpi::PSI_BINS]);
+        for (s, x) in sum.iter_mut().zip(&v) {
+            *s += x;
+        }
+        per_day.insert((k[0].clone(), k[1].clone(), k[2].parse().unwrap_or(0)), v);
+    }
+    let refs = histograms(db, &grid.with_window(reference.clone())).await?;
+    let cells = drift_cells_of(&current, &refs, &grid);
+
+    let by_psi_desc = |a: &&DriftCell, b: &&DriftCell| {
+        b.psi
+            .partial_cmp(&a.psi)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    };
+    let mut worst: Vec<&DriftCell> = cells.iter().filter(|c| c.psi.is_some()).collect();
+    worst.sort_by(by_psi_desc);
+    let picked = |c: &DriftCell| {
+        f.market.is_none_or(|m| m.code() == c.market)
+            && f.category.is_none_or(|x| x.as_str() == c.category)
+    };
+    let focus = match (f.market, f.category) {
+        (Some(m), Some(c)) => Some((m.code().to_string(), c.as_str().to_string())),
+        _ => worst
+            .iter()
+            .find(|c| picked(c))
+            .map(|c| (c.market.clone(), c.category.clone())),
+    };
+    let (mut focus_reference, mut focus_current) = (Vec::new(), Vec::new());
+    if let Some(key) = &focus {
+        focus_reference = refs.get(key).map(|v| shares(v)).unwrap_or_default();
+        focus_current = current.get(key).map(|v| shares(v)).unwrap_or_default();
+    }
+    // PSI per day for the focus (when it has a PSI) and the most drifted other slices, five
+    // in all.
+    let mut trend: Vec<(String, String)> = worst
         .iter()
-        .map(|c| {
-            let key = (c.market.clone(), c.category.clone());
+        .map(|c| (c.market.clone(), c.category.clone()))
+        .collect();
+    if let Some(at) = trend.iter().position(|k| Some(k) == focus.as_ref()) {
+        let k = trend.remove(at);
+        trend.insert(0, k);
+    }
+    trend.truncate(5);
+    let days = window_days(&f.window);
+    let daily_psi = trend
+        .into_iter()
+        .map(|(market, category)| {
+            let key = (market, category);
             let values = days
                 .iter()
                 .map(|(d, _)| {
@@ -1013,37 +1039,17 @@ pub async fn drift_view(
                     if q.iter().sum::<f64>() < MIN_DAILY_DRIFT_SCORES {
                         return None;
                     }
-                    kpi::psi(ref_hist.get(&key)?, q)
+                    kpi::psi(refs.get(&key)?, q)
                 })
                 .collect();
-            (format!("{} {}", c.market, c.category), values)
+            (format!("{} {}", key.0, key.1), values)
         })
         .collect();
-    let lang_cur = mix(
-        db,
-        "rollup_languages",
-        "decided",
-        "language",
-        &all_categories,
-    )
-    .await?;
-    let lang_ref = mix(
-        db,
-        "rollup_languages",
-        "decided",
-        "language",
-        &all_categories.with_window(reference.clone()),
-    )
-    .await?;
-    let cat_cur = mix(db, "rollup_ads", "decided", "category", &all_categories).await?;
-    let cat_ref = mix(
-        db,
-        "rollup_ads",
-        "decided",
-        "category",
-        &all_categories.with_window(reference.clone()),
-    )
-    .await?;
+    let grid_ref = grid.with_window(reference.clone());
+    let lang_cur = mix(db, "rollup_languages", "decided", "language", &grid).await?;
+    let lang_ref = mix(db, "rollup_languages", "decided", "language", &grid_ref).await?;
+    let cat_cur = mix(db, "rollup_ads", "decided", "category", &grid).await?;
+    let cat_ref = mix(db, "rollup_ads", "decided", "category", &grid_ref).await?;
     Ok(crate::board::DriftView {
         window: f.window.clone(),
         reference: reference.clone(),
@@ -1052,8 +1058,8 @@ pub async fn drift_view(
         focus_current,
         days: days.into_iter().map(|(_, l)| l).collect(),
         daily_psi,
-        language_js: js_per_market(&lang_cur, &lang_ref, f),
-        category_js: js_per_market(&cat_cur, &cat_ref, f),
+        language_js: js_per_market(&lang_cur, &lang_ref, &grid),
+        category_js: js_per_market(&cat_cur, &cat_ref, &grid),
         cells,
         alerts: alerts(db, 50).await?,
     })

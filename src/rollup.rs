@@ -673,7 +673,7 @@ async fn upsert(
         let chunk: Vec<_> = rows.by_ref().take(per_chunk).collect();
         let sql = format!(
             "insert into {table} ({columns}) values {} on conflict ({}) do update set {updates}",
-            crate::ads::values_list(chunk.len(), &placeholder),
+            crate::ads::values_list(tx.backend(), chunk.len(), &placeholder),
             keys.join(", ")
         );
         let mut q = sqlx::query(&sql);

@@ -273,35 +273,9 @@ pub async fn get_drift(
             .window
     };
     // The grid always shows every slice; the selection only picks the one looked into.
-    let every_slice = Filter {
-        market: None,
-        category: None,
-        ..f.clone()
-    };
-    let mut data = dashboard::drift_view(&db, &every_slice, &reference)
+    let data = dashboard::drift_view(&db, &f, &reference)
         .await
         .map_err(internal)?;
-    if f.market.is_some() || f.category.is_some() {
-        let slice = dashboard::drift_view(&db, &f, &reference)
-            .await
-            .map_err(internal)?;
-        let focus_name = slice.focus.as_ref().map(|(m, c)| format!("{m} {c}"));
-        let mut daily: Vec<(String, Vec<Option<f64>>)> = slice
-            .daily_psi
-            .into_iter()
-            .filter(|(name, _)| Some(name) == focus_name.as_ref())
-            .collect();
-        daily.extend(
-            data.daily_psi
-                .into_iter()
-                .filter(|(name, _)| Some(name) != focus_name.as_ref()),
-        );
-        daily.truncate(5);
-        data.daily_psi = daily;
-        data.focus = slice.focus;
-        data.focus_reference = slice.focus_reference;
-        data.focus_current = slice.focus_current;
-    }
     draw(move || {
         let focus = data
             .focus

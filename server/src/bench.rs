@@ -54,6 +54,10 @@ pub struct BenchArgs {
     /// Times each dashboard query is run.
     #[arg(long, default_value_t = 30)]
     pub rounds: usize,
+    /// Workers deciding at once in the e2e scenario (each claims its own batches, as
+    /// `AMSO_WORKERS` workers of `amso serve` do).
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
     /// Single-ad requests in the api scenario.
     #[arg(long, default_value_t = 300)]
     pub requests: usize,
@@ -95,7 +99,14 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
         eprintln!("e2e: queued in the database → decision committed …");
         out.insert(
             "e2e".into(),
-            e2e(&model_path, &ads, args.database_url.as_deref(), &tmp).await?,
+            e2e(
+                &model_path,
+                &ads,
+                args.workers,
+                args.database_url.as_deref(),
+                &tmp,
+            )
+            .await?,
         );
     }
     if scenarios.contains(&"api") {
@@ -123,19 +134,29 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
         );
     }
     if scenarios.contains(&"dashboards") {
-        eprintln!(
-            "dashboards: {} decisions of history, then every dashboard query …",
-            args.decisions
-        );
+        // A database that already holds decisions (--database-url) is measured as it is, so
+        // the queries can be timed again without writing the history again.
         let (db, shown) = bench_db(args.database_url.as_deref(), &tmp, "dashboards").await?;
-        let write_secs = crate::bench_dash::write_history(&db, args.decisions, 5).await?;
+        let (existing,): (i64,) = sqlx::query_as("select count(*) from decisions")
+            .fetch_one(db.pool())
+            .await?;
+        let write_secs = if existing == 0 {
+            eprintln!(
+                "dashboards: {} decisions of history, then every dashboard query …",
+                args.decisions
+            );
+            crate::bench_dash::write_history(&db, args.decisions, 5).await?
+        } else {
+            eprintln!("dashboards: every dashboard query over the {existing} decisions there …");
+            0.0
+        };
         let queries = crate::bench_dash::time_queries(&db, args.rounds).await?;
         let live = crate::bench_dash::live_latency(&db, config, 20).await?;
         out.insert(
             "dashboards".into(),
             json!({
                 "database": shown,
-                "decisions": args.decisions,
+                "decisions": if existing == 0 { args.decisions as i64 } else { existing },
                 "history_written_seconds": write_secs,
                 "queries": queries,
                 "live_update_commit_to_event": live,
@@ -214,6 +235,7 @@ async fn bench_db(url: Option<&str>, tmp: &Path, name: &str) -> Result<(Db, Stri
 async fn e2e(
     model_path: &Path,
     ads: &[CorpusAd],
+    workers: usize,
     url: Option<&str>,
     tmp: &Path,
 ) -> Result<Value, CliError> {
@@ -226,29 +248,40 @@ async fn e2e(
     }
     let queued_secs = started.elapsed().as_secs_f64();
     let scorer = Scorer::start(model_path, 4)?;
-    let config = WorkerConfig {
-        worker_id: "bench".into(),
-        batch_size: 512,
-        lease: Duration::from_secs(60),
-        idle: Duration::from_millis(1),
-        audit_rate_approve: 0.02,
-        audit_rate_reject: 0.05,
-    };
-    let mut rng = StdRng::seed_from_u64(1);
     let started = Instant::now();
+    let tasks: Vec<_> = (0..workers.max(1))
+        .map(|i| {
+            let (db, scorer) = (db.clone(), scorer.clone());
+            let config = WorkerConfig {
+                worker_id: format!("bench-{i}"),
+                batch_size: 512,
+                lease: Duration::from_secs(60),
+                idle: Duration::from_millis(1),
+                audit_rate_approve: 0.02,
+                audit_rate_reject: 0.05,
+            };
+            tokio::spawn(async move {
+                let mut rng = StdRng::seed_from_u64(1 + i as u64);
+                let mut decided = 0;
+                loop {
+                    match process_batch(&db, &scorer, &config, &mut rng).await? {
+                        0 => return Ok::<usize, amso_core::engine::EngineError>(decided),
+                        n => decided += n,
+                    }
+                }
+            })
+        })
+        .collect();
     let mut decided = 0;
-    loop {
-        let n = process_batch(&db, &scorer, &config, &mut rng).await?;
-        if n == 0 {
-            break;
-        }
-        decided += n;
+    for t in tasks {
+        decided += t.await.map_err(|e| format!("e2e worker panicked: {e}"))??;
     }
     let secs = started.elapsed().as_secs_f64();
     db.close().await;
     Ok(json!({
         "database": shown,
         "ads": decided,
+        "workers": workers.max(1),
         "queue_insert_ads_per_second": new.len() as f64 / queued_secs,
         "seconds": secs,
         "ads_per_second": decided as f64 / secs,

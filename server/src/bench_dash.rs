@@ -165,7 +165,7 @@ async fn insert_rows(
                     sql.push_str("null");
                 } else {
                     n += 1;
-                    sql.push_str(&format!("${n}"));
+                    tx.backend().push_placeholder(&mut sql, n);
                 }
             }
             sql.push(')');
@@ -491,11 +491,16 @@ pub async fn live_latency(
     let mut body = app.oneshot(req).await?.into_body().into_data_stream();
     let mut ms = Vec::with_capacity(rounds);
     let mut rng = StdRng::seed_from_u64(9);
+    // Above every id of the history and of earlier runs on the same database.
+    let (last_id,): (Option<i64>,) = sqlx::query_as("select max(id) from ads")
+        .fetch_one(db.pool())
+        .await?;
+    let first_id = last_id.unwrap_or(0).max(50_000_000) + 1;
     for i in 0..rounds {
         // Let the stream settle on the current state, then commit one decision.
         let settle = tokio::time::timeout(std::time::Duration::from_millis(400), body.next()).await;
         drop(settle);
-        let s = synth(&mut rng, 50_000_000 + i as i64, now_millis(), now_millis());
+        let s = synth(&mut rng, first_id + i as i64, now_millis(), now_millis());
         let mut delta = Delta::default();
         delta.decision(&s.facts);
         let f = &s.facts;

@@ -381,6 +381,28 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             .await
             .unwrap();
         assert_eq!(dv.cells.len(), 100);
+        // Picking a slice keeps the whole grid and looks into that slice first.
+        let us_scam = dashboard::Filter {
+            market: Some(Market::Us),
+            category: Some(Category::Scam),
+            ..f.clone()
+        };
+        let picked =
+            dashboard::drift_view(&t.db, &us_scam, &dashboard::reference_window(&f.window))
+                .await
+                .unwrap();
+        assert_eq!(picked.cells, dv.cells);
+        assert_eq!(picked.focus, Some(("US".to_string(), "scam".to_string())));
+        assert_eq!(picked.language_js, dv.language_js);
+        let us_scam_psi = dv
+            .cells
+            .iter()
+            .find(|c| c.market == "US" && c.category == "scam")
+            .and_then(|c| c.psi);
+        if us_scam_psi.is_some() {
+            assert_eq!(picked.daily_psi[0].0, "US scam");
+        }
+        assert!(picked.daily_psi.len() <= 5);
         let cv = dashboard::cost_view(&t.db, &f).await.unwrap();
         assert!(close(cv.total.total, k.cost.total), "{}", t.label);
         let ov = dashboard::overrides_view(&t.db, &f.with_window(f.window.clone()))
