@@ -9,7 +9,7 @@ use crate::model::CATEGORIES;
 use crate::policy::Category;
 use crate::time::{Millis, to_datetime};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The outcome of submitting one ad.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -33,63 +33,107 @@ pub async fn submit(
     submit_timed(db, source, &items).await
 }
 
-/// [`submit`] with a submission time per ad (imports of history, the demo corpus).
+/// [`submit`] with a submission time per ad (imports of history, the demo corpus). Ads are
+/// inserted many to a statement; an external id seen before (earlier, or earlier in the same
+/// batch) is looked up instead.
 pub async fn submit_timed(
     db: &Db,
     source: &str,
     ads: &[(&NewAd, Millis)],
 ) -> sqlx::Result<Vec<Submitted>> {
     let mut tx = db.begin_write().await?;
-    let mut out = Vec::with_capacity(ads.len());
-    for &(ad, now) in ads {
-        let labels = ad.labels.as_ref().map(|ls| {
-            serde_json::to_string(&ls.iter().map(|c| c.as_str()).collect::<Vec<_>>())
-                .expect("labels serialise")
-        });
-        let inserted: Option<(i64,)> = sqlx::query_as(
+    let backend = tx.backend();
+    // External id → the id this call created for it.
+    let mut ids: HashMap<&str, i64> = HashMap::with_capacity(ads.len());
+    // 11 parameters a row.
+    for chunk in ads.chunks(400) {
+        let mut sql = String::from(
             "insert into ads (source, external_id, advertiser_id, market, language, headline, body, \
-             landing_url, daily_budget_usd, labels, submitted_at, status) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') \
-             on conflict (source, external_id) do nothing returning id",
-        )
-        .bind(source)
-        .bind(&ad.external_id)
-        .bind(&ad.advertiser_id)
-        .bind(ad.market.code())
-        .bind(ad.language.map(|l| l.code()))
-        .bind(&ad.headline)
-        .bind(&ad.body)
-        .bind(ad.landing_url.as_deref())
-        .bind(ad.daily_budget_usd)
-        .bind(labels)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        out.push(match inserted {
-            Some((id,)) => Submitted {
-                id,
-                external_id: ad.external_id.clone(),
-                created: true,
-                status: "queued".into(),
-            },
-            None => {
-                let (id, status): (i64, String) = sqlx::query_as(
-                    "select id, status from ads where source = $1 and external_id = $2",
-                )
+             landing_url, daily_budget_usd, labels, submitted_at, status) values ",
+        );
+        sql.push_str(&values_list(
+            backend,
+            chunk.len(),
+            "(?,?,?,?,?,?,?,?,?,?,?,'queued')",
+        ));
+        sql.push_str(" on conflict (source, external_id) do nothing returning id, external_id");
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for &(ad, at) in chunk {
+            let labels = ad.labels.as_ref().map(|ls| {
+                serde_json::to_string(&ls.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+                    .expect("labels serialise")
+            });
+            q = q
                 .bind(source)
                 .bind(&ad.external_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                Submitted {
-                    id,
-                    external_id: ad.external_id.clone(),
-                    created: false,
-                    status,
-                }
+                .bind(&ad.advertiser_id)
+                .bind(ad.market.code())
+                .bind(ad.language.map(|l| l.code()))
+                .bind(&ad.headline)
+                .bind(&ad.body)
+                .bind(ad.landing_url.as_deref())
+                .bind(ad.daily_budget_usd)
+                .bind(labels)
+                .bind(at);
+        }
+        let created: HashMap<String, i64> = q
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(id, e)| (e, id))
+            .collect();
+        for &(ad, _) in chunk {
+            if let Some(id) = created.get(&ad.external_id) {
+                ids.entry(ad.external_id.as_str()).or_insert(*id);
             }
-        });
+        }
+    }
+    // The ones that were there already, with their current status.
+    let mut existing: HashMap<String, (i64, String)> = HashMap::new();
+    let missing: Vec<&str> = {
+        let mut seen = std::collections::HashSet::new();
+        ads.iter()
+            .map(|(ad, _)| ad.external_id.as_str())
+            .filter(|e| !ids.contains_key(e) && seen.insert(*e))
+            .collect()
+    };
+    for chunk in missing.chunks(500) {
+        let sql = format!(
+            "select id, status, external_id from ads where source = {} and external_id in ({})",
+            backend.placeholders(1, 1),
+            backend.placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(source);
+        for e in chunk {
+            q = q.bind(*e);
+        }
+        for (id, status, e) in q.fetch_all(&mut *tx).await? {
+            existing.insert(e, (id, status));
+        }
     }
     tx.commit().await?;
+    let mut reported: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(ads.len());
+    for (ad, _) in ads {
+        let e = ad.external_id.as_str();
+        let first = reported.insert(e);
+        out.push(match (ids.get(e), existing.get(e)) {
+            (Some(id), _) => Submitted {
+                id: *id,
+                external_id: ad.external_id.clone(),
+                // A repeat within the batch finds the ad its first copy created.
+                created: first,
+                status: "queued".into(),
+            },
+            (None, Some((id, status))) => Submitted {
+                id: *id,
+                external_id: ad.external_id.clone(),
+                created: false,
+                status: status.clone(),
+            },
+            (None, None) => return Err(sqlx::Error::RowNotFound),
+        });
+    }
     Ok(out)
 }
 

@@ -101,6 +101,39 @@ async fn ingested_ads_are_decided_by_the_rules() {
                 .await
                 .unwrap();
         assert_eq!(counted, 4, "{}: counters follow decisions", t.label);
+
+        // A batch mixing a decided ad, a new one and the new one again: each is answered in
+        // order, the decided one with its current status, the repeat with its first copy's id.
+        let mixed = vec![
+            batch[1].clone(),
+            ad(5, "FR", "Handmade ceramic mugs"),
+            ad(5, "FR", "Handmade ceramic mugs"),
+        ];
+        let answered = ads::submit(&t.db, "test", &mixed, now_millis())
+            .await
+            .unwrap();
+        let seen: Vec<(i64, bool, &str)> = answered
+            .iter()
+            .map(|s| (s.id, s.created, s.status.as_str()))
+            .collect();
+        assert_eq!(
+            seen[0],
+            (stored[1].id, false, "auto_rejected"),
+            "{}",
+            t.label
+        );
+        assert_eq!((seen[1].1, seen[1].2), (true, "queued"), "{}", t.label);
+        assert_eq!(seen[2], (seen[1].0, false, "queued"), "{}", t.label);
+        assert_eq!(
+            answered
+                .iter()
+                .map(|s| s.external_id.as_str())
+                .collect::<Vec<_>>(),
+            mixed
+                .iter()
+                .map(|a| a.external_id.as_str())
+                .collect::<Vec<_>>()
+        );
     }
 }
 
