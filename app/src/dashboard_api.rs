@@ -453,21 +453,21 @@ pub async fn get_overrides(sel: Selection) -> Result<OverridesBoard, AppError> {
     .await
 }
 
-/// The thresholds in force for a market × category, where the simulator starts.
-#[server(prefix = "/rpc", endpoint = "get_band_in_force")]
-pub async fn get_band_in_force(market: String, category: String) -> Result<BandInForce, AppError> {
-    let user = require_area(Area::Dashboards)?;
-    let state = app_state()?;
+/// The thresholds cell in force for a market × category.
+#[cfg(feature = "ssr")]
+async fn cell_in_force(
+    db: &amso_core::db::Db,
+    market: &str,
+    category: &str,
+) -> Result<amso_core::thresholds::Cell, AppError> {
     let market: amso_core::market::Market = market
         .parse()
         .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown market {market:?}")))?;
     let category: amso_core::policy::Category = category
         .parse()
         .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown category {category:?}")))?;
-    let (_, cells) = amso_core::thresholds::current(&state.db)
-        .await
-        .map_err(internal)?;
-    let cell = cells
+    let (_, cells) = amso_core::thresholds::current(db).await.map_err(internal)?;
+    cells
         .into_iter()
         .find(|c| c.market == market && c.category == category)
         .ok_or_else(|| {
@@ -475,7 +475,15 @@ pub async fn get_band_in_force(market: String, category: String) -> Result<BandI
                 ErrorKind::NotFound,
                 "no thresholds for this market and category",
             )
-        })?;
+        })
+}
+
+/// The thresholds in force for a market × category, where the simulator starts.
+#[server(prefix = "/rpc", endpoint = "get_band_in_force")]
+pub async fn get_band_in_force(market: String, category: String) -> Result<BandInForce, AppError> {
+    let user = require_area(Area::Dashboards)?;
+    let state = app_state()?;
+    let cell = cell_in_force(&state.db, &market, &category).await?;
     Ok(BandInForce {
         approve_below: cell.approve_below,
         reject_at: cell.reject_at,
@@ -484,16 +492,24 @@ pub async fn get_band_in_force(market: String, category: String) -> Result<BandI
     })
 }
 
-/// Projects a pair of thresholds for a market × category from history.
+/// Projects a pair of thresholds for a market × category from history; without them, the
+/// thresholds in force (one call, so a page rendering it never chains two server functions).
 #[server(prefix = "/rpc", endpoint = "simulate_thresholds")]
 pub async fn simulate_thresholds(
     market: String,
     category: String,
-    approve_below: f64,
-    reject_at: f64,
+    approve_below: Option<f64>,
+    reject_at: Option<f64>,
 ) -> Result<Simulation, AppError> {
     require_area(Area::Dashboards)?;
     let state = app_state()?;
+    let (approve_below, reject_at) = match (approve_below, reject_at) {
+        (Some(a), Some(r)) => (a, r),
+        _ => {
+            let cell = cell_in_force(&state.db, &market, &category).await?;
+            (cell.approve_below, cell.reject_at)
+        }
+    };
     let market = market
         .parse()
         .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown market {market:?}")))?;

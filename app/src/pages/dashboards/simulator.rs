@@ -69,16 +69,7 @@ fn Simulator() -> impl IntoView {
     );
     let sim = Resource::new(
         move || (slice.get(), for_slice(asked.get()), apply.version().get()),
-        |((m, c), pair, _)| async move {
-            let (a, r) = match pair {
-                Some(pair) => pair,
-                None => {
-                    let b = get_band_in_force(m.clone(), c.clone()).await?;
-                    (b.approve_below, b.reject_at)
-                }
-            };
-            simulate_thresholds(m, c, a, r).await
-        },
+        |((m, c), pair, _)| simulate_thresholds(m, c, pair.map(|p| p.0), pair.map(|p| p.1)),
     );
     let propose = move |pair: (f64, f64)| proposed.set(Some((slice.get_untracked(), pair)));
     let confirming = RwSignal::new(false);
