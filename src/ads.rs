@@ -43,8 +43,8 @@ pub async fn submit_timed(
 ) -> sqlx::Result<Vec<Submitted>> {
     let mut tx = db.begin_write().await?;
     let backend = tx.backend();
-    // External id → the id this call created for it.
-    let mut ids: HashMap<&str, i64> = HashMap::with_capacity(ads.len());
+    // External id → (id, status, created by this call).
+    let mut found: HashMap<String, (i64, String, bool)> = HashMap::with_capacity(ads.len());
     // 11 parameters a row.
     for chunk in ads.chunks(400) {
         let mut sql = String::from(
@@ -76,27 +76,18 @@ pub async fn submit_timed(
                 .bind(labels)
                 .bind(at);
         }
-        let created: HashMap<String, i64> = q
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(id, e)| (e, id))
-            .collect();
-        for &(ad, _) in chunk {
-            if let Some(id) = created.get(&ad.external_id) {
-                ids.entry(ad.external_id.as_str()).or_insert(*id);
-            }
+        for (id, external_id) in q.fetch_all(&mut *tx).await? {
+            found.insert(external_id, (id, "queued".into(), true));
         }
     }
     // The ones that were there already, with their current status.
-    let mut existing: HashMap<String, (i64, String)> = HashMap::new();
-    let missing: Vec<&str> = {
-        let mut seen = std::collections::HashSet::new();
-        ads.iter()
-            .map(|(ad, _)| ad.external_id.as_str())
-            .filter(|e| !ids.contains_key(e) && seen.insert(*e))
-            .collect()
-    };
+    let missing: Vec<&str> = ads
+        .iter()
+        .map(|(ad, _)| ad.external_id.as_str())
+        .filter(|e| !found.contains_key(*e))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     for chunk in missing.chunks(500) {
         let sql = format!(
             "select id, status, external_id from ads where source = {} and external_id in ({})",
@@ -107,34 +98,25 @@ pub async fn submit_timed(
         for e in chunk {
             q = q.bind(*e);
         }
-        for (id, status, e) in q.fetch_all(&mut *tx).await? {
-            existing.insert(e, (id, status));
+        for (id, status, external_id) in q.fetch_all(&mut *tx).await? {
+            found.insert(external_id, (id, status, false));
         }
     }
     tx.commit().await?;
-    let mut reported: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let mut out = Vec::with_capacity(ads.len());
-    for (ad, _) in ads {
-        let e = ad.external_id.as_str();
-        let first = reported.insert(e);
-        out.push(match (ids.get(e), existing.get(e)) {
-            (Some(id), _) => Submitted {
+    ads.iter()
+        .map(|(ad, _)| {
+            let (id, status, created) = found
+                .get_mut(&ad.external_id)
+                .ok_or(sqlx::Error::RowNotFound)?;
+            Ok(Submitted {
                 id: *id,
                 external_id: ad.external_id.clone(),
                 // A repeat within the batch finds the ad its first copy created.
-                created: first,
-                status: "queued".into(),
-            },
-            (None, Some((id, status))) => Submitted {
-                id: *id,
-                external_id: ad.external_id.clone(),
-                created: false,
+                created: std::mem::take(created),
                 status: status.clone(),
-            },
-            (None, None) => return Err(sqlx::Error::RowNotFound),
-        });
-    }
-    Ok(out)
+            })
+        })
+        .collect()
 }
 
 /// A queued ad claimed by a worker.

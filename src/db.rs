@@ -37,7 +37,8 @@ impl Backend {
     }
 
     /// Appends the placeholder of the `n`th (1-based) parameter of a statement whose
-    /// parameters are all bound in the order they appear. SQLite gets anonymous `?`: it finds
+    /// parameters are all bound in the order they appear. Every placeholder of that statement
+    /// must come from here: on SQLite a `?` after a hand-written `$1` would take the wrong value. SQLite gets anonymous `?`: it finds
     /// numbered parameters (`$7`, `?7`) by scanning a list, so preparing and binding a
     /// statement of a few thousand of them grows with the square of their number (it was
     /// three quarters of a worker's time).

@@ -453,19 +453,28 @@ pub async fn get_overrides(sel: Selection) -> Result<OverridesBoard, AppError> {
     .await
 }
 
+/// A market × category named in a request.
+#[cfg(feature = "ssr")]
+fn slice_of(
+    market: &str,
+    category: &str,
+) -> Result<(amso_core::market::Market, amso_core::policy::Category), AppError> {
+    let m = market
+        .parse()
+        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown market {market:?}")))?;
+    let c = category
+        .parse()
+        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown category {category:?}")))?;
+    Ok((m, c))
+}
+
 /// The thresholds cell in force for a market × category.
 #[cfg(feature = "ssr")]
 async fn cell_in_force(
     db: &amso_core::db::Db,
-    market: &str,
-    category: &str,
+    market: amso_core::market::Market,
+    category: amso_core::policy::Category,
 ) -> Result<amso_core::thresholds::Cell, AppError> {
-    let market: amso_core::market::Market = market
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown market {market:?}")))?;
-    let category: amso_core::policy::Category = category
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown category {category:?}")))?;
     let (_, cells) = amso_core::thresholds::current(db).await.map_err(internal)?;
     cells
         .into_iter()
@@ -483,7 +492,8 @@ async fn cell_in_force(
 pub async fn get_band_in_force(market: String, category: String) -> Result<BandInForce, AppError> {
     let user = require_area(Area::Dashboards)?;
     let state = app_state()?;
-    let cell = cell_in_force(&state.db, &market, &category).await?;
+    let (market, category) = slice_of(&market, &category)?;
+    let cell = cell_in_force(&state.db, market, category).await?;
     Ok(BandInForce {
         approve_below: cell.approve_below,
         reject_at: cell.reject_at,
@@ -503,19 +513,14 @@ pub async fn simulate_thresholds(
 ) -> Result<Simulation, AppError> {
     require_area(Area::Dashboards)?;
     let state = app_state()?;
+    let (market, category) = slice_of(&market, &category)?;
     let (approve_below, reject_at) = match (approve_below, reject_at) {
         (Some(a), Some(r)) => (a, r),
         _ => {
-            let cell = cell_in_force(&state.db, &market, &category).await?;
+            let cell = cell_in_force(&state.db, market, category).await?;
             (cell.approve_below, cell.reject_at)
         }
     };
-    let market = market
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown market {market:?}")))?;
-    let category = category
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown category {category:?}")))?;
     dashboard::simulate(
         &state.db,
         market,
@@ -538,12 +543,7 @@ pub async fn apply_thresholds(
 ) -> Result<i64, AppError> {
     let user = editor()?;
     let state = app_state()?;
-    let market = market
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown market {market:?}")))?;
-    let category = category
-        .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown category {category:?}")))?;
+    let (market, category) = slice_of(&market, &category)?;
     let band = amso_core::decide::Band {
         approve_below,
         reject_at,

@@ -63,6 +63,14 @@ pub struct BenchArgs {
     pub requests: usize,
 }
 
+/// Decisions already in a benchmark database (one given with --database-url may hold some).
+async fn decisions_in(db: &Db) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from decisions")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
 fn corpus(n: usize) -> Vec<CorpusAd> {
     generate(&CorpusParams {
         ads: n,
@@ -137,9 +145,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
         // A database that already holds decisions (--database-url) is measured as it is, so
         // the queries can be timed again without writing the history again.
         let (db, shown) = bench_db(args.database_url.as_deref(), &tmp, "dashboards").await?;
-        let (existing,): (i64,) = sqlx::query_as("select count(*) from decisions")
-            .fetch_one(db.pool())
-            .await?;
+        let existing = decisions_in(&db).await?;
         let write_secs = if existing == 0 {
             eprintln!(
                 "dashboards: {} decisions of history, then every dashboard query …",
@@ -167,9 +173,7 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
         // On a database that already holds decisions (--database-url), the report reads
         // those; otherwise --decisions of history are written first.
         let (db, shown) = bench_db(args.database_url.as_deref(), &tmp, "report").await?;
-        let (existing,): (i64,) = sqlx::query_as("select count(*) from decisions")
-            .fetch_one(db.pool())
-            .await?;
+        let existing = decisions_in(&db).await?;
         let written = if existing == 0 {
             eprintln!("report: writing {} decisions of history …", args.decisions);
             crate::bench_dash::write_history(&db, args.decisions, 7).await?;
