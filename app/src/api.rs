@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use {
     crate::error::ErrorKind,
     crate::ssr::{app_state, client_ip, current_user, internal, require_area, user_error},
-    amso_core::{audit::Actor, role::Area, users},
+    amso_core::{access::audit::Actor, access::users, vocab::role::Area},
 };
 
 #[cfg(feature = "ssr")]
@@ -23,7 +23,7 @@ fn to_viewer(user: users::User) -> Viewer {
 }
 
 #[cfg(feature = "ssr")]
-use amso_core::time::to_rfc3339 as rfc3339;
+use amso_core::platform::time::to_rfc3339 as rfc3339;
 
 /// The logged-in user, or `None`.
 #[server(prefix = "/rpc", endpoint = "get_viewer")]
@@ -45,8 +45,8 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<String, AppError> {
-    use amso_core::auth::{self, LoginError};
-    use amso_core::role::Area;
+    use amso_core::access::auth::{self, LoginError};
+    use amso_core::vocab::role::Area;
     use tower_sessions::Session;
 
     let state = app_state()?;
@@ -96,7 +96,7 @@ pub async fn logout() -> Result<(), AppError> {
 
     let state = app_state()?;
     if let Some(user) = current_user()? {
-        amso_core::auth::logout(&state.db, &user, client_ip())
+        amso_core::access::auth::logout(&state.db, &user, client_ip())
             .await
             .map_err(internal)?;
     }
@@ -130,14 +130,16 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn parse_role(role: &str) -> Result<amso_core::role::Role, AppError> {
+fn parse_role(role: &str) -> Result<amso_core::vocab::role::Role, AppError> {
     role.parse()
-        .map_err(|e: amso_core::role::UnknownRole| AppError::new(ErrorKind::Invalid, e.to_string()))
+        .map_err(|e: amso_core::vocab::role::UnknownRole| {
+            AppError::new(ErrorKind::Invalid, e.to_string())
+        })
 }
 
 #[cfg(feature = "ssr")]
-fn parse_markets(markets: &str) -> Result<Vec<amso_core::market::Market>, AppError> {
-    amso_core::market::parse_market_list(markets)
+fn parse_markets(markets: &str) -> Result<Vec<amso_core::vocab::market::Market>, AppError> {
+    amso_core::vocab::market::parse_market_list(markets)
         .map_err(|e| AppError::new(ErrorKind::Invalid, e.to_string()))
 }
 
@@ -208,7 +210,7 @@ pub async fn list_audit(
     require_area(Area::Audit)?;
     let state = app_state()?;
     let prefix = prefix.trim();
-    let rows = amso_core::audit::search(
+    let rows = amso_core::access::audit::search(
         state.db.pool(),
         (!prefix.is_empty()).then_some(prefix),
         Some(q.as_str()),
@@ -224,7 +226,7 @@ pub async fn list_audit(
             actor: e.actor,
             action: e.action,
             object: e.object,
-            change: amso_core::audit::summarize_change(
+            change: amso_core::access::audit::summarize_change(
                 e.before_json.as_deref(),
                 e.after_json.as_deref(),
             ),

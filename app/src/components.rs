@@ -3,8 +3,8 @@
 use crate::AuthContext;
 use crate::dto::{Viewer, markets_label};
 use crate::error::{AppError, ErrorKind};
-use amso_core::market::Market;
-use amso_core::role::{Area, Role};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::role::{Area, Role};
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_location;

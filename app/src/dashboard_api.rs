@@ -5,7 +5,7 @@
 //! next to the figures they show.
 
 use crate::error::AppError;
-use amso_core::board::{
+use amso_core::dashboard::view::{
     CostView, DriftView, OverridesView, Overview, Quality, RatesView, Selection, Simulation,
 };
 use leptos::prelude::*;
@@ -16,12 +16,15 @@ use {
     crate::error::ErrorKind,
     crate::ssr::{app_state, internal, require_area},
     amso_core::{
-        audit::Actor,
+        access::audit::Actor,
+        access::users::User,
         charts::{self, ChartSpec, Series},
-        dashboard::{self, DashboardError, Filter},
-        role::{Area, Role},
-        time::now_millis,
-        users::User,
+        dashboard::{
+            self,
+            filter::{DashboardError, Filter},
+        },
+        platform::time::now_millis,
+        vocab::role::{Area, Role},
     },
 };
 
@@ -104,10 +107,10 @@ fn dash_error(e: DashboardError) -> AppError {
 
 /// The reader's filter, checked for role first.
 #[cfg(feature = "ssr")]
-fn reader(sel: &Selection) -> Result<(User, amso_core::db::Db, Filter), AppError> {
+fn reader(sel: &Selection) -> Result<(User, amso_core::platform::db::Db, Filter), AppError> {
     let user = require_area(Area::Dashboards)?;
     let state = app_state()?;
-    let f = dashboard::resolve(sel, now_millis()).map_err(dash_error)?;
+    let f = dashboard::filter::resolve(sel, now_millis()).map_err(dash_error)?;
     Ok((user, state.db, f))
 }
 
@@ -132,7 +135,7 @@ async fn draw<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Resu
 
 /// The days of a window as a screen reader hears them (`2026-11-18 to 2026-11-24`).
 #[cfg(feature = "ssr")]
-fn span(w: &amso_core::board::Window) -> String {
+fn span(w: &amso_core::dashboard::view::Window) -> String {
     format!("{} to {}", w.from, w.to)
 }
 
@@ -141,7 +144,7 @@ fn span(w: &amso_core::board::Window) -> String {
 pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
     let (_, db, f) = reader(&sel)?;
     let now = now_millis();
-    let data = dashboard::overview(&db, &f, now)
+    let data = dashboard::overview::overview(&db, &f, now)
         .await
         .map_err(dash_error)?;
     let updated = chrono::DateTime::from_timestamp_millis(now)
@@ -193,14 +196,16 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
 pub async fn list_model_versions() -> Result<Vec<String>, AppError> {
     require_area(Area::Dashboards)?;
     let state = app_state()?;
-    dashboard::models(&state.db).await.map_err(internal)
+    dashboard::kpis::models(&state.db).await.map_err(internal)
 }
 
 /// Quality per market × category with intervals, the weekly trend and reliability.
 #[server(prefix = "/rpc", endpoint = "get_quality")]
 pub async fn get_quality(sel: Selection) -> Result<QualityBoard, AppError> {
     let (_, db, f) = reader(&sel)?;
-    let data = dashboard::quality(&db, &f).await.map_err(internal)?;
+    let data = dashboard::quality::quality(&db, &f)
+        .await
+        .map_err(internal)?;
     draw(move || {
         let trend_chart = charts::line_chart(
             &ChartSpec::new(
@@ -260,7 +265,7 @@ pub async fn get_drift(
 ) -> Result<DriftBoard, AppError> {
     let (_, db, f) = reader(&sel)?;
     let reference = if ref_from.trim().is_empty() && ref_to.trim().is_empty() {
-        dashboard::reference_window(&f.window)
+        dashboard::drift::reference_window(&f.window)
     } else {
         let custom = Selection {
             window: "custom".into(),
@@ -268,12 +273,12 @@ pub async fn get_drift(
             to: ref_to,
             ..Selection::default()
         };
-        dashboard::resolve(&custom, now_millis())
+        dashboard::filter::resolve(&custom, now_millis())
             .map_err(dash_error)?
             .window
     };
     // The grid always shows every slice; the selection only picks the one looked into.
-    let data = dashboard::drift_view(&db, &f, &reference)
+    let data = dashboard::drift::drift_view(&db, &f, &reference)
         .await
         .map_err(internal)?;
     draw(move || {
@@ -341,14 +346,16 @@ fn shares_as_scores(shares: &[f64]) -> Vec<f64> {
 pub async fn get_cost(sel: Selection) -> Result<CostBoard, AppError> {
     let (user, db, f) = reader(&sel)?;
     let can_edit = matches!(user.role, Role::OpsHead | Role::Admin);
-    let data = dashboard::cost_view(&db, &f).await.map_err(internal)?;
+    let data = dashboard::cost::cost_view(&db, &f)
+        .await
+        .map_err(internal)?;
     draw(move || {
-        let shown: Vec<&(String, f64, amso_core::kpi::Cost)> = data
+        let shown: Vec<&(String, f64, amso_core::metrics::kpi::Cost)> = data
             .markets
             .iter()
             .filter(|(_, decided, _)| *decided > 0.0)
             .collect();
-        let per_1k = |part: fn(&amso_core::kpi::Cost) -> f64| -> Vec<f64> {
+        let per_1k = |part: fn(&amso_core::metrics::kpi::Cost) -> f64| -> Vec<f64> {
             shown
                 .iter()
                 .map(|(_, decided, c)| part(c) / decided * 1000.0)
@@ -401,7 +408,7 @@ pub async fn get_cost(sel: Selection) -> Result<CostBoard, AppError> {
 pub async fn save_cost_rates(rates: RatesView) -> Result<(), AppError> {
     let user = editor()?;
     let state = app_state()?;
-    dashboard::save_rates(&state.db, &Actor::User(user.email), &rates, now_millis())
+    dashboard::cost::save_rates(&state.db, &Actor::User(user.email), &rates, now_millis())
         .await
         .map_err(dash_error)
 }
@@ -417,11 +424,13 @@ pub async fn get_overrides(sel: Selection) -> Result<OverridesBoard, AppError> {
         category: None,
         ..f.clone()
     };
-    let all = dashboard::overrides_view(&db, &every_slice)
+    let all = dashboard::overrides::overrides_view(&db, &every_slice)
         .await
         .map_err(internal)?;
     let data = if f.market.is_some() || f.category.is_some() {
-        let mut slice = dashboard::overrides_view(&db, &f).await.map_err(internal)?;
+        let mut slice = dashboard::overrides::overrides_view(&db, &f)
+            .await
+            .map_err(internal)?;
         slice.cells = all.cells;
         slice
     } else {
@@ -458,7 +467,13 @@ pub async fn get_overrides(sel: Selection) -> Result<OverridesBoard, AppError> {
 fn slice_of(
     market: &str,
     category: &str,
-) -> Result<(amso_core::market::Market, amso_core::policy::Category), AppError> {
+) -> Result<
+    (
+        amso_core::vocab::market::Market,
+        amso_core::vocab::policy::Category,
+    ),
+    AppError,
+> {
     let m = market
         .parse()
         .map_err(|_| AppError::new(ErrorKind::Invalid, format!("unknown market {market:?}")))?;
@@ -471,11 +486,13 @@ fn slice_of(
 /// The thresholds cell in force for a market × category.
 #[cfg(feature = "ssr")]
 async fn cell_in_force(
-    db: &amso_core::db::Db,
-    market: amso_core::market::Market,
-    category: amso_core::policy::Category,
-) -> Result<amso_core::thresholds::Cell, AppError> {
-    let (_, cells) = amso_core::thresholds::current(db).await.map_err(internal)?;
+    db: &amso_core::platform::db::Db,
+    market: amso_core::vocab::market::Market,
+    category: amso_core::vocab::policy::Category,
+) -> Result<amso_core::engine::thresholds::Cell, AppError> {
+    let (_, cells) = amso_core::engine::thresholds::current(db)
+        .await
+        .map_err(internal)?;
     cells
         .into_iter()
         .find(|c| c.market == market && c.category == category)
@@ -521,7 +538,7 @@ pub async fn simulate_thresholds(
             (cell.approve_below, cell.reject_at)
         }
     };
-    dashboard::simulate(
+    dashboard::simulator::simulate(
         &state.db,
         market,
         category,
@@ -544,16 +561,22 @@ pub async fn apply_thresholds(
     let user = editor()?;
     let state = app_state()?;
     let (market, category) = slice_of(&market, &category)?;
-    let band = amso_core::decide::Band {
+    let band = amso_core::engine::decide::Band {
         approve_below,
         reject_at,
     };
-    amso_core::thresholds::set_band(&state.db, &Actor::User(user.email), market, category, band)
-        .await
-        .map_err(|e| match e {
-            amso_core::thresholds::ThresholdError::OutOfRange(..) => {
-                AppError::new(ErrorKind::Invalid, e.to_string())
-            }
-            amso_core::thresholds::ThresholdError::Db(e) => internal(e),
-        })
+    amso_core::engine::thresholds::set_band(
+        &state.db,
+        &Actor::User(user.email),
+        market,
+        category,
+        band,
+    )
+    .await
+    .map_err(|e| match e {
+        amso_core::engine::thresholds::ThresholdError::OutOfRange(..) => {
+            AppError::new(ErrorKind::Invalid, e.to_string())
+        }
+        amso_core::engine::thresholds::ThresholdError::Db(e) => internal(e),
+    })
 }

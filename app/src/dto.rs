@@ -1,7 +1,7 @@
 //! Data shapes that travel between the server and the browser.
 
-use amso_core::market::Market;
-use amso_core::role::{Area, Role};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::role::{Area, Role};
 use serde::{Deserialize, Serialize};
 
 /// The logged-in user, as the pages need them.

@@ -2,8 +2,8 @@
 //! and the market policy matrix.
 
 use crate::error::AppError;
-use amso_core::market::Market;
-use amso_core::policy::Category;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use {
     crate::error::ErrorKind,
     crate::ssr::{app_state, internal, require_area},
-    amso_core::{audit::Actor, role::Area},
+    amso_core::{access::audit::Actor, vocab::role::Area},
 };
 
 /// Rows per page of the ads table.
@@ -181,7 +181,7 @@ pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
     if !status.is_empty() && !STATUSES.contains(&status) {
         return Err(invalid(format!("unknown status `{status}`")));
     }
-    let filter = amso_core::ads::AdFilter {
+    let filter = amso_core::intake::ads::AdFilter {
         market: opt(&market)?,
         status: (!status.is_empty()).then(|| status.to_string()),
         category: opt(&category)?,
@@ -193,7 +193,7 @@ pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
     };
     let page = page.max(1);
     let (rows, total) =
-        amso_core::ads::search(&state.db, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        amso_core::intake::ads::search(&state.db, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
             .await
             .map_err(internal)?;
     Ok(AdPage {
@@ -201,7 +201,7 @@ pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
             .into_iter()
             .map(|r| AdListRow {
                 id: r.id,
-                submitted_at: amso_core::time::to_rfc3339(r.submitted_at),
+                submitted_at: amso_core::platform::time::to_rfc3339(r.submitted_at),
                 market: r.market,
                 advertiser_id: r.advertiser_id,
                 headline: r.headline,
@@ -228,7 +228,7 @@ pub async fn get_ad_detail(id: i64) -> Result<AdDetail, AppError> {
 /// Loads one ad for a page that has already checked who may see it.
 #[cfg(feature = "ssr")]
 pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdDetail, AppError> {
-    let ad = amso_core::ads::find(&state.db, id)
+    let ad = amso_core::intake::ads::find(&state.db, id)
         .await
         .map_err(internal)?
         .ok_or_else(|| AppError::new(ErrorKind::NotFound, format!("no ad with id {id}")))?;
@@ -247,7 +247,7 @@ pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdD
     ) {
         (Some(scorer), Some(category)) => scorer
             .explain(
-                amso_core::engine::AdText {
+                amso_core::engine::worker::AdText {
                     headline: ad.headline.clone(),
                     body: ad.body.clone(),
                     landing_url: ad.landing_url.clone(),
@@ -263,13 +263,13 @@ pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdD
         _ => Vec::new(),
     };
     let rtl = ad.language.as_deref() == Some("ar");
-    let timeline = amso_core::review::timeline(&state.db, id)
+    let timeline = amso_core::review::timeline::timeline(&state.db, id)
         .await
         .map_err(internal)?
         .into_iter()
         .map(|e| {
             (
-                amso_core::time::to_rfc3339(e.at),
+                amso_core::platform::time::to_rfc3339(e.at),
                 e.actor,
                 e.action,
                 e.detail,
@@ -280,7 +280,7 @@ pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdD
         landing_domain: ad
             .landing_url
             .as_deref()
-            .and_then(amso_core::featurize::domain_of),
+            .and_then(amso_core::engine::featurize::domain_of),
         id: ad.id,
         external_id: ad.external_id,
         source: ad.source,
@@ -317,10 +317,10 @@ pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdD
 pub async fn get_thresholds() -> Result<ThresholdGrid, AppError> {
     require_area(Area::Thresholds)?;
     let state = app_state()?;
-    let (version, cells) = amso_core::thresholds::current(&state.db)
+    let (version, cells) = amso_core::engine::thresholds::current(&state.db)
         .await
         .map_err(internal)?;
-    let history = amso_core::thresholds::versions(&state.db, 20)
+    let history = amso_core::engine::thresholds::versions(&state.db, 20)
         .await
         .map_err(internal)?;
     Ok(ThresholdGrid {
@@ -340,7 +340,7 @@ pub async fn get_thresholds() -> Result<ThresholdGrid, AppError> {
             .map(|v| {
                 (
                     v.version,
-                    amso_core::time::to_rfc3339(v.created_at),
+                    amso_core::platform::time::to_rfc3339(v.created_at),
                     v.created_by,
                     v.note,
                 )
@@ -362,14 +362,14 @@ pub async fn update_cell(
     let state = app_state()?;
     let market: Market = market
         .parse()
-        .map_err(|e: amso_core::market::UnknownMarket| invalid(e.to_string()))?;
+        .map_err(|e: amso_core::vocab::market::UnknownMarket| invalid(e.to_string()))?;
     let category: Category = category
         .parse()
-        .map_err(|e: amso_core::policy::UnknownCategory| invalid(e.to_string()))?;
-    let rule = amso_core::decide::Rule::parse(rule.trim())
+        .map_err(|e: amso_core::vocab::policy::UnknownCategory| invalid(e.to_string()))?;
+    let rule = amso_core::engine::decide::Rule::parse(rule.trim())
         .ok_or_else(|| invalid("rule must be prohibited, restricted or allowed"))?;
     let actor = Actor::User(user.email);
-    let (version, cells) = amso_core::thresholds::current(&state.db)
+    let (version, cells) = amso_core::engine::thresholds::current(&state.db)
         .await
         .map_err(internal)?;
     let cell = cells
@@ -380,19 +380,22 @@ pub async fn update_cell(
     if (cell.approve_below - approve_below).abs() > 1e-9
         || (cell.reject_at - reject_at).abs() > 1e-9
     {
-        let band = amso_core::decide::Band {
+        let band = amso_core::engine::decide::Band {
             approve_below,
             reject_at,
         };
-        new_version = amso_core::thresholds::set_band(&state.db, &actor, market, category, band)
-            .await
-            .map_err(|e| match e {
-                amso_core::thresholds::ThresholdError::OutOfRange(..) => invalid(e.to_string()),
-                amso_core::thresholds::ThresholdError::Db(e) => internal(e),
-            })?;
+        new_version =
+            amso_core::engine::thresholds::set_band(&state.db, &actor, market, category, band)
+                .await
+                .map_err(|e| match e {
+                    amso_core::engine::thresholds::ThresholdError::OutOfRange(..) => {
+                        invalid(e.to_string())
+                    }
+                    amso_core::engine::thresholds::ThresholdError::Db(e) => internal(e),
+                })?;
     }
     if cell.rule != rule {
-        amso_core::thresholds::set_rule(&state.db, &actor, market, category, rule)
+        amso_core::engine::thresholds::set_rule(&state.db, &actor, market, category, rule)
             .await
             .map_err(internal)?;
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use {
     crate::error::ErrorKind,
     crate::ssr::{app_state, internal, require_area},
-    amso_core::{apikeys, audit::Actor, role::Area},
+    amso_core::{access::apikeys, access::audit::Actor, vocab::role::Area},
 };
 
 /// One key on the page (never its secret).
@@ -47,9 +47,9 @@ pub async fn list_api_keys() -> Result<Vec<KeyRow>, AppError> {
             name: k.name,
             scope: k.scope,
             prefix: k.prefix,
-            created: amso_core::time::to_rfc3339(k.created_at),
+            created: amso_core::platform::time::to_rfc3339(k.created_at),
             created_by: k.created_by,
-            revoked: k.revoked_at.map(amso_core::time::to_rfc3339),
+            revoked: k.revoked_at.map(amso_core::platform::time::to_rfc3339),
         })
         .collect())
 }

@@ -3,7 +3,7 @@
 //! files themselves are downloads from `/api/v1/reports/…`, which check the same roles.
 
 use crate::error::AppError;
-use amso_core::board::{ArchivedReport, ReportSchedule, WeeklyReport};
+use amso_core::dashboard::view::{ArchivedReport, ReportSchedule, WeeklyReport};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,9 +13,9 @@ use {
     crate::ssr::{app_state, internal, require_area},
     amso_core::{
         charts::{self, ChartSpec, Series},
-        report::{self, IsoWeek, ReportError, Request, archive},
-        role::{Area, Role},
-        time::{now_millis, to_rfc3339},
+        platform::time::{now_millis, to_rfc3339},
+        report::{self, ReportError, archive, build::Request, week::IsoWeek},
+        vocab::role::{Area, Role},
     },
 };
 
@@ -62,7 +62,7 @@ pub async fn get_reports(week: String, markets: String) -> Result<ReportsBoard, 
         tz,
         markets: Request::parse_markets(&markets).map_err(report_error)?,
     };
-    let mut data = report::build(&state.db, &req, now)
+    let mut data = report::build::build(&state.db, &req, now)
         .await
         .map_err(report_error)?;
     // The page previews the summary; the overridden ads are in the downloads.
@@ -147,7 +147,7 @@ pub async fn archive_report(week: String, markets: String) -> Result<i64, AppErr
     let id = archive::start_manual(&state.db, req.week, tz, &codes, &user.email, now)
         .await
         .map_err(internal)?;
-    report::fill_run(&state.db, id, &req, &[], now)
+    report::build::fill_run(&state.db, id, &req, &[], now)
         .await
         .map_err(report_error)?;
     Ok(id)

@@ -4,7 +4,7 @@
 
 use crate::engine_api::AdDetail;
 use crate::error::AppError;
-use amso_core::queue::Source;
+use amso_core::vocab::queue::Source;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,11 +13,11 @@ use {
     crate::error::ErrorKind,
     crate::ssr::{app_state, internal, require_area},
     amso_core::{
-        queue::HumanVerdict,
+        access::users::User,
+        platform::time::now_millis,
         review::{self, ReviewError, Scope},
-        role::Area,
-        time::now_millis,
-        users::User,
+        vocab::queue::HumanVerdict,
+        vocab::role::Area,
     },
 };
 
@@ -211,7 +211,7 @@ fn desk(state: &crate::ssr::AppState) -> review::DeskSettings {
 }
 
 #[cfg(feature = "ssr")]
-fn day_numbers(d: &review::ReviewerDay) -> DayNumbers {
+fn day_numbers(d: &review::team::ReviewerDay) -> DayNumbers {
     DayNumbers {
         reviews: d.reviews,
         overrides: d.overrides,
@@ -235,7 +235,7 @@ pub async fn get_queue_overview() -> Result<QueueOverview, AppError> {
     let state = app_state()?;
     let scope = scope_of(&user);
     let now = now_millis();
-    let queues = review::summaries(&state.db, &scope, now)
+    let queues = review::queues::summaries(&state.db, &scope, now)
         .await
         .map_err(internal)?
         .into_iter()
@@ -247,10 +247,13 @@ pub async fn get_queue_overview() -> Result<QueueOverview, AppError> {
             overdue: q.overdue,
         })
         .collect();
-    let held = review::held(&state.db, &scope).await.map_err(internal)?;
-    let (days, _, _) = review::reviewer_stats(&state.db, start_of_day(now), now + 1, Some(user.id))
+    let held = review::queues::held(&state.db, &scope)
         .await
         .map_err(internal)?;
+    let (days, _, _) =
+        review::team::reviewer_stats(&state.db, start_of_day(now), now + 1, Some(user.id))
+            .await
+            .map_err(internal)?;
     Ok(QueueOverview {
         queues,
         held,
@@ -269,7 +272,7 @@ pub async fn start_review(source: String) -> Result<Option<i64>, AppError> {
     let user = require_area(Area::Queues)?;
     let state = app_state()?;
     let source = parse_source(&source)?;
-    review::claim_next(
+    review::queues::claim_next(
         &state.db,
         &scope_of(&user),
         source,
@@ -288,12 +291,12 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
     let state = app_state()?;
     let scope = scope_of(&user);
     let now = now_millis();
-    let task = review::task_for(&state.db, &scope, task_id)
+    let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
         .map_err(review_error)?;
     let held = task.state == "open" && task.claimed_by == Some(user.id);
     let ad = crate::engine_api::load_ad_detail(&state, task.ad_id).await?;
-    let (_, cells) = amso_core::thresholds::current(&state.db)
+    let (_, cells) = amso_core::engine::thresholds::current(&state.db)
         .await
         .map_err(internal)?;
     let mut shown: Vec<String> = ad.reasons.clone();
@@ -316,10 +319,10 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
             ))
         })
         .collect();
-    let h = review::advertiser_history(&state.db, &ad.advertiser_id, ad.id)
+    let h = review::timeline::advertiser_history(&state.db, &ad.advertiser_id, ad.id)
         .await
         .map_err(internal)?;
-    let reasons = review::reason_codes(&state.db)
+    let reasons = review::reasons::reason_codes(&state.db)
         .await
         .map_err(internal)?
         .into_iter()
@@ -328,7 +331,7 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
             label: r.label,
         })
         .collect();
-    let remaining = review::summaries(&state.db, &scope, now)
+    let remaining = review::queues::summaries(&state.db, &scope, now)
         .await
         .map_err(internal)?
         .into_iter()
@@ -359,7 +362,12 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
                 .recent
                 .into_iter()
                 .map(|(id, headline, status, at)| {
-                    (id, headline, status, amso_core::time::to_rfc3339(at))
+                    (
+                        id,
+                        headline,
+                        status,
+                        amso_core::platform::time::to_rfc3339(at),
+                    )
                 })
                 .collect(),
         },
@@ -384,10 +392,10 @@ pub async fn submit_review(
     let scope = scope_of(&user);
     let submission = submission(verdict, categories, reason_code, reason_text)?;
     let settings = desk(&state);
-    let task = review::task_for(&state.db, &scope, task_id)
+    let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
         .map_err(review_error)?;
-    let out = review::submit(
+    let out = review::verdicts::submit(
         &state.db,
         &scope,
         task_id,
@@ -400,7 +408,7 @@ pub async fn submit_review(
     .await
     .map_err(review_error)?;
     let next_task = if next {
-        review::claim_next(
+        review::queues::claim_next(
             &state.db,
             &scope,
             task.source,
@@ -430,20 +438,21 @@ fn submission(
     categories: Vec<String>,
     reason_code: String,
     reason_text: String,
-) -> Result<review::Submission, AppError> {
+) -> Result<review::verdicts::Submission, AppError> {
     let verdict = HumanVerdict::parse(verdict.trim())
         .ok_or_else(|| AppError::new(ErrorKind::Invalid, "verdict must be approve or reject"))?;
     let mut cats = Vec::new();
     for c in categories {
-        let c: amso_core::policy::Category =
-            c.parse().map_err(|e: amso_core::policy::UnknownCategory| {
-                AppError::new(ErrorKind::Invalid, e.to_string())
-            })?;
+        let c: amso_core::vocab::policy::Category =
+            c.parse()
+                .map_err(|e: amso_core::vocab::policy::UnknownCategory| {
+                    AppError::new(ErrorKind::Invalid, e.to_string())
+                })?;
         if !cats.contains(&c) {
             cats.push(c);
         }
     }
-    Ok(review::Submission {
+    Ok(review::verdicts::Submission {
         verdict,
         categories: cats,
         reason_code: Some(reason_code.trim().to_string()).filter(|c| !c.is_empty()),
@@ -457,13 +466,13 @@ pub async fn escalate_review(task_id: i64, note: String) -> Result<Option<i64>, 
     let user = require_area(Area::Queues)?;
     let state = app_state()?;
     let scope = scope_of(&user);
-    let task = review::task_for(&state.db, &scope, task_id)
+    let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
         .map_err(review_error)?;
-    review::escalate(&state.db, &scope, task_id, &note, now_millis())
+    review::verdicts::escalate(&state.db, &scope, task_id, &note, now_millis())
         .await
         .map_err(review_error)?;
-    review::claim_next(
+    review::queues::claim_next(
         &state.db,
         &scope,
         task.source,
@@ -481,13 +490,13 @@ pub async fn skip_review(task_id: i64) -> Result<Option<i64>, AppError> {
     let user = require_area(Area::Queues)?;
     let state = app_state()?;
     let scope = scope_of(&user);
-    let task = review::task_for(&state.db, &scope, task_id)
+    let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
         .map_err(review_error)?;
-    review::skip(&state.db, &scope, task_id, now_millis())
+    review::verdicts::skip(&state.db, &scope, task_id, now_millis())
         .await
         .map_err(review_error)?;
-    review::claim_next(
+    review::queues::claim_next(
         &state.db,
         &scope,
         task.source,
@@ -505,7 +514,7 @@ pub async fn skip_review(task_id: i64) -> Result<Option<i64>, AppError> {
 pub async fn undo_review(review_id: i64) -> Result<i64, AppError> {
     let user = require_area(Area::Queues)?;
     let state = app_state()?;
-    review::undo(
+    review::verdicts::undo(
         &state.db,
         &scope_of(&user),
         review_id,
@@ -521,7 +530,7 @@ pub async fn undo_review(review_id: i64) -> Result<i64, AppError> {
 pub async fn renew_review(task_id: i64) -> Result<bool, AppError> {
     let user = require_area(Area::Queues)?;
     let state = app_state()?;
-    review::renew(
+    review::queues::renew(
         &state.db,
         &scope_of(&user),
         task_id,
@@ -549,9 +558,9 @@ pub async fn list_review_queue(
     let market = match market.trim() {
         "" => None,
         m => {
-            let m: amso_core::market::Market = m
+            let m: amso_core::vocab::market::Market = m
                 .parse()
-                .map_err(|e: amso_core::market::UnknownMarket| invalid(e.to_string()))?;
+                .map_err(|e: amso_core::vocab::market::UnknownMarket| invalid(e.to_string()))?;
             if !scope.sees(m) {
                 return Err(AppError::new(
                     ErrorKind::Forbidden,
@@ -565,7 +574,7 @@ pub async fn list_review_queue(
         "" => None,
         c => Some(
             c.parse()
-                .map_err(|e: amso_core::policy::UnknownCategory| invalid(e.to_string()))?,
+                .map_err(|e: amso_core::vocab::policy::UnknownCategory| invalid(e.to_string()))?,
         ),
     };
     let score_range = match band.trim() {
@@ -585,11 +594,11 @@ pub async fn list_review_queue(
         ),
     };
     let now = now_millis();
-    let items = review::list_queue(
+    let items = review::queues::list_queue(
         &state.db,
         &scope,
         source,
-        &review::QueueFilter {
+        &review::queues::QueueFilter {
             market,
             category,
             score_range,
@@ -661,7 +670,7 @@ pub async fn bulk_review(
     let mut decided = 0;
     let mut refused = Vec::new();
     for id in task_ids {
-        match review::submit(
+        match review::verdicts::submit(
             &state.db,
             &scope,
             id,
@@ -685,7 +694,7 @@ pub async fn bulk_review(
 #[server(prefix = "/rpc", endpoint = "get_team_numbers")]
 pub async fn get_team_numbers(days: i64) -> Result<TeamNumbers, AppError> {
     let user = require_area(Area::Queues)?;
-    if user.role != amso_core::role::Role::OpsHead {
+    if user.role != amso_core::vocab::role::Role::OpsHead {
         return Err(AppError::new(
             ErrorKind::Forbidden,
             "team numbers are for ops heads",
@@ -694,7 +703,7 @@ pub async fn get_team_numbers(days: i64) -> Result<TeamNumbers, AppError> {
     let state = app_state()?;
     let days = days.clamp(1, 90);
     let now = now_millis();
-    let (rows, kappa, qa_pairs) = review::reviewer_stats(
+    let (rows, kappa, qa_pairs) = review::team::reviewer_stats(
         &state.db,
         start_of_day(now) - (days - 1) * 86_400_000,
         now + 1,
@@ -724,7 +733,7 @@ pub async fn get_team_numbers(days: i64) -> Result<TeamNumbers, AppError> {
 pub async fn list_reason_codes() -> Result<Vec<Reason>, AppError> {
     require_area(Area::Queues)?;
     let state = app_state()?;
-    Ok(review::reason_codes(&state.db)
+    Ok(review::reasons::reason_codes(&state.db)
         .await
         .map_err(internal)?
         .into_iter()
@@ -740,7 +749,7 @@ pub async fn list_reason_codes() -> Result<Vec<Reason>, AppError> {
 pub async fn open_review(task_id: i64) -> Result<i64, AppError> {
     let user = require_area(Area::Queues)?;
     let state = app_state()?;
-    review::claim(
+    review::queues::claim(
         &state.db,
         &scope_of(&user),
         task_id,
@@ -757,7 +766,7 @@ pub async fn open_review(task_id: i64) -> Result<i64, AppError> {
 pub async fn get_sla() -> Result<Vec<(String, f64)>, AppError> {
     require_area(Area::Thresholds)?;
     let state = app_state()?;
-    Ok(review::sla_settings(&state.db)
+    Ok(review::tasks::sla_settings(&state.db)
         .await
         .map_err(internal)?
         .into_iter()
@@ -770,15 +779,15 @@ pub async fn get_sla() -> Result<Vec<(String, f64)>, AppError> {
 pub async fn set_sla(market: String, hours: f64) -> Result<(), AppError> {
     let user = require_area(Area::Thresholds)?;
     let state = app_state()?;
-    let market: amso_core::market::Market =
+    let market: amso_core::vocab::market::Market =
         market
             .parse()
-            .map_err(|e: amso_core::market::UnknownMarket| {
+            .map_err(|e: amso_core::vocab::market::UnknownMarket| {
                 AppError::new(ErrorKind::Invalid, e.to_string())
             })?;
-    review::set_sla(
+    review::tasks::set_sla(
         &state.db,
-        &amso_core::audit::Actor::User(user.email),
+        &amso_core::access::audit::Actor::User(user.email),
         market,
         hours,
         now_millis(),
@@ -792,7 +801,7 @@ pub async fn set_sla(market: String, hours: f64) -> Result<(), AppError> {
 pub async fn list_all_reason_codes() -> Result<Vec<(String, String, bool)>, AppError> {
     require_area(Area::Thresholds)?;
     let state = app_state()?;
-    Ok(review::all_reason_codes(&state.db)
+    Ok(review::reasons::all_reason_codes(&state.db)
         .await
         .map_err(internal)?
         .into_iter()
@@ -805,9 +814,9 @@ pub async fn list_all_reason_codes() -> Result<Vec<(String, String, bool)>, AppE
 pub async fn save_reason_code(code: String, label: String, active: bool) -> Result<(), AppError> {
     let user = require_area(Area::Thresholds)?;
     let state = app_state()?;
-    review::save_reason_code(
+    review::reasons::save_reason_code(
         &state.db,
-        &amso_core::audit::Actor::User(user.email),
+        &amso_core::access::audit::Actor::User(user.email),
         &code,
         &label,
         active,

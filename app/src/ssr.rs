@@ -2,10 +2,10 @@
 //! checks every server function starts with.
 
 use crate::error::{AppError, ErrorKind};
-use amso_core::config::Config;
-use amso_core::db::Db;
-use amso_core::role::Area;
-use amso_core::users::User;
+use amso_core::access::users::User;
+use amso_core::platform::config::Config;
+use amso_core::platform::db::Db;
+use amso_core::vocab::role::Area;
 use axum::extract::FromRef;
 use http::request::Parts;
 use leptos::prelude::*;
@@ -18,7 +18,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     /// The model runner, when this instance runs one (for explanations on the ad page).
-    pub scorer: Option<amso_core::engine::Scorer>,
+    pub scorer: Option<amso_core::engine::worker::Scorer>,
 }
 
 /// The user behind a request, resolved once per request from the session by the server's
@@ -81,8 +81,8 @@ pub fn internal(detail: impl std::fmt::Display) -> AppError {
 }
 
 /// Turns a `users` error into what the client may see.
-pub fn user_error(e: amso_core::users::UserError) -> AppError {
-    use amso_core::users::UserError::*;
+pub fn user_error(e: amso_core::access::users::UserError) -> AppError {
+    use amso_core::access::users::UserError::*;
     match e {
         Db(e) => internal(e),
         NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),

@@ -2,12 +2,12 @@
 
 use crate::web::json_error;
 use amso_app::ssr::{AppState, CurrentUser};
-use amso_core::ads;
-use amso_core::apikeys::{self, ApiKey, Scope};
-use amso_core::ingest::SubmittedAd;
+use amso_core::access::apikeys::{self, ApiKey, Scope};
+use amso_core::intake::ads;
+use amso_core::intake::validate::SubmittedAd;
+use amso_core::platform::time::now_millis;
 use amso_core::review;
-use amso_core::role::Area;
-use amso_core::time::now_millis;
+use amso_core::vocab::role::Area;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -37,7 +37,7 @@ const QUEUE_TICKS: u32 = 8;
 
 /// What the stream last sent, and what it may send.
 struct StreamState {
-    db: amso_core::db::Db,
+    db: amso_core::platform::db::Db,
     scope: review::Scope,
     queues: bool,
     kpis: bool,
@@ -47,7 +47,7 @@ struct StreamState {
 }
 
 /// The newest decision and audit row: any decision, review or undo moves one of them.
-async fn change_mark(db: &amso_core::db::Db) -> sqlx::Result<(i64, i64)> {
+async fn change_mark(db: &amso_core::platform::db::Db) -> sqlx::Result<(i64, i64)> {
     let (d,): (i64,) = sqlx::query_as("select coalesce(max(id), 0) from decisions")
         .fetch_one(db.pool())
         .await?;
@@ -111,7 +111,7 @@ async fn stream(State(state): State<AppState>, user: Option<Extension<CurrentUse
             }
             if st.queues
                 && (st.tick - 1) % QUEUE_TICKS == 0
-                && let Ok(queues) = review::summaries(&st.db, &st.scope, now_millis()).await
+                && let Ok(queues) = review::queues::summaries(&st.db, &st.scope, now_millis()).await
             {
                 let key = queues
                     .iter()
@@ -136,7 +136,7 @@ async fn stream(State(state): State<AppState>, user: Option<Extension<CurrentUse
 /// Who is calling: an API key, or a logged-in user.
 pub(crate) enum Caller {
     Key(ApiKey),
-    User(amso_core::users::User),
+    User(amso_core::access::users::User),
 }
 
 pub(crate) async fn caller(
@@ -343,7 +343,7 @@ async fn get_ad(
         Ok(None) => return not_found(),
         Err(e) => return internal(e),
     };
-    let appeals = match review::appeals_of(&state.db, id).await {
+    let appeals = match review::appeals::appeals_of(&state.db, id).await {
         Ok(a) => a,
         Err(e) => return internal(e),
     };
@@ -402,7 +402,7 @@ async fn appeal_ad(
         }
         Err(e) => return internal(e),
     }
-    match review::file_appeal(
+    match review::appeals::file_appeal(
         &state.db,
         id,
         &parsed.statement,
@@ -435,7 +435,7 @@ pub struct KpiQuery {
     model: String,
 }
 
-fn estimate_json(e: Option<amso_core::kpi::Estimate>) -> Value {
+fn estimate_json(e: Option<amso_core::metrics::kpi::Estimate>) -> Value {
     match e {
         Some(e) => {
             json!({ "value": e.value, "low": e.low, "high": e.high, "n": e.n, "enough_samples": e.enough() })
@@ -446,7 +446,7 @@ fn estimate_json(e: Option<amso_core::kpi::Estimate>) -> Value {
     }
 }
 
-fn kpis_json(k: &amso_core::board::Kpis, backlog: i64) -> Value {
+fn kpis_json(k: &amso_core::dashboard::view::Kpis, backlog: i64) -> Value {
     json!({
         "decided": k.decided,
         "auto_approved": k.auto_approved,
@@ -479,7 +479,7 @@ fn kpis_json(k: &amso_core::board::Kpis, backlog: i64) -> Value {
 }
 
 /// The KPIs of an overview as the API's JSON.
-pub fn overview_json(o: &amso_core::board::Overview) -> Value {
+pub fn overview_json(o: &amso_core::dashboard::view::Overview) -> Value {
     let backlog_total: i64 = o.backlog.iter().map(|b| b.open).sum();
     let mut totals = kpis_json(&o.totals, backlog_total);
     totals["backlog_by_queue"] = json!(o.backlog);
@@ -526,7 +526,7 @@ async fn kpis(
     let Ok(Query(q)) = query else {
         return json_error(StatusCode::BAD_REQUEST, "bad query string", "invalid");
     };
-    let sel = amso_core::board::Selection {
+    let sel = amso_core::dashboard::view::Selection {
         window: if q.from.is_empty() && q.to.is_empty() {
             "7d".into()
         } else {
@@ -539,14 +539,14 @@ async fn kpis(
         model: q.model,
     };
     let now = now_millis();
-    let filter = match amso_core::dashboard::resolve(&sel, now) {
+    let filter = match amso_core::dashboard::filter::resolve(&sel, now) {
         Ok(f) => f,
-        Err(amso_core::dashboard::DashboardError::Invalid(m)) => {
+        Err(amso_core::dashboard::filter::DashboardError::Invalid(m)) => {
             return json_error(StatusCode::BAD_REQUEST, &m, "invalid");
         }
         Err(e) => return internal(e),
     };
-    match amso_core::dashboard::overview(&state.db, &filter, now).await {
+    match amso_core::dashboard::overview::overview(&state.db, &filter, now).await {
         Ok(o) => Json(overview_json(&o)).into_response(),
         Err(e) => internal(e),
     }

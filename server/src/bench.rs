@@ -7,15 +7,16 @@
 
 use crate::cli::CliError;
 use amso_app::ssr::AppState;
-use amso_core::ads;
-use amso_core::config::Config;
-use amso_core::corpus::{CorpusAd, CorpusParams, generate};
-use amso_core::db::Db;
-use amso_core::engine::{Scorer, WorkerConfig, process_batch};
-use amso_core::featurize::featurize;
-use amso_core::ingest::NewAd;
-use amso_core::model::runtime::OnnxModel;
-use amso_core::time::now_millis;
+use amso_core::demo::corpus::{CorpusAd, CorpusParams, generate};
+use amso_core::engine::commit;
+use amso_core::engine::featurize::featurize;
+use amso_core::engine::model::runtime::OnnxModel;
+use amso_core::engine::worker::{Scorer, WorkerConfig, process_batch};
+use amso_core::intake::ads;
+use amso_core::intake::validate::NewAd;
+use amso_core::platform::config::Config;
+use amso_core::platform::db::Db;
+use amso_core::platform::time::now_millis;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
@@ -233,7 +234,7 @@ async fn bench_db(url: Option<&str>, tmp: &Path, name: &str) -> Result<(Db, Stri
     };
     let db = Db::connect(&url, 8).await?;
     db.migrate().await?;
-    Ok((db, amso_core::db::redact(&url)))
+    Ok((db, amso_core::platform::db::redact(&url)))
 }
 
 async fn e2e(
@@ -269,7 +270,7 @@ async fn e2e(
                 let mut decided = 0;
                 loop {
                     match process_batch(&db, &scorer, &config, &mut rng).await? {
-                        0 => return Ok::<usize, amso_core::engine::EngineError>(decided),
+                        0 => return Ok::<usize, amso_core::engine::worker::EngineError>(decided),
                         n => decided += n,
                     }
                 }
@@ -301,11 +302,11 @@ async fn api(
 ) -> Result<Value, CliError> {
     let (db, shown) = bench_db(url, tmp, "api").await?;
     let scorer = Scorer::start(Path::new(&config.model_path), 64)?;
-    let (key, secret) = amso_core::apikeys::create(
+    let (key, secret) = amso_core::access::apikeys::create(
         &db,
-        &amso_core::audit::Actor::Cli,
+        &amso_core::access::audit::Actor::Cli,
         "bench",
-        amso_core::apikeys::Scope::Ingest,
+        amso_core::access::apikeys::Scope::Ingest,
     )
     .await?;
     let _ = key;
@@ -331,7 +332,7 @@ async fn api(
         audit_rate_approve: 0.02,
         audit_rate_reject: 0.05,
     };
-    let worker = tokio::spawn(amso_core::engine::run_worker(
+    let worker = tokio::spawn(amso_core::engine::worker::run_worker(
         db.clone(),
         scorer,
         worker_config,
@@ -473,13 +474,13 @@ pub(crate) fn latency_summary(mut ms: Vec<f64>) -> Value {
 /// back to back (saturation), then paced one item per second each (still ~50× a real
 /// team's pace); latencies of both calls, and a check that no item was handed out twice.
 async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<Value, CliError> {
-    use amso_core::ads::Decided;
-    use amso_core::decide::{Action, Route, Verdict};
-    use amso_core::market::Market;
-    use amso_core::policy::Category;
-    use amso_core::queue::{HumanVerdict, Source};
-    use amso_core::review::{self, DeskSettings, Scope, Submission};
-    use amso_core::role::Role;
+    use amso_core::engine::commit::Decided;
+    use amso_core::engine::decide::{Action, Route, Verdict};
+    use amso_core::review::{self, DeskSettings, Scope, verdicts::Submission};
+    use amso_core::vocab::market::Market;
+    use amso_core::vocab::policy::Category;
+    use amso_core::vocab::queue::{HumanVerdict, Source};
+    use amso_core::vocab::role::Role;
 
     let (db, shown) = bench_db(url, tmp, "review").await?;
     let prefix = format!("rv{}", now_millis());
@@ -519,7 +520,7 @@ async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<Value
                     language: None,
                 })
                 .collect();
-            ads::record(&db, "bench", "bench", 1, &rows, now).await?;
+            commit::record(&db, "bench", "bench", 1, &rows, now).await?;
         }
         queued += take;
         round += 1;
@@ -530,10 +531,10 @@ async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<Value
     let mut team = Vec::new();
     for i in 0..args.reviewers {
         let market = Market::ALL[i % Market::ALL.len()];
-        let user = amso_core::users::create(
+        let user = amso_core::access::users::create(
             &db,
-            &amso_core::audit::Actor::Cli,
-            amso_core::users::NewUser {
+            &amso_core::access::audit::Actor::Cli,
+            amso_core::access::users::NewUser {
                 email: format!("bench-{prefix}-{i}@example.com"),
                 display_name: format!("Bench reviewer {i}"),
                 role: Role::Reviewer,
@@ -570,7 +571,7 @@ async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<Value
                 let mut ids = Vec::with_capacity(per);
                 for _ in 0..per {
                     let t = Instant::now();
-                    let id = review::claim_next(
+                    let id = review::queues::claim_next(
                         &db,
                         &scope,
                         Source::Restricted,
@@ -584,7 +585,7 @@ async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<Value
                     let Some(id) = id else { break };
                     ids.push(id);
                     let t = Instant::now();
-                    review::submit(
+                    review::verdicts::submit(
                         &db,
                         &scope,
                         id,

@@ -3,13 +3,13 @@
 //! transactions by the same code as the live path), then times every dashboard query.
 
 use crate::cli::CliError;
-use amso_core::board::Selection;
 use amso_core::dashboard;
-use amso_core::db::Db;
-use amso_core::market::Market;
-use amso_core::policy::Category;
+use amso_core::dashboard::view::Selection;
+use amso_core::platform::db::Db;
+use amso_core::platform::time::now_millis;
 use amso_core::rollup::{DecisionFacts, Delta, FinalVerdict, ReviewWork};
-use amso_core::time::now_millis;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -141,7 +141,7 @@ fn status_of(s: &Synth) -> &'static str {
 }
 
 async fn insert_rows(
-    tx: &mut amso_core::db::WriteTx,
+    tx: &mut amso_core::platform::db::WriteTx,
     table: &str,
     columns: &str,
     rows: Vec<Vec<Value>>,
@@ -375,7 +375,7 @@ pub async fn write_history(db: &Db, n: usize, seed: u64) -> Result<f64, CliError
     // What autovacuum does in the background of a live server, done now: after a bulk load
     // PostgreSQL has neither statistics nor a visibility map, so it would plan the backlog
     // count for one row and fetch every open task from the heap.
-    if db.backend() == amso_core::db::Backend::Postgres {
+    if db.backend() == amso_core::platform::db::Backend::Postgres {
         eprintln!("vacuum analyze after the bulk load …");
         sqlx::query("vacuum analyze").execute(db.pool()).await?;
     }
@@ -390,9 +390,9 @@ pub async fn time_queries(db: &Db, rounds: usize) -> Result<Value, CliError> {
         market: market.into(),
         ..Selection::default()
     };
-    let all7 = dashboard::resolve(&sel("7d", ""), now)?;
-    let all28 = dashboard::resolve(&sel("28d", ""), now)?;
-    let us28 = dashboard::resolve(&sel("28d", "US"), now)?;
+    let all7 = dashboard::filter::resolve(&sel("7d", ""), now)?;
+    let all28 = dashboard::filter::resolve(&sel("28d", ""), now)?;
+    let us28 = dashboard::filter::resolve(&sel("28d", "US"), now)?;
     let mut out = serde_json::Map::new();
     macro_rules! timed {
         ($name:expr, $call:expr) => {{
@@ -405,39 +405,53 @@ pub async fn time_queries(db: &Db, rounds: usize) -> Result<Value, CliError> {
             out.insert($name.into(), crate::bench::latency_summary(ms));
         }};
     }
-    timed!("overview_7d", dashboard::overview(db, &all7, now).await?);
-    timed!("overview_28d", dashboard::overview(db, &all28, now).await?);
+    timed!(
+        "overview_7d",
+        dashboard::overview::overview(db, &all7, now).await?
+    );
+    timed!(
+        "overview_28d",
+        dashboard::overview::overview(db, &all28, now).await?
+    );
     timed!(
         "overview_28d_us",
-        dashboard::overview(db, &us28, now).await?
+        dashboard::overview::overview(db, &us28, now).await?
     );
     timed!(
         "kpis_api_json_28d",
-        crate::api::overview_json(&dashboard::overview(db, &all28, now).await?)
+        crate::api::overview_json(&dashboard::overview::overview(db, &all28, now).await?)
     );
-    timed!("quality_28d", dashboard::quality(db, &all28).await?);
+    timed!(
+        "quality_28d",
+        dashboard::quality::quality(db, &all28).await?
+    );
     timed!(
         "drift_cells_7d",
-        dashboard::drift_cells(db, &all7, &dashboard::reference_window(&all7.window)).await?
+        dashboard::drift::drift_cells(db, &all7, &dashboard::drift::reference_window(&all7.window))
+            .await?
     );
     timed!(
         "drift_page_7d",
-        dashboard::drift_view(db, &all7, &dashboard::reference_window(&all7.window)).await?
+        dashboard::drift::drift_view(db, &all7, &dashboard::drift::reference_window(&all7.window))
+            .await?
     );
-    timed!("cost_28d", dashboard::cost_view(db, &all28).await?);
+    timed!("cost_28d", dashboard::cost::cost_view(db, &all28).await?);
     timed!(
         "overrides_28d",
-        dashboard::overrides_view(db, &all28).await?
+        dashboard::overrides::overrides_view(db, &all28).await?
     );
     timed!(
         "overrides_28d_us_drilldown",
-        dashboard::overrides_view(db, &us28).await?
+        dashboard::overrides::overrides_view(db, &us28).await?
     );
     timed!(
         "simulator",
-        dashboard::simulate(db, Market::Us, Category::Scam, 0.25, 0.85, now).await?
+        dashboard::simulator::simulate(db, Market::Us, Category::Scam, 0.25, 0.85, now).await?
     );
-    timed!("drift_check", dashboard::check_drift(db, now).await?);
+    timed!(
+        "drift_check",
+        dashboard::drift_alerts::check_drift(db, now).await?
+    );
     Ok(Value::Object(out))
 }
 
@@ -445,7 +459,7 @@ pub async fn time_queries(db: &Db, rounds: usize) -> Result<Value, CliError> {
 /// the real router, `rounds` times.
 pub async fn live_latency(
     db: &Db,
-    config: &amso_core::config::Config,
+    config: &amso_core::platform::config::Config,
     rounds: usize,
 ) -> Result<Value, CliError> {
     use axum::body::Body;
@@ -454,13 +468,13 @@ pub async fn live_latency(
     use tower::ServiceExt;
     let password = "bench-live-password";
     let email = format!("bench-exec-{}@example.com", now_millis());
-    amso_core::users::create(
+    amso_core::access::users::create(
         db,
-        &amso_core::audit::Actor::System,
-        amso_core::users::NewUser {
+        &amso_core::access::audit::Actor::System,
+        amso_core::access::users::NewUser {
             email: email.clone(),
             display_name: "Bench executive".into(),
-            role: amso_core::role::Role::Executive,
+            role: amso_core::vocab::role::Role::Executive,
             markets: vec![],
             password: password.into(),
             demo_credentials: false,
@@ -538,7 +552,7 @@ pub async fn live_latency(
 /// figures from the rollups, and to render each format from them, over `rounds` rounds.
 /// A format's full time is reading plus rendering, as `amso report` and the API do it.
 pub async fn time_report(db: &Db, rounds: usize) -> Result<Value, CliError> {
-    use amso_core::report::{self, Format, IsoWeek, Request};
+    use amso_core::report::{self, Format, build::Request, week::IsoWeek};
     let now = now_millis();
     let req = Request {
         week: IsoWeek::last_complete(now, report::UTC),
@@ -552,13 +566,13 @@ pub async fn time_report(db: &Db, rounds: usize) -> Result<Value, CliError> {
     let mut decided = 0.0;
     for _ in 0..rounds {
         let t = Instant::now();
-        let built = std::sync::Arc::new(report::build(db, &req, now).await?);
+        let built = std::sync::Arc::new(report::build::build(db, &req, now).await?);
         let read = t.elapsed().as_secs_f64() * 1000.0;
         build_ms.push(read);
         decided = built.totals.decided;
         for (i, format) in Format::ALL.into_iter().enumerate() {
             let t = Instant::now();
-            let file = report::render_async(built.clone(), format).await?;
+            let file = report::build::render_async(built.clone(), format).await?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             render_ms[i].push(ms);
             full_ms[i].push(read + ms);

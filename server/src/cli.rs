@@ -3,13 +3,13 @@
 use crate::session_store::DbSessionStore;
 use crate::web::build_router;
 use amso_app::ssr::AppState;
-use amso_core::audit::Actor;
-use amso_core::config::Config;
-use amso_core::db::{Db, redact};
-use amso_core::demo::{DEMO_LOGINS, ensure_demo_users};
-use amso_core::market::parse_market_list;
-use amso_core::role::Role;
-use amso_core::users::{self, NewUser};
+use amso_core::access::audit::Actor;
+use amso_core::access::users::{self, NewUser};
+use amso_core::demo::accounts::{DEMO_LOGINS, ensure_demo_users};
+use amso_core::platform::config::Config;
+use amso_core::platform::db::{Db, redact};
+use amso_core::vocab::market::parse_market_list;
+use amso_core::vocab::role::Role;
 use clap::{Args, Parser, Subcommand};
 use rand::Rng;
 use std::io::BufRead;
@@ -128,7 +128,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 16)]
     pub dim: usize,
     /// Hash buckets (embedding rows); a power of two is usual.
-    #[arg(long, default_value_t = amso_core::featurize::DEFAULT_BUCKETS)]
+    #[arg(long, default_value_t = amso_core::engine::featurize::DEFAULT_BUCKETS)]
     pub buckets: u32,
     #[arg(long, default_value_t = 0.4)]
     pub learning_rate: f32,
@@ -193,7 +193,7 @@ pub enum ApikeyCommand {
         name: String,
         /// ingest (submit ads, read their status, appeal) or kpis (read KPIs and reports).
         #[arg(long)]
-        scope: amso_core::apikeys::Scope,
+        scope: amso_core::access::apikeys::Scope,
     },
     /// Revoke a key by id.
     Revoke {
@@ -379,7 +379,8 @@ async fn user_command(db: &Db, command: UserCommand) -> Result<(), CliError> {
 async fn apikey_command(db: &Db, command: ApikeyCommand) -> Result<(), CliError> {
     match command {
         ApikeyCommand::Create { name, scope } => {
-            let (key, secret) = amso_core::apikeys::create(db, &Actor::Cli, &name, scope).await?;
+            let (key, secret) =
+                amso_core::access::apikeys::create(db, &Actor::Cli, &name, scope).await?;
             println!(
                 "created API key {} ({}, scope {})",
                 key.id,
@@ -389,7 +390,7 @@ async fn apikey_command(db: &Db, command: ApikeyCommand) -> Result<(), CliError>
             println!("secret (shown once): {secret}");
         }
         ApikeyCommand::Revoke { id } => {
-            if amso_core::apikeys::revoke(db, &Actor::Cli, id).await? {
+            if amso_core::access::apikeys::revoke(db, &Actor::Cli, id).await? {
                 println!("revoked API key {id}");
             } else {
                 return Err(format!("no live API key with id {id}").into());
@@ -446,7 +447,7 @@ async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     };
     let server = build_router(state);
 
-    if amso_core::rollup::ensure_built(&db).await? {
+    if amso_core::rollup::store::ensure_built(&db).await? {
         tracing::info!("dashboard rollups rebuilt from the decisions and reviews");
     }
     let drift_checker = tokio::spawn(check_drift_every(
@@ -502,11 +503,16 @@ fn instance_name() -> String {
 
 /// Deletes expired sessions every ten minutes, for as long as the server runs.
 /// Checks drift now and then, raising alerts when a market × category's band rises.
-async fn check_drift_every(db: amso_core::db::Db, seconds: u64) {
+async fn check_drift_every(db: amso_core::platform::db::Db, seconds: u64) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(seconds.max(1)));
     loop {
         every.tick().await;
-        match amso_core::dashboard::check_drift(&db, amso_core::time::now_millis()).await {
+        match amso_core::dashboard::drift_alerts::check_drift(
+            &db,
+            amso_core::platform::time::now_millis(),
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::warn!(alerts = n, "drift rose in {n} market × category slices"),
             Err(e) => tracing::warn!(error = %e, "drift check failed"),

@@ -1,13 +1,13 @@
 //! The engine's commands: demo corpus export, training and evaluation.
 
 use crate::cli::{CliError, EvalArgs, ExportLabelsArgs, SeedArgs, TrainArgs};
-use amso_core::corpus::{CorpusParams, generate};
-use amso_core::ingest::{NewAd, read_jsonl};
-use amso_core::model::CATEGORIES;
-use amso_core::model::card::{ModelCard, evaluate, train_model, write_model};
-use amso_core::model::runtime::OnnxModel;
-use amso_core::model::train::TrainParams;
-use amso_core::policy::Category;
+use amso_core::demo::corpus::{CorpusParams, generate};
+use amso_core::engine::model::CATEGORIES;
+use amso_core::engine::model::card::{ModelCard, evaluate, train_model, write_model};
+use amso_core::engine::model::runtime::OnnxModel;
+use amso_core::engine::model::train::TrainParams;
+use amso_core::intake::validate::{NewAd, read_jsonl};
+use amso_core::vocab::policy::Category;
 use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
@@ -20,7 +20,7 @@ pub fn export_corpus(args: &SeedArgs, path: &Path) -> Result<(), CliError> {
         ads: args.ads,
         days: args.days,
         seed: args.seed,
-        end: amso_core::time::now_millis(),
+        end: amso_core::platform::time::now_millis(),
     });
     let file = std::fs::File::create(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
@@ -137,7 +137,7 @@ pub fn eval(args: &EvalArgs) -> Result<(), CliError> {
 }
 
 /// `amso import FILE`: queues the good rows, reports the bad ones with their line numbers.
-pub async fn import(db: &amso_core::db::Db, path: &Path) -> Result<(), CliError> {
+pub async fn import(db: &amso_core::platform::db::Db, path: &Path) -> Result<(), CliError> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let (good, bad) = read_jsonl(BufReader::new(file));
@@ -149,8 +149,13 @@ pub async fn import(db: &amso_core::db::Db, path: &Path) -> Result<(), CliError>
     let mut created = 0;
     let mut duplicates = 0;
     for (i, chunk) in ads.chunks(1000).enumerate() {
-        let stored =
-            amso_core::ads::submit(db, "import", chunk, amso_core::time::now_millis()).await?;
+        let stored = amso_core::intake::ads::submit(
+            db,
+            "import",
+            chunk,
+            amso_core::platform::time::now_millis(),
+        )
+        .await?;
         created += stored.iter().filter(|s| s.created).count();
         duplicates += stored.iter().filter(|s| !s.created).count();
         if ads.len() > 5000 {
@@ -172,24 +177,24 @@ pub async fn import(db: &amso_core::db::Db, path: &Path) -> Result<(), CliError>
 /// Writes the demo history (ads over `days` days, decided and reviewed) into an empty
 /// database, with a scorer of its own; prints what it wrote.
 pub async fn seed_history(
-    db: &amso_core::db::Db,
-    config: &amso_core::config::Config,
+    db: &amso_core::platform::db::Db,
+    config: &amso_core::platform::config::Config,
     ads: usize,
     days: u32,
     seed: u64,
 ) -> Result<(), CliError> {
     let started = Instant::now();
-    let scorer = amso_core::engine::Scorer::start(Path::new(&config.model_path), 64)
+    let scorer = amso_core::engine::worker::Scorer::start(Path::new(&config.model_path), 64)
         .map_err(|e| format!("cannot start the moderation engine: {e}"))?;
     eprintln!("writing demo history: {ads} ads over {days} days, decided and reviewed …");
-    let summary = amso_core::history::seed_history(
+    let summary = amso_core::demo::history::seed_history(
         db,
         &scorer,
-        &amso_core::history::HistoryParams {
+        &amso_core::demo::history::HistoryParams {
             ads,
             days,
             seed,
-            end: amso_core::time::now_millis(),
+            end: amso_core::platform::time::now_millis(),
             audit_rate_approve: config.audit_rate_approve,
             audit_rate_reject: config.audit_rate_reject,
             qa_rate: config.qa_rate,
@@ -215,13 +220,13 @@ pub async fn seed_history(
 /// Loads the model on its scoring thread, unless this instance runs no workers. A missing
 /// or broken model or runtime library stops start-up with a clear error.
 pub fn start_scorer(
-    config: &amso_core::config::Config,
-) -> Result<Option<amso_core::engine::Scorer>, CliError> {
+    config: &amso_core::platform::config::Config,
+) -> Result<Option<amso_core::engine::worker::Scorer>, CliError> {
     if config.workers == 0 {
         tracing::info!("AMSO_WORKERS=0: this instance decides no ads");
         return Ok(None);
     }
-    let scorer = amso_core::engine::Scorer::start(Path::new(&config.model_path), 64)
+    let scorer = amso_core::engine::worker::Scorer::start(Path::new(&config.model_path), 64)
         .map_err(|e| format!("cannot start the moderation engine: {e}"))?;
     println!(
         "model {} loaded from {}",
@@ -232,9 +237,9 @@ pub fn start_scorer(
 
 /// Starts the configured number of workers on `scorer`.
 pub fn spawn_workers(
-    db: &amso_core::db::Db,
-    scorer: Option<&amso_core::engine::Scorer>,
-    config: &amso_core::config::Config,
+    db: &amso_core::platform::db::Db,
+    scorer: Option<&amso_core::engine::worker::Scorer>,
+    config: &amso_core::platform::config::Config,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let Some(scorer) = scorer else {
@@ -242,15 +247,15 @@ pub fn spawn_workers(
     };
     (0..config.workers)
         .map(|_| {
-            let worker = amso_core::engine::WorkerConfig {
-                worker_id: amso_core::engine::new_worker_id(),
+            let worker = amso_core::engine::worker::WorkerConfig {
+                worker_id: amso_core::engine::worker::new_worker_id(),
                 batch_size: config.worker_batch.max(1),
                 lease: std::time::Duration::from_secs(config.lease_seconds.max(1)),
                 idle: std::time::Duration::from_millis(200),
                 audit_rate_approve: config.audit_rate_approve,
                 audit_rate_reject: config.audit_rate_reject,
             };
-            tokio::spawn(amso_core::engine::run_worker(
+            tokio::spawn(amso_core::engine::worker::run_worker(
                 db.clone(),
                 scorer.clone(),
                 worker,
@@ -262,7 +267,7 @@ pub fn spawn_workers(
 
 /// `amso export-labels`: final human verdicts as training JSONL.
 pub async fn export_labels(
-    db: &amso_core::db::Db,
+    db: &amso_core::platform::db::Db,
     args: &ExportLabelsArgs,
 ) -> Result<(), CliError> {
     let since = args
@@ -274,7 +279,7 @@ pub async fn export_labels(
                 .timestamp_millis()
         })
         .unwrap_or(0);
-    let rows = amso_core::review::final_labels(db, since).await?;
+    let rows = amso_core::review::timeline::final_labels(db, since).await?;
     let file = std::fs::File::create(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let mut out = BufWriter::new(file);

@@ -141,7 +141,7 @@ pub async fn track(State(metrics): State<HttpMetrics>, req: Request, next: Next)
 /// Drift as Prometheus text: the last PSI and band of every market × category the drift
 /// check has seen, and the alerts raised so far by band. Empty when the database cannot be
 /// read (the HTTP metrics still go out).
-pub async fn drift(db: &amso_core::db::Db) -> String {
+pub async fn drift(db: &amso_core::platform::db::Db) -> String {
     let state: Vec<(String, String, String, f64)> = match sqlx::query_as(
         "select market, category, band, psi from drift_state order by market, category",
     )

@@ -4,12 +4,12 @@
 
 use crate::web::json_error;
 use amso_app::ssr::{AppState, CurrentUser};
-use amso_core::apikeys::Scope;
-use amso_core::config::Config;
-use amso_core::db::Db;
-use amso_core::report::{self, Format, IsoWeek, ReportError, Request, archive};
-use amso_core::role::Area;
-use amso_core::time::{Millis, now_millis};
+use amso_core::access::apikeys::Scope;
+use amso_core::platform::config::Config;
+use amso_core::platform::db::Db;
+use amso_core::platform::time::{Millis, now_millis};
+use amso_core::report::{self, Format, ReportError, archive, build::Request, week::IsoWeek};
+use amso_core::vocab::role::Area;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -102,7 +102,7 @@ pub fn request_of(
     let tz = if tz.trim().is_empty() {
         config.report_tz()
     } else {
-        report::time_zone(tz)?
+        report::week::time_zone(tz)?
     };
     let week = if week.trim().is_empty() {
         IsoWeek::last_complete(now, tz)
@@ -138,11 +138,11 @@ async fn weekly(
         Ok(r) => r,
         Err(e) => return invalid(e),
     };
-    let built = match report::build(&state.db, &req, now).await {
+    let built = match report::build::build(&state.db, &req, now).await {
         Ok(r) => r,
         Err(e) => return invalid(e),
     };
-    match report::render_async(std::sync::Arc::new(built), format).await {
+    match report::build::render_async(std::sync::Arc::new(built), format).await {
         Ok(bytes) => download(format, &format.file_name(&req.week), bytes),
         Err(e) => invalid(e),
     }
@@ -217,7 +217,7 @@ pub async fn schedule_tick(
             tz: schedule.tz,
             markets: Vec::new(),
         };
-        match report::fill_run(db, id, &req, &recipients, now).await {
+        match report::build::fill_run(db, id, &req, &recipients, now).await {
             Ok(()) => {
                 tracing::info!(%week, "weekly report rendered and archived");
                 rendered.push(week);
@@ -323,8 +323,8 @@ pub async fn cli(
     let format: Format = format.parse()?;
     let req = request_of(config, week, markets, tz, now)?;
     let started = std::time::Instant::now();
-    let built = report::build(db, &req, now).await?;
-    let bytes = report::render_async(std::sync::Arc::new(built), format).await?;
+    let built = report::build::build(db, &req, now).await?;
+    let bytes = report::build::render_async(std::sync::Arc::new(built), format).await?;
     std::fs::write(out, &bytes)
         .map_err(|e| ReportError::Invalid(format!("cannot write {}: {e}", out.display())))?;
     println!(

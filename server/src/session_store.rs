@@ -1,8 +1,8 @@
 //! Login sessions kept in the product's own database, so a restart (or another instance
 //! on the same PostgreSQL) keeps people logged in.
 
-use amso_core::db::Db;
-use amso_core::time::now_millis;
+use amso_core::platform::db::Db;
+use amso_core::platform::time::now_millis;
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};

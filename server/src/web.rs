@@ -5,8 +5,8 @@ use crate::session_store::DbSessionStore;
 use amso_app::error::{AppError, ErrorKind};
 use amso_app::ssr::{AppState, ClientIp, CurrentUser, SESSION_USER_ID};
 use amso_app::{App, shell};
-use amso_core::role::Area;
-use amso_core::users;
+use amso_core::access::users;
+use amso_core::vocab::role::Area;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -294,7 +294,7 @@ async fn audit_csv(
         );
     }
     let prefix = query.prefix.trim();
-    let rows = match amso_core::audit::search(
+    let rows = match amso_core::access::audit::search(
         state.db.pool(),
         (!prefix.is_empty()).then_some(prefix),
         Some(query.q.as_str()),
@@ -312,17 +312,20 @@ async fn audit_csv(
             );
         }
     };
-    let mut out = amso_core::csv::record(&[
+    let mut out = amso_core::platform::csv::record(&[
         "id", "at", "actor", "action", "object", "change", "before", "after", "ip",
     ]);
     for e in rows {
-        out.push_str(&amso_core::csv::record(&[
+        out.push_str(&amso_core::platform::csv::record(&[
             e.id.to_string(),
-            amso_core::time::to_rfc3339(e.at),
+            amso_core::platform::time::to_rfc3339(e.at),
             e.actor.clone(),
             e.action.clone(),
             e.object.clone(),
-            amso_core::audit::summarize_change(e.before_json.as_deref(), e.after_json.as_deref()),
+            amso_core::access::audit::summarize_change(
+                e.before_json.as_deref(),
+                e.after_json.as_deref(),
+            ),
             e.before_json.clone().unwrap_or_default(),
             e.after_json.clone().unwrap_or_default(),
             e.ip.clone().unwrap_or_default(),

@@ -4,10 +4,11 @@
 //! is mailed from the same row: a delivery is claimed by compare-and-set, retried with a
 //! growing pause, and ends `sent` or `failed`, never silently.
 
-use crate::board::ArchivedReport;
-use crate::db::Db;
-use crate::report::{Format, IsoWeek, ReportError};
-use crate::time::{Millis, to_rfc3339};
+use crate::dashboard::view::ArchivedReport;
+use crate::platform::db::Db;
+use crate::platform::time::{Millis, to_rfc3339};
+use crate::report::week::IsoWeek;
+use crate::report::{Format, ReportError};
 use chrono::{Duration, NaiveTime, TimeZone, Weekday};
 use chrono_tz::Tz;
 
@@ -430,7 +431,7 @@ mod tests {
         assert_eq!(s.latest_due(ms(2026, 11, 26, 12)).to_string(), "2026-W47");
         let berlin = Schedule::parse(
             "mon 07:00",
-            crate::report::time_zone("Europe/Berlin").unwrap(),
+            crate::report::week::time_zone("Europe/Berlin").unwrap(),
         )
         .unwrap()
         .unwrap();

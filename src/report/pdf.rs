@@ -4,10 +4,11 @@
 //! the charts are the dashboards' own (`charts`, plotters), placed as vector graphics with
 //! their text kept as text. Meaning never rests on colour alone, so it prints in grey.
 
-use crate::board::{Kpis, WeeklyReport};
 use crate::charts::{self, ChartSpec, Series};
-use crate::kpi::DriftBand;
-use crate::report::{ReportError, change, count, duration, estimate, pct, pts, usd};
+use crate::dashboard::view::{Kpis, WeeklyReport};
+use crate::metrics::format::{NONE, change, duration, estimate_line, int, money, pct, pts};
+use crate::metrics::kpi::DriftBand;
+use crate::report::ReportError;
 use krilla::Document;
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
@@ -359,7 +360,7 @@ struct Tile {
 
 fn tiles(r: &WeeklyReport) -> Vec<Tile> {
     let (t, p, a) = (&r.totals, &r.previous, &r.average);
-    let ci = |e: Option<crate::kpi::Estimate>| {
+    let ci = |e: Option<crate::metrics::kpi::Estimate>| {
         e.map_or_else(
             || "no audit samples".to_string(),
             |e| {
@@ -373,19 +374,19 @@ fn tiles(r: &WeeklyReport) -> Vec<Tile> {
             },
         )
     };
-    let value = |e: Option<crate::kpi::Estimate>| pct(e.map(|e| e.value));
+    let value = |e: Option<crate::metrics::kpi::Estimate>| pct(e.map(|e| e.value));
     vec![
         Tile {
             label: "Ads decided",
-            value: count(t.decided),
-            detail: format!("{} automatic", count(t.auto_approved + t.auto_rejected)),
+            value: int(t.decided),
+            detail: format!("{} automatic", int(t.auto_approved + t.auto_rejected)),
             vs_before: change(t.decided, p.decided),
-            average: count(a.decided),
+            average: int(a.decided),
         },
         Tile {
             label: "Automation rate",
             value: pct(t.automation_rate),
-            detail: format!("{} routed to reviewers", count(t.routed)),
+            detail: format!("{} routed to reviewers", int(t.routed)),
             vs_before: pts(t.automation_rate, p.automation_rate),
             average: pct(a.automation_rate),
         },
@@ -406,14 +407,14 @@ fn tiles(r: &WeeklyReport) -> Vec<Tile> {
         Tile {
             label: "Override rate",
             value: pct(t.override_rate),
-            detail: format!("{} of {} checked", count(t.overridden), count(t.checked)),
+            detail: format!("{} of {} checked", int(t.overridden), int(t.checked)),
             vs_before: pts(t.override_rate, p.override_rate),
             average: pct(a.override_rate),
         },
         Tile {
             label: "Appeal overturn rate",
             value: pct(t.appeal_overturn_rate),
-            detail: format!("{} appeals decided", count(t.appeals_decided)),
+            detail: format!("{} appeals decided", int(t.appeals_decided)),
             vs_before: pts(t.appeal_overturn_rate, p.appeal_overturn_rate),
             average: pct(a.appeal_overturn_rate),
         },
@@ -430,13 +431,13 @@ fn tiles(r: &WeeklyReport) -> Vec<Tile> {
         },
         Tile {
             label: "Cost per 1,000 ads",
-            value: t.cost.per_1k_ads.map_or_else(|| "n/a".into(), usd),
-            detail: format!("{} in total", usd(t.cost.total)),
+            value: t.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
+            detail: format!("{} in total", money(t.cost.total)),
             vs_before: change(
                 t.cost.per_1k_ads.unwrap_or(0.0),
                 p.cost.per_1k_ads.unwrap_or(0.0),
             ),
-            average: a.cost.per_1k_ads.map_or_else(|| "n/a".into(), usd),
+            average: a.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
         },
     ]
 }
@@ -565,7 +566,7 @@ fn summary(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportErro
     sheet.paragraph(
         &format!(
             "Built from {} decisions in the database (newest {}). Week {} to {}, {}; compared with {} to {} and the four weeks {} to {}.",
-            count(r.decisions_in_database as f64),
+            int(r.decisions_in_database as f64),
             r.data_through.as_deref().unwrap_or("none"),
             r.window.from,
             r.window.to,
@@ -581,7 +582,7 @@ fn summary(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportErro
     Ok(())
 }
 
-fn thin_mark(e: Option<crate::kpi::Estimate>) -> &'static str {
+fn thin_mark(e: Option<crate::metrics::kpi::Estimate>) -> &'static str {
     match e {
         Some(e) if !e.enough() => " *",
         _ => "",
@@ -591,14 +592,14 @@ fn thin_mark(e: Option<crate::kpi::Estimate>) -> &'static str {
 fn market_cells(label: &str, k: &Kpis) -> Vec<String> {
     vec![
         label.to_string(),
-        count(k.decided),
+        int(k.decided),
         pct(k.automation_rate),
-        format!("{}{}", estimate(k.precision), thin_mark(k.precision)),
-        format!("{}{}", estimate(k.recall), thin_mark(k.recall)),
+        format!("{}{}", estimate_line(k.precision), thin_mark(k.precision)),
+        format!("{}{}", estimate_line(k.recall), thin_mark(k.recall)),
         pct(k.override_rate),
         pct(k.appeal_overturn_rate),
         duration(k.sla_p95_seconds),
-        k.cost.per_1k_ads.map_or_else(|| "n/a".into(), usd),
+        k.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
     ]
 }
 
@@ -694,11 +695,11 @@ fn cost_and_drift(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), Rep
     sheet.paragraph(
         &format!(
             "Total {}: reviewers {}, inference {}, false rejects {}, harm let through {}.",
-            usd(r.totals.cost.total),
-            usd(r.totals.cost.review),
-            usd(r.totals.cost.inference),
-            usd(r.totals.cost.false_positive),
-            usd(r.totals.cost.false_negative)
+            money(r.totals.cost.total),
+            money(r.totals.cost.review),
+            money(r.totals.cost.inference),
+            money(r.totals.cost.false_positive),
+            money(r.totals.cost.false_negative)
         ),
         8.5,
         0.0,
@@ -746,7 +747,7 @@ fn cost_and_drift(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), Rep
                 d.market,
                 d.category,
                 d.psi.unwrap_or(0.0),
-                d.band.map_or("n/a", |b| b.as_str())
+                d.band.map_or(NONE, |b| b.as_str())
             )
         })
         .collect();
@@ -766,8 +767,8 @@ fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportEr
         .map(|c| {
             vec![
                 c.label.clone(),
-                count(c.overrides),
-                pct(crate::kpi::ratio(c.overrides, all)),
+                int(c.overrides),
+                pct(crate::metrics::kpi::ratio(c.overrides, all)),
             ]
         })
         .collect();
@@ -805,7 +806,7 @@ fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportEr
                 c.category.clone(),
                 pct(c.override_rate),
                 pts(c.override_rate, c.previous_override_rate),
-                format!("{} of {}", count(c.overridden), count(c.checked)),
+                format!("{} of {}", int(c.overridden), int(c.checked)),
             ]
         })
         .collect();

@@ -2,8 +2,8 @@
 //! CSV download, and what tests compare with the KPIs API. Market and category `ALL` mean every
 //! one in scope. Shares are fractions (0.125, not 12.5%), durations seconds, money USD.
 
-use crate::board::{Kpis, WeeklyReport};
-use crate::kpi::Estimate;
+use crate::dashboard::view::{Kpis, WeeklyReport};
+use crate::metrics::kpi::Estimate;
 
 /// One row of the tidy table.
 #[derive(Clone, Debug, PartialEq)]
@@ -153,7 +153,7 @@ pub fn rows(r: &WeeklyReport) -> Vec<Row> {
         );
     }
     t.value("ALL", "ALL", "drift_alerts", Some(r.alerts.len() as f64));
-    let previous = crate::report::IsoWeek::of(
+    let previous = crate::report::week::IsoWeek::of(
         chrono::NaiveDate::parse_from_str(&r.previous_window.from, "%Y-%m-%d").unwrap_or_default(),
     )
     .to_string();
@@ -184,13 +184,14 @@ fn number(x: Option<f64>) -> String {
 }
 
 /// The tidy table as CSV: RFC 4180, UTF-8, CRLF line ends; text that could be read as a
-/// formula is neutralised (see `crate::csv`). Empty cells are figures that do not exist
+/// formula is neutralised (see `crate::platform::csv`). Empty cells are figures that do not exist
 /// (no samples).
 pub fn csv(r: &WeeklyReport) -> String {
-    let mut out = crate::csv::record(&HEADER);
+    let mut out = crate::platform::csv::record(&HEADER);
     for row in rows(r) {
         // Text goes through the neutralising writer; numbers are numbers.
-        let text = crate::csv::record(&[&row.week, &row.market, &row.category, &row.metric]);
+        let text =
+            crate::platform::csv::record(&[&row.week, &row.market, &row.category, &row.metric]);
         let mut line = text.trim_end_matches("\r\n").to_string();
         for v in [row.value, row.low, row.high, row.n] {
             line.push(',');
@@ -205,13 +206,13 @@ pub fn csv(r: &WeeklyReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::board::{OverrideCount, WeeklyReport};
+    use crate::dashboard::view::{OverrideCount, WeeklyReport};
 
     #[test]
     fn hostile_reason_codes_cannot_become_formulas() {
         let r = WeeklyReport {
             week: "2026-W47".into(),
-            previous_window: crate::board::Window {
+            previous_window: crate::dashboard::view::Window {
                 from: "2026-11-09".into(),
                 ..Default::default()
             },

@@ -4,9 +4,10 @@
 //! Trend and Cost sheets carry native Excel charts over their own cells. Text that comes from
 //! ads, advertisers or reviewers is always written as a string cell, never as a formula.
 
-use crate::board::{Kpis, WeeklyReport};
-use crate::kpi::Estimate;
-use crate::report::{ReportError, pts};
+use crate::dashboard::view::{Kpis, WeeklyReport};
+use crate::metrics::format::pts;
+use crate::metrics::kpi::Estimate;
+use crate::report::ReportError;
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
 /// One cell of a table.
@@ -191,7 +192,7 @@ fn build(r: &WeeklyReport) -> Result<Vec<u8>, XlsxError> {
                 Count(t.decided),
                 Count(p.decided),
                 Count(a.decided),
-                text(crate::report::change(t.decided, p.decided)),
+                text(crate::metrics::format::change(t.decided, p.decided)),
             ],
             share_row(
                 "Automation rate",
@@ -243,7 +244,7 @@ fn build(r: &WeeklyReport) -> Result<Vec<u8>, XlsxError> {
                 Usd(Some(t.cost.total)),
                 Usd(Some(p.cost.total)),
                 Usd(Some(a.cost.total)),
-                text(crate::report::change(t.cost.total, p.cost.total)),
+                text(crate::metrics::format::change(t.cost.total, p.cost.total)),
             ],
             vec![
                 text("Cost per 1,000 ads"),

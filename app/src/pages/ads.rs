@@ -2,9 +2,9 @@
 
 use crate::components::{ErrorNote, Guarded};
 use crate::engine_api::{AdDetail, get_ad_detail, list_ads};
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::role::Area;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};

@@ -2,7 +2,7 @@
 
 use crate::api::list_audit;
 use crate::components::{ErrorNote, Guarded};
-use amso_core::role::Area;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -3,7 +3,7 @@
 
 use crate::components::{ErrorNote, Guarded};
 use crate::keys_api::{CreateApiKey, RevokeApiKey, list_api_keys};
-use amso_core::role::Area;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -13,7 +13,7 @@ pub mod users;
 
 use crate::AuthContext;
 use crate::components::Guarded;
-use amso_core::role::Area;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

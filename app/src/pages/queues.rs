@@ -7,10 +7,10 @@ use crate::review_api::{
     BulkReview, OpenReview, QueueRow, StartReview, get_queue_overview, get_team_numbers,
     list_review_queue,
 };
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::queue::Source;
-use amso_core::role::{Area, Role};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::queue::Source;
+use amso_core::vocab::role::{Area, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};

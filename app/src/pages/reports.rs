@@ -7,9 +7,9 @@ use crate::components::{ErrorNote, Guarded};
 use crate::pages::dashboards::format;
 use crate::pages::dashboards::{ChartFigure, use_set_query};
 use crate::report_api::{ArchiveReport, ReportsBoard, RetryReportDelivery, get_reports};
-use amso_core::board::{ArchivedReport, Kpis, WeeklyReport};
-use amso_core::market::Market;
-use amso_core::role::Area;
+use amso_core::dashboard::view::{ArchivedReport, Kpis, WeeklyReport};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -229,7 +229,7 @@ fn relative(now: f64, before: f64) -> String {
 #[component]
 fn Summary(report: WeeklyReport) -> impl IntoView {
     let (t, p, a) = (&report.totals, &report.previous, &report.average);
-    let value = |e: Option<amso_core::kpi::Estimate>| format::pct(e.map(|e| e.value));
+    let value = |e: Option<amso_core::metrics::kpi::Estimate>| format::pct(e.map(|e| e.value));
     let per_1k = |k: &Kpis| {
         k.cost
             .per_1k_ads
@@ -285,7 +285,8 @@ fn TrendTable(report: WeeklyReport) -> impl IntoView {
 #[component]
 fn MarketTable(report: WeeklyReport) -> impl IntoView {
     let row = |label: String, k: &Kpis, total: bool| {
-        let est = |e: Option<amso_core::kpi::Estimate>| match format::estimate(e.as_ref()) {
+        let est = |e: Option<amso_core::metrics::kpi::Estimate>| match format::estimate(e.as_ref())
+        {
             format::EstimateText::Shown {
                 value, interval, ..
             } => format!("{value} ({interval})"),
@@ -338,7 +339,7 @@ fn MarketTable(report: WeeklyReport) -> impl IntoView {
 }
 
 #[component]
-fn Schedule(schedule: amso_core::board::ReportSchedule) -> impl IntoView {
+fn Schedule(schedule: amso_core::dashboard::view::ReportSchedule) -> impl IntoView {
     let when = if schedule.when == "off" {
         "The weekly schedule is off (AMSO_REPORT_SCHEDULE=off).".to_string()
     } else {

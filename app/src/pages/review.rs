@@ -9,9 +9,9 @@ use crate::pages::ads::{ContributionBars, MarkedAdText, ScoreBars, status_class,
 use crate::review_api::{
     EscalateReview, ReviewScreen, SkipReview, SubmitReview, UndoReview, get_review,
 };
-use amso_core::policy::Category;
-use amso_core::queue::{HumanVerdict, Source};
-use amso_core::role::Area;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::queue::{HumanVerdict, Source};
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};

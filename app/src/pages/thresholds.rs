@@ -3,9 +3,9 @@
 
 use crate::components::{ErrorNote, Guarded};
 use crate::engine_api::{GridCell, UpdateCell, get_thresholds};
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::role::Area;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

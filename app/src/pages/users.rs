@@ -3,8 +3,8 @@
 use crate::api::{CreateUser, UpdateUser, list_users};
 use crate::components::{ErrorNote, Guarded, MarketPicker, RoleSelect, market_codes};
 use crate::dto::{UserSummary, markets_label};
-use amso_core::market::Market;
-use amso_core::role::{Area, Role};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::role::{Area, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -5,27 +5,27 @@
 
 use crate::common::*;
 use crate::review::reviewer;
-use amso_core::apikeys::{self, Scope as KeyScope};
-use amso_core::audit::Actor;
-use amso_core::board::Selection;
+use amso_core::access::apikeys::{self, Scope as KeyScope};
+use amso_core::access::audit::Actor;
 use amso_core::dashboard;
-use amso_core::demo::DEMO_LOGINS;
-use amso_core::history::{HistoryParams, seed_history};
-use amso_core::kpi;
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::queue::{HumanVerdict, Source};
-use amso_core::review::{self, DeskSettings, Submission};
-use amso_core::role::Role;
+use amso_core::dashboard::view::Selection;
+use amso_core::demo::accounts::DEMO_LOGINS;
+use amso_core::demo::history::{HistoryParams, seed_history};
+use amso_core::metrics::kpi;
+use amso_core::platform::time::now_millis;
+use amso_core::review::{self, DeskSettings, verdicts::Submission};
 use amso_core::rollup;
-use amso_core::time::now_millis;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::queue::{HumanVerdict, Source};
+use amso_core::vocab::role::Role;
 use axum::http::StatusCode;
 use std::collections::BTreeMap;
 
-fn scorer() -> amso_core::engine::Scorer {
+fn scorer() -> amso_core::engine::worker::Scorer {
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default/model.onnx");
-    amso_core::engine::Scorer::start(&model, 16).unwrap()
+    amso_core::engine::worker::Scorer::start(&model, 16).unwrap()
 }
 
 fn window_28d() -> Selection {
@@ -135,17 +135,24 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         )
         .await;
         let settings = DeskSettings::default();
-        let task = review::claim_next(&t.db, &me, Source::Uncertain, &settings, None, now_millis())
-            .await
-            .unwrap()
-            .expect("the demo backlog has uncertain items");
+        let task = review::queues::claim_next(
+            &t.db,
+            &me,
+            Source::Uncertain,
+            &settings,
+            None,
+            now_millis(),
+        )
+        .await
+        .unwrap()
+        .expect("the demo backlog has uncertain items");
         let verdict = Submission {
             verdict: HumanVerdict::Reject,
             categories: vec![Category::Scam],
             reason_code: None,
             reason_text: None,
         };
-        let done = review::submit(
+        let done = review::verdicts::submit(
             &t.db,
             &me,
             task,
@@ -157,14 +164,14 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         )
         .await
         .unwrap();
-        review::undo(&t.db, &me, done.review_id, &settings, now_millis())
+        review::verdicts::undo(&t.db, &me, done.review_id, &settings, now_millis())
             .await
             .unwrap();
         let approve = Submission {
             verdict: HumanVerdict::Approve,
             ..verdict
         };
-        review::submit(
+        review::verdicts::submit(
             &t.db,
             &me,
             task,
@@ -178,8 +185,10 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         .unwrap();
 
         // 1. What was kept incrementally is what the raw rows say.
-        let stored = rollup::stored(&t.db, rollup::Grain::Hour).await.unwrap();
-        let recomputed = rollup::recompute(&t.db).await.unwrap();
+        let stored = rollup::store::stored(&t.db, rollup::Grain::Hour)
+            .await
+            .unwrap();
+        let recomputed = rollup::store::recompute(&t.db).await.unwrap();
         let diff = stored.differences(&recomputed);
         assert!(
             diff.is_empty(),
@@ -189,7 +198,9 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             &diff[..diff.len().min(5)]
         );
         // The daily rollups the pages read are the hourly ones summed per day.
-        let daily = rollup::stored(&t.db, rollup::Grain::Day).await.unwrap();
+        let daily = rollup::store::stored(&t.db, rollup::Grain::Day)
+            .await
+            .unwrap();
         let diff = daily.differences(&recomputed.daily());
         assert!(
             diff.is_empty(),
@@ -205,8 +216,8 @@ async fn dashboard_numbers_equal_the_raw_rows() {
 
         // 2. The overview's figures against an independent recomputation.
         let now = now_millis();
-        let f = dashboard::resolve(&window_28d(), now).unwrap();
-        let o = dashboard::overview(&t.db, &f, now).await.unwrap();
+        let f = dashboard::filter::resolve(&window_28d(), now).unwrap();
+        let o = dashboard::overview::overview(&t.db, &f, now).await.unwrap();
         let d = direct(&t, f.window.from_ms, f.window.to_ms).await;
         let k = &o.totals;
         assert_eq!(k.decided, d.decided, "{}", t.label);
@@ -239,7 +250,7 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         assert_eq!(k.sla_p95_seconds, Some(expected), "{}", t.label);
         // Bucketed, but within 10% of the exact figure.
         assert!((expected * 1000.0 - p95 as f64).abs() <= 0.1 * p95 as f64 + 1000.0);
-        let rates = dashboard::rates(&t.db).await.unwrap();
+        let rates = dashboard::kpis::rates(&t.db).await.unwrap();
         let review_cost: f64 = d
             .handling_ms_by_market
             .iter()
@@ -369,7 +380,7 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         assert_eq!(r.status, StatusCode::FORBIDDEN);
 
         // 4. The other views read without error and carry data.
-        let qv = dashboard::quality(&t.db, &f).await.unwrap();
+        let qv = dashboard::quality::quality(&t.db, &f).await.unwrap();
         assert!(
             qv.cells
                 .iter()
@@ -377,20 +388,24 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         );
         assert_eq!(qv.weeks.len(), 8);
         assert!(!qv.reliability.is_empty());
-        let dv = dashboard::drift_view(&t.db, &f, &dashboard::reference_window(&f.window))
-            .await
-            .unwrap();
+        let dv =
+            dashboard::drift::drift_view(&t.db, &f, &dashboard::drift::reference_window(&f.window))
+                .await
+                .unwrap();
         assert_eq!(dv.cells.len(), 100);
         // Picking a slice keeps the whole grid and looks into that slice first.
-        let us_scam = dashboard::Filter {
+        let us_scam = dashboard::filter::Filter {
             market: Some(Market::Us),
             category: Some(Category::Scam),
             ..f.clone()
         };
-        let picked =
-            dashboard::drift_view(&t.db, &us_scam, &dashboard::reference_window(&f.window))
-                .await
-                .unwrap();
+        let picked = dashboard::drift::drift_view(
+            &t.db,
+            &us_scam,
+            &dashboard::drift::reference_window(&f.window),
+        )
+        .await
+        .unwrap();
         assert_eq!(picked.cells, dv.cells);
         assert_eq!(picked.focus, Some(("US".to_string(), "scam".to_string())));
         assert_eq!(picked.language_js, dv.language_js);
@@ -403,18 +418,18 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             assert_eq!(picked.daily_psi[0].0, "US scam");
         }
         assert!(picked.daily_psi.len() <= 5);
-        let cv = dashboard::cost_view(&t.db, &f).await.unwrap();
+        let cv = dashboard::cost::cost_view(&t.db, &f).await.unwrap();
         assert!(close(cv.total.total, k.cost.total), "{}", t.label);
-        let ov = dashboard::overrides_view(&t.db, &f.with_window(f.window.clone()))
+        let ov = dashboard::overrides::overrides_view(&t.db, &f.with_window(f.window.clone()))
             .await
             .unwrap();
         let heat: f64 = ov.cells.iter().map(|c| c.overridden).sum();
         assert_eq!(heat, k.overridden);
-        let us_only = dashboard::Filter {
+        let us_only = dashboard::filter::Filter {
             market: Some(Market::Us),
             ..f.clone()
         };
-        let drill = dashboard::overrides_view(&t.db, &us_only)
+        let drill = dashboard::overrides::overrides_view(&t.db, &us_only)
             .await
             .unwrap()
             .drill;
@@ -423,7 +438,7 @@ async fn dashboard_numbers_equal_the_raw_rows() {
                 .iter()
                 .all(|a| a.market == "US" && a.machine_action != a.verdict)
         );
-        let sim = dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.9, now)
+        let sim = dashboard::simulator::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.9, now)
             .await
             .unwrap();
         assert!(
@@ -431,14 +446,15 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             "{sim:?}"
         );
         // Raising the reject threshold never rejects more.
-        let stricter = dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.95, now)
-            .await
-            .unwrap();
+        let stricter =
+            dashboard::simulator::simulate(&t.db, Market::Us, Category::Scam, 0.3, 0.95, now)
+                .await
+                .unwrap();
         assert!(
             stricter.proposed.recall.unwrap_or(0.0) <= sim.proposed.recall.unwrap_or(0.0) + 1e-12
         );
         assert!(
-            dashboard::simulate(&t.db, Market::Us, Category::Scam, 0.9, 0.3, now)
+            dashboard::simulator::simulate(&t.db, Market::Us, Category::Scam, 0.9, 0.3, now)
                 .await
                 .is_err()
         );
@@ -447,9 +463,10 @@ async fn dashboard_numbers_equal_the_raw_rows() {
 
 #[tokio::test]
 async fn drift_alerts_are_raised_once_and_exported() {
-    use amso_core::ads::{self, Decided};
-    use amso_core::decide::{Action, Verdict};
-    use amso_core::ingest::SubmittedAd;
+    use amso_core::engine::commit::{self, Decided};
+    use amso_core::engine::decide::{Action, Verdict};
+    use amso_core::intake::ads;
+    use amso_core::intake::validate::SubmittedAd;
     for t in backends().await {
         // A month of low gambling scores in GB, then a week of high ones.
         let now = now_millis();
@@ -493,21 +510,27 @@ async fn drift_alerts_are_raised_once_and_exported() {
                     language: Some("en".into()),
                 })
                 .collect();
-            ads::record(&t.db, "w", "m1", 1, &rows, at).await.unwrap();
+            commit::record(&t.db, "w", "m1", 1, &rows, at)
+                .await
+                .unwrap();
         }
         assert_eq!(
-            dashboard::check_drift(&t.db, now).await.unwrap(),
+            dashboard::drift_alerts::check_drift(&t.db, now)
+                .await
+                .unwrap(),
             1,
             "{}",
             t.label
         );
         assert_eq!(
-            dashboard::check_drift(&t.db, now).await.unwrap(),
+            dashboard::drift_alerts::check_drift(&t.db, now)
+                .await
+                .unwrap(),
             0,
             "{}",
             t.label
         );
-        let alerts = dashboard::alerts(&t.db, 10).await.unwrap();
+        let alerts = dashboard::drift_alerts::alerts(&t.db, 10).await.unwrap();
         assert_eq!(alerts.len(), 1);
         assert_eq!(
             (
@@ -554,7 +577,7 @@ async fn dashboards_hear_of_new_decisions_live() {
                     "live",
                     1,
                     Market::Us,
-                    amso_core::decide::Action::Approve,
+                    amso_core::engine::decide::Action::Approve,
                     None,
                 )
                 .await

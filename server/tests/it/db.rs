@@ -1,10 +1,10 @@
 //! The database layer on SQLite and PostgreSQL: migrations, users, the audit log.
 
 use crate::common::*;
-use amso_core::audit::{self, Actor, NewEntry};
-use amso_core::market::Market;
-use amso_core::role::Role;
-use amso_core::users::{self, NewUser, UserChange, UserError};
+use amso_core::access::audit::{self, Actor, NewEntry};
+use amso_core::access::users::{self, NewUser, UserChange, UserError};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::role::Role;
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_readiness_follows_them() {
@@ -105,7 +105,10 @@ async fn users_are_validated_updated_and_audited() {
             .unwrap()
             .unwrap();
         assert_eq!(found, changed);
-        assert!(amso_core::password::verify("another-long-password", &hash));
+        assert!(amso_core::access::password::verify(
+            "another-long-password",
+            &hash
+        ));
 
         let trail = audit::recent(t.db.pool(), Some("user."), 50).await.unwrap();
         let update = trail

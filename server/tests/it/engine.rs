@@ -2,16 +2,19 @@
 //! the real ONNX Runtime, checked against the pure-Rust reference and the official Python
 //! onnxruntime.
 
-use amso_core::corpus::{CorpusParams, generate};
-use amso_core::featurize::featurize;
-use amso_core::model::card::{train_model, write_model};
-use amso_core::model::runtime::{OnnxModel, RuntimeError, pad_batch};
-use amso_core::model::train::TrainParams;
+use amso_core::demo::corpus::{CorpusParams, generate};
+use amso_core::engine::featurize::featurize;
+use amso_core::engine::model::card::{train_model, write_model};
+use amso_core::engine::model::runtime::{OnnxModel, RuntimeError, pad_batch};
+use amso_core::engine::model::train::TrainParams;
 use std::process::Command;
 
 fn small_model(
     dir: &std::path::Path,
-) -> (amso_core::model::Weights, Vec<amso_core::ingest::NewAd>) {
+) -> (
+    amso_core::engine::model::Weights,
+    Vec<amso_core::intake::validate::NewAd>,
+) {
     let corpus = generate(&CorpusParams {
         ads: 6000,
         days: 14,

@@ -1,8 +1,8 @@
 //! The HTTP surface through the real router, on SQLite and PostgreSQL.
 
 use crate::common::*;
-use amso_core::demo::DEMO_LOGINS;
-use amso_core::role::Role;
+use amso_core::demo::accounts::DEMO_LOGINS;
+use amso_core::vocab::role::Role;
 use axum::http::{StatusCode, header};
 
 fn demo(role: Role) -> (&'static str, &'static str) {
@@ -330,7 +330,7 @@ async fn admins_create_users_and_bad_input_gets_a_json_4xx() {
 
 #[tokio::test]
 async fn the_ads_table_filters_by_submission_day() {
-    use amso_core::ingest::SubmittedAd;
+    use amso_core::intake::validate::SubmittedAd;
     for t in backends().await {
         let app = app(&t);
         let day = |d: &str| {
@@ -359,7 +359,7 @@ async fn the_ads_table_filters_by_submission_day() {
             })
             .collect();
         let items: Vec<_> = ads.iter().map(|(a, t)| (a, *t)).collect();
-        amso_core::ads::submit_timed(&t.db, "test", &items)
+        amso_core::intake::ads::submit_timed(&t.db, "test", &items)
             .await
             .unwrap();
         let (email, password) = demo(Role::OpsHead);

@@ -2,12 +2,13 @@
 //! SQLite and PostgreSQL: the API, imports, concurrent workers and expired leases.
 
 use crate::common::*;
-use amso_core::ads;
-use amso_core::apikeys::{self, Scope};
-use amso_core::audit::Actor;
-use amso_core::engine::{Scorer, WorkerConfig, process_batch};
-use amso_core::ingest::{NewAd, SubmittedAd};
-use amso_core::time::now_millis;
+use amso_core::access::apikeys::{self, Scope};
+use amso_core::access::audit::Actor;
+use amso_core::engine::commit;
+use amso_core::engine::worker::{Scorer, WorkerConfig, process_batch};
+use amso_core::intake::ads;
+use amso_core::intake::validate::{NewAd, SubmittedAd};
+use amso_core::platform::time::now_millis;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use rand::SeedableRng;
@@ -95,12 +96,13 @@ async fn ingested_ads_are_decided_by_the_rules() {
         assert_eq!(d.scores.len(), 10);
         assert!((d.sampling_probability - 0.02).abs() < 1e-12);
 
-        let (counted,): (i64,) =
-            sqlx::query_as("select cast(coalesce(sum(decided), 0) as bigint) from daily_counters")
-                .fetch_one(t.db.pool())
-                .await
-                .unwrap();
-        assert_eq!(counted, 4, "{}: counters follow decisions", t.label);
+        let (counted,): (i64,) = sqlx::query_as(
+            "select cast(coalesce(sum(decided), 0) as bigint) from rollup_ads_daily",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(counted, 4, "{}: daily rollups follow decisions", t.label);
 
         // A batch mixing a decided ad, a new one and the new one again: each is answered in
         // order, the decided one with its current status, the repeat with its first copy's id.
@@ -157,7 +159,7 @@ async fn concurrent_workers_never_decide_an_ad_twice() {
                     match process_batch(&db, &scorer, &config, &mut rng).await {
                         Ok(0) => break total,
                         Ok(n) => total += n,
-                        Err(amso_core::engine::EngineError::Overloaded) => {
+                        Err(amso_core::engine::worker::EngineError::Overloaded) => {
                             tokio::task::yield_now().await
                         }
                         Err(e) => panic!("{e}"),
@@ -191,7 +193,7 @@ async fn a_dead_workers_batch_is_finished_by_another_after_its_lease() {
             .await
             .unwrap();
         // Worker "dead" claims everything with a 1 s lease, then dies without deciding.
-        let claimed = ads::claim(&t.db, "dead", 100, 1000, now_millis())
+        let claimed = commit::claim(&t.db, "dead", 100, 1000, now_millis())
             .await
             .unwrap();
         assert_eq!(claimed.len(), 50);
@@ -222,7 +224,7 @@ async fn a_dead_workers_batch_is_finished_by_another_after_its_lease() {
                 .unwrap();
         assert_eq!(by_alive, 50);
         // A late write from the dead worker cannot decide them again.
-        let late = ads::record(&t.db, "dead", "m", 1, &[], now_millis())
+        let late = commit::record(&t.db, "dead", "m", 1, &[], now_millis())
             .await
             .unwrap();
         assert_eq!(late, 0);

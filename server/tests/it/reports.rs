@@ -5,13 +5,13 @@
 //! schedule renders a week once for two servers and mails the PDF through an SMTP server.
 
 use crate::common::*;
-use amso_core::apikeys::{self, Scope as KeyScope};
-use amso_core::audit::Actor;
-use amso_core::demo::DEMO_LOGINS;
-use amso_core::history::{HistoryParams, seed_history};
-use amso_core::report::{self, IsoWeek, archive};
-use amso_core::role::Role;
-use amso_core::time::now_millis;
+use amso_core::access::apikeys::{self, Scope as KeyScope};
+use amso_core::access::audit::Actor;
+use amso_core::demo::accounts::DEMO_LOGINS;
+use amso_core::demo::history::{HistoryParams, seed_history};
+use amso_core::platform::time::now_millis;
+use amso_core::report::{self, archive, week::IsoWeek};
+use amso_core::vocab::role::Role;
 use axum::http::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -22,10 +22,10 @@ const HOSTILE_ADVERTISER: &str = "+SUM(1,2)";
 const HOSTILE_REVIEWER: &str = "@cmd|' /C calc'!A0";
 const HOSTILE_REASON: &str = "-2+3 (reason label)";
 
-fn scorer() -> amso_core::engine::Scorer {
+fn scorer() -> amso_core::engine::worker::Scorer {
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default/model.onnx");
-    amso_core::engine::Scorer::start(&model, 16).unwrap()
+    amso_core::engine::worker::Scorer::start(&model, 16).unwrap()
 }
 
 fn python() -> String {
@@ -368,10 +368,10 @@ async fn report_files_equal_the_kpis_api() {
         assert!(text.contains(&format!("Week {week}")), "{}", t.label);
         let totals = &api["totals"];
         for needle in [
-            report::count(totals["decided"].as_f64().unwrap()),
-            report::pct(totals["automation_rate"].as_f64()),
-            report::pct(totals["override_rate"].as_f64()),
-            report::pct(totals["precision"]["value"].as_f64()),
+            amso_core::metrics::format::int(totals["decided"].as_f64().unwrap()),
+            amso_core::metrics::format::pct(totals["automation_rate"].as_f64()),
+            amso_core::metrics::format::pct(totals["override_rate"].as_f64()),
+            amso_core::metrics::format::pct(totals["precision"]["value"].as_f64()),
         ] {
             assert!(text.contains(&needle), "{}: PDF has {needle}", t.label);
         }
@@ -381,9 +381,9 @@ async fn report_files_equal_the_kpis_api() {
                 .find(|l| l.trim_start().starts_with(&format!("{market} ")) && l.contains('%'))
                 .unwrap_or_else(|| panic!("{}: market row {market} in the PDF", t.label));
             for needle in [
-                report::count(j["decided"].as_f64().unwrap()),
-                report::pct(j["override_rate"].as_f64()),
-                report::pct(j["automation_rate"].as_f64()),
+                amso_core::metrics::format::int(j["decided"].as_f64().unwrap()),
+                amso_core::metrics::format::pct(j["override_rate"].as_f64()),
+                amso_core::metrics::format::pct(j["automation_rate"].as_f64()),
             ] {
                 assert!(
                     line.contains(&needle),
@@ -540,7 +540,9 @@ async fn the_schedule_renders_once_for_two_servers_and_mails_the_pdf() {
         config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         config.report_recipients = vec!["board@example.com".into(), "cto@example.com".into()];
         // Two servers: two connection pools on one database, ticking at the same moment.
-        let other = amso_core::db::Db::connect(&t.url, 5).await.unwrap();
+        let other = amso_core::platform::db::Db::connect(&t.url, 5)
+            .await
+            .unwrap();
         let now = now_millis();
         let (a, b) = tokio::join!(
             amso_server::reports::schedule_tick(&t.db, &config, "server-a", now),
@@ -613,10 +615,10 @@ async fn the_schedule_renders_once_for_two_servers_and_mails_the_pdf() {
         let manual = archive::start_manual(&t.db, due, report::UTC, "", "ops@amso.test", now)
             .await
             .unwrap();
-        report::fill_run(
+        report::build::fill_run(
             &t.db,
             manual,
-            &report::Request {
+            &report::build::Request {
                 week: due,
                 tz: report::UTC,
                 markets: vec![],

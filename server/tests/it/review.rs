@@ -2,17 +2,18 @@
 //! expiry and skip, market scope, reasons for overrides, undo, QA, and appeals.
 
 use crate::common::*;
-use amso_core::ads::{self, Decided};
-use amso_core::audit::Actor;
-use amso_core::decide::{Action, Route, Verdict};
-use amso_core::ingest::SubmittedAd;
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::queue::{HumanVerdict, Source};
-use amso_core::review::{self, DeskSettings, ReviewError, Scope, Submission};
-use amso_core::role::Role;
-use amso_core::time::now_millis;
-use amso_core::users::{self, NewUser};
+use amso_core::access::audit::Actor;
+use amso_core::access::users::{self, NewUser};
+use amso_core::engine::commit::{self, Decided};
+use amso_core::engine::decide::{Action, Route, Verdict};
+use amso_core::intake::ads;
+use amso_core::intake::validate::SubmittedAd;
+use amso_core::platform::time::now_millis;
+use amso_core::review::{self, DeskSettings, ReviewError, Scope, verdicts::Submission};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::queue::{HumanVerdict, Source};
+use amso_core::vocab::role::Role;
 use std::collections::HashSet;
 
 pub(crate) async fn reviewer(t: &TestDb, email: &str, role: Role, markets: Vec<Market>) -> Scope {
@@ -89,7 +90,7 @@ pub(crate) async fn decided(
             language: None,
         })
         .collect();
-    ads::record(&t.db, "w", "test-model", 1, &rows, now)
+    commit::record(&t.db, "w", "test-model", 1, &rows, now)
         .await
         .unwrap();
     stored.iter().map(|s| s.id).collect()
@@ -152,7 +153,7 @@ async fn concurrent_reviewers_never_hold_the_same_item() {
             let db = t.db.clone();
             handles.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(id) = review::claim_next(
+                while let Some(id) = review::queues::claim_next(
                     &db,
                     &scope,
                     Source::Uncertain,
@@ -164,7 +165,7 @@ async fn concurrent_reviewers_never_hold_the_same_item() {
                 .unwrap()
                 {
                     mine.push(id);
-                    review::submit(
+                    review::verdicts::submit(
                         &db,
                         &scope,
                         id,
@@ -216,29 +217,29 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
         let b = reviewer(&t, "b@example.com", Role::Reviewer, vec![Market::Gb]).await;
         let s = DeskSettings::default();
         let now = now_millis();
-        let first = review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
+        let first = review::queues::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
             .await
             .unwrap()
             .unwrap();
         // Asking again hands back the same item.
         assert_eq!(
-            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
+            review::queues::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
                 .await
                 .unwrap(),
             Some(first)
         );
-        let other = review::claim_next(&t.db, &b, Source::Uncertain, &s, None, now)
+        let other = review::queues::claim_next(&t.db, &b, Source::Uncertain, &s, None, now)
             .await
             .unwrap()
             .unwrap();
         assert_ne!(first, other, "{}", t.label);
         // B submits; A's lease runs out; B gets A's item.
-        review::submit(&t.db, &b, other, &approve(), &s, false, 1.0, now)
+        review::verdicts::submit(&t.db, &b, other, &approve(), &s, false, 1.0, now)
             .await
             .unwrap();
         let later = now + s.lease_ms + 1;
         assert_eq!(
-            review::claim_next(&t.db, &b, Source::Uncertain, &s, None, later)
+            review::queues::claim_next(&t.db, &b, Source::Uncertain, &s, None, later)
                 .await
                 .unwrap(),
             Some(first),
@@ -246,7 +247,7 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
             t.label
         );
         // A can no longer submit it.
-        let err = review::submit(&t.db, &a, first, &approve(), &s, false, 1.0, later)
+        let err = review::verdicts::submit(&t.db, &a, first, &approve(), &s, false, 1.0, later)
             .await
             .unwrap_err();
         assert!(
@@ -255,9 +256,11 @@ async fn expired_leases_are_reclaimed_and_skips_return_items() {
             t.label
         );
         // B skips: the item goes back at once and A can take it.
-        review::skip(&t.db, &b, first, later).await.unwrap();
+        review::verdicts::skip(&t.db, &b, first, later)
+            .await
+            .unwrap();
         assert_eq!(
-            review::claim_next(&t.db, &a, Source::Uncertain, &s, None, later)
+            review::queues::claim_next(&t.db, &a, Source::Uncertain, &s, None, later)
                 .await
                 .unwrap(),
             Some(first),
@@ -284,30 +287,30 @@ async fn scope_reasons_overrides_and_undo() {
         let now = now_millis();
         // Outside the reviewer's markets: nothing to claim, and the item itself is refused.
         assert_eq!(
-            review::claim_next(&t.db, &gb_only, Source::Audit, &s, None, now)
+            review::queues::claim_next(&t.db, &gb_only, Source::Audit, &s, None, now)
                 .await
                 .unwrap(),
             None
         );
-        let task = review::claim_next(&t.db, &us_rev, Source::Audit, &s, None, now)
+        let task = review::queues::claim_next(&t.db, &us_rev, Source::Audit, &s, None, now)
             .await
             .unwrap()
             .unwrap();
         assert!(matches!(
-            review::task_for(&t.db, &gb_only, task).await,
+            review::tasks::task_for(&t.db, &gb_only, task).await,
             Err(ReviewError::Forbidden(_))
         ));
         assert!(matches!(
-            review::submit(&t.db, &gb_only, task, &reject(), &s, true, 1.0, now).await,
+            review::verdicts::submit(&t.db, &gb_only, task, &reject(), &s, true, 1.0, now).await,
             Err(ReviewError::Forbidden(_))
         ));
         // Reviewers do not work escalations.
         assert!(matches!(
-            review::claim_next(&t.db, &us_rev, Source::Escalation, &s, None, now).await,
+            review::queues::claim_next(&t.db, &us_rev, Source::Escalation, &s, None, now).await,
             Err(ReviewError::Forbidden(_))
         ));
         // Overruling the machine's approval needs a reason.
-        let err = review::submit(&t.db, &us_rev, task, &reject(), &s, false, 1.0, now)
+        let err = review::verdicts::submit(&t.db, &us_rev, task, &reject(), &s, false, 1.0, now)
             .await
             .unwrap_err();
         assert!(matches!(err, ReviewError::Invalid(_)), "{}: {err}", t.label);
@@ -315,28 +318,30 @@ async fn scope_reasons_overrides_and_undo() {
             reason_code: Some("missed_violation".into()),
             ..reject()
         };
-        let done = review::submit(&t.db, &us_rev, task, &with_reason, &s, false, 1.0, now)
-            .await
-            .unwrap();
+        let done =
+            review::verdicts::submit(&t.db, &us_rev, task, &with_reason, &s, false, 1.0, now)
+                .await
+                .unwrap();
         assert!(done.overrode_machine);
         assert_eq!(ad_status(&t, us[0]).await, "rejected");
         // Undo within the window restores the ad and hands the item back.
-        let back = review::undo(&t.db, &us_rev, done.review_id, &s, now + 1000)
+        let back = review::verdicts::undo(&t.db, &us_rev, done.review_id, &s, now + 1000)
             .await
             .unwrap();
         assert_eq!(back, task);
         assert_eq!(ad_status(&t, us[0]).await, "auto_approved", "{}", t.label);
         assert_eq!(
-            review::held(&t.db, &us_rev).await.unwrap(),
+            review::queues::held(&t.db, &us_rev).await.unwrap(),
             Some((task, Source::Audit))
         );
         // Confirming the machine needs no reason; too late to undo after the window.
-        let done = review::submit(&t.db, &us_rev, task, &approve(), &s, false, 1.0, now + 2000)
-            .await
-            .unwrap();
+        let done =
+            review::verdicts::submit(&t.db, &us_rev, task, &approve(), &s, false, 1.0, now + 2000)
+                .await
+                .unwrap();
         assert!(!done.overrode_machine);
         assert!(matches!(
-            review::undo(
+            review::verdicts::undo(
                 &t.db,
                 &us_rev,
                 done.review_id,
@@ -378,16 +383,16 @@ async fn appeals_skip_the_rejecter_and_settle_the_ad() {
         let b = reviewer(&t, "b@example.com", Role::Reviewer, vec![Market::De]).await;
         let s = DeskSettings::default();
         let now = now_millis();
-        let task = review::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
+        let task = review::queues::claim_next(&t.db, &a, Source::Uncertain, &s, None, now)
             .await
             .unwrap()
             .unwrap();
-        review::submit(&t.db, &a, task, &reject(), &s, false, 1.0, now)
+        review::verdicts::submit(&t.db, &a, task, &reject(), &s, false, 1.0, now)
             .await
             .unwrap();
         assert_eq!(ad_status(&t, ad).await, "rejected");
         // Only rejected ads, and one open appeal at a time.
-        review::file_appeal(
+        review::appeals::file_appeal(
             &t.db,
             ad,
             "It is a board game with play money.",
@@ -397,19 +402,19 @@ async fn appeals_skip_the_rejecter_and_settle_the_ad() {
         .await
         .unwrap();
         assert!(matches!(
-            review::file_appeal(&t.db, ad, "again", "apikey:test", now).await,
+            review::appeals::file_appeal(&t.db, ad, "again", "apikey:test", now).await,
             Err(ReviewError::Conflict(_))
         ));
         assert_eq!(ad_status(&t, ad).await, "appealed");
         assert_eq!(
-            review::claim_next(&t.db, &a, Source::Appeal, &s, None, now)
+            review::queues::claim_next(&t.db, &a, Source::Appeal, &s, None, now)
                 .await
                 .unwrap(),
             None,
             "{}: the rejecting reviewer never gets the appeal",
             t.label
         );
-        let appeal = review::claim_next(&t.db, &b, Source::Appeal, &s, None, now)
+        let appeal = review::queues::claim_next(&t.db, &b, Source::Appeal, &s, None, now)
             .await
             .unwrap()
             .unwrap();
@@ -417,16 +422,16 @@ async fn appeals_skip_the_rejecter_and_settle_the_ad() {
             reason_code: Some("appeal_evidence".into()),
             ..approve()
         };
-        review::submit(&t.db, &b, appeal, &overturn, &s, false, 1.0, now)
+        review::verdicts::submit(&t.db, &b, appeal, &overturn, &s, false, 1.0, now)
             .await
             .unwrap();
         assert_eq!(ad_status(&t, ad).await, "approved", "{}", t.label);
-        let appeals = review::appeals_of(&t.db, ad).await.unwrap();
+        let appeals = review::appeals::appeals_of(&t.db, ad).await.unwrap();
         assert_eq!(appeals.len(), 1);
         assert_eq!(appeals[0].status, "overturned");
         // An approved ad cannot be appealed.
         assert!(matches!(
-            review::file_appeal(&t.db, ad, "why", "apikey:test", now).await,
+            review::appeals::file_appeal(&t.db, ad, "why", "apikey:test", now).await,
             Err(ReviewError::Conflict(_))
         ));
     }
@@ -449,37 +454,37 @@ async fn qa_disagreements_reach_the_ops_heads() {
         let ops = reviewer(&t, "ops@example.com", Role::OpsHead, vec![]).await;
         let s = DeskSettings::default();
         let now = now_millis();
-        let task = review::claim_next(&t.db, &first, Source::Restricted, &s, None, now)
+        let task = review::queues::claim_next(&t.db, &first, Source::Restricted, &s, None, now)
             .await
             .unwrap()
             .unwrap();
         // A draw under the QA rate samples this review for a blind second look.
-        let out = review::submit(&t.db, &first, task, &approve(), &s, false, 0.0, now)
+        let out = review::verdicts::submit(&t.db, &first, task, &approve(), &s, false, 0.0, now)
             .await
             .unwrap();
         assert!(out.qa_sampled);
         assert_eq!(
-            review::claim_next(&t.db, &first, Source::Qa, &s, None, now)
+            review::queues::claim_next(&t.db, &first, Source::Qa, &s, None, now)
                 .await
                 .unwrap(),
             None,
             "nobody second-reviews themselves"
         );
-        let qa = review::claim_next(&t.db, &second, Source::Qa, &s, None, now)
+        let qa = review::queues::claim_next(&t.db, &second, Source::Qa, &s, None, now)
             .await
             .unwrap()
             .unwrap();
-        let out = review::submit(&t.db, &second, qa, &reject(), &s, false, 0.0, now)
+        let out = review::verdicts::submit(&t.db, &second, qa, &reject(), &s, false, 0.0, now)
             .await
             .unwrap();
         assert!(out.escalated && !out.qa_sampled);
-        let esc = review::claim_next(&t.db, &ops, Source::Escalation, &s, None, now)
+        let esc = review::queues::claim_next(&t.db, &ops, Source::Escalation, &s, None, now)
             .await
             .unwrap()
             .expect("the disagreement is escalated");
-        let screen = review::task(&t.db, esc).await.unwrap().unwrap();
+        let screen = review::tasks::task(&t.db, esc).await.unwrap().unwrap();
         assert!(screen.note.unwrap().contains("QA disagreement"));
-        let (rows, kappa, pairs) = review::reviewer_stats(&t.db, now - 1, now + 1, None)
+        let (rows, kappa, pairs) = review::team::reviewer_stats(&t.db, now - 1, now + 1, None)
             .await
             .unwrap();
         assert_eq!(pairs, 1);
@@ -495,7 +500,7 @@ async fn qa_disagreements_reach_the_ops_heads() {
 
 #[tokio::test]
 async fn reviewers_are_held_to_their_markets_and_role_over_http() {
-    use amso_core::demo::DEMO_LOGINS;
+    use amso_core::demo::accounts::DEMO_LOGINS;
     use axum::http::StatusCode;
     for t in backends().await {
         let app = app(&t);
@@ -573,7 +578,7 @@ async fn reviewers_are_held_to_their_markets_and_role_over_http() {
 
 #[tokio::test]
 async fn appeals_through_the_api() {
-    use amso_core::apikeys::{self, Scope as KeyScope};
+    use amso_core::access::apikeys::{self, Scope as KeyScope};
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
     for t in backends().await {
@@ -608,7 +613,7 @@ async fn appeals_through_the_api() {
         assert_eq!(r.status, StatusCode::CONFLICT, "{}: {}", t.label, r.text());
         let mut scores = [0.01f32; 10];
         scores[Category::Gambling.index()] = 0.95;
-        ads::record(
+        commit::record(
             &t.db,
             "w",
             "m",
@@ -659,10 +664,10 @@ async fn appeals_through_the_api() {
 
 #[tokio::test]
 async fn demo_history_looks_like_a_real_operation() {
-    use amso_core::history::{HistoryParams, seed_history};
+    use amso_core::demo::history::{HistoryParams, seed_history};
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default/model.onnx");
-    let scorer = amso_core::engine::Scorer::start(&model, 16).unwrap();
+    let scorer = amso_core::engine::worker::Scorer::start(&model, 16).unwrap();
     for t in backends().await {
         let end = now_millis();
         let p = HistoryParams {
@@ -710,13 +715,13 @@ async fn demo_history_looks_like_a_real_operation() {
         // A second run refuses to pile onto existing data.
         assert!(seed_history(&t.db, &scorer, &p).await.is_err());
         // The closed loop: final verdicts come back as training rows `amso import` reads.
-        let rows = review::final_labels(&t.db, 0).await.unwrap();
+        let rows = review::timeline::final_labels(&t.db, 0).await.unwrap();
         assert!(!rows.is_empty());
         let jsonl: String = rows
             .iter()
             .map(|r| serde_json::to_string(r).unwrap() + "\n")
             .collect();
-        let (good, bad) = amso_core::ingest::read_jsonl(jsonl.as_bytes());
+        let (good, bad) = amso_core::intake::validate::read_jsonl(jsonl.as_bytes());
         assert!(bad.is_empty(), "{:?}", bad.first());
         assert_eq!(good.len(), rows.len());
         assert!(
@@ -732,7 +737,7 @@ async fn demo_history_looks_like_a_real_operation() {
 
 #[tokio::test]
 async fn live_queue_counts_stream_to_logged_in_reviewers() {
-    use amso_core::demo::DEMO_LOGINS;
+    use amso_core::demo::accounts::DEMO_LOGINS;
     use axum::http::{StatusCode, header};
     use futures_util::StreamExt;
     use tower::ServiceExt;
@@ -779,7 +784,7 @@ async fn live_queue_counts_stream_to_logged_in_reviewers() {
 
 #[tokio::test]
 async fn the_audit_log_exports_as_safe_csv() {
-    use amso_core::demo::DEMO_LOGINS;
+    use amso_core::demo::accounts::DEMO_LOGINS;
     use axum::http::{StatusCode, header};
     for t in backends().await {
         let app = app(&t);
@@ -794,7 +799,7 @@ async fn the_audit_log_exports_as_safe_csv() {
         .await[0];
         let r = reviewer(&t, "csv@example.com", Role::Reviewer, vec![Market::Us]).await;
         let s = DeskSettings::default();
-        let task = review::claim_next(&t.db, &r, Source::Uncertain, &s, None, now_millis())
+        let task = review::queues::claim_next(&t.db, &r, Source::Uncertain, &s, None, now_millis())
             .await
             .unwrap()
             .unwrap();
@@ -803,7 +808,7 @@ async fn the_audit_log_exports_as_safe_csv() {
             reason_text: Some("=HYPERLINK(\"http://evil.example\",\"click\")".into()),
             ..reject()
         };
-        review::submit(&t.db, &r, task, &hostile, &s, false, 1.0, now_millis())
+        review::verdicts::submit(&t.db, &r, task, &hostile, &s, false, 1.0, now_millis())
             .await
             .unwrap();
         let login_as = |role: Role| DEMO_LOGINS.iter().find(|d| d.role == role).unwrap();
@@ -860,7 +865,7 @@ async fn reason_codes_are_managed_and_retired_ones_refused() {
     for t in backends().await {
         let actor = Actor::User("ops@example.com".into());
         let now = now_millis();
-        review::save_reason_code(
+        review::reasons::save_reason_code(
             &t.db,
             &actor,
             "counterfeit_brand",
@@ -871,13 +876,13 @@ async fn reason_codes_are_managed_and_retired_ones_refused() {
         .await
         .unwrap();
         assert!(matches!(
-            review::save_reason_code(&t.db, &actor, "Bad Code!", "x", true, now).await,
+            review::reasons::save_reason_code(&t.db, &actor, "Bad Code!", "x", true, now).await,
             Err(ReviewError::Invalid(_))
         ));
-        let codes = review::reason_codes(&t.db).await.unwrap();
+        let codes = review::reasons::reason_codes(&t.db).await.unwrap();
         assert_eq!(codes.last().unwrap().code, "counterfeit_brand");
         // Retire one: it is no longer offered, and a review giving it is refused.
-        review::save_reason_code(
+        review::reasons::save_reason_code(
             &t.db,
             &actor,
             "wrong_category",
@@ -888,7 +893,7 @@ async fn reason_codes_are_managed_and_retired_ones_refused() {
         .await
         .unwrap();
         assert!(
-            !review::reason_codes(&t.db)
+            !review::reasons::reason_codes(&t.db)
                 .await
                 .unwrap()
                 .iter()
@@ -897,7 +902,7 @@ async fn reason_codes_are_managed_and_retired_ones_refused() {
         decided(&t, "rc", 1, Market::Us, Action::Approve, Some(Route::Audit)).await;
         let r = reviewer(&t, "rc@example.com", Role::Reviewer, vec![Market::Us]).await;
         let s = DeskSettings::default();
-        let task = review::claim_next(&t.db, &r, Source::Audit, &s, None, now)
+        let task = review::queues::claim_next(&t.db, &r, Source::Audit, &s, None, now)
             .await
             .unwrap()
             .unwrap();
@@ -906,7 +911,7 @@ async fn reason_codes_are_managed_and_retired_ones_refused() {
             ..reject()
         };
         assert!(matches!(
-            review::submit(&t.db, &r, task, &retired, &s, false, 1.0, now).await,
+            review::verdicts::submit(&t.db, &r, task, &retired, &s, false, 1.0, now).await,
             Err(ReviewError::Invalid(_))
         ));
         let audited: (i64,) =

@@ -9,11 +9,11 @@ use super::{
 };
 use crate::components::Guarded;
 use crate::dashboard_api::{DriftBoard, get_drift};
-use amso_core::board::DriftCell;
-use amso_core::kpi::DriftBand;
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::role::Area;
+use amso_core::dashboard::view::DriftCell;
+use amso_core::metrics::kpi::DriftBand;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

@@ -8,11 +8,11 @@ use super::{
 };
 use crate::components::Guarded;
 use crate::dashboard_api::{OverridesBoard, get_overrides};
-use amso_core::board::{OverrideCell, OverrideCount};
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::queue::Source;
-use amso_core::role::Area;
+use amso_core::dashboard::view::{OverrideCell, OverrideCount};
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::queue::Source;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -191,7 +191,7 @@ fn OverridesBody(board: OverridesBoard) -> impl IntoView {
                             <th scope="row">"All"</th>
                             {totals}
                             <td class="heat-total">
-                                <span class="heat-rate">{format::pct(amso_core::kpi::ratio(all_overridden, all_checked))}</span>
+                                <span class="heat-rate">{format::pct(amso_core::metrics::kpi::ratio(all_overridden, all_checked))}</span>
                                 <span class="heat-count">{format!("{}/{}", format::int(all_overridden), format::int(all_checked))}</span>
                             </td>
                         </tr>

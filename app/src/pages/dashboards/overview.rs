@@ -8,10 +8,10 @@ use super::{
 };
 use crate::components::Guarded;
 use crate::dashboard_api::{OverviewBoard, get_overview};
-use amso_core::board::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow};
-use amso_core::kpi::{DriftBand, Estimate};
-use amso_core::queue::Source;
-use amso_core::role::Area;
+use amso_core::dashboard::view::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow};
+use amso_core::metrics::kpi::{DriftBand, Estimate};
+use amso_core::vocab::queue::Source;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

@@ -6,11 +6,11 @@ use super::format::{self, EstimateText};
 use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, selection, window_text};
 use crate::components::Guarded;
 use crate::dashboard_api::{QualityBoard, get_quality};
-use amso_core::board::QualityCell;
-use amso_core::kpi::Estimate;
-use amso_core::market::Market;
-use amso_core::policy::Category;
-use amso_core::role::Area;
+use amso_core::dashboard::view::QualityCell;
+use amso_core::metrics::kpi::Estimate;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::policy::Category;
+use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -188,12 +188,13 @@ fn QualityBody(board: QualityBoard, preferred: String) -> impl IntoView {
         })
         .collect_view();
     // Reliability: the categories by the weight behind them, heaviest first.
-    let mut reliability: Vec<(amso_core::board::Reliability, String)> = data
+    let mut reliability: Vec<(amso_core::dashboard::view::Reliability, String)> = data
         .reliability
         .into_iter()
         .zip(reliability_charts)
         .collect();
-    let weight = |r: &amso_core::board::Reliability| r.points.iter().map(|p| p.2).sum::<f64>();
+    let weight =
+        |r: &amso_core::dashboard::view::Reliability| r.points.iter().map(|p| p.2).sum::<f64>();
     reliability.sort_by(|a, b| weight(&b.0).total_cmp(&weight(&a.0)));
     let first = reliability
         .iter()

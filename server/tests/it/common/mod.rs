@@ -2,9 +2,9 @@
 //! test command started one, a real PostgreSQL database.
 
 use amso_app::ssr::AppState;
-use amso_core::config::Config;
-use amso_core::db::Db;
-use amso_core::demo::ensure_demo_users;
+use amso_core::demo::accounts::ensure_demo_users;
+use amso_core::platform::config::Config;
+use amso_core::platform::db::Db;
 use amso_server::build_router;
 use axum::Router;
 use axum::body::{Body, Bytes};

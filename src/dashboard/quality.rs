@@ -1,0 +1,122 @@
+//! The quality page: precision and recall per market × category with intervals, the weekly
+//! trend, reliability per category.
+
+use super::filter::{DAY_MS, Filter};
+use super::kpis::{add_into, grouped, ht};
+use crate::dashboard::view::Window;
+use crate::metrics::kpi::{self};
+use crate::platform::db::Db;
+use crate::rollup::{AD_MEASURES, CAT_MEASURES, ad, cat};
+use chrono::{Datelike, TimeZone, Utc};
+use std::collections::BTreeMap;
+
+fn iso_week_label(week: i64) -> String {
+    // Week numbers count Mondays since the epoch: week w starts on day 7w − 3.
+    let monday = Utc
+        .timestamp_millis_opt((week * 7 - 3) * DAY_MS)
+        .single()
+        .map(|d| d.date_naive());
+    monday.map_or_else(String::new, |d| {
+        let iso = d.iso_week();
+        format!("{}-W{:02}", iso.year(), iso.week())
+    })
+}
+
+/// The quality page: precision, recall and F1 per market × category with intervals, a
+/// weekly trend over the 8 weeks ending with the window, and reliability per category.
+pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view::Quality> {
+    use crate::dashboard::view::{QualityCell, Reliability};
+    let q_measures = &CAT_MEASURES[cat::P_W..cat::P_W + 6];
+    let rows = grouped(
+        db,
+        "rollup_categories",
+        q_measures,
+        &["market", "category"],
+        f,
+        true,
+    )
+    .await?;
+    let mut all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut cells = Vec::new();
+    let cell = |market: String, category: String, v: &[f64]| {
+        let precision = kpi::ht_ratio(&ht(v, 0));
+        let recall = kpi::ht_ratio(&ht(v, 3));
+        QualityCell {
+            market,
+            category,
+            f1: precision
+                .zip(recall)
+                .and_then(|(p, r)| kpi::f1(p.value, r.value)),
+            precision,
+            recall,
+        }
+    };
+    for (k, v) in &rows {
+        add_into(all.entry(k[1].clone()).or_insert_with(|| vec![0.0; 6]), v);
+        cells.push(cell(k[0].clone(), k[1].clone(), v));
+    }
+    for (c, v) in &all {
+        cells.push(cell("ALL".into(), c.clone(), v));
+    }
+    // Weekly trend: ad-level, or the chosen category's.
+    // Weeks count Mondays since the epoch (a Thursday): week w starts on day 7w − 3.
+    let end_week = ((f.window.to_ms - 1).div_euclid(DAY_MS) + 3).div_euclid(7);
+    let trend = f.with_window(Window {
+        from_ms: (7 * (end_week - 7) - 3) * DAY_MS,
+        ..f.window.clone()
+    });
+    let (table, measures, p_at, r_at) = match f.category {
+        Some(_) => ("rollup_categories", q_measures.to_vec(), 0, 3),
+        None => (
+            "rollup_ads",
+            AD_MEASURES[ad::P_W..ad::P_W + 6].to_vec(),
+            0,
+            3,
+        ),
+    };
+    let weekly = grouped(db, table, &measures, &["(day + 3) / 7"], &trend, true).await?;
+    let weekly: BTreeMap<i64, Vec<f64>> = weekly
+        .into_iter()
+        .map(|(k, v)| (k[0].parse().unwrap_or(0), v))
+        .collect();
+    let weeks: Vec<i64> = (end_week - 7..=end_week).collect();
+    let value = |w: &i64, at: usize| {
+        weekly
+            .get(w)
+            .and_then(|v| kpi::ht_ratio(&ht(v, at)))
+            .filter(|e| e.enough())
+            .map(|e| e.value)
+    };
+    // Reliability per category over the window.
+    let cal = &CAT_MEASURES[cat::CAL_W..cat::CAL_S + kpi::PSI_BINS];
+    let rows = grouped(db, "rollup_categories", cal, &["category"], f, true).await?;
+    let reliability = rows
+        .into_iter()
+        .map(|(k, v)| {
+            let bins: Vec<kpi::CalibrationBin> = (0..kpi::PSI_BINS)
+                .map(|b| kpi::CalibrationBin {
+                    w: v[b],
+                    wy: v[20 + b],
+                    ws: v[40 + b],
+                })
+                .collect();
+            Reliability {
+                category: k[0].clone(),
+                points: bins
+                    .iter()
+                    .filter(|b| b.w > 0.0)
+                    .map(|b| (b.ws / b.w, b.wy / b.w, b.w))
+                    .collect(),
+                ece: kpi::expected_calibration_error(&bins),
+            }
+        })
+        .collect();
+    Ok(crate::dashboard::view::Quality {
+        window: f.window.clone(),
+        cells,
+        weekly_precision: weeks.iter().map(|w| value(w, p_at)).collect(),
+        weekly_recall: weeks.iter().map(|w| value(w, r_at)).collect(),
+        weeks: weeks.iter().map(|w| iso_week_label(*w)).collect(),
+        reliability,
+    })
+}

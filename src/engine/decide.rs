@@ -1,0 +1,290 @@
+//! The machine's decision for one scored ad: thresholds per market × category, the market
+//! policy matrix, and random audit sampling. Pure: no I/O, no clock, randomness passed in.
+
+use crate::engine::model::CATEGORIES;
+use crate::vocab::market::Market;
+use crate::vocab::policy::Category;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What a market's policy says about a category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Detected above the reject threshold: auto-reject.
+    Prohibited,
+    /// Detected at all (at or above the approve threshold): always a human decides.
+    Restricted,
+    /// Never a reason to reject or review.
+    Allowed,
+}
+
+impl Rule {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Prohibited => "prohibited",
+            Rule::Restricted => "restricted",
+            Rule::Allowed => "allowed",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Rule> {
+        [Rule::Prohibited, Rule::Restricted, Rule::Allowed]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// The two thresholds of one market × category.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// Below this the category is considered absent.
+    pub approve_below: f64,
+    /// At or above this a prohibited category is rejected.
+    pub reject_at: f64,
+}
+
+/// Thresholds and policy in force, with the thresholds version decisions record.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    pub thresholds_version: i64,
+    pub bands: HashMap<(Market, Category), Band>,
+    pub policy: HashMap<(Market, Category), Rule>,
+    /// Share of auto-approvals also sent to reviewers as audit samples.
+    pub audit_rate_approve: f64,
+    /// Share of auto-rejections also sent to reviewers as audit samples.
+    pub audit_rate_reject: f64,
+}
+
+/// The machine's action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Approve,
+    Reject,
+    Review,
+}
+
+impl Action {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Review => "review",
+        }
+    }
+}
+
+/// Why an ad goes to a human.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    /// A prohibited category scored between the thresholds.
+    Uncertain,
+    /// A restricted category was detected.
+    Restricted,
+    /// A random sample of an automatic decision, for unbiased quality estimates.
+    Audit,
+}
+
+impl Route {
+    /// The stored name (also the review queue's source).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Uncertain => "uncertain",
+            Route::Restricted => "restricted",
+            Route::Audit => "audit",
+        }
+    }
+}
+
+/// A decision, before it is stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    pub action: Action,
+    /// The categories behind a reject or review.
+    pub reasons: Vec<Category>,
+    /// Whether (and why) a human sees it.
+    pub route: Option<Route>,
+    pub audit_sample: bool,
+    /// The probability that this ad was sent to a human: the audit rate for automatic
+    /// decisions, 1 for reviews. Quality estimates weigh samples by its inverse.
+    pub sampling_probability: f64,
+}
+
+/// A band that never fires, used when a market × category has no thresholds.
+const CLOSED: Band = Band {
+    approve_below: 1.0,
+    reject_at: 1.01,
+};
+
+/// Decides one ad. `draw` is a uniform random number in [0, 1) for audit sampling.
+pub fn decide(rules: &Rules, market: Market, scores: &[f32; CATEGORIES], draw: f64) -> Verdict {
+    let mut rejects = Vec::new();
+    let mut uncertain = Vec::new();
+    let mut restricted = Vec::new();
+    for c in Category::ALL {
+        let score = f64::from(scores[c.index()]);
+        let band = rules.bands.get(&(market, c)).copied().unwrap_or(CLOSED);
+        if score < band.approve_below {
+            continue;
+        }
+        match rules
+            .policy
+            .get(&(market, c))
+            .copied()
+            .unwrap_or(Rule::Prohibited)
+        {
+            Rule::Allowed => {}
+            Rule::Restricted => restricted.push(c),
+            Rule::Prohibited if score >= band.reject_at => rejects.push(c),
+            Rule::Prohibited => uncertain.push(c),
+        }
+    }
+    let (action, reasons, route) = if !rejects.is_empty() {
+        (Action::Reject, rejects, None)
+    } else if !restricted.is_empty() {
+        restricted.extend(uncertain);
+        (Action::Review, restricted, Some(Route::Restricted))
+    } else if !uncertain.is_empty() {
+        (Action::Review, uncertain, Some(Route::Uncertain))
+    } else {
+        (Action::Approve, Vec::new(), None)
+    };
+    let rate = match action {
+        Action::Approve => rules.audit_rate_approve,
+        Action::Reject => rules.audit_rate_reject,
+        Action::Review => 1.0,
+    };
+    let audit_sample = action != Action::Review && draw < rate;
+    Verdict {
+        action,
+        reasons,
+        route: if audit_sample {
+            Some(Route::Audit)
+        } else {
+            route
+        },
+        audit_sample,
+        sampling_probability: rate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        let mut r = Rules {
+            thresholds_version: 1,
+            audit_rate_approve: 0.02,
+            audit_rate_reject: 0.05,
+            ..Default::default()
+        };
+        for m in Market::ALL {
+            for c in Category::ALL {
+                r.bands.insert(
+                    (m, c),
+                    Band {
+                        approve_below: 0.2,
+                        reject_at: 0.8,
+                    },
+                );
+                r.policy.insert((m, c), Rule::Prohibited);
+            }
+        }
+        r.policy
+            .insert((Market::Gb, Category::Alcohol), Rule::Restricted);
+        r.policy
+            .insert((Market::Us, Category::Alcohol), Rule::Allowed);
+        r
+    }
+
+    fn scores(pairs: &[(Category, f32)]) -> [f32; CATEGORIES] {
+        let mut s = [0.01; CATEGORIES];
+        for (c, v) in pairs {
+            s[c.index()] = *v;
+        }
+        s
+    }
+
+    #[test]
+    fn clean_ads_are_approved_and_sometimes_audited() {
+        let v = decide(&rules(), Market::De, &scores(&[]), 0.5);
+        assert_eq!(
+            (v.action, v.route, v.audit_sample),
+            (Action::Approve, None, false)
+        );
+        assert_eq!(v.sampling_probability, 0.02);
+        let v = decide(&rules(), Market::De, &scores(&[]), 0.01);
+        assert_eq!(
+            (v.action, v.route, v.audit_sample),
+            (Action::Approve, Some(Route::Audit), true)
+        );
+    }
+
+    #[test]
+    fn prohibited_above_reject_threshold_is_rejected() {
+        let v = decide(
+            &rules(),
+            Market::Ae,
+            &scores(&[(Category::Scam, 0.93), (Category::Gambling, 0.5)]),
+            0.9,
+        );
+        assert_eq!(v.action, Action::Reject);
+        assert_eq!(v.reasons, vec![Category::Scam]);
+        let v = decide(
+            &rules(),
+            Market::Ae,
+            &scores(&[(Category::Scam, 0.93)]),
+            0.04,
+        );
+        assert_eq!(
+            (v.route, v.sampling_probability),
+            (Some(Route::Audit), 0.05)
+        );
+    }
+
+    #[test]
+    fn the_uncertain_band_goes_to_review() {
+        let v = decide(
+            &rules(),
+            Market::Jp,
+            &scores(&[(Category::Gambling, 0.5)]),
+            0.0,
+        );
+        assert_eq!(
+            (v.action, v.route),
+            (Action::Review, Some(Route::Uncertain))
+        );
+        assert_eq!(v.sampling_probability, 1.0);
+        assert!(!v.audit_sample);
+    }
+
+    #[test]
+    fn restricted_categories_always_get_a_human_and_allowed_ones_never_block() {
+        let wine = scores(&[(Category::Alcohol, 0.97)]);
+        let gb = decide(&rules(), Market::Gb, &wine, 0.9);
+        assert_eq!(
+            (gb.action, gb.route),
+            (Action::Review, Some(Route::Restricted))
+        );
+        assert_eq!(
+            decide(&rules(), Market::Us, &wine, 0.9).action,
+            Action::Approve
+        );
+        assert_eq!(
+            decide(&rules(), Market::Ae, &wine, 0.9).action,
+            Action::Reject
+        );
+        // A prohibited hit outranks a restricted one.
+        let both = scores(&[(Category::Alcohol, 0.97), (Category::Drugs, 0.9)]);
+        assert_eq!(
+            decide(&rules(), Market::Gb, &both, 0.9).action,
+            Action::Reject
+        );
+    }
+}

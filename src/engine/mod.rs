@@ -1,0 +1,12 @@
+//! The moderation engine: the worker loop and the thread that owns the ONNX session
+//! ([`worker`]), turning text into features ([`featurize`]), the machine's decision for a
+//! scored ad ([`decide`]), the thresholds and policy matrix in force and their edits
+//! ([`rules_store`], [`thresholds`]), and the classifier itself ([`model`]).
+
+pub mod commit;
+pub mod decide;
+pub mod featurize;
+pub mod model;
+pub mod rules_store;
+pub mod thresholds;
+pub mod worker;

@@ -1,0 +1,85 @@
+//! The ad policy classifier: a fastText-style model (hashed n-gram embeddings averaged,
+//! then one logistic output per policy category), its training, evaluation and export.
+
+pub mod card;
+pub mod onnx;
+pub mod quality;
+pub mod runtime;
+pub mod train;
+
+use crate::vocab::policy::Category;
+
+/// Number of model outputs: one per policy category, in [`Category::ALL`] order.
+pub const CATEGORIES: usize = Category::ALL.len();
+
+/// The learned parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    /// Rows of the embedding table (hash buckets).
+    pub buckets: u32,
+    /// Embedding width.
+    pub dim: usize,
+    /// Number of outputs.
+    pub categories: usize,
+    /// `buckets × dim`, row-major.
+    pub embedding: Vec<f32>,
+    /// `dim × categories`, row-major.
+    pub out_w: Vec<f32>,
+    /// `categories`.
+    pub out_b: Vec<f32>,
+}
+
+impl Weights {
+    /// The averaged embedding of `ids` (zeros for no features).
+    pub fn hidden(&self, ids: &[u32]) -> Vec<f32> {
+        let mut h = vec![0.0f32; self.dim];
+        if ids.is_empty() {
+            return h;
+        }
+        let w = 1.0 / ids.len() as f32;
+        for id in ids {
+            let row = &self.embedding[*id as usize * self.dim..(*id as usize + 1) * self.dim];
+            for (acc, v) in h.iter_mut().zip(row) {
+                *acc += v * w;
+            }
+        }
+        h
+    }
+
+    /// The logit of each category for a hidden vector.
+    pub fn logits(&self, hidden: &[f32]) -> Vec<f32> {
+        let mut z = self.out_b.clone();
+        for (d, hv) in hidden.iter().enumerate() {
+            let row = &self.out_w[d * self.categories..(d + 1) * self.categories];
+            for (zc, wc) in z.iter_mut().zip(row) {
+                *zc += hv * wc;
+            }
+        }
+        z
+    }
+
+    /// Per-category probabilities for one ad's features (the reference implementation
+    /// of what the ONNX graph computes).
+    pub fn predict(&self, ids: &[u32]) -> Vec<f32> {
+        self.logits(&self.hidden(ids))
+            .into_iter()
+            .map(sigmoid)
+            .collect()
+    }
+
+    /// How much feature `id` (one of `n` features) adds to category `c`'s logit.
+    pub fn contribution(&self, id: u32, n: usize, c: usize) -> f32 {
+        let row = &self.embedding[id as usize * self.dim..(id as usize + 1) * self.dim];
+        let dot: f32 = row
+            .iter()
+            .enumerate()
+            .map(|(d, v)| v * self.out_w[d * self.categories + c])
+            .sum();
+        dot / n.max(1) as f32
+    }
+}
+
+/// The logistic function.
+pub fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}

@@ -1,0 +1,5 @@
+//! The metrics as pure functions over plain numbers (interval estimates, drift, quantiles,
+//! agreement), shared with the browser bundle.
+
+pub mod format;
+pub mod kpi;

@@ -1,0 +1,255 @@
+//! Configuration read from the environment. Every variable has a default except secrets.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | `sqlite://data/amso.db` | embedded SQLite file, or `postgres://…` |
+//! | `AMSO_ENV` | `development` | `production` refuses demo credentials and insecure cookies |
+//! | `AMSO_SESSION_IDLE_MINUTES` | `60` | a session ends after this long without a request |
+//! | `AMSO_COOKIE_SECURE` | `false` in development, `true` in production | `Secure` flag on the session cookie |
+//! | `AMSO_LOGIN_MAX_FAILURES` | `5` | failed logins per email within the window before refusing |
+//! | `AMSO_LOGIN_WINDOW_MINUTES` | `15` | the window for the limit above |
+//! | `AMSO_DB_MAX_CONNECTIONS` | `8` | database pool size |
+//! | `AMSO_LOG_FORMAT` | `text` | `json` for one JSON object per log line |
+//! | `RUST_LOG` | `info` | log filter |
+//! | `AMSO_MODEL_PATH` | `models/default/model.onnx` | the classifier `amso serve` runs |
+//! | `ORT_DYLIB_PATH` | `.tools/onnxruntime/libonnxruntime.so` | ONNX Runtime shared library |
+//! | `AMSO_WORKERS` | `2` | decision workers per `amso serve` process (0: none) |
+//! | `AMSO_WORKER_BATCH` | `256` | ads claimed per batch |
+//! | `AMSO_LEASE_SECONDS` | `60` | how long a claimed batch is reserved before others may take it |
+//! | `AMSO_AUDIT_RATE_APPROVE` | `0.02` | share of auto-approvals also sent for audit review |
+//! | `AMSO_AUDIT_RATE_REJECT` | `0.05` | share of auto-rejections also sent for audit review |
+//! | `AMSO_REVIEW_LEASE_SECONDS` | `300` | how long a review item stays reserved for its reviewer (renewed while open) |
+//! | `AMSO_QA_RATE` | `0.05` | share of human reviews checked again, blind, by a second reviewer |
+//! | `AMSO_UNDO_SECONDS` | `30` | how long after submitting a reviewer may undo it |
+//! | `AMSO_DRIFT_CHECK_SECONDS` | `300` | how often drift is checked for alerts (last 7 days against the 28 before) |
+//! | `AMSO_DEMO_ADS` | `20000` | ads in the demo history `amso serve --demo` writes into an empty database (28 days, decided and reviewed) |
+//! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address `amso serve` listens on |
+//! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS/JS/wasm are served from |
+
+use std::env;
+use std::str::FromStr;
+
+/// Whether the process runs for development/demo or for real.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Everything configurable, resolved once at start-up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub environment: Environment,
+    pub session_idle_minutes: i64,
+    pub cookie_secure: bool,
+    pub login_max_failures: i64,
+    pub login_window_minutes: i64,
+    pub db_max_connections: u32,
+    pub log_json: bool,
+    pub model_path: String,
+    pub workers: usize,
+    pub worker_batch: i64,
+    pub lease_seconds: u64,
+    pub audit_rate_approve: f64,
+    pub audit_rate_reject: f64,
+    pub review_lease_seconds: u64,
+    pub qa_rate: f64,
+    pub undo_window_seconds: u64,
+    /// How often drift is checked for alerts.
+    pub drift_check_seconds: u64,
+    pub demo_ads: usize,
+    /// The weekly report's time zone (IANA name).
+    pub report_time_zone: String,
+    /// `mon 07:00` (weekday and time in the report's time zone) or `off`.
+    pub report_schedule: String,
+    /// How often the schedule and pending deliveries are looked at.
+    pub report_check_seconds: u64,
+    /// `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// or `smtp://host:25` (plain, for a relay on a trusted network); unset: reports are
+    /// archived, not mailed.
+    pub smtp_url: Option<String>,
+    pub report_recipients: Vec<String>,
+    pub report_from: String,
+}
+
+/// A variable was set to something that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+/// The default database: a SQLite file under `data/`, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/amso.db";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let environment = match get("AMSO_ENV").as_deref().map(str::trim) {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "AMSO_ENV",
+                    value: other.to_string(),
+                    reason: "expected `development` or `production`".into(),
+                });
+            }
+        };
+        let config = Config {
+            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            environment,
+            session_idle_minutes: parse(&get, "AMSO_SESSION_IDLE_MINUTES", 60)?,
+            cookie_secure: parse(
+                &get,
+                "AMSO_COOKIE_SECURE",
+                environment == Environment::Production,
+            )?,
+            login_max_failures: parse(&get, "AMSO_LOGIN_MAX_FAILURES", 5)?,
+            login_window_minutes: parse(&get, "AMSO_LOGIN_WINDOW_MINUTES", 15)?,
+            db_max_connections: parse(&get, "AMSO_DB_MAX_CONNECTIONS", 8)?,
+            log_json: get("AMSO_LOG_FORMAT").is_some_and(|f| f.trim() == "json"),
+            model_path: get("AMSO_MODEL_PATH")
+                .unwrap_or_else(|| "models/default/model.onnx".into()),
+            workers: parse(&get, "AMSO_WORKERS", 2)?,
+            worker_batch: parse(&get, "AMSO_WORKER_BATCH", 256)?,
+            lease_seconds: parse(&get, "AMSO_LEASE_SECONDS", 60)?,
+            audit_rate_approve: parse(&get, "AMSO_AUDIT_RATE_APPROVE", 0.02)?,
+            audit_rate_reject: parse(&get, "AMSO_AUDIT_RATE_REJECT", 0.05)?,
+            review_lease_seconds: parse(&get, "AMSO_REVIEW_LEASE_SECONDS", 300)?,
+            qa_rate: parse(&get, "AMSO_QA_RATE", 0.05)?,
+            undo_window_seconds: parse(&get, "AMSO_UNDO_SECONDS", 30)?,
+            drift_check_seconds: parse(&get, "AMSO_DRIFT_CHECK_SECONDS", 300)?,
+            demo_ads: parse(&get, "AMSO_DEMO_ADS", 20000)?,
+            report_time_zone: get("AMSO_REPORT_TIME_ZONE").unwrap_or_else(|| "UTC".into()),
+            report_schedule: get("AMSO_REPORT_SCHEDULE").unwrap_or_else(|| "mon 07:00".into()),
+            report_check_seconds: parse(&get, "AMSO_REPORT_CHECK_SECONDS", 60)?,
+            smtp_url: get("AMSO_SMTP_URL"),
+            report_recipients: get("AMSO_REPORT_RECIPIENTS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|r| r.trim().to_string())
+                        .filter(|r| !r.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            report_from: get("AMSO_REPORT_FROM")
+                .unwrap_or_else(|| "AMSO reports <reports@amso.invalid>".into()),
+        };
+        let tz =
+            crate::report::week::time_zone(&config.report_time_zone).map_err(|e| ConfigError {
+                name: "AMSO_REPORT_TIME_ZONE",
+                value: config.report_time_zone.clone(),
+                reason: e.to_string(),
+            })?;
+        crate::report::archive::Schedule::parse(&config.report_schedule, tz).map_err(|e| {
+            ConfigError {
+                name: "AMSO_REPORT_SCHEDULE",
+                value: config.report_schedule.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        for (name, rate) in [
+            ("AMSO_AUDIT_RATE_APPROVE", config.audit_rate_approve),
+            ("AMSO_AUDIT_RATE_REJECT", config.audit_rate_reject),
+            ("AMSO_QA_RATE", config.qa_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(ConfigError {
+                    name,
+                    value: rate.to_string(),
+                    reason: "must be between 0 and 1".into(),
+                });
+            }
+        }
+        if config.session_idle_minutes < 1 {
+            return Err(ConfigError {
+                name: "AMSO_SESSION_IDLE_MINUTES",
+                value: config.session_idle_minutes.to_string(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// The reporting time zone (checked when the configuration was read).
+    pub fn report_tz(&self) -> chrono_tz::Tz {
+        crate::report::week::time_zone(&self.report_time_zone).unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The weekly schedule, if on (checked when the configuration was read).
+    pub fn report_schedule(&self) -> Option<crate::report::archive::Schedule> {
+        crate::report::archive::Schedule::parse(&self.report_schedule, self.report_tz())
+            .ok()
+            .flatten()
+    }
+
+    /// Whether this is a production deployment.
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            value,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_need_nothing_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.environment, Environment::Development);
+        assert!(!c.cookie_secure);
+        assert_eq!(c.login_max_failures, 5);
+    }
+
+    #[test]
+    fn production_defaults_to_secure_cookies() {
+        let c = config(&[("AMSO_ENV", "production")]).unwrap();
+        assert!(c.is_production());
+        assert!(c.cookie_secure);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("AMSO_LOGIN_MAX_FAILURES", "many")]).unwrap_err();
+        assert_eq!(err.name, "AMSO_LOGIN_MAX_FAILURES");
+        assert!(config(&[("AMSO_ENV", "staging")]).is_err());
+        assert!(config(&[("AMSO_SESSION_IDLE_MINUTES", "0")]).is_err());
+    }
+}

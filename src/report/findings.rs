@@ -1,0 +1,209 @@
+//! What moved: the sentences on the biggest movers, and the notes on thin samples.
+
+use crate::dashboard::view::{Kpis, WeeklyReport};
+use crate::metrics::format::{NONE, change, int, money, pct, pts};
+use crate::metrics::kpi::{self, Cost, DriftBand};
+
+/// Human-checked decisions a market × category needs before its override rate is named as a mover.
+const MIN_CHECKED_FOR_MOVER: f64 = 20.0;
+
+/// The sentences of the summary page: what moved, what drifted, which models decided.
+pub fn findings(r: &WeeklyReport) -> Vec<String> {
+    let mut out = Vec::new();
+    let (t, p) = (&r.totals, &r.previous);
+    out.push(format!(
+        "{} ads decided ({} vs the week before, {} vs the 4-week average); {} decided automatically ({}).",
+        int(t.decided),
+        change(t.decided, p.decided),
+        change(t.decided, r.average.decided),
+        pct(t.automation_rate),
+        pts(t.automation_rate, p.automation_rate),
+    ));
+    // The market whose override rate rose most, and the category that drove it.
+    let rise = r
+        .markets
+        .iter()
+        .filter(|m| m.week.checked >= MIN_CHECKED_FOR_MOVER)
+        .filter_map(|m| Some((m, m.week.override_rate? - m.previous.override_rate?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    match rise {
+        Some((m, d)) if d > 0.0 => {
+            let driver = r
+                .categories
+                .iter()
+                .filter(|c| c.market == m.market && c.checked >= 5.0)
+                .filter_map(|c| {
+                    Some((
+                        c,
+                        c.override_rate? - c.previous_override_rate.unwrap_or(0.0),
+                    ))
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let mut s = format!(
+                "Override rate rose most in {}: {} → {} ({}",
+                m.market,
+                pct(m.previous.override_rate),
+                pct(m.week.override_rate),
+                pts(m.week.override_rate, m.previous.override_rate),
+            );
+            if let Some((c, _)) = driver {
+                s.push_str(&format!(
+                    "), mostly in {}: {} of {} checked decisions overridden.",
+                    c.category,
+                    int(c.overridden),
+                    int(c.checked)
+                ));
+            } else {
+                s.push_str(").");
+            }
+            out.push(s);
+        }
+        _ => out.push("No market's override rate rose this week.".into()),
+    }
+    // The market whose automation fell most.
+    if let Some((m, d)) = r
+        .markets
+        .iter()
+        .filter(|m| m.week.decided >= 100.0)
+        .filter_map(|m| Some((m, m.week.automation_rate? - m.previous.automation_rate?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .filter(|(_, d)| *d < 0.0)
+    {
+        out.push(format!(
+            "Automation fell most in {}: {} → {} ({:+.1} pts).",
+            m.market,
+            pct(m.previous.automation_rate),
+            pct(m.week.automation_rate),
+            d * 100.0
+        ));
+    }
+    // Cost per 1,000 ads: the total and the biggest mover.
+    out.push(format!(
+        "Cost of risk control {} ({} per 1,000 ads; {} vs the week before).",
+        money(t.cost.total),
+        t.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
+        change(t.cost.total, p.cost.total),
+    ));
+    if let Some((m, _)) = r
+        .markets
+        .iter()
+        .filter_map(|m| {
+            let now = m.week.cost.per_1k_ads?;
+            let before = m.previous.cost.per_1k_ads?;
+            Some((m, kpi::relative_change(now, before)?))
+        })
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .filter(|(_, c)| c.abs() >= 0.05)
+    {
+        // Name the component that moved, so a jump in an estimate is not read as spending.
+        let (name, _) = cost_driver(&m.week, &m.previous);
+        let caveat = if name == "harm let through" || name == "false rejects" {
+            " (estimated from audit samples: one audited ad stands for many)"
+        } else {
+            ""
+        };
+        out.push(format!(
+            "Cost per 1,000 ads moved most in {}: {} → {}, mostly {name}{caveat}.",
+            m.market,
+            m.previous
+                .cost
+                .per_1k_ads
+                .map_or_else(|| NONE.into(), money),
+            m.week.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
+        ));
+    }
+    // Drift.
+    if r.alerts.is_empty() {
+        out.push("No drift alerts were raised this week.".into());
+    } else {
+        let named = r
+            .alerts
+            .iter()
+            .map(|a| format!("{} {} {} (PSI {:.2})", a.market, a.category, a.band, a.psi))
+            .collect::<Vec<_>>();
+        out.push(format!(
+            "{} drift alert{} this week: {}.",
+            named.len(),
+            if named.len() == 1 { "" } else { "s" },
+            named.join("; ")
+        ));
+    }
+    let drifted: Vec<String> = r
+        .drift
+        .iter()
+        .filter(|d| d.band == Some(DriftBand::Drifted))
+        .map(|d| format!("{} {}", d.market, d.category))
+        .collect();
+    if !drifted.is_empty() {
+        out.push(format!(
+            "Score distributions drifted (PSI ≥ 0.2 against the 4 weeks before) in: {}.",
+            drifted.join(", ")
+        ));
+    }
+    out.push(match r.models.as_slice() {
+        [] => "No model decided ads this week.".into(),
+        [one] => format!("Model in use: {one}."),
+        many => format!("Models in use: {} (most decisions first).", many.join(", ")),
+    });
+    out
+}
+
+/// A cost component's name and how to read it.
+type CostPart = (&'static str, fn(&Cost) -> f64);
+
+/// The cost component whose per-1,000-ads figure changed most between two weeks, and by how
+/// much (USD per 1,000 ads).
+pub(super) fn cost_driver(now: &Kpis, before: &Kpis) -> (&'static str, f64) {
+    let per_1k = |part: f64, k: &Kpis| kpi::ratio(part, k.decided).map_or(0.0, |x| x * 1000.0);
+    let parts: [CostPart; 4] = [
+        ("reviewer time", |c| c.review),
+        ("inference", |c| c.inference),
+        ("false rejects", |c| c.false_positive),
+        ("harm let through", |c| c.false_negative),
+    ];
+    parts
+        .iter()
+        .map(|(name, f)| {
+            (
+                *name,
+                per_1k(f(&now.cost), now) - per_1k(f(&before.cost), before),
+            )
+        })
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap_or(("reviewer time", 0.0))
+}
+
+/// Notes where figures rest on few samples.
+pub fn sample_notes(r: &WeeklyReport) -> Vec<String> {
+    let mut out = vec![format!(
+        "Precision and recall are Horvitz–Thompson estimates from audit samples (weighted by 1 / sampling probability) with 95% Wilson intervals on effective counts; figures on fewer than {} effective samples are marked as thin.",
+        kpi::MIN_EFFECTIVE_SAMPLES
+    )];
+    let thin: Vec<String> = r
+        .markets
+        .iter()
+        .filter(|m| m.week.precision.is_none_or(|e| !e.enough()))
+        .map(|m| m.market.clone())
+        .collect();
+    if !thin.is_empty() {
+        out.push(format!(
+            "Auto-reject precision rests on too few samples this week in: {}.",
+            thin.join(", ")
+        ));
+    }
+    let thin_cells = r
+        .categories
+        .iter()
+        .filter(|c| c.market != "ALL" && c.precision.is_some_and(|e| !e.enough()))
+        .count();
+    if thin_cells > 0 {
+        out.push(format!(
+            "{thin_cells} market × category cells have a precision estimate on too few samples; the Categories sheet marks them."
+        ));
+    }
+    out.push(
+        "SLA percentiles are read from 10%-wide duration buckets; override rates count human-checked automatic decisions (audit samples and appeals)."
+            .into(),
+    );
+    out
+}

@@ -1,0 +1,399 @@
+//! The review queues: their sizes and ages, the list view, and claiming an item (the next in
+//! due order, or a chosen one) under a lease that its holder renews.
+
+use super::tasks::task_for;
+use super::{DeskSettings, ReviewError, Scope, placeholders};
+use crate::platform::db::{Backend, Db};
+use crate::platform::time::Millis;
+use crate::vocab::market::Market;
+use crate::vocab::policy::Category;
+use crate::vocab::queue::Source;
+use serde::Serialize;
+
+/// Size and age of one queue, within a person's scope.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueSummary {
+    pub source: Source,
+    pub open: i64,
+    /// Open items nobody holds right now.
+    pub available: i64,
+    /// When the oldest open item entered the queue.
+    pub oldest_at: Option<Millis>,
+    /// Open items past their SLA due time.
+    pub overdue: i64,
+}
+
+/// Every queue this person works, with its size and age in their markets.
+pub async fn summaries(db: &Db, scope: &Scope, now: Millis) -> sqlx::Result<Vec<QueueSummary>> {
+    let markets = scope.visible_markets();
+    if markets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "select source, count(*), \
+         cast(sum(case when claimed_by is null or lease_expires_at < $1 then 1 else 0 end) as bigint), \
+         min(created_at), cast(sum(case when due_at < $1 then 1 else 0 end) as bigint) \
+         from review_tasks where state = 'open' and market in ({}) group by source",
+        placeholders(2, markets.len())
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64, Option<i64>, i64)>(&sql).bind(now);
+    for m in &markets {
+        q = q.bind(m.code());
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    Ok(Source::ALL
+        .into_iter()
+        .filter(|s| s.worked_by(scope.role))
+        .map(|source| {
+            let row = rows.iter().find(|r| r.0 == source.as_str());
+            QueueSummary {
+                source,
+                open: row.map_or(0, |r| r.1),
+                available: row.map_or(0, |r| r.2),
+                oldest_at: row.and_then(|r| r.3),
+                overdue: row.map_or(0, |r| r.4),
+            }
+        })
+        .collect())
+}
+
+pub(super) fn check_works(scope: &Scope, source: Source) -> Result<(), ReviewError> {
+    if source.worked_by(scope.role) {
+        Ok(())
+    } else {
+        Err(ReviewError::Forbidden(format!(
+            "the {} queue is not worked by your role",
+            source.as_str()
+        )))
+    }
+}
+
+/// The open item this person holds, if any: (task id, source).
+pub async fn held(db: &Db, scope: &Scope) -> sqlx::Result<Option<(i64, Source)>> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "select id, source from review_tasks where claimed_by = $1 and state = 'open'",
+    )
+    .bind(scope.user_id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|(id, s)| Some((id, s.parse().ok()?))))
+}
+
+/// Hands this person the next item of `source` in their markets, under a lease: the most
+/// urgent by SLA due time, then the riskiest. An item they already hold in this queue is
+/// handed back (lease renewed); one held in another queue is released first. `None` when
+/// the queue has nothing for them. `avoid` is an item just skipped, not to be handed back at
+/// once.
+pub async fn claim_next(
+    db: &Db,
+    scope: &Scope,
+    source: Source,
+    settings: &DeskSettings,
+    avoid: Option<i64>,
+    now: Millis,
+) -> Result<Option<i64>, ReviewError> {
+    check_works(scope, source)?;
+    if let Some((id, held_source)) = held(db, scope).await? {
+        if held_source == source {
+            renew(db, scope, id, settings, now).await?;
+            return Ok(Some(id));
+        }
+        release(db, scope.user_id, id).await?;
+    }
+    let markets = scope.visible_markets();
+    if markets.is_empty() {
+        return Ok(None);
+    }
+    let lock = match db.backend() {
+        Backend::Postgres => "for update skip locked",
+        Backend::Sqlite => "",
+    };
+    // The best candidate in each market comes straight off an index; the most urgent of those
+    // wins. Inside one write transaction (PostgreSQL skips rows other claimers have locked;
+    // SQLite has one writer at a time), and the update re-checks that nobody holds the row.
+    let candidate_sql = format!(
+        "select id, due_at, risk from review_tasks \
+         where state = 'open' and source = $1 and market = $2 \
+         and (claimed_by is null or lease_expires_at < $3) \
+         and (excluded_reviewer is null or excluded_reviewer <> $4) and id <> $5 \
+         order by due_at, risk desc limit 1 {lock}"
+    );
+    for _ in 0..5 {
+        let mut tx = db.begin_write().await?;
+        let mut best: Option<(i64, Millis, f64)> = None;
+        for m in &markets {
+            let row: Option<(i64, Millis, f64)> = sqlx::query_as(&candidate_sql)
+                .bind(source.as_str())
+                .bind(m.code())
+                .bind(now)
+                .bind(scope.user_id)
+                .bind(avoid.unwrap_or(-1))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(c) = row {
+                let better = best.is_none_or(|b| c.1 < b.1 || (c.1 == b.1 && c.2 > b.2));
+                if better {
+                    best = Some(c);
+                }
+            }
+        }
+        let Some((id, _, _)) = best else {
+            return Ok(None);
+        };
+        let taken = sqlx::query(
+            "update review_tasks set claimed_by = $1, claimed_at = $2, lease_expires_at = $3 \
+             where id = $4 and state = 'open' and (claimed_by is null or lease_expires_at < $2)",
+        )
+        .bind(scope.user_id)
+        .bind(now)
+        .bind(now + settings.lease_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await;
+        match taken {
+            Ok(r) if r.rows_affected() == 1 => {
+                tx.commit().await?;
+                return Ok(Some(id));
+            }
+            // Another reviewer took it between our look and our write: look again.
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                // This person picked something up concurrently (another tab): release it.
+                drop(tx);
+                if let Some((held_id, _)) = held(db, scope).await? {
+                    release(db, scope.user_id, held_id).await?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ReviewError::Conflict(
+        "the queue is very busy; try again".into(),
+    ))
+}
+
+/// Takes one particular open item (picked from the list view) under a lease, if nobody
+/// else holds it; whatever else this person held goes back to its queue.
+pub async fn claim(
+    db: &Db,
+    scope: &Scope,
+    task_id: i64,
+    settings: &DeskSettings,
+    now: Millis,
+) -> Result<(), ReviewError> {
+    let t = task_for(db, scope, task_id).await?;
+    if t.state != "open" {
+        return Err(ReviewError::Conflict(
+            "this item has already been decided".into(),
+        ));
+    }
+    if t.claimed_by == Some(scope.user_id) {
+        renew(db, scope, task_id, settings, now).await?;
+        return Ok(());
+    }
+    let excluded: Option<(Option<i64>,)> =
+        sqlx::query_as("select excluded_reviewer from review_tasks where id = $1")
+            .bind(task_id)
+            .fetch_optional(db.pool())
+            .await?;
+    if matches!(excluded, Some((Some(u),)) if u == scope.user_id) {
+        return Err(ReviewError::Forbidden(
+            "this item must go to a different reviewer".into(),
+        ));
+    }
+    if let Some((held, _)) = held(db, scope).await? {
+        release(db, scope.user_id, held).await?;
+    }
+    let r = sqlx::query(
+        "update review_tasks set claimed_by = $1, claimed_at = $2, lease_expires_at = $3 \
+         where id = $4 and state = 'open' and (claimed_by is null or lease_expires_at < $2)",
+    )
+    .bind(scope.user_id)
+    .bind(now)
+    .bind(now + settings.lease_ms)
+    .bind(task_id)
+    .execute(db.pool())
+    .await?;
+    if r.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ReviewError::Conflict(
+            "someone else is working on this item".into(),
+        ))
+    }
+}
+
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || d.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+async fn release(db: &Db, user_id: i64, task_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update review_tasks set claimed_by = null, claimed_at = null, lease_expires_at = null \
+         where id = $1 and claimed_by = $2 and state = 'open'",
+    )
+    .bind(task_id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Extends this person's lease on an item they hold; false when it is no longer theirs.
+pub async fn renew(
+    db: &Db,
+    scope: &Scope,
+    task_id: i64,
+    settings: &DeskSettings,
+    now: Millis,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "update review_tasks set lease_expires_at = $1 where id = $2 and claimed_by = $3 and state = 'open'",
+    )
+    .bind(now + settings.lease_ms)
+    .bind(task_id)
+    .bind(scope.user_id)
+    .execute(db.pool())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// One row of a queue's list view.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueItem {
+    pub task_id: i64,
+    pub ad_id: i64,
+    pub market: Market,
+    pub language: Option<String>,
+    pub headline: String,
+    pub advertiser_id: String,
+    /// The machine's flagged categories.
+    pub reasons: Vec<Category>,
+    pub top_category: Option<Category>,
+    pub top_score: f64,
+    pub created_at: Millis,
+    pub due_at: Millis,
+    pub risk: f64,
+    /// Someone holds it right now (their email).
+    pub held_by: Option<String>,
+}
+
+/// Filters of a queue's list view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueueFilter {
+    pub market: Option<Market>,
+    pub category: Option<Category>,
+    /// Keep items whose top score lies in [low, high).
+    pub score_range: Option<(f64, f64)>,
+    /// Keep items waiting at least this long.
+    pub min_age_ms: Option<Millis>,
+    pub limit: i64,
+}
+
+/// The open items of a queue in this person's markets, most urgent first.
+pub async fn list_queue(
+    db: &Db,
+    scope: &Scope,
+    source: Source,
+    filter: &QueueFilter,
+    now: Millis,
+) -> Result<Vec<QueueItem>, ReviewError> {
+    check_works(scope, source)?;
+    let markets: Vec<Market> = scope
+        .visible_markets()
+        .into_iter()
+        .filter(|m| filter.market.is_none_or(|f| f == *m))
+        .collect();
+    if markets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "select t.id, t.ad_id, t.market, a.language, a.headline, a.advertiser_id, d.reasons, d.scores, \
+         t.created_at, t.due_at, t.risk, case when t.lease_expires_at >= $1 then u.email end \
+         from review_tasks t join ads a on a.id = t.ad_id left join decisions d on d.ad_id = t.ad_id \
+         left join users u on u.id = t.claimed_by \
+         where t.state = 'open' and t.source = $2 and t.created_at <= $3 \
+         and (t.excluded_reviewer is null or t.excluded_reviewer <> $4) and t.market in ({}) \
+         order by t.due_at, t.risk desc limit $5",
+        placeholders(6, markets.len())
+    );
+    type Row = (
+        i64,
+        i64,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        f64,
+        Option<String>,
+    );
+    // Category and score filters apply to the decoded scores, so read a wider page first.
+    let wanted = filter.limit.clamp(1, 1000);
+    let fetch = if filter.category.is_some() || filter.score_range.is_some() {
+        wanted * 10
+    } else {
+        wanted
+    };
+    let mut q = sqlx::query_as::<_, Row>(&sql)
+        .bind(now)
+        .bind(source.as_str())
+        .bind(now - filter.min_age_ms.unwrap_or(0))
+        .bind(scope.user_id)
+        .bind(fetch);
+    for m in &markets {
+        q = q.bind(m.code());
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let mut items = Vec::new();
+    for r in rows {
+        let reasons: Vec<Category> =
+            r.6.as_deref()
+                .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c.parse().ok())
+                .collect();
+        let top = r.7.as_deref().and_then(crate::intake::ads::top_of_scores);
+        let top_score = top.map_or(0.0, |t| f64::from(t.1));
+        if let Some(c) = filter.category {
+            let flagged = reasons.contains(&c) || top.is_some_and(|t| t.0 == c);
+            if !flagged {
+                continue;
+            }
+        }
+        if let Some((low, high)) = filter.score_range
+            && (top_score < low || top_score >= high)
+        {
+            continue;
+        }
+        let Ok(market) = r.2.parse() else { continue };
+        items.push(QueueItem {
+            task_id: r.0,
+            ad_id: r.1,
+            market,
+            language: r.3,
+            headline: r.4,
+            advertiser_id: r.5,
+            reasons,
+            top_category: top.map(|t| t.0),
+            top_score,
+            created_at: r.8,
+            due_at: r.9,
+            risk: r.10,
+            held_by: r.11,
+        });
+        if items.len() as i64 >= wanted {
+            break;
+        }
+    }
+    Ok(items)
+}
