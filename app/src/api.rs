@@ -7,7 +7,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     crate::error::ErrorKind,
-    crate::ssr::{app_state, client_ip, current_user, internal, require_area, user_error},
+    crate::ssr::{app_state, client_ip, current_user, internal, require_area},
     amso_core::{access::audit::Actor, access::users, vocab::role::Area},
 };
 
@@ -164,7 +164,7 @@ pub async fn create_user(
     };
     let user = users::create(&state.db, &Actor::User(admin.email), new)
         .await
-        .map_err(user_error)?;
+        .map_err(AppError::from)?;
     Ok(to_summary(user))
 }
 
@@ -196,7 +196,7 @@ pub async fn update_user(
         change,
     )
     .await
-    .map_err(user_error)?;
+    .map_err(AppError::from)?;
     Ok(to_summary(user))
 }
 

@@ -19,10 +19,7 @@ use {
         access::audit::Actor,
         access::users::User,
         charts::{self, ChartSpec, Series},
-        dashboard::{
-            self,
-            filter::{DashboardError, Filter},
-        },
+        dashboard::{self, filter::Filter},
         platform::time::now_millis,
         vocab::role::{Area, Role},
     },
@@ -97,20 +94,12 @@ pub struct BandInForce {
     pub can_apply: bool,
 }
 
-#[cfg(feature = "ssr")]
-fn dash_error(e: DashboardError) -> AppError {
-    match e {
-        DashboardError::Invalid(m) => AppError::new(ErrorKind::Invalid, m),
-        DashboardError::Sql(e) => internal(e),
-    }
-}
-
 /// The reader's filter, checked for role first.
 #[cfg(feature = "ssr")]
 fn reader(sel: &Selection) -> Result<(User, amso_core::platform::db::Db, Filter), AppError> {
     let user = require_area(Area::Dashboards)?;
     let state = app_state()?;
-    let f = dashboard::filter::resolve(sel, now_millis()).map_err(dash_error)?;
+    let f = dashboard::filter::resolve(sel, now_millis()).map_err(AppError::from)?;
     Ok((user, state.db, f))
 }
 
@@ -146,7 +135,7 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
     let now = now_millis();
     let data = dashboard::overview::overview(&db, &f, now)
         .await
-        .map_err(dash_error)?;
+        .map_err(AppError::from)?;
     let updated = chrono::DateTime::from_timestamp_millis(now)
         .map(|t| t.format("%H:%M:%S").to_string())
         .unwrap_or_default();
@@ -274,7 +263,7 @@ pub async fn get_drift(
             ..Selection::default()
         };
         dashboard::filter::resolve(&custom, now_millis())
-            .map_err(dash_error)?
+            .map_err(AppError::from)?
             .window
     };
     // The grid always shows every slice; the selection only picks the one looked into.
@@ -410,7 +399,7 @@ pub async fn save_cost_rates(rates: RatesView) -> Result<(), AppError> {
     let state = app_state()?;
     dashboard::cost::save_rates(&state.db, &Actor::User(user.email), &rates, now_millis())
         .await
-        .map_err(dash_error)
+        .map_err(AppError::from)
 }
 
 /// Overrides by market × category, reviewer and reason, with the drill-down of the chosen
@@ -547,7 +536,7 @@ pub async fn simulate_thresholds(
         now_millis(),
     )
     .await
-    .map_err(dash_error)
+    .map_err(AppError::from)
 }
 
 /// Applies thresholds from the simulator: a new, audited thresholds version. Returns it.

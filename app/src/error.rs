@@ -1,5 +1,7 @@
-//! The error every server function returns: `{"error": "...", "kind": "..."}` on the wire,
-//! with the HTTP status of its kind. Internals never reach the browser.
+//! The one error of the HTTP edge: every server function and every REST handler returns it, so
+//! `{"error": "...", "kind": "..."}` is the only error body, every `kind` comes from
+//! [`ErrorKind`], and a core error gives the same status whichever way it is reached (the
+//! conversions are here, once). Internals never reach the client.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -20,6 +22,12 @@ pub enum ErrorKind {
     Conflict,
     /// Too many attempts; try later.
     RateLimited,
+    /// The request body is over the size limit.
+    TooLarge,
+    /// The database cannot be reached right now.
+    Unavailable,
+    /// The server is up but not ready to serve (readiness probe).
+    NotReady,
     /// Something failed on the server; details are in the server log only.
     Internal,
     /// The request did not reach the server or its answer could not be read.
@@ -36,6 +44,8 @@ impl ErrorKind {
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::RateLimited => 429,
+            ErrorKind::TooLarge => 413,
+            ErrorKind::Unavailable | ErrorKind::NotReady => 503,
             ErrorKind::Internal => 500,
             ErrorKind::Transport => 502,
         }
@@ -47,6 +57,11 @@ impl ErrorKind {
 pub struct AppError {
     pub error: String,
     pub kind: ErrorKind,
+    /// The status when it is not the kind's own: 400 for a request whose parameters cannot be
+    /// read (kind `invalid`, where a refused value is 422). It travels from a server function
+    /// to the status middleware and is never part of the body a client gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl AppError {
@@ -55,7 +70,27 @@ impl AppError {
         AppError {
             error: error.into(),
             kind,
+            status: None,
         }
+    }
+
+    /// A request whose parameters cannot be read (a body that is not JSON, a query string or
+    /// filter that does not parse): kind `invalid`, status 400.
+    pub fn malformed(error: impl Into<String>) -> AppError {
+        AppError {
+            status: Some(400),
+            ..AppError::new(ErrorKind::Invalid, error)
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or(self.kind.status())
+    }
+
+    /// The body a client gets: `{"error": "...", "kind": "..."}`.
+    pub fn public(&self) -> AppError {
+        AppError::new(self.kind, self.error.clone())
     }
 }
 
@@ -83,3 +118,87 @@ impl FromServerFnError for AppError {
         }
     }
 }
+
+#[cfg(feature = "ssr")]
+mod conversions {
+    //! Every core error as the client sees it: the one place that picks its kind and status.
+
+    use super::{AppError, ErrorKind};
+    use amso_core::access::users::UserError;
+    use amso_core::dashboard::filter::DashboardError;
+    use amso_core::report::ReportError;
+    use amso_core::review::ReviewError;
+
+    /// Logs `detail` and returns a generic internal error: details stay in the server log.
+    pub fn internal(detail: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %detail, "internal error");
+        AppError::new(
+            ErrorKind::Internal,
+            "internal error; the details are in the server log",
+        )
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(e: sqlx::Error) -> AppError {
+            internal(e)
+        }
+    }
+
+    impl From<ReviewError> for AppError {
+        fn from(e: ReviewError) -> AppError {
+            match e {
+                ReviewError::NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
+                ReviewError::Forbidden(_) => AppError::new(ErrorKind::Forbidden, e.to_string()),
+                ReviewError::Conflict(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
+                ReviewError::Invalid(_) => AppError::new(ErrorKind::Invalid, e.to_string()),
+                ReviewError::Db(e) => internal(e),
+            }
+        }
+    }
+
+    impl From<DashboardError> for AppError {
+        fn from(e: DashboardError) -> AppError {
+            match e {
+                // A window, market or day that does not parse: the filter cannot be read.
+                DashboardError::Invalid(m) => AppError::malformed(m),
+                DashboardError::Sql(e) => internal(e),
+            }
+        }
+    }
+
+    impl From<ReportError> for AppError {
+        fn from(e: ReportError) -> AppError {
+            match e {
+                // A week, format, market or time zone that does not parse.
+                ReportError::Invalid(m) => AppError::malformed(m),
+                other => internal(other),
+            }
+        }
+    }
+
+    impl From<UserError> for AppError {
+        fn from(e: UserError) -> AppError {
+            use UserError::*;
+            match e {
+                Db(e) => internal(e),
+                NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
+                DuplicateEmail(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
+                SelfLockout => AppError::new(ErrorKind::Forbidden, e.to_string()),
+                InvalidEmail(_) | WeakPassword(_) | ReviewerWithoutMarkets | InvalidDisplayName => {
+                    AppError::new(ErrorKind::Invalid, e.to_string())
+                }
+            }
+        }
+    }
+
+    impl axum::response::IntoResponse for AppError {
+        fn into_response(self) -> axum::response::Response {
+            let status = http::StatusCode::from_u16(self.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            (status, axum::Json(self.public())).into_response()
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use conversions::internal;

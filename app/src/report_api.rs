@@ -14,7 +14,7 @@ use {
     amso_core::{
         charts::{self, ChartSpec, Series},
         platform::time::{now_millis, to_rfc3339},
-        report::{self, ReportError, archive, build::Request, week::IsoWeek},
+        report::{self, archive, build::Request, week::IsoWeek},
         vocab::role::{Area, Role},
     },
 };
@@ -36,14 +36,6 @@ pub struct ReportsBoard {
     pub can_manage: bool,
 }
 
-#[cfg(feature = "ssr")]
-fn report_error(e: ReportError) -> AppError {
-    match e {
-        ReportError::Invalid(m) => AppError::new(ErrorKind::Invalid, m),
-        other => internal(other),
-    }
-}
-
 /// The page: a week's report (default the last complete week), the archive and the schedule.
 #[server(prefix = "/rpc", endpoint = "get_reports")]
 pub async fn get_reports(week: String, markets: String) -> Result<ReportsBoard, AppError> {
@@ -55,16 +47,16 @@ pub async fn get_reports(week: String, markets: String) -> Result<ReportsBoard, 
     let week: IsoWeek = if week.trim().is_empty() {
         last
     } else {
-        week.parse().map_err(report_error)?
+        week.parse().map_err(AppError::from)?
     };
     let req = Request {
         week,
         tz,
-        markets: Request::parse_markets(&markets).map_err(report_error)?,
+        markets: Request::parse_markets(&markets).map_err(AppError::from)?,
     };
     let mut data = report::build::build(&state.db, &req, now)
         .await
-        .map_err(report_error)?;
+        .map_err(AppError::from)?;
     // The page previews the summary; the overridden ads are in the downloads.
     data.overridden.clear();
     let archive = archive::list(&state.db, 30).await.map_err(internal)?;
@@ -134,9 +126,9 @@ pub async fn archive_report(week: String, markets: String) -> Result<i64, AppErr
     let now = now_millis();
     let tz = state.config.report_tz();
     let req = Request {
-        week: week.parse().map_err(report_error)?,
+        week: week.parse().map_err(AppError::from)?,
         tz,
-        markets: Request::parse_markets(&markets).map_err(report_error)?,
+        markets: Request::parse_markets(&markets).map_err(AppError::from)?,
     };
     let codes = req
         .markets
@@ -149,7 +141,7 @@ pub async fn archive_report(week: String, markets: String) -> Result<i64, AppErr
         .map_err(internal)?;
     report::build::fill_run(&state.db, id, &req, &[], now)
         .await
-        .map_err(report_error)?;
+        .map_err(AppError::from)?;
     Ok(id)
 }
 

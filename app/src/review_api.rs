@@ -185,17 +185,6 @@ fn scope_of(user: &User) -> Scope {
 }
 
 #[cfg(feature = "ssr")]
-fn review_error(e: ReviewError) -> AppError {
-    match e {
-        ReviewError::NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
-        ReviewError::Forbidden(_) => AppError::new(ErrorKind::Forbidden, e.to_string()),
-        ReviewError::Conflict(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
-        ReviewError::Invalid(_) => AppError::new(ErrorKind::Invalid, e.to_string()),
-        ReviewError::Db(e) => internal(e),
-    }
-}
-
-#[cfg(feature = "ssr")]
 fn parse_source(s: &str) -> Result<Source, AppError> {
     s.parse()
         .map_err(|e: String| AppError::new(ErrorKind::Invalid, e))
@@ -281,7 +270,7 @@ pub async fn start_review(source: String) -> Result<Option<i64>, AppError> {
         now_millis(),
     )
     .await
-    .map_err(review_error)
+    .map_err(AppError::from)
 }
 
 /// The review screen for an item.
@@ -293,7 +282,7 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
     let now = now_millis();
     let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
-        .map_err(review_error)?;
+        .map_err(AppError::from)?;
     let held = task.state == "open" && task.claimed_by == Some(user.id);
     let ad = crate::engine_api::load_ad_detail(&state, task.ad_id).await?;
     let (_, cells) = amso_core::engine::thresholds::current(&state.db)
@@ -394,7 +383,7 @@ pub async fn submit_review(
     let settings = desk(&state);
     let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
-        .map_err(review_error)?;
+        .map_err(AppError::from)?;
     let out = review::verdicts::submit(
         &state.db,
         &scope,
@@ -406,7 +395,7 @@ pub async fn submit_review(
         now_millis(),
     )
     .await
-    .map_err(review_error)?;
+    .map_err(AppError::from)?;
     let next_task = if next {
         review::queues::claim_next(
             &state.db,
@@ -417,7 +406,7 @@ pub async fn submit_review(
             now_millis(),
         )
         .await
-        .map_err(review_error)?
+        .map_err(AppError::from)?
     } else {
         None
     };
@@ -468,10 +457,10 @@ pub async fn escalate_review(task_id: i64, note: String) -> Result<Option<i64>, 
     let scope = scope_of(&user);
     let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
-        .map_err(review_error)?;
+        .map_err(AppError::from)?;
     review::verdicts::escalate(&state.db, &scope, task_id, &note, now_millis())
         .await
-        .map_err(review_error)?;
+        .map_err(AppError::from)?;
     review::queues::claim_next(
         &state.db,
         &scope,
@@ -481,7 +470,7 @@ pub async fn escalate_review(task_id: i64, note: String) -> Result<Option<i64>, 
         now_millis(),
     )
     .await
-    .map_err(review_error)
+    .map_err(AppError::from)
 }
 
 /// Puts the held item back in its queue and claims a different one.
@@ -492,10 +481,10 @@ pub async fn skip_review(task_id: i64) -> Result<Option<i64>, AppError> {
     let scope = scope_of(&user);
     let task = review::tasks::task_for(&state.db, &scope, task_id)
         .await
-        .map_err(review_error)?;
+        .map_err(AppError::from)?;
     review::verdicts::skip(&state.db, &scope, task_id, now_millis())
         .await
-        .map_err(review_error)?;
+        .map_err(AppError::from)?;
     review::queues::claim_next(
         &state.db,
         &scope,
@@ -505,7 +494,7 @@ pub async fn skip_review(task_id: i64) -> Result<Option<i64>, AppError> {
         now_millis(),
     )
     .await
-    .map_err(review_error)
+    .map_err(AppError::from)
 }
 
 /// Takes back this person's last review (within the undo window); returns its item, which
@@ -522,7 +511,7 @@ pub async fn undo_review(review_id: i64) -> Result<i64, AppError> {
         now_millis(),
     )
     .await
-    .map_err(review_error)
+    .map_err(AppError::from)
 }
 
 /// Keeps the held item reserved while its screen is open; false when it is no longer held.
@@ -608,7 +597,7 @@ pub async fn list_review_queue(
         now,
     )
     .await
-    .map_err(review_error)?;
+    .map_err(AppError::from)?;
     Ok(items
         .into_iter()
         .map(|i| QueueRow {
@@ -757,7 +746,7 @@ pub async fn open_review(task_id: i64) -> Result<i64, AppError> {
         now_millis(),
     )
     .await
-    .map_err(review_error)?;
+    .map_err(AppError::from)?;
     Ok(task_id)
 }
 
@@ -793,7 +782,7 @@ pub async fn set_sla(market: String, hours: f64) -> Result<(), AppError> {
         now_millis(),
     )
     .await
-    .map_err(review_error)
+    .map_err(AppError::from)
 }
 
 /// A reason code on the policy page: (code, label, active).
@@ -823,5 +812,5 @@ pub async fn save_reason_code(code: String, label: String, active: bool) -> Resu
         now_millis(),
     )
     .await
-    .map_err(review_error)
+    .map_err(AppError::from)
 }

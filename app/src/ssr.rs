@@ -1,6 +1,7 @@
 //! Server-side plumbing for server functions: shared state, the current user, and the
 //! checks every server function starts with.
 
+pub use crate::error::internal;
 use crate::error::{AppError, ErrorKind};
 use amso_core::access::users::User;
 use amso_core::platform::config::Config;
@@ -68,28 +69,5 @@ pub fn require_area(area: Area) -> Result<User, AppError> {
             ErrorKind::Forbidden,
             format!("the {} role cannot use {}", user.role.label(), area.label()),
         ))
-    }
-}
-
-/// Logs `detail` and returns a generic internal error: details stay in the server log.
-pub fn internal(detail: impl std::fmt::Display) -> AppError {
-    tracing::error!(error = %detail, "internal error in a server function");
-    AppError::new(
-        ErrorKind::Internal,
-        "internal error; the details are in the server log",
-    )
-}
-
-/// Turns a `users` error into what the client may see.
-pub fn user_error(e: amso_core::access::users::UserError) -> AppError {
-    use amso_core::access::users::UserError::*;
-    match e {
-        Db(e) => internal(e),
-        NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
-        DuplicateEmail(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
-        SelfLockout => AppError::new(ErrorKind::Forbidden, e.to_string()),
-        InvalidEmail(_) | WeakPassword(_) | ReviewerWithoutMarkets | InvalidDisplayName => {
-            AppError::new(ErrorKind::Invalid, e.to_string())
-        }
     }
 }

@@ -1,14 +1,9 @@
-//! The `amso` server: the axum router with pages, server functions, health and metrics,
-//! plus the session and access middleware. `main.rs` only parses the command line.
+//! The `amso` binary's library: the command line ([`cli`]), the HTTP server ([`http`]) and
+//! what a server runs in the background ([`jobs`]). `main.rs` only parses the command line
+//! and sets up logging. Every query lives in `amso-core`; nothing here speaks SQL.
 
-pub mod api;
-pub mod bench;
-pub mod bench_dash;
 pub mod cli;
-pub mod engine_cli;
-pub mod metrics;
-pub mod reports;
-pub mod session_store;
-pub mod web;
+pub mod http;
+pub mod jobs;
 
-pub use web::{Server, build_router};
+pub use http::{Server, build_router};

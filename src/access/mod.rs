@@ -5,4 +5,5 @@ pub mod apikeys;
 pub mod audit;
 pub mod auth;
 pub mod password;
+pub mod sessions;
 pub mod users;

@@ -133,3 +133,26 @@ pub async fn check_drift(db: &Db, now: Millis) -> sqlx::Result<usize> {
     }
     Ok(raised)
 }
+
+/// The last PSI and band the drift check saw for one market × category.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct SliceState {
+    pub market: String,
+    pub category: String,
+    pub band: String,
+    pub psi: f64,
+}
+
+/// Every market × category the drift check has seen, with its last PSI and band.
+pub async fn slice_states(db: &Db) -> sqlx::Result<Vec<SliceState>> {
+    sqlx::query_as("select market, category, band, psi from drift_state order by market, category")
+        .fetch_all(db.pool())
+        .await
+}
+
+/// How many alerts have been raised per band.
+pub async fn alerts_by_band(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("select band, count(*) from drift_alerts group by band order by band")
+        .fetch_all(db.pool())
+        .await
+}

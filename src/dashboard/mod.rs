@@ -16,6 +16,8 @@ pub mod filter;
 #[cfg(feature = "server")]
 pub mod kpis;
 #[cfg(feature = "server")]
+pub mod live;
+#[cfg(feature = "server")]
 pub mod overrides;
 #[cfg(feature = "server")]
 pub mod overview;

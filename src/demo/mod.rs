@@ -4,3 +4,4 @@
 pub mod accounts;
 pub mod corpus;
 pub mod history;
+pub mod synthetic;

@@ -256,3 +256,11 @@ pub async fn record(
     tx.commit().await?;
     Ok(kept.len())
 }
+
+/// How many decisions the database holds.
+pub async fn count(db: &Db) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from decisions")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}

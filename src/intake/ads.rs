@@ -363,6 +363,14 @@ pub async fn search(
     ))
 }
 
+/// How many ads the database holds.
+pub async fn count(db: &Db) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from ads")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
 /// The highest-scoring category in a decision's stored scores (a JSON array in model
 /// output order), if the scores can be read.
 pub fn top_of_scores(scores_json: &str) -> Option<(Category, f32)> {

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
 use super::findings::{findings, sample_notes};
-use super::week::IsoWeek;
+use super::week::{IsoWeek, time_zone};
 use super::{
     AVERAGE_WEEKS, Format, OVERRIDDEN_LISTED, ReportError, TREND_WEEKS, archive, pdf, tidy, xlsx,
 };
@@ -38,6 +38,32 @@ impl Request {
         }
         out.sort_by_key(|m| Market::ALL.iter().position(|x| x == m));
         Ok(out)
+    }
+
+    /// What a caller asked for (API query, CLI options), each part as typed: the week (empty:
+    /// the last complete one), markets (empty: all) and time zone (empty: `default_tz`).
+    pub fn asked(
+        week: &str,
+        markets: &str,
+        tz: &str,
+        default_tz: Tz,
+        now: Millis,
+    ) -> Result<Request, ReportError> {
+        let tz = if tz.trim().is_empty() {
+            default_tz
+        } else {
+            time_zone(tz)?
+        };
+        let week = if week.trim().is_empty() {
+            IsoWeek::last_complete(now, tz)
+        } else {
+            week.parse()?
+        };
+        Ok(Request {
+            week,
+            tz,
+            markets: Request::parse_markets(markets)?,
+        })
     }
 }
 

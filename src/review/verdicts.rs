@@ -532,3 +532,14 @@ pub async fn undo(
     tx.commit().await?;
     Ok(task_id)
 }
+
+/// How many review tasks carry more than one review: an item decided twice, which claiming
+/// under a lease must never allow (the review benchmark's check).
+pub async fn tasks_reviewed_twice(db: &Db) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from (select task_id from reviews group by task_id having count(*) > 1) x",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n)
+}

@@ -356,9 +356,9 @@ async fn imports_load_good_rows_and_report_bad_ones() {
         ),
     )
     .unwrap();
-    amso_server::engine_cli::import(&t.db, &file).await.unwrap();
+    amso_server::cli::data::import(&t.db, &file).await.unwrap();
     assert_eq!(ads::queued_count(&t.db).await.unwrap(), 2);
     // Importing again adds nothing.
-    amso_server::engine_cli::import(&t.db, &file).await.unwrap();
+    amso_server::cli::data::import(&t.db, &file).await.unwrap();
     assert_eq!(ads::queued_count(&t.db).await.unwrap(), 2);
 }

@@ -545,8 +545,8 @@ async fn the_schedule_renders_once_for_two_servers_and_mails_the_pdf() {
             .unwrap();
         let now = now_millis();
         let (a, b) = tokio::join!(
-            amso_server::reports::schedule_tick(&t.db, &config, "server-a", now),
-            amso_server::reports::schedule_tick(&other, &config, "server-b", now),
+            amso_server::jobs::report_schedule::schedule_tick(&t.db, &config, "server-a", now),
+            amso_server::jobs::report_schedule::schedule_tick(&other, &config, "server-b", now),
         );
         let rendered = a.unwrap().len() + b.unwrap().len();
         assert_eq!(rendered, 1, "{}: one server renders the week", t.label);
@@ -570,17 +570,22 @@ async fn the_schedule_renders_once_for_two_servers_and_mails_the_pdf() {
         assert!(run.data_through.is_some() && run.decisions == Some(600));
         // A later tick owes nothing.
         assert!(
-            amso_server::reports::schedule_tick(&other, &config, "server-b", now + 60_000)
-                .await
-                .unwrap()
-                .is_empty()
+            amso_server::jobs::report_schedule::schedule_tick(
+                &other,
+                &config,
+                "server-b",
+                now + 60_000
+            )
+            .await
+            .unwrap()
+            .is_empty()
         );
 
         // The mail goes out once, with the PDF attached.
         let sent_at = now_millis();
         let (x, y) = tokio::join!(
-            amso_server::reports::deliver_tick(&t.db, &config, sent_at),
-            amso_server::reports::deliver_tick(&other, &config, sent_at),
+            amso_server::jobs::report_schedule::deliver_tick(&t.db, &config, sent_at),
+            amso_server::jobs::report_schedule::deliver_tick(&other, &config, sent_at),
         );
         assert_eq!(x.unwrap() + y.unwrap(), 1, "{}", t.label);
         let mail = tokio::time::timeout(std::time::Duration::from_secs(5), inbox.recv())
@@ -631,7 +636,7 @@ async fn the_schedule_renders_once_for_two_servers_and_mails_the_pdf() {
         let mut at = now_millis();
         for attempt in 1..=archive::MAX_DELIVERY_ATTEMPTS {
             assert_eq!(
-                amso_server::reports::deliver_tick(&t.db, &config, at)
+                amso_server::jobs::report_schedule::deliver_tick(&t.db, &config, at)
                     .await
                     .unwrap(),
                 0

@@ -1,22 +1,22 @@
-//! `amso bench --scenarios dashboards`: writes a synthetic history of N decisions (ads,
-//! decisions, review tasks and reviews as raw rows, with their rollups written in the same
-//! transactions by the same code as the live path), then times every dashboard query.
+//! A synthetic moderation history of any size, for benchmarks: ads, decisions, review tasks and
+//! reviews written as raw rows many to a statement, with their rollups written in the same
+//! transactions by the same code as the live path. Not realistic text (see `history` for
+//! that), but realistic volumes, time order, audit sampling, overrides and a late drift.
 
-use crate::cli::CliError;
-use amso_core::dashboard;
-use amso_core::dashboard::view::Selection;
-use amso_core::platform::db::Db;
-use amso_core::platform::time::now_millis;
-use amso_core::rollup::{DecisionFacts, Delta, FinalVerdict, ReviewWork};
-use amso_core::vocab::market::Market;
-use amso_core::vocab::policy::Category;
+use crate::platform::db::{Backend, Db, WriteTx};
+use crate::platform::time::Millis;
+use crate::rollup::{DecisionFacts, Delta, FinalVerdict, ReviewWork};
+use crate::vocab::market::Market;
+use crate::vocab::policy::Category;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use std::time::Instant;
 
 const DAY_MS: i64 = 86_400_000;
+
 /// Rows written per transaction.
 const CHUNK: usize = 20_000;
+
 const REVIEWERS: i64 = 20;
 
 /// One synthetic ad with everything written for it.
@@ -141,11 +141,11 @@ fn status_of(s: &Synth) -> &'static str {
 }
 
 async fn insert_rows(
-    tx: &mut amso_core::platform::db::WriteTx,
+    tx: &mut WriteTx,
     table: &str,
     columns: &str,
     rows: Vec<Vec<Value>>,
-) -> Result<(), CliError> {
+) -> sqlx::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -188,10 +188,16 @@ async fn insert_rows(
     Ok(())
 }
 
-/// Writes `n` synthetic decisions (and their reviews) ending now. Returns the seconds taken.
-pub async fn write_history(db: &Db, n: usize, seed: u64) -> Result<f64, CliError> {
+/// Writes `n` synthetic decisions (and their reviews) over the 28 days ending `end`, telling
+/// `progress` how many are written after each transaction. Returns the seconds taken.
+pub async fn write_history(
+    db: &Db,
+    n: usize,
+    seed: u64,
+    end: Millis,
+    progress: &mut dyn FnMut(usize),
+) -> sqlx::Result<f64> {
     let started = Instant::now();
-    let end = now_millis();
     let mut rng = StdRng::seed_from_u64(seed);
     {
         let mut tx = db.begin_write().await?;
@@ -365,235 +371,61 @@ pub async fn write_history(db: &Db, n: usize, seed: u64) -> Result<f64, CliError
         delta.flush(&mut tx).await?;
         tx.commit().await?;
         written += take;
-        eprint!(
-            "\r  {written} of {n} decisions written ({:.0} s)",
-            started.elapsed().as_secs_f64()
-        );
+        progress(written);
     }
-    eprintln!();
     let written = started.elapsed().as_secs_f64();
     // What autovacuum does in the background of a live server, done now: after a bulk load
     // PostgreSQL has neither statistics nor a visibility map, so it would plan the backlog
     // count for one row and fetch every open task from the heap.
-    if db.backend() == amso_core::platform::db::Backend::Postgres {
-        eprintln!("vacuum analyze after the bulk load …");
+    if db.backend() == Backend::Postgres {
         sqlx::query("vacuum analyze").execute(db.pool()).await?;
     }
     Ok(written)
 }
 
-/// Times each dashboard query `rounds` times over the data in `db`.
-pub async fn time_queries(db: &Db, rounds: usize) -> Result<Value, CliError> {
-    let now = now_millis();
-    let sel = |window: &str, market: &str| Selection {
-        window: window.into(),
-        market: market.into(),
-        ..Selection::default()
-    };
-    let all7 = dashboard::filter::resolve(&sel("7d", ""), now)?;
-    let all28 = dashboard::filter::resolve(&sel("28d", ""), now)?;
-    let us28 = dashboard::filter::resolve(&sel("28d", "US"), now)?;
-    let mut out = serde_json::Map::new();
-    macro_rules! timed {
-        ($name:expr, $call:expr) => {{
-            let mut ms = Vec::with_capacity(rounds);
-            for _ in 0..rounds {
-                let t = Instant::now();
-                $call;
-                ms.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-            out.insert($name.into(), crate::bench::latency_summary(ms));
-        }};
-    }
-    timed!(
-        "overview_7d",
-        dashboard::overview::overview(db, &all7, now).await?
-    );
-    timed!(
-        "overview_28d",
-        dashboard::overview::overview(db, &all28, now).await?
-    );
-    timed!(
-        "overview_28d_us",
-        dashboard::overview::overview(db, &us28, now).await?
-    );
-    timed!(
-        "kpis_api_json_28d",
-        crate::api::overview_json(&dashboard::overview::overview(db, &all28, now).await?)
-    );
-    timed!(
-        "quality_28d",
-        dashboard::quality::quality(db, &all28).await?
-    );
-    timed!(
-        "drift_cells_7d",
-        dashboard::drift::drift_cells(db, &all7, &dashboard::drift::reference_window(&all7.window))
-            .await?
-    );
-    timed!(
-        "drift_page_7d",
-        dashboard::drift::drift_view(db, &all7, &dashboard::drift::reference_window(&all7.window))
-            .await?
-    );
-    timed!("cost_28d", dashboard::cost::cost_view(db, &all28).await?);
-    timed!(
-        "overrides_28d",
-        dashboard::overrides::overrides_view(db, &all28).await?
-    );
-    timed!(
-        "overrides_28d_us_drilldown",
-        dashboard::overrides::overrides_view(db, &us28).await?
-    );
-    timed!(
-        "simulator",
-        dashboard::simulator::simulate(db, Market::Us, Category::Scam, 0.25, 0.85, now).await?
-    );
-    timed!(
-        "drift_check",
-        dashboard::drift_alerts::check_drift(db, now).await?
-    );
-    Ok(Value::Object(out))
-}
-
-/// Time from a decision's commit to the `kpis` event on an open `/api/v1/stream`, through
-/// the real router, `rounds` times.
-pub async fn live_latency(
-    db: &Db,
-    config: &amso_core::platform::config::Config,
-    rounds: usize,
-) -> Result<Value, CliError> {
-    use axum::body::Body;
-    use axum::http::{Request, header};
-    use futures_util::StreamExt;
-    use tower::ServiceExt;
-    let password = "bench-live-password";
-    let email = format!("bench-exec-{}@example.com", now_millis());
-    amso_core::access::users::create(
-        db,
-        &amso_core::access::audit::Actor::System,
-        amso_core::access::users::NewUser {
-            email: email.clone(),
-            display_name: "Bench executive".into(),
-            role: amso_core::vocab::role::Role::Executive,
-            markets: vec![],
-            password: password.into(),
-            demo_credentials: false,
-        },
-    )
-    .await?;
-    let state = amso_app::ssr::AppState {
-        leptos_options: leptos::config::LeptosOptions::builder()
-            .output_name("amso")
-            .build(),
-        db: db.clone(),
-        config: std::sync::Arc::new(config.clone()),
-        scorer: None,
-    };
-    let app = crate::web::build_router(state).router;
-    let login = Request::post("/rpc/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .body(Body::from(format!(
-            "email={}&password={password}",
-            email.replace('@', "%40")
-        )))?;
-    let res = app.clone().oneshot(login).await?;
-    let cookie = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("amso_session="))
-        .and_then(|v| v.split(';').next())
-        .ok_or("bench login failed")?
-        .to_string();
-    let req = Request::get("/api/v1/stream")
-        .header(header::COOKIE, &cookie)
-        .body(Body::empty())?;
-    let mut body = app.oneshot(req).await?.into_body().into_data_stream();
-    let mut ms = Vec::with_capacity(rounds);
-    let mut rng = StdRng::seed_from_u64(9);
-    // Above every id of the history and of earlier runs on the same database.
-    let (last_id,): (Option<i64>,) = sqlx::query_as("select max(id) from ads")
+/// The highest ad id there (0 for none): ads written after a history go above it.
+pub async fn max_ad_id(db: &Db) -> sqlx::Result<i64> {
+    let (last,): (Option<i64>,) = sqlx::query_as("select max(id) from ads")
         .fetch_one(db.pool())
         .await?;
-    let first_id = last_id.unwrap_or(0).max(50_000_000) + 1;
-    for i in 0..rounds {
-        // Let the stream settle on the current state, then commit one decision.
-        let settle = tokio::time::timeout(std::time::Duration::from_millis(400), body.next()).await;
-        drop(settle);
-        let s = synth(&mut rng, first_id + i as i64, now_millis(), now_millis());
-        let mut delta = Delta::default();
-        delta.decision(&s.facts);
-        let f = &s.facts;
-        let mut tx = db.begin_write().await?;
-        insert_rows(&mut tx, "ads", "id, source, external_id, advertiser_id, market, headline, body, daily_budget_usd, submitted_at, status, decided_at",
-            vec![json!([f.ad_id, "live", format!("live{}", f.ad_id), "adv", f.market, "Live", "Live", f.daily_budget_usd, f.submitted_at, "auto_approved", f.decided_at]).as_array().cloned().unwrap_or_default()]).await?;
-        insert_rows(&mut tx, "decisions", "ad_id, model_version, thresholds_version, scores, action, reasons, audit_sample, sampling_probability, latency_ms, decided_at, worker",
-            vec![json!([f.ad_id, "bench-model", 1, "[0,0,0,0,0,0,0,0,0,0]", "approve", "[]", false, 0.02, 0.1, f.decided_at, "live"]).as_array().cloned().unwrap_or_default()]).await?;
-        delta.flush(&mut tx).await?;
-        tx.commit().await?;
-        let committed = Instant::now();
-        loop {
-            let next = tokio::time::timeout(std::time::Duration::from_secs(5), body.next())
-                .await
-                .map_err(|_| "no live event within 5 s")?
-                .ok_or("the stream ended")??;
-            if String::from_utf8_lossy(&next).starts_with("event: kpis") {
-                break;
-            }
-        }
-        ms.push(committed.elapsed().as_secs_f64() * 1000.0);
-    }
-    Ok(crate::bench::latency_summary(ms))
+    Ok(last.unwrap_or(0))
 }
 
-/// The weekly report of the last complete week (UTC, every market): the time to read its
-/// figures from the rollups, and to render each format from them, over `rounds` rounds.
-/// A format's full time is reading plus rendering, as `amso report` and the API do it.
-pub async fn time_report(db: &Db, rounds: usize) -> Result<Value, CliError> {
-    use amso_core::report::{self, Format, build::Request, week::IsoWeek};
-    let now = now_millis();
-    let req = Request {
-        week: IsoWeek::last_complete(now, report::UTC),
-        tz: report::UTC,
-        markets: Vec::new(),
-    };
-    let mut build_ms = Vec::with_capacity(rounds);
-    let mut render_ms: Vec<Vec<f64>> = vec![Vec::new(); 3];
-    let mut full_ms: Vec<Vec<f64>> = vec![Vec::new(); 3];
-    let mut bytes = [0usize; 3];
-    let mut decided = 0.0;
-    for _ in 0..rounds {
-        let t = Instant::now();
-        let built = std::sync::Arc::new(report::build::build(db, &req, now).await?);
-        let read = t.elapsed().as_secs_f64() * 1000.0;
-        build_ms.push(read);
-        decided = built.totals.decided;
-        for (i, format) in Format::ALL.into_iter().enumerate() {
-            let t = Instant::now();
-            let file = report::build::render_async(built.clone(), format).await?;
-            let ms = t.elapsed().as_secs_f64() * 1000.0;
-            render_ms[i].push(ms);
-            full_ms[i].push(read + ms);
-            bytes[i] = file.len();
-        }
+/// Commits one approved decision on a new ad `id` at `at`, with its rollups, as a worker
+/// would: what the live stream's latency is timed against.
+pub async fn write_live_decision(
+    db: &Db,
+    rng: &mut StdRng,
+    id: i64,
+    at: Millis,
+) -> sqlx::Result<()> {
+    let s = synth(rng, id, at, at);
+    let mut delta = Delta::default();
+    delta.decision(&s.facts);
+    let f = &s.facts;
+    let mut tx = db.begin_write().await?;
+    insert_rows(
+        &mut tx,
+        "ads",
+        "id, source, external_id, advertiser_id, market, headline, body, daily_budget_usd, submitted_at, status, decided_at",
+        vec![row(json!([f.ad_id, "live", format!("live{}", f.ad_id), "adv", f.market, "Live", "Live", f.daily_budget_usd, f.submitted_at, "auto_approved", f.decided_at]))],
+    )
+    .await?;
+    insert_rows(
+        &mut tx,
+        "decisions",
+        "ad_id, model_version, thresholds_version, scores, action, reasons, audit_sample, sampling_probability, latency_ms, decided_at, worker",
+        vec![row(json!([f.ad_id, "bench-model", 1, "[0,0,0,0,0,0,0,0,0,0]", "approve", "[]", false, 0.02, 0.1, f.decided_at, "live"]))],
+    )
+    .await?;
+    delta.flush(&mut tx).await?;
+    tx.commit().await
+}
+
+/// The values of a JSON array, as one row for [`insert_rows`].
+fn row(values: Value) -> Vec<Value> {
+    match values {
+        Value::Array(v) => v,
+        other => vec![other],
     }
-    let mut formats = serde_json::Map::new();
-    for (i, format) in Format::ALL.into_iter().enumerate() {
-        formats.insert(
-            format.as_str().into(),
-            json!({
-                "render": crate::bench::latency_summary(render_ms[i].clone()),
-                "read_and_render": crate::bench::latency_summary(full_ms[i].clone()),
-                "bytes": bytes[i],
-            }),
-        );
-    }
-    Ok(json!({
-        "week": req.week.to_string(),
-        "decided_in_week": decided,
-        "read_figures": crate::bench::latency_summary(build_ms),
-        "formats": formats,
-    }))
 }

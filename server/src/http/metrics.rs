@@ -1,5 +1,6 @@
 //! Prometheus metrics for HTTP traffic: request counts and durations by route and status.
 
+use amso_core::dashboard::drift_alerts;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -142,44 +143,37 @@ pub async fn track(State(metrics): State<HttpMetrics>, req: Request, next: Next)
 /// check has seen, and the alerts raised so far by band. Empty when the database cannot be
 /// read (the HTTP metrics still go out).
 pub async fn drift(db: &amso_core::platform::db::Db) -> String {
-    let state: Vec<(String, String, String, f64)> = match sqlx::query_as(
-        "select market, category, band, psi from drift_state order by market, category",
-    )
-    .fetch_all(db.pool())
-    .await
-    {
+    let state = match drift_alerts::slice_states(db).await {
         Ok(rows) => rows,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read drift state for /metrics");
             return String::new();
         }
     };
-    let alerts: Vec<(String, i64)> =
-        sqlx::query_as("select band, count(*) from drift_alerts group by band order by band")
-            .fetch_all(db.pool())
-            .await
-            .unwrap_or_default();
+    let alerts = drift_alerts::alerts_by_band(db).await.unwrap_or_default();
     let mut out = String::new();
     out.push_str(
         "# HELP amso_drift_psi PSI of the score distribution, last 7 days against the 28 before.\n",
     );
     out.push_str("# TYPE amso_drift_psi gauge\n");
-    for (market, category, _, psi) in &state {
+    for s in &state {
         let _ = writeln!(
             out,
-            "amso_drift_psi{{market=\"{market}\",category=\"{category}\"}} {psi}"
+            "amso_drift_psi{{market=\"{}\",category=\"{}\"}} {}",
+            s.market, s.category, s.psi
         );
     }
     out.push_str("# HELP amso_drift_band Drift band now: 0 stable, 1 watch, 2 drifted.\n");
     out.push_str("# TYPE amso_drift_band gauge\n");
-    for (market, category, band, _) in &state {
+    for s in &state {
         let level = ["stable", "watch", "drifted"]
             .iter()
-            .position(|b| b == band)
+            .position(|b| *b == s.band)
             .unwrap_or(0);
         let _ = writeln!(
             out,
-            "amso_drift_band{{market=\"{market}\",category=\"{category}\"}} {level}"
+            "amso_drift_band{{market=\"{}\",category=\"{}\"}} {level}",
+            s.market, s.category
         );
     }
     out.push_str("# HELP amso_drift_alerts_total Rises into watch or drifted, by band.\n");

@@ -1,0 +1,132 @@
+//! The HTTP server: one router with the pages and server functions (Leptos), the REST API
+//! (one file per route family), health, metrics and the audit export, behind the session,
+//! viewer and error middleware.
+
+pub mod ads;
+pub mod audit;
+pub mod caller;
+pub mod error;
+pub mod kpis;
+pub mod metrics;
+pub mod middleware;
+pub mod reports;
+pub mod session_store;
+pub mod stream;
+
+use self::error::{AppError, ErrorKind, json_api_errors, rpc_error_status};
+use self::metrics::HttpMetrics;
+use self::middleware::resolve_viewer;
+use self::session_store::DbSessionStore;
+use amso_app::ssr::AppState;
+use amso_app::{App, shell};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::middleware as mw;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "amso_session";
+
+/// The router plus what serving it needs.
+pub struct Server {
+    pub router: Router,
+    pub metrics: HttpMetrics,
+}
+
+/// Builds the whole application router over `state`.
+pub fn build_router(state: AppState) -> Server {
+    let http_metrics = HttpMetrics::default();
+    let routes = generate_route_list(App);
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.cookie_secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            state.config.session_idle_minutes,
+        )));
+
+    let metrics_for_route = http_metrics.clone();
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(ads::routes())
+        .merge(kpis::routes())
+        .merge(stream::routes())
+        .merge(reports::routes())
+        .merge(audit::routes())
+        .route(
+            "/metrics",
+            get(move |State(state): State<AppState>| {
+                let m = metrics_for_route.clone();
+                async move {
+                    let mut text = m.render();
+                    text.push_str(&metrics::drift(&state.db).await);
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        text,
+                    )
+                }
+            }),
+        )
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(mw::from_fn(rpc_error_status))
+        .layer(mw::from_fn(json_api_errors))
+        .layer(mw::from_fn_with_state(state.clone(), resolve_viewer))
+        .layer(session_layer)
+        .layer(mw::from_fn_with_state(http_metrics.clone(), metrics::track))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    Server {
+        router,
+        metrics: http_metrics,
+    }
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers and every migration is applied.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.is_ready().await {
+        Ok(true) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(false) => AppError::new(
+            ErrorKind::NotReady,
+            "database is reachable but not fully migrated; run `amso migrate`",
+        )
+        .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            AppError::new(ErrorKind::NotReady, "database is not reachable").into_response()
+        }
+    }
+}

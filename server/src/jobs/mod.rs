@@ -1,0 +1,7 @@
+//! What a server does in the background besides deciding ads (the workers are the engine's):
+//! the weekly report's schedule and its mail, the drift check, and sweeping expired sessions.
+
+pub mod drift_check;
+pub mod mail;
+pub mod report_schedule;
+pub mod sessions;
