@@ -1,8 +1,8 @@
 //! Pieces the pages share: the navigation, the access guard, form controls.
 
 use crate::AuthContext;
-use crate::dto::{Viewer, markets_label};
 use crate::error::{AppError, ErrorKind};
+use crate::{api::auth::Viewer, api::users::markets_label};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::role::{Area, Role};
 use leptos::prelude::*;

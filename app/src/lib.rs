@@ -6,21 +6,15 @@
 
 pub mod api;
 pub mod components;
-pub mod dashboard_api;
-pub mod dto;
-pub mod engine_api;
 pub mod error;
-pub mod keys_api;
 pub mod pages;
-pub mod report_api;
-pub mod review_api;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use crate::api::{Login, get_viewer};
+use crate::api::auth::Viewer;
 use crate::components::Sidebar;
-use crate::dto::Viewer;
 use crate::error::AppError;
+use crate::{api::auth::Login, api::auth::get_viewer};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};

@@ -1,7 +1,7 @@
 //! `/ads` and `/ads/:id`: ops heads search submitted ads and inspect a decision.
 
 use crate::components::{ErrorNote, Guarded};
-use crate::engine_api::{AdDetail, get_ad_detail, list_ads};
+use crate::{api::ads::AdDetail, api::ads::get_ad_detail, api::ads::list_ads};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::role::Area;
@@ -65,7 +65,7 @@ fn AdsTable() -> impl IntoView {
             )
         },
         |(market, status, category, advertiser, q, page, from, to)| {
-            list_ads(crate::engine_api::AdQuery {
+            list_ads(crate::api::ads::AdQuery {
                 market,
                 status,
                 category,
@@ -415,9 +415,7 @@ pub(crate) fn ScoreBars(scores: Vec<(String, f32)>) -> impl IntoView {
 
 /// The n-grams behind the explained score, as bars of their effect in log-odds.
 #[component]
-pub(crate) fn ContributionBars(
-    contributions: Vec<crate::engine_api::Contribution>,
-) -> impl IntoView {
+pub(crate) fn ContributionBars(contributions: Vec<crate::api::ads::Contribution>) -> impl IntoView {
     let max_delta = contributions
         .iter()
         .map(|c| c.delta.abs())

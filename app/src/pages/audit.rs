@@ -1,6 +1,6 @@
 //! `/admin/audit`: the append-only record of human actions and settings changes.
 
-use crate::api::list_audit;
+use crate::api::audit::list_audit;
 use crate::components::{ErrorNote, Guarded};
 use amso_core::vocab::role::Area;
 use leptos::prelude::*;

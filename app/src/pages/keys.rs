@@ -1,8 +1,8 @@
 //! `/admin/keys`: API keys for ingest systems and KPI readers. Admins create them (the
 //! secret is shown once) and revoke them.
 
+use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
 use crate::components::{ErrorNote, Guarded};
-use crate::keys_api::{CreateApiKey, RevokeApiKey, list_api_keys};
 use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;

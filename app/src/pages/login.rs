@@ -1,7 +1,7 @@
 //! The login page.
 
 use crate::AuthContext;
-use crate::api::safe_next;
+use crate::api::auth::safe_next;
 use crate::error::ErrorKind;
 use leptos::prelude::*;
 use leptos_meta::Title;

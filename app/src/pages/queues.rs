@@ -2,11 +2,11 @@
 //! `/queues/list/:source`: one queue as a table with filters and bulk decisions.
 
 use crate::AuthContext;
-use crate::components::{ErrorNote, Guarded};
-use crate::review_api::{
+use crate::api::review::{
     BulkReview, OpenReview, QueueRow, StartReview, get_queue_overview, get_team_numbers,
     list_review_queue,
 };
+use crate::components::{ErrorNote, Guarded};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::queue::Source;
@@ -357,7 +357,7 @@ fn QueueList() -> impl IntoView {
 
 #[component]
 fn BulkReasons(reason: RwSignal<String>) -> impl IntoView {
-    let reasons = Resource::new(|| (), |_| crate::review_api::list_reason_codes());
+    let reasons = Resource::new(|| (), |_| crate::api::review::list_reason_codes());
     view! {
         <Transition fallback=|| ()>
             {move || reasons.get().map(|r| {

@@ -3,10 +3,10 @@
 //! (who made each rendering, when, from which data, and whether its mail went out). The week
 //! and markets live in the URL, so a link opens the same report.
 
+use crate::api::reports::{ArchiveReport, ReportsBoard, RetryReportDelivery, get_reports};
 use crate::components::{ErrorNote, Guarded};
 use crate::pages::dashboards::format;
 use crate::pages::dashboards::{ChartFigure, use_set_query};
-use crate::report_api::{ArchiveReport, ReportsBoard, RetryReportDelivery, get_reports};
 use amso_core::dashboard::view::{ArchivedReport, Kpis, WeeklyReport};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::role::Area;

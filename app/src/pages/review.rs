@@ -2,13 +2,13 @@
 //! a key for every action: A approve, R reject, 1–0 categories, E escalate, S skip,
 //! Enter submit and next, U undo, ? help.
 
-use crate::components::{ErrorNote, Guarded};
-use crate::engine_api::AdDetail;
-use crate::error::AppError;
-use crate::pages::ads::{ContributionBars, MarkedAdText, ScoreBars, status_class, status_label};
-use crate::review_api::{
+use crate::api::ads::AdDetail;
+use crate::api::review::{
     EscalateReview, ReviewScreen, SkipReview, SubmitReview, UndoReview, get_review,
 };
+use crate::components::{ErrorNote, Guarded};
+use crate::error::AppError;
+use crate::pages::ads::{ContributionBars, MarkedAdText, ScoreBars, status_class, status_label};
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::queue::{HumanVerdict, Source};
 use amso_core::vocab::role::Area;
@@ -398,7 +398,7 @@ fn ReviewDesk() -> impl IntoView {
             move || {
                 if let Some(s) = current.get_untracked().filter(|s| s.held) {
                     leptos::task::spawn_local(async move {
-                        if let Ok(false) = crate::review_api::renew_review(s.task_id).await {
+                        if let Ok(false) = crate::api::review::renew_review(s.task_id).await {
                             lost.set(true);
                         }
                     });

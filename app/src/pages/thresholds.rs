@@ -2,7 +2,9 @@
 //! policy matrix. Every change is versioned and audited.
 
 use crate::components::{ErrorNote, Guarded};
-use crate::engine_api::{GridCell, UpdateCell, get_thresholds};
+use crate::{
+    api::thresholds::GridCell, api::thresholds::UpdateCell, api::thresholds::get_thresholds,
+};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::role::Area;
@@ -167,10 +169,10 @@ fn CellEditor(
 /// Per-market review SLA: how long from submission to a final human decision.
 #[component]
 fn SlaEditor() -> impl IntoView {
-    let save = ServerAction::<crate::review_api::SetSla>::new();
+    let save = ServerAction::<crate::api::review::SetSla>::new();
     let sla = Resource::new(
         move || save.version().get(),
-        |_| crate::review_api::get_sla(),
+        |_| crate::api::review::get_sla(),
     );
     view! {
         <section class="card" data-testid="sla-editor">
@@ -191,7 +193,7 @@ fn SlaEditor() -> impl IntoView {
                                 view! {
                                     <form class="sla-cell" on:submit=move |ev| {
                                         ev.prevent_default();
-                                        save.dispatch(crate::review_api::SetSla { market: m.clone(), hours: value.get().trim().parse().unwrap_or(-1.0) });
+                                        save.dispatch(crate::api::review::SetSla { market: m.clone(), hours: value.get().trim().parse().unwrap_or(-1.0) });
                                     }>
                                         <label for=format!("sla-{market}")>{market.clone()}</label>
                                         <input id=format!("sla-{market}") type="text" inputmode="decimal" size="4" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
@@ -211,10 +213,10 @@ fn SlaEditor() -> impl IntoView {
 /// The managed list of reasons reviewers give when they overrule the machine.
 #[component]
 fn ReasonEditor() -> impl IntoView {
-    let save = ServerAction::<crate::review_api::SaveReasonCode>::new();
+    let save = ServerAction::<crate::api::review::SaveReasonCode>::new();
     let reasons = Resource::new(
         move || save.version().get(),
-        |_| crate::review_api::list_all_reason_codes(),
+        |_| crate::api::review::list_all_reason_codes(),
     );
     let code = RwSignal::new(String::new());
     let label = RwSignal::new(String::new());
@@ -238,7 +240,7 @@ fn ReasonEditor() -> impl IntoView {
                                             <td>{l.clone()}</td>
                                             <td>{if active { "in use" } else { "retired" }}</td>
                                             <td><button class="btn btn-small" on:click=move |_| {
-                                                save.dispatch(crate::review_api::SaveReasonCode { code: c2.clone(), label: l2.clone(), active: !active });
+                                                save.dispatch(crate::api::review::SaveReasonCode { code: c2.clone(), label: l2.clone(), active: !active });
                                             }>{if active { "Retire" } else { "Restore" }}</button></td>
                                         </tr>
                                     }
@@ -250,7 +252,7 @@ fn ReasonEditor() -> impl IntoView {
             </Transition>
             <form class="toolbar" on:submit=move |ev| {
                 ev.prevent_default();
-                save.dispatch(crate::review_api::SaveReasonCode { code: code.get(), label: label.get(), active: true });
+                save.dispatch(crate::api::review::SaveReasonCode { code: code.get(), label: label.get(), active: true });
             }>
                 <label for="reason-code">"New code"</label>
                 <input id="reason-code" type="text" placeholder="counterfeit_brand" prop:value=code on:input=move |ev| code.set(event_target_value(&ev))/>

@@ -1,8 +1,8 @@
 //! `/admin/users`: administrators list, create and edit users.
 
-use crate::api::{CreateUser, UpdateUser, list_users};
 use crate::components::{ErrorNote, Guarded, MarketPicker, RoleSelect, market_codes};
-use crate::dto::{UserSummary, markets_label};
+use crate::{api::users::CreateUser, api::users::UpdateUser, api::users::list_users};
+use crate::{api::users::UserSummary, api::users::markets_label};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::role::{Area, Role};
 use leptos::prelude::*;

@@ -4,8 +4,8 @@
 
 use super::format;
 use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, selection, window_text};
+use crate::api::dashboards::{CostBoard, SaveCostRates, get_cost};
 use crate::components::{ErrorNote, Guarded};
-use crate::dashboard_api::{CostBoard, SaveCostRates, get_cost};
 use amso_core::dashboard::view::RatesView;
 use amso_core::metrics::kpi::Cost;
 use amso_core::vocab::role::Area;

@@ -7,8 +7,8 @@ use super::{
     ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, use_set_query,
     window_text,
 };
+use crate::api::dashboards::{DriftBoard, get_drift};
 use crate::components::Guarded;
-use crate::dashboard_api::{DriftBoard, get_drift};
 use amso_core::dashboard::view::DriftCell;
 use amso_core::metrics::kpi::DriftBand;
 use amso_core::vocab::market::Market;

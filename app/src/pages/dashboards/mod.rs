@@ -12,8 +12,8 @@ pub mod overview;
 pub mod quality;
 pub mod simulator;
 
+use crate::api::dashboards::list_model_versions;
 use crate::components::ErrorNote;
-use crate::dashboard_api::list_model_versions;
 use crate::error::{AppError, ErrorKind};
 use amso_core::dashboard::view::{Selection, Window};
 use amso_core::vocab::market::Market;

@@ -6,8 +6,8 @@ use super::format;
 use super::{
     ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, window_text,
 };
+use crate::api::dashboards::{OverridesBoard, get_overrides};
 use crate::components::Guarded;
-use crate::dashboard_api::{OverridesBoard, get_overrides};
 use amso_core::dashboard::view::{OverrideCell, OverrideCount};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;

@@ -6,8 +6,8 @@ use super::{
     ChartFigure, DashError, DashHeader, FilterBar, Filters, Live, LiveIndicator, href_with,
     selection, window_text,
 };
+use crate::api::dashboards::{OverviewBoard, get_overview};
 use crate::components::Guarded;
-use crate::dashboard_api::{OverviewBoard, get_overview};
 use amso_core::dashboard::view::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow};
 use amso_core::metrics::kpi::{DriftBand, Estimate};
 use amso_core::vocab::queue::Source;

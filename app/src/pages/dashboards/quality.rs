@@ -4,8 +4,8 @@
 
 use super::format::{self, EstimateText};
 use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, selection, window_text};
+use crate::api::dashboards::{QualityBoard, get_quality};
 use crate::components::Guarded;
-use crate::dashboard_api::{QualityBoard, get_quality};
 use amso_core::dashboard::view::QualityCell;
 use amso_core::metrics::kpi::Estimate;
 use amso_core::vocab::market::Market;

@@ -5,8 +5,10 @@
 
 use super::format;
 use super::{DashError, DashHeader, use_set_query};
+use crate::api::dashboards::{
+    ApplyThresholds, BandInForce, get_band_in_force, simulate_thresholds,
+};
 use crate::components::{ErrorNote, Guarded};
-use crate::dashboard_api::{ApplyThresholds, BandInForce, get_band_in_force, simulate_thresholds};
 use amso_core::dashboard::view::{Projection, Simulation};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;

@@ -2,7 +2,7 @@
 //! submitting, escalating, skipping, undo, the list view with bulk decisions, and the
 //! reviewers' own numbers. Every call checks role and market scope on the server.
 
-use crate::engine_api::AdDetail;
+use crate::api::ads::AdDetail;
 use crate::error::AppError;
 use amso_core::vocab::queue::Source;
 use leptos::prelude::*;
@@ -284,7 +284,7 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         .await
         .map_err(AppError::from)?;
     let held = task.state == "open" && task.claimed_by == Some(user.id);
-    let ad = crate::engine_api::load_ad_detail(&state, task.ad_id).await?;
+    let ad = crate::api::ads::load_ad_detail(&state, task.ad_id).await?;
     let (_, cells) = amso_core::engine::thresholds::current(&state.db)
         .await
         .map_err(internal)?;

@@ -1,0 +1,138 @@
+//! The users page (admins): list, create and update users.
+
+use crate::error::AppError;
+use amso_core::vocab::market::Market;
+use amso_core::vocab::role::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {
+    crate::error::ErrorKind,
+    crate::ssr::{app_state, internal, require_area},
+    amso_core::access::audit::Actor,
+    amso_core::access::users,
+    amso_core::platform::time::to_rfc3339 as rfc3339,
+    amso_core::vocab::role::Area,
+};
+
+/// A user row on the admin page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub markets: Vec<Market>,
+    pub disabled: bool,
+    pub demo_credentials: bool,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// Formats a market list for display (`US, GB`), or `all` when empty.
+pub fn markets_label(markets: &[Market]) -> String {
+    if markets.is_empty() {
+        "all".into()
+    } else {
+        markets
+            .iter()
+            .map(|m| m.code())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn to_summary(u: users::User) -> UserSummary {
+    UserSummary {
+        id: u.id,
+        email: u.email,
+        display_name: u.display_name,
+        role: u.role,
+        markets: u.markets,
+        disabled: u.disabled,
+        demo_credentials: u.demo_credentials,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+/// Every user (admins only).
+#[server(prefix = "/rpc", endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
+    require_area(Area::Users)?;
+    let state = app_state()?;
+    let list = users::list(&state.db).await.map_err(internal)?;
+    Ok(list.into_iter().map(to_summary).collect())
+}
+
+#[cfg(feature = "ssr")]
+fn parse_role(role: &str) -> Result<amso_core::vocab::role::Role, AppError> {
+    role.parse()
+        .map_err(|e: amso_core::vocab::role::UnknownRole| {
+            AppError::new(ErrorKind::Invalid, e.to_string())
+        })
+}
+
+#[cfg(feature = "ssr")]
+fn parse_markets(markets: &str) -> Result<Vec<amso_core::vocab::market::Market>, AppError> {
+    amso_core::vocab::market::parse_market_list(markets)
+        .map_err(|e| AppError::new(ErrorKind::Invalid, e.to_string()))
+}
+
+/// Creates a user (admins only). `markets` is a comma-separated list of market codes.
+#[server(prefix = "/rpc", endpoint = "create_user")]
+pub async fn create_user(
+    email: String,
+    display_name: String,
+    role: String,
+    markets: String,
+    password: String,
+) -> Result<UserSummary, AppError> {
+    let admin = require_area(Area::Users)?;
+    let state = app_state()?;
+    let new = users::NewUser {
+        email,
+        display_name,
+        role: parse_role(&role)?,
+        markets: parse_markets(&markets)?,
+        password,
+        demo_credentials: false,
+    };
+    let user = users::create(&state.db, &Actor::User(admin.email), new)
+        .await
+        .map_err(AppError::from)?;
+    Ok(to_summary(user))
+}
+
+/// Changes a user's name, role, markets, enabled state or password (admins only).
+/// An empty `password` leaves it unchanged.
+#[server(prefix = "/rpc", endpoint = "update_user")]
+pub async fn update_user(
+    id: i64,
+    display_name: String,
+    role: String,
+    markets: String,
+    disabled: bool,
+    password: String,
+) -> Result<UserSummary, AppError> {
+    let admin = require_area(Area::Users)?;
+    let state = app_state()?;
+    let change = users::UserChange {
+        display_name: Some(display_name),
+        role: Some(parse_role(&role)?),
+        markets: Some(parse_markets(&markets)?),
+        disabled: Some(disabled),
+        password: Some(password).filter(|p| !p.is_empty()),
+    };
+    let user = users::update(
+        &state.db,
+        &Actor::User(admin.email.clone()),
+        Some(admin.id),
+        id,
+        change,
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(to_summary(user))
+}
