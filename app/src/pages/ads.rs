@@ -1,5 +1,8 @@
 //! `/ads` and `/ads/:id`: ops heads search submitted ads and inspect a decision.
 
+use crate::components::ad_text::{
+    ContributionBars, MarkedAdText, STATUSES, ScoreBars, status_class, status_label,
+};
 use crate::components::{ErrorNote, Guarded};
 use crate::{api::ads::AdDetail, api::ads::get_ad_detail, api::ads::list_ads};
 use amso_core::vocab::market::Market;
@@ -8,32 +11,6 @@ use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-
-const STATUSES: [(&str, &str); 7] = [
-    ("queued", "Queued"),
-    ("auto_approved", "Auto-approved"),
-    ("auto_rejected", "Auto-rejected"),
-    ("in_review", "In review"),
-    ("approved", "Approved"),
-    ("rejected", "Rejected"),
-    ("appealed", "Appealed"),
-];
-
-pub(crate) fn status_label(status: &str) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(s, _)| *s == status)
-        .map_or("Unknown", |(_, l)| l)
-}
-
-pub(crate) fn status_class(status: &str) -> &'static str {
-    match status {
-        "auto_approved" | "approved" => "badge badge-ok",
-        "auto_rejected" | "rejected" => "badge badge-err",
-        "in_review" | "appealed" => "badge badge-warn",
-        _ => "badge badge-muted",
-    }
-}
 
 /// The ads table page.
 #[component]
@@ -259,29 +236,6 @@ fn AdView() -> impl IntoView {
     }
 }
 
-/// Splits `text` into runs, marking the words among `words` (case-insensitive).
-fn highlight(text: &str, words: &[String]) -> Vec<(String, bool)> {
-    let mut out: Vec<(String, bool)> = Vec::new();
-    let mut current = String::new();
-    let mut in_word = false;
-    let flush = |cur: &mut String, in_word: bool, out: &mut Vec<(String, bool)>| {
-        if !cur.is_empty() {
-            let hit = in_word && words.iter().any(|w| *w == cur.to_lowercase());
-            out.push((std::mem::take(cur), hit));
-        }
-    };
-    for c in text.chars() {
-        let is_word = c.is_alphanumeric();
-        if is_word != in_word {
-            flush(&mut current, in_word, &mut out);
-            in_word = is_word;
-        }
-        current.push(c);
-    }
-    flush(&mut current, in_word, &mut out);
-    out
-}
-
 #[component]
 fn AdCard(ad: AdDetail) -> impl IntoView {
     view! {
@@ -359,87 +313,4 @@ fn action_label(action: &str) -> String {
         "appeal.file" => "Appeal filed".into(),
         other => other.to_string(),
     }
-}
-
-/// The ad's headline and body as plain text, in its language and direction, with the words
-/// that raised the explained score marked.
-#[component]
-pub(crate) fn MarkedAdText(ad: AdDetail) -> impl IntoView {
-    let words: Vec<String> = ad
-        .contributions
-        .iter()
-        .filter(|c| c.kind == "word" && c.delta > 0.0)
-        .map(|c| c.text.clone())
-        .collect();
-    let marked = move |text: &str| {
-        highlight(text, &words)
-            .into_iter()
-            .map(|(t, hit)| {
-                if hit {
-                    view! { <mark>{t}</mark> }.into_any()
-                } else {
-                    t.into_any()
-                }
-            })
-            .collect_view()
-    };
-    let dir = if ad.rtl { "rtl" } else { "ltr" };
-    view! {
-        <div class="ad-text" dir=dir lang=ad.language.clone().unwrap_or_default() data-testid="ad-text">
-            <p class="ad-headline">{marked(&ad.headline)}</p>
-            <p class="ad-body">{marked(&ad.body)}</p>
-        </div>
-    }
-}
-
-/// Per-category scores as bars, highest first.
-#[component]
-pub(crate) fn ScoreBars(scores: Vec<(String, f32)>) -> impl IntoView {
-    view! {
-        <table class="bars" data-testid="scores">
-            <tbody>
-                {scores.into_iter().map(|(c, s)| {
-                    let width = format!("width: {:.1}%", s * 100.0);
-                    view! {
-                        <tr>
-                            <th>{c.replace('_', " ")}</th>
-                            <td><div class="bar"><div class="bar-fill" style=width></div></div></td>
-                            <td class="num">{format!("{s:.3}")}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-}
-
-/// The n-grams behind the explained score, as bars of their effect in log-odds.
-#[component]
-pub(crate) fn ContributionBars(contributions: Vec<crate::api::ads::Contribution>) -> impl IntoView {
-    let max_delta = contributions
-        .iter()
-        .map(|c| c.delta.abs())
-        .fold(0.0f32, f32::max)
-        .max(1e-6);
-    if contributions.is_empty() {
-        return view! { <p class="muted">"No explanation available (the ad is not scored yet, or the engine is not running)."</p> }.into_any();
-    }
-    view! {
-        <table class="bars" data-testid="contributions">
-            <tbody>
-                {contributions.into_iter().map(|c| {
-                    let width = format!("width: {:.1}%", (c.delta.abs() / max_delta) * 100.0);
-                    let class = if c.delta >= 0.0 { "bar-fill" } else { "bar-fill bar-neg" };
-                    view! {
-                        <tr>
-                            <th><code>{c.text}</code><span class="muted">{format!(" {}", c.kind)}</span></th>
-                            <td><div class="bar"><div class=class style=width></div></div></td>
-                            <td class="num">{format!("{:+.2}", c.delta)}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
 }

@@ -4,9 +4,10 @@
 //! and markets live in the URL, so a link opens the same report.
 
 use crate::api::reports::{ArchiveReport, ReportsBoard, RetryReportDelivery, get_reports};
+use crate::components::ChartFigure;
+use crate::components::format;
 use crate::components::{ErrorNote, Guarded};
-use crate::pages::dashboards::format;
-use crate::pages::dashboards::{ChartFigure, use_set_query};
+use crate::pages::dashboards::use_set_query;
 use amso_core::dashboard::view::{ArchivedReport, Kpis, WeeklyReport};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::role::Area;

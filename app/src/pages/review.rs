@@ -6,9 +6,11 @@ use crate::api::ads::AdDetail;
 use crate::api::review::{
     EscalateReview, ReviewScreen, SkipReview, SubmitReview, UndoReview, get_review,
 };
+use crate::components::ad_text::{
+    ContributionBars, MarkedAdText, ScoreBars, status_class, status_label,
+};
 use crate::components::{ErrorNote, Guarded};
 use crate::error::AppError;
-use crate::pages::ads::{ContributionBars, MarkedAdText, ScoreBars, status_class, status_label};
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::queue::{HumanVerdict, Source};
 use amso_core::vocab::role::Area;

@@ -2,9 +2,10 @@
 //! wrongly rejected spend and harm let through — per 1,000 ads, its trend, and the rates it
 //! is computed with (editable by ops heads and admins, audited).
 
-use super::format;
-use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, selection, window_text};
+use super::{Board, DashboardFrame, Filters, selection, window_text};
 use crate::api::dashboards::{CostBoard, SaveCostRates, get_cost};
+use crate::components::ChartFigure;
+use crate::components::format;
 use crate::components::{ErrorNote, Guarded};
 use amso_core::dashboard::view::RatesView;
 use amso_core::metrics::kpi::Cost;
@@ -33,24 +34,14 @@ fn CostOfRiskControl() -> impl IntoView {
         move || (sel.get(), save.version().get()),
         |(s, _)| get_cost(s),
     );
-    let shown = Signal::derive(move || {
-        board
-            .get_untracked()
-            .and_then(Result::ok)
-            .map(|b| b.data.window)
-    });
     view! {
-        <DashHeader
+        <DashboardFrame
             title="Cost of risk control"
             lead="Reviewer time + inference CPU + advertiser spend lost to wrong rejections + harm from harmful ads approved, in USD."
+            filters=Filters::ALL
+            board
+            body=move |b| view! { <CostBody board=b save/> }
         />
-        <FilterBar filters=Filters::ALL shown/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || board.get().map(|r| match r {
-                Err(e) => view! { <DashError error=e/> }.into_any(),
-                Ok(b) => view! { <CostBody board=b save/> }.into_any(),
-            })}
-        </Transition>
     }
 }
 
@@ -321,5 +312,11 @@ fn RatesForm(rates: RatesView, can_edit: bool, save: ServerAction<SaveCostRates>
                 </fieldset>
             </form>
         </section>
+    }
+}
+
+impl Board for CostBoard {
+    fn window(&self) -> amso_core::dashboard::view::Window {
+        self.data.window.clone()
     }
 }

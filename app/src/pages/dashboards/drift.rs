@@ -2,13 +2,11 @@
 //! reference window, coloured and labelled by band; the chosen slice's histograms; PSI per
 //! day; the language and category mixes; and the alerts raised.
 
-use super::format;
-use super::{
-    ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, use_set_query,
-    window_text,
-};
+use super::{Board, DashboardFrame, Filters, href_with, selection, use_set_query, window_text};
 use crate::api::dashboards::{DriftBoard, get_drift};
+use crate::components::ChartFigure;
 use crate::components::Guarded;
+use crate::components::format;
 use amso_core::dashboard::view::DriftCell;
 use amso_core::metrics::kpi::DriftBand;
 use amso_core::vocab::market::Market;
@@ -41,24 +39,14 @@ fn Drift() -> impl IntoView {
         )
     });
     let board = Resource::new(move || source.get(), |(sel, rf, rt)| get_drift(sel, rf, rt));
-    let shown = Signal::derive(move || {
-        board
-            .get_untracked()
-            .and_then(Result::ok)
-            .map(|b| b.data.window)
-    });
     view! {
-        <DashHeader
+        <DashboardFrame
             title="Drift"
             lead="How far each slice's score distribution has moved from a reference window (PSI over 20 score bins: below 0.1 stable, 0.1–0.2 watch, 0.2 and above drifted)."
+            filters=Filters::WINDOW_AND_MODEL
+            board
+            body=move |b| view! { <DriftBody board=b/> }
         />
-        <FilterBar filters=Filters::WINDOW_AND_MODEL shown/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || board.get().map(|r| match r {
-                Err(e) => view! { <DashError error=e/> }.into_any(),
-                Ok(b) => view! { <DriftBody board=b/> }.into_any(),
-            })}
-        </Transition>
     }
 }
 
@@ -308,5 +296,11 @@ fn DriftBody(board: DriftBoard) -> impl IntoView {
                 }}
             </section>
         </div>
+    }
+}
+
+impl Board for DriftBoard {
+    fn window(&self) -> amso_core::dashboard::view::Window {
+        self.data.window.clone()
     }
 }

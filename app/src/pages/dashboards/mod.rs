@@ -6,7 +6,6 @@
 
 pub mod cost;
 pub mod drift;
-pub mod format;
 pub mod overrides;
 pub mod overview;
 pub mod quality;
@@ -14,6 +13,7 @@ pub mod simulator;
 
 use crate::api::dashboards::list_model_versions;
 use crate::components::ErrorNote;
+use crate::components::format;
 use crate::error::{AppError, ErrorKind};
 use amso_core::dashboard::view::{Selection, Window};
 use amso_core::vocab::market::Market;
@@ -281,6 +281,48 @@ pub fn FilterBar(
     }
 }
 
+/// What a dashboard page's board knows of itself: the window its figures cover.
+pub trait Board: Clone + Send + Sync + 'static {
+    /// The window on screen.
+    fn window(&self) -> Window;
+}
+
+/// The frame every dashboard page shares: the header with the tabs, the filter bar (starting
+/// from the window on screen), anything the page puts in between (`children`), and the board
+/// of the URL's selection drawn by `body`, with loading and errors handled once.
+#[component]
+pub fn DashboardFrame<B, F, V>(
+    title: &'static str,
+    lead: &'static str,
+    filters: Filters,
+    board: Resource<Result<B, AppError>>,
+    body: F,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView
+where
+    B: Board + serde::Serialize + serde::de::DeserializeOwned,
+    F: Fn(B) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let shown = Signal::derive(move || {
+        board
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|b| b.window())
+    });
+    view! {
+        <DashHeader title lead/>
+        <FilterBar filters shown/>
+        {children.map(|c| c())}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || board.get().map(|r| match r {
+                Err(e) => view! { <DashError error=e/> }.into_any(),
+                Ok(b) => body(b).into_any(),
+            })}
+        </Transition>
+    }
+}
+
 /// A dashboard's error: a refusal says plainly that the role cannot open the dashboards.
 #[component]
 pub fn DashError(error: AppError) -> impl IntoView {
@@ -293,24 +335,6 @@ pub fn DashError(error: AppError) -> impl IntoView {
         .into_any()
     } else {
         view! { <ErrorNote error/> }.into_any()
-    }
-}
-
-/// A server-rendered chart with a table of the same numbers for screen readers.
-#[component]
-pub fn ChartFigure(
-    svg: String,
-    #[prop(optional)] testid: &'static str,
-    children: Children,
-) -> impl IntoView {
-    view! {
-        <figure class="chart" data-testid=(!testid.is_empty()).then_some(testid)>
-            <div class="chart-svg" inner_html=svg></div>
-            <details class="chart-table">
-                <summary>"Table"</summary>
-                {children()}
-            </details>
-        </figure>
     }
 }
 

@@ -2,12 +2,11 @@
 //! heatmap of override rates with counts, the same by reviewer and by reason, a daily
 //! trend, and for a chosen slice the overridden ads, each linking to its page.
 
-use super::format;
-use super::{
-    ChartFigure, DashError, DashHeader, FilterBar, Filters, href_with, selection, window_text,
-};
+use super::{Board, DashboardFrame, Filters, href_with, selection, window_text};
 use crate::api::dashboards::{OverridesBoard, get_overrides};
+use crate::components::ChartFigure;
 use crate::components::Guarded;
+use crate::components::format;
 use amso_core::dashboard::view::{OverrideCell, OverrideCount};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
@@ -33,24 +32,14 @@ fn Overrides() -> impl IntoView {
     let query = use_query_map();
     let sel = Memo::new(move |_| selection(&query.read()));
     let board = Resource::new(move || sel.get(), get_overrides);
-    let shown = Signal::derive(move || {
-        board
-            .get_untracked()
-            .and_then(Result::ok)
-            .map(|b| b.data.window)
-    });
     view! {
-        <DashHeader
+        <DashboardFrame
             title="Overrides"
             lead="Human-checked automatic decisions (audit samples and appeals) where the reviewer's final verdict differs from the machine's action."
+            filters=Filters::WINDOW_AND_MODEL
+            board
+            body=move |b| view! { <OverridesBody board=b/> }
         />
-        <FilterBar filters=Filters::WINDOW_AND_MODEL shown/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || board.get().map(|r| match r {
-                Err(e) => view! { <DashError error=e/> }.into_any(),
-                Ok(b) => view! { <OverridesBody board=b/> }.into_any(),
-            })}
-        </Transition>
     }
 }
 
@@ -301,5 +290,11 @@ fn CountTable(
                 }.into_any()
             }}
         </section>
+    }
+}
+
+impl Board for OverridesBoard {
+    fn window(&self) -> amso_core::dashboard::view::Window {
+        self.data.window.clone()
     }
 }

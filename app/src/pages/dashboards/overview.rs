@@ -1,13 +1,13 @@
 //! `/dashboards`: the headline figures of a window against the previous one, one row per
 //! market, drift alerts and the daily trends; updated live as decisions and reviews land.
 
-use super::format::{self, Better, Delta, EstimateText};
 use super::{
-    ChartFigure, DashError, DashHeader, FilterBar, Filters, Live, LiveIndicator, href_with,
-    selection, window_text,
+    Board, DashboardFrame, Filters, Live, LiveIndicator, href_with, selection, window_text,
 };
 use crate::api::dashboards::{OverviewBoard, get_overview};
+use crate::components::ChartFigure;
 use crate::components::Guarded;
+use crate::components::format::{self, Better, Delta, EstimateText};
 use amso_core::dashboard::view::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow};
 use amso_core::metrics::kpi::{DriftBand, Estimate};
 use amso_core::vocab::queue::Source;
@@ -35,18 +35,14 @@ fn Overview() -> impl IntoView {
     let live = RwSignal::new(Live::Connecting);
     #[cfg(feature = "hydrate")]
     super::follow_stream("kpis", live, move || board.refetch());
-    let shown = Signal::derive(move || {
-        board
-            .get_untracked()
-            .and_then(Result::ok)
-            .map(|b| b.data.window)
-    });
     view! {
-        <DashHeader
+        <DashboardFrame
             title="Overview"
             lead="How well the automation works, what it costs and where it drifts. Changes compare with the window of the same length just before."
-        />
-        <FilterBar filters=Filters::ALL shown/>
+            filters=Filters::ALL
+            board
+            body=move |b| view! { <OverviewBody board=b/> }
+        >
         <div class="live-bar">
             <LiveIndicator live/>
             <Transition fallback=|| ()>
@@ -56,12 +52,8 @@ fn Overview() -> impl IntoView {
                 })}
             </Transition>
         </div>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || board.get().map(|r| match r {
-                Err(e) => view! { <DashError error=e/> }.into_any(),
-                Ok(b) => view! { <OverviewBody board=b/> }.into_any(),
-            })}
-        </Transition>
+
+        </DashboardFrame>
     }
 }
 
@@ -404,5 +396,11 @@ fn MarketTable(rows: Vec<MarketRow>, sparklines: Vec<String>) -> impl IntoView {
             </div>
             <p class="hint">"Precision and recall cells show the estimate, its 95% interval and the effective sample size; “too few samples” below 20. Click a market to filter the whole page to it."</p>
         </section>
+    }
+}
+
+impl Board for OverviewBoard {
+    fn window(&self) -> amso_core::dashboard::view::Window {
+        self.data.window.clone()
     }
 }

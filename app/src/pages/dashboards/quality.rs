@@ -2,10 +2,11 @@
 //! category with intervals and sample sizes, the weekly trend, and a reliability diagram
 //! per category with its expected calibration error.
 
-use super::format::{self, EstimateText};
-use super::{ChartFigure, DashError, DashHeader, FilterBar, Filters, selection, window_text};
+use super::{Board, DashboardFrame, Filters, selection, window_text};
 use crate::api::dashboards::{QualityBoard, get_quality};
+use crate::components::ChartFigure;
 use crate::components::Guarded;
+use crate::components::format::{self, EstimateText};
 use amso_core::dashboard::view::QualityCell;
 use amso_core::metrics::kpi::Estimate;
 use amso_core::vocab::market::Market;
@@ -31,24 +32,14 @@ fn Quality() -> impl IntoView {
     let query = use_query_map();
     let sel = Memo::new(move |_| selection(&query.read()));
     let board = Resource::new(move || sel.get(), get_quality);
-    let shown = Signal::derive(move || {
-        board
-            .get_untracked()
-            .and_then(Result::ok)
-            .map(|b| b.data.window)
-    });
     view! {
-        <DashHeader
+        <DashboardFrame
             title="Quality"
             lead="Automatic rejection against human verdicts: audit samples weighted by 1 / sampling probability (Horvitz–Thompson), 95% Wilson intervals on the effective sample size."
+            filters=Filters::ALL
+            board
+            body=move |b| view! { <QualityBody board=b preferred=sel.get_untracked().category/> }
         />
-        <FilterBar filters=Filters::ALL shown/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || board.get().map(|r| match r {
-                Err(e) => view! { <DashError error=e/> }.into_any(),
-                Ok(b) => view! { <QualityBody board=b preferred=sel.get_untracked().category/> }.into_any(),
-            })}
-        </Transition>
     }
 }
 
@@ -332,5 +323,11 @@ fn QualityBody(board: QualityBoard, preferred: String) -> impl IntoView {
                 </Show>
             </section>
         </div>
+    }
+}
+
+impl Board for QualityBoard {
+    fn window(&self) -> amso_core::dashboard::view::Window {
+        self.data.window.clone()
     }
 }

@@ -3,11 +3,11 @@
 //! against capacity, precision, recall and cost — next to the thresholds in force; take
 //! the cheapest pair within capacity, and (ops heads, admins) apply it as a new version.
 
-use super::format;
 use super::{DashError, DashHeader, use_set_query};
 use crate::api::dashboards::{
     ApplyThresholds, BandInForce, get_band_in_force, simulate_thresholds,
 };
+use crate::components::format;
 use crate::components::{ErrorNote, Guarded};
 use amso_core::dashboard::view::{Projection, Simulation};
 use amso_core::vocab::market::Market;
