@@ -126,6 +126,7 @@ mod conversions {
     use super::{AppError, ErrorKind};
     use amso_core::access::users::UserError;
     use amso_core::dashboard::filter::DashboardError;
+    use amso_core::engine::thresholds::ThresholdError;
     use amso_core::report::ReportError;
     use amso_core::review::ReviewError;
 
@@ -172,6 +173,15 @@ mod conversions {
                 // A week, format, market or time zone that does not parse.
                 ReportError::Invalid(m) => AppError::malformed(m),
                 other => internal(other),
+            }
+        }
+    }
+
+    impl From<ThresholdError> for AppError {
+        fn from(e: ThresholdError) -> AppError {
+            match e {
+                ThresholdError::OutOfRange(..) => AppError::new(ErrorKind::Invalid, e.to_string()),
+                ThresholdError::Db(e) => internal(e),
             }
         }
     }

@@ -4,6 +4,7 @@
 use super::drift_alerts::alerts;
 use super::filter::{Filter, days_window};
 use super::kpis::{grouped, window_days};
+use super::scores::{MIN_DAILY_DRIFT_SCORES, histograms};
 use crate::dashboard::view::{DriftCell, Window};
 use crate::metrics::kpi::{self, DriftBand};
 use crate::platform::db::Db;
@@ -13,34 +14,11 @@ use crate::vocab::policy::Category;
 use chrono::{Duration, NaiveDate};
 use std::collections::BTreeMap;
 
-/// Scores a slice needs in its current window before its PSI counts.
-pub const MIN_DRIFT_SCORES: f64 = 100.0;
-
-/// Scores a slice needs on one day before that day's PSI is drawn.
-pub const MIN_DAILY_DRIFT_SCORES: f64 = 30.0;
-
 /// The default drift reference: the 28 days before the current window.
 pub fn reference_window(current: &Window) -> Window {
     let first =
         NaiveDate::parse_from_str(&current.from, "%Y-%m-%d").expect("window dates are valid");
     days_window(first - Duration::days(28), first - Duration::days(1))
-}
-
-/// Score histograms per market × category over a window.
-pub async fn histograms(db: &Db, f: &Filter) -> sqlx::Result<BTreeMap<(String, String), Vec<f64>>> {
-    let rows = grouped(
-        db,
-        "rollup_categories",
-        &CAT_MEASURES[cat::HIST..cat::HIST + kpi::PSI_BINS],
-        &["market", "category"],
-        f,
-        true,
-    )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(k, v)| ((k[0].clone(), k[1].clone()), v))
-        .collect())
 }
 
 /// PSI per market × category, current window against reference.

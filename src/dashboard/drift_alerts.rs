@@ -1,8 +1,8 @@
 //! Drift alerts: the periodic check that raises them (and remembers each slice's band) and
 //! the reads of recent alerts.
 
-use super::drift::{MIN_DRIFT_SCORES, histograms};
 use super::filter::{DAY_MS, Filter};
+use super::scores::{MIN_DRIFT_SCORES, histograms};
 use crate::dashboard::view::{DriftAlert, Window};
 use crate::metrics::kpi::{self, DriftBand};
 use crate::platform::db::Db;

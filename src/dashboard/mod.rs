@@ -24,4 +24,6 @@ pub mod overview;
 #[cfg(feature = "server")]
 pub mod quality;
 #[cfg(feature = "server")]
+pub mod scores;
+#[cfg(feature = "server")]
 pub mod simulator;

@@ -3,7 +3,7 @@
 
 use crate::access::audit::{self, Actor, NewEntry};
 use crate::engine::decide::{Band, Rule};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, WriteTx};
 use crate::platform::time::now_millis;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
@@ -92,6 +92,20 @@ pub async fn set_band(
     category: Category,
     band: Band,
 ) -> Result<i64, ThresholdError> {
+    let mut tx = db.begin_write().await?;
+    let new = write_band(&mut tx, actor, market, category, band).await?;
+    tx.commit().await?;
+    Ok(new)
+}
+
+/// [`set_band`] inside `tx`.
+async fn write_band(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    market: Market,
+    category: Category,
+    band: Band,
+) -> Result<i64, ThresholdError> {
     if !(0.0..=1.0).contains(&band.approve_below)
         || !(0.0..=1.0).contains(&band.reject_at)
         || band.approve_below > band.reject_at
@@ -101,9 +115,8 @@ pub async fn set_band(
             band.reject_at,
         ));
     }
-    let mut tx = db.begin_write().await?;
     let (old,): (i64,) = sqlx::query_as("select coalesce(max(version), 0) from threshold_versions")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let before: Option<(f64, f64)> = sqlx::query_as(
         "select approve_below, reject_at from thresholds where version = $1 and market = $2 and category = $3",
@@ -111,7 +124,7 @@ pub async fn set_band(
     .bind(old)
     .bind(market.code())
     .bind(category.as_str())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let new = old + 1;
     let note = format!(
@@ -126,7 +139,7 @@ pub async fn set_band(
         .bind(now_millis())
         .bind(actor.as_text())
         .bind(&note)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     sqlx::query(
         "insert into thresholds (version, market, category, approve_below, reject_at) \
@@ -134,7 +147,7 @@ pub async fn set_band(
     )
     .bind(new)
     .bind(old)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     sqlx::query(
         "insert into thresholds (version, market, category, approve_below, reject_at) values ($1, $2, $3, $4, $5) \
@@ -146,10 +159,10 @@ pub async fn set_band(
     .bind(category.as_str())
     .bind(band.approve_below)
     .bind(band.reject_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
-        &mut *tx,
+        &mut **tx,
         NewEntry {
             actor,
             action: "thresholds.update",
@@ -160,24 +173,22 @@ pub async fn set_band(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(new)
 }
 
-/// Sets the policy rule of one market × category.
-pub async fn set_rule(
-    db: &Db,
+/// Sets the policy rule of one market × category inside `tx`.
+async fn write_rule(
+    tx: &mut WriteTx,
     actor: &Actor,
     market: Market,
     category: Category,
     rule: Rule,
 ) -> sqlx::Result<()> {
-    let mut tx = db.begin_write().await?;
     let before: Option<(String,)> =
         sqlx::query_as("select rule from policy_matrix where market = $1 and category = $2")
             .bind(market.code())
             .bind(category.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     sqlx::query(
         "insert into policy_matrix (market, category, rule, updated_at) values ($1, $2, $3, $4) \
@@ -187,10 +198,10 @@ pub async fn set_rule(
     .bind(category.as_str())
     .bind(rule.as_str())
     .bind(now_millis())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
-        &mut *tx,
+        &mut **tx,
         NewEntry {
             actor,
             action: "policy.update",
@@ -201,6 +212,48 @@ pub async fn set_rule(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+/// Edits one cell of the grid, its band and its rule, in one transaction: a new thresholds
+/// version only when the band changes, the rule only when it changes, an audit entry for
+/// each. Returns the thresholds version in force afterwards.
+pub async fn edit_cell(
+    db: &Db,
+    actor: &Actor,
+    market: Market,
+    category: Category,
+    band: Band,
+    rule: Rule,
+) -> Result<i64, ThresholdError> {
+    let mut tx = db.begin_write().await?;
+    let (mut version,): (i64,) =
+        sqlx::query_as("select coalesce(max(version), 0) from threshold_versions")
+            .fetch_one(&mut *tx)
+            .await?;
+    let before: Option<(f64, f64)> = sqlx::query_as(
+        "select approve_below, reject_at from thresholds where version = $1 and market = $2 and category = $3",
+    )
+    .bind(version)
+    .bind(market.code())
+    .bind(category.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let band_changed = before.is_none_or(|(a, r)| {
+        (a - band.approve_below).abs() > 1e-9 || (r - band.reject_at).abs() > 1e-9
+    });
+    if band_changed {
+        version = write_band(&mut tx, actor, market, category, band).await?;
+    }
+    let rule_before: Option<(String,)> =
+        sqlx::query_as("select rule from policy_matrix where market = $1 and category = $2")
+            .bind(market.code())
+            .bind(category.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    if rule_before.is_none_or(|(r,)| r != rule.as_str()) {
+        write_rule(&mut tx, actor, market, category, rule).await?;
+    }
+    tx.commit().await?;
+    Ok(version)
 }

@@ -14,6 +14,7 @@ pub mod verdicts;
 use crate::access::audit::Actor;
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
+use crate::vocab::queue::Source;
 use crate::vocab::role::Role;
 
 /// Who is acting, and where they may act.
@@ -58,6 +59,18 @@ pub enum ReviewError {
     Invalid(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+/// Whether this person's role works the queue of `source`.
+fn check_works(scope: &Scope, source: Source) -> Result<(), ReviewError> {
+    if source.worked_by(scope.role) {
+        Ok(())
+    } else {
+        Err(ReviewError::Forbidden(format!(
+            "the {} queue is not worked by your role",
+            source.as_str()
+        )))
+    }
 }
 
 /// How the review desk runs (from the configuration).

@@ -2,7 +2,7 @@
 //! due order, or a chosen one) under a lease that its holder renews.
 
 use super::tasks::task_for;
-use super::{DeskSettings, ReviewError, Scope, placeholders};
+use super::{DeskSettings, ReviewError, Scope, check_works, placeholders};
 use crate::platform::db::{Backend, Db};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
@@ -55,17 +55,6 @@ pub async fn summaries(db: &Db, scope: &Scope, now: Millis) -> sqlx::Result<Vec<
             }
         })
         .collect())
-}
-
-pub(super) fn check_works(scope: &Scope, source: Source) -> Result<(), ReviewError> {
-    if source.worked_by(scope.role) {
-        Ok(())
-    } else {
-        Err(ReviewError::Forbidden(format!(
-            "the {} queue is not worked by your role",
-            source.as_str()
-        )))
-    }
 }
 
 /// The open item this person holds, if any: (task id, source).

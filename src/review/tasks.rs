@@ -1,7 +1,7 @@
 //! Review tasks: reading one within a person's scope, opening new ones (one SLA due-time rule
 //! for every way a task is opened), and the review SLA per market.
 
-use super::queues::check_works;
+use super::check_works;
 use super::{ReviewError, Scope};
 use crate::access::audit::{self, Actor, NewEntry};
 use crate::platform::db::{Db, WriteTx, values_list};

@@ -1,7 +1,7 @@
 //! What a reviewer decides: submitting a verdict (single or bulk), escalating, skipping and
 //! undoing within the undo window. Each writes its audit entry and rollups in one transaction.
 
-use super::queues::check_works;
+use super::check_works;
 use super::tasks::{TASK_COLUMNS, Task, TaskRow, open_task, task_from};
 use super::{DeskSettings, ReviewError, Scope, required_text};
 use crate::access::audit::{self, NewEntry};

@@ -562,10 +562,5 @@ pub async fn apply_thresholds(
         band,
     )
     .await
-    .map_err(|e| match e {
-        amso_core::engine::thresholds::ThresholdError::OutOfRange(..) => {
-            AppError::new(ErrorKind::Invalid, e.to_string())
-        }
-        amso_core::engine::thresholds::ThresholdError::Db(e) => internal(e),
-    })
+    .map_err(AppError::from)
 }

@@ -89,36 +89,18 @@ pub async fn update_cell(
         .map_err(|e: amso_core::vocab::policy::UnknownCategory| invalid(e.to_string()))?;
     let rule = amso_core::engine::decide::Rule::parse(rule.trim())
         .ok_or_else(|| invalid("rule must be prohibited, restricted or allowed"))?;
-    let actor = Actor::User(user.email);
-    let (version, cells) = amso_core::engine::thresholds::current(&state.db)
-        .await
-        .map_err(internal)?;
-    let cell = cells
-        .iter()
-        .find(|c| c.market == market && c.category == category)
-        .ok_or_else(|| invalid("unknown cell"))?;
-    let mut new_version = version;
-    if (cell.approve_below - approve_below).abs() > 1e-9
-        || (cell.reject_at - reject_at).abs() > 1e-9
-    {
-        let band = amso_core::engine::decide::Band {
-            approve_below,
-            reject_at,
-        };
-        new_version =
-            amso_core::engine::thresholds::set_band(&state.db, &actor, market, category, band)
-                .await
-                .map_err(|e| match e {
-                    amso_core::engine::thresholds::ThresholdError::OutOfRange(..) => {
-                        invalid(e.to_string())
-                    }
-                    amso_core::engine::thresholds::ThresholdError::Db(e) => internal(e),
-                })?;
-    }
-    if cell.rule != rule {
-        amso_core::engine::thresholds::set_rule(&state.db, &actor, market, category, rule)
-            .await
-            .map_err(internal)?;
-    }
-    Ok(new_version)
+    let band = amso_core::engine::decide::Band {
+        approve_below,
+        reject_at,
+    };
+    amso_core::engine::thresholds::edit_cell(
+        &state.db,
+        &Actor::User(user.email),
+        market,
+        category,
+        band,
+        rule,
+    )
+    .await
+    .map_err(AppError::from)
 }
