@@ -9,6 +9,7 @@ pub mod build;
 pub mod findings;
 pub mod pdf;
 pub mod tidy;
+pub mod trend;
 pub mod week;
 pub mod xlsx;
 

@@ -4,11 +4,11 @@
 //! the charts are the dashboards' own (`charts`, plotters), placed as vector graphics with
 //! their text kept as text. Meaning never rests on colour alone, so it prints in grey.
 
-use crate::charts::{self, ChartSpec, Series};
+use crate::charts::{self, ChartSpec};
 use crate::dashboard::view::{Kpis, WeeklyReport};
 use crate::metrics::format::{NONE, change, duration, estimate_line, int, money, pct, pts};
 use crate::metrics::kpi::DriftBand;
-use crate::report::ReportError;
+use crate::report::{ReportError, trend};
 use krilla::Document;
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
@@ -635,37 +635,8 @@ fn markets(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportErro
     );
     sheet.heading("Trends over eight weeks");
     let (w, h) = (720, 270);
-    let spec = ChartSpec::new(
-        "Automation and override rates by week",
-        "ISO week",
-        "Share of decisions (%)",
-    )
-    .percent()
-    .size(w, h);
-    let svg = charts::line_chart(
-        &spec,
-        &r.trend_weeks,
-        &[
-            Series::new("Automation rate", r.trend_automation.clone()),
-            Series::new("Override rate", r.trend_override.clone()),
-        ],
-    );
-    sheet.chart(&svg, (w, h))?;
-    let spec = ChartSpec::new(
-        "Cost of risk control per 1,000 ads by week",
-        "ISO week",
-        "USD per 1,000 ads",
-    )
-    .size(w, 220);
-    let svg = charts::line_chart(
-        &spec,
-        &r.trend_weeks,
-        &[Series::new(
-            "Cost per 1,000 ads",
-            r.trend_cost_per_1k.clone(),
-        )],
-    );
-    sheet.chart(&svg, (w, 220))?;
+    sheet.chart(&trend::rates_chart(r, Some((w, h))), (w, h))?;
+    sheet.chart(&trend::cost_chart(r, (w, 220)), (w, 220))?;
     Ok(())
 }
 

@@ -12,7 +12,6 @@ use {
     crate::error::ErrorKind,
     crate::ssr::{app_state, internal, require_area},
     amso_core::{
-        charts::{self, ChartSpec, Series},
         platform::time::{now_millis, to_rfc3339},
         report::{self, archive, build::Request, week::IsoWeek},
         vocab::role::{Area, Role},
@@ -85,29 +84,11 @@ pub async fn get_reports(week: String, markets: String) -> Result<ReportsBoard, 
     let weeks = (0..WEEKS_OFFERED)
         .map(|i| last.plus(-i).to_string())
         .collect();
-    let (labels, automation, overrides) = (
-        data.trend_weeks.clone(),
-        data.trend_automation.clone(),
-        data.trend_override.clone(),
-    );
-    let trend_chart = tokio::task::spawn_blocking(move || {
-        charts::line_chart(
-            &ChartSpec::new(
-                "Automation and override rates by week",
-                "ISO week",
-                "Share of decisions (%)",
-            )
-            .desc("Weekly automation rate and override rate over the eight weeks ending with the report's week.")
-            .percent(),
-            &labels,
-            &[
-                Series::new("Automation rate", automation),
-                Series::new("Override rate", overrides),
-            ],
-        )
-    })
-    .await
-    .map_err(internal)?;
+    let shown = data.clone();
+    let trend_chart =
+        tokio::task::spawn_blocking(move || amso_core::report::trend::rates_chart(&shown, None))
+            .await
+            .map_err(internal)?;
     Ok(ReportsBoard {
         weeks,
         report: data,
