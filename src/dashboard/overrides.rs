@@ -136,20 +136,21 @@ pub async fn overridden_ads(
 ) -> sqlx::Result<Vec<crate::dashboard::view::OverriddenAd>> {
     // `+d.decided_at` keeps SQLite off `decisions_decided_at` (a whole window of decisions)
     // and on the partial index of overridden reviews, newest first.
-    type Row = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        i64,
-        String,
-        String,
-        Option<String>,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        ad_id: i64,
+        market: String,
+        scores: String,
+        machine_action: String,
+        verdict: String,
+        source: String,
+        reason_code: Option<String>,
+        display_name: String,
+        finished_at: i64,
+        headline: String,
+        advertiser_id: String,
+        reason_text: Option<String>,
+    }
     let rows: Vec<Row> = sqlx::query_as(
         "select r.ad_id, r.market, d.scores, r.machine_action, r.verdict, r.source, r.reason_code, u.display_name, \
          r.finished_at, a.headline, a.advertiser_id, r.reason_text from reviews r join decisions d on d.ad_id = r.ad_id join ads a on a.id = r.ad_id \
@@ -166,23 +167,23 @@ pub async fn overridden_ads(
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            let category = crate::intake::ads::top_of_scores(&r.2)?.0;
+            let category = crate::intake::ads::top_of_scores(&r.scores)?.0;
             if f.category.is_some_and(|c| c != category) {
                 return None;
             }
             Some(crate::dashboard::view::OverriddenAd {
-                ad_id: r.0,
-                market: r.1,
+                ad_id: r.ad_id,
+                market: r.market,
                 category: category.as_str().to_string(),
-                machine_action: r.3,
-                verdict: r.4,
-                source: r.5,
-                reason_code: r.6,
-                reviewer: r.7,
-                at: to_rfc3339(r.8),
-                headline: r.9,
-                advertiser: r.10,
-                reason_text: r.11,
+                machine_action: r.machine_action,
+                verdict: r.verdict,
+                source: r.source,
+                reason_code: r.reason_code,
+                reviewer: r.display_name,
+                at: to_rfc3339(r.finished_at),
+                headline: r.headline,
+                advertiser: r.advertiser_id,
+                reason_text: r.reason_text,
             })
         })
         .take(limit)

@@ -1,6 +1,6 @@
 //! Turning ad text into hashed n-gram features, the input of the model.
 //!
-//! The recipe (kept in step with the Python reference in `scripts/featurize.py`):
+//! The recipe (kept in step with the Python reference in `scripts/bench_python.py`, which the integration tests compare against):
 //! 1. Unicode NFKC, lower-casing, and folding of common look-alike letters (Cyrillic and
 //!    Greek homoglyphs) onto Latin ones.
 //! 2. Tokens are maximal runs of alphanumeric characters; everything else separates.

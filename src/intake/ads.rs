@@ -150,36 +150,41 @@ pub struct AdView {
     pub decision: Option<DecisionView>,
 }
 
-type AdTuple = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    f64,
-    i64,
-    String,
-);
-type DecisionRow = (
-    String,
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    Flag,
-    f64,
-    f64,
-    i64,
-);
+/// An ad as read for [`find`].
+#[derive(sqlx::FromRow)]
+struct AdRecord {
+    id: i64,
+    source: String,
+    external_id: String,
+    advertiser_id: String,
+    market: String,
+    language: Option<String>,
+    headline: String,
+    body: String,
+    landing_url: Option<String>,
+    daily_budget_usd: f64,
+    submitted_at: i64,
+    status: String,
+}
+
+/// An ad's decision as read for [`find`].
+#[derive(sqlx::FromRow)]
+struct DecisionRecord {
+    model_version: String,
+    thresholds_version: i64,
+    scores: String,
+    action: String,
+    reasons: String,
+    route: Option<String>,
+    audit_sample: Flag,
+    sampling_probability: f64,
+    latency_ms: f64,
+    decided_at: i64,
+}
 
 /// The ad with this id.
 pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<AdView>> {
-    let row: Option<AdTuple> = sqlx::query_as(
+    let row: Option<AdRecord> = sqlx::query_as(
         "select id, source, external_id, advertiser_id, market, language, headline, body, landing_url, \
          daily_budget_usd, submitted_at, status from ads where id = $1",
     )
@@ -187,7 +192,7 @@ pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<AdView>> {
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let decision: Option<DecisionRow> = sqlx::query_as(
+    let decision: Option<DecisionRecord> = sqlx::query_as(
         "select model_version, thresholds_version, scores, action, reasons, route, audit_sample, \
          sampling_probability, latency_ms, decided_at from decisions where ad_id = $1",
     )
@@ -196,35 +201,35 @@ pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<AdView>> {
     .await?;
     let rfc = |ms: i64| crate::platform::time::to_rfc3339(ms);
     Ok(Some(AdView {
-        id: r.0,
-        source: r.1,
-        external_id: r.2,
-        advertiser_id: r.3,
-        market: r.4,
-        language: r.5,
-        headline: r.6,
-        body: r.7,
-        landing_url: r.8,
-        daily_budget_usd: r.9,
-        submitted_at: rfc(r.10),
-        status: r.11,
+        id: r.id,
+        source: r.source,
+        external_id: r.external_id,
+        advertiser_id: r.advertiser_id,
+        market: r.market,
+        language: r.language,
+        headline: r.headline,
+        body: r.body,
+        landing_url: r.landing_url,
+        daily_budget_usd: r.daily_budget_usd,
+        submitted_at: rfc(r.submitted_at),
+        status: r.status,
         decision: decision.map(|d| {
-            let scores: Vec<f32> = serde_json::from_str(&d.2).unwrap_or_default();
+            let scores: Vec<f32> = serde_json::from_str(&d.scores).unwrap_or_default();
             DecisionView {
-                model_version: d.0,
-                thresholds_version: d.1,
+                model_version: d.model_version,
+                thresholds_version: d.thresholds_version,
                 scores: Category::ALL
                     .iter()
                     .zip(scores)
                     .map(|(c, s)| (c.as_str().to_string(), s))
                     .collect(),
-                action: d.3,
-                reasons: serde_json::from_str(&d.4).unwrap_or_default(),
-                route: d.5,
-                audit_sample: d.6.0,
-                sampling_probability: d.7,
-                latency_ms: d.8,
-                decided_at: rfc(d.9),
+                action: d.action,
+                reasons: serde_json::from_str(&d.reasons).unwrap_or_default(),
+                route: d.route,
+                audit_sample: d.audit_sample.0,
+                sampling_probability: d.sampling_probability,
+                latency_ms: d.latency_ms,
+                decided_at: rfc(d.decided_at),
             }
         }),
     }))
@@ -314,17 +319,18 @@ pub async fn search(
          from ads a left join decisions d on d.ad_id = a.id where {conditions} \
          order by a.submitted_at desc, a.id desc limit $8 offset $9"
     );
-    type Row = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        submitted_at: i64,
+        market: String,
+        advertiser_id: String,
+        headline: String,
+        status: String,
+        action: Option<String>,
+        reasons: Option<String>,
+        scores: Option<String>,
+    }
     let rows: Vec<Row> = sqlx::query_as(&rows_sql)
         .bind(filter.market.map(|m| m.code()))
         .bind(filter.status.as_deref())
@@ -340,17 +346,17 @@ pub async fn search(
     Ok((
         rows.into_iter()
             .map(|r| {
-                let top = r.8.as_deref().and_then(top_of_scores);
+                let top = r.scores.as_deref().and_then(top_of_scores);
                 AdRow {
-                    id: r.0,
-                    submitted_at: r.1,
-                    market: r.2,
-                    advertiser_id: r.3,
-                    headline: r.4,
-                    status: r.5,
-                    action: r.6,
+                    id: r.id,
+                    submitted_at: r.submitted_at,
+                    market: r.market,
+                    advertiser_id: r.advertiser_id,
+                    headline: r.headline,
+                    status: r.status,
+                    action: r.action,
                     reasons: r
-                        .7
+                        .reasons
                         .as_deref()
                         .and_then(|s| serde_json::from_str(s).ok())
                         .unwrap_or_default(),

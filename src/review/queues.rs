@@ -303,7 +303,7 @@ pub async fn list_queue(
     }
     let sql = format!(
         "select t.id, t.ad_id, t.market, a.language, a.headline, a.advertiser_id, d.reasons, d.scores, \
-         t.created_at, t.due_at, t.risk, case when t.lease_expires_at >= $1 then u.email end \
+         t.created_at, t.due_at, t.risk, case when t.lease_expires_at >= $1 then u.email end as held_by \
          from review_tasks t join ads a on a.id = t.ad_id left join decisions d on d.ad_id = t.ad_id \
          left join users u on u.id = t.claimed_by \
          where t.state = 'open' and t.source = $2 and t.created_at <= $3 \
@@ -311,20 +311,21 @@ pub async fn list_queue(
          order by t.due_at, t.risk desc limit $5",
         placeholders(6, markets.len())
     );
-    type Row = (
-        i64,
-        i64,
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-        f64,
-        Option<String>,
-    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        task_id: i64,
+        ad_id: i64,
+        market: String,
+        language: Option<String>,
+        headline: String,
+        advertiser_id: String,
+        reasons: Option<String>,
+        scores: Option<String>,
+        created_at: i64,
+        due_at: i64,
+        risk: f64,
+        held_by: Option<String>,
+    }
     // Category and score filters apply to the decoded scores, so read a wider page first.
     let wanted = filter.limit.clamp(1, 1000);
     let fetch = if filter.category.is_some() || filter.score_range.is_some() {
@@ -344,14 +345,18 @@ pub async fn list_queue(
     let rows = q.fetch_all(db.pool()).await?;
     let mut items = Vec::new();
     for r in rows {
-        let reasons: Vec<Category> =
-            r.6.as_deref()
-                .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|c| c.parse().ok())
-                .collect();
-        let top = r.7.as_deref().and_then(crate::intake::ads::top_of_scores);
+        let reasons: Vec<Category> = r
+            .reasons
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        let top = r
+            .scores
+            .as_deref()
+            .and_then(crate::intake::ads::top_of_scores);
         let top_score = top.map_or(0.0, |t| f64::from(t.1));
         if let Some(c) = filter.category {
             let flagged = reasons.contains(&c) || top.is_some_and(|t| t.0 == c);
@@ -364,21 +369,23 @@ pub async fn list_queue(
         {
             continue;
         }
-        let Ok(market) = r.2.parse() else { continue };
+        let Ok(market) = r.market.parse() else {
+            continue;
+        };
         items.push(QueueItem {
-            task_id: r.0,
-            ad_id: r.1,
+            task_id: r.task_id,
+            ad_id: r.ad_id,
             market,
-            language: r.3,
-            headline: r.4,
-            advertiser_id: r.5,
+            language: r.language,
+            headline: r.headline,
+            advertiser_id: r.advertiser_id,
             reasons,
             top_category: top.map(|t| t.0),
             top_score,
-            created_at: r.8,
-            due_at: r.9,
-            risk: r.10,
-            held_by: r.11,
+            created_at: r.created_at,
+            due_at: r.due_at,
+            risk: r.risk,
+            held_by: r.held_by,
         });
         if items.len() as i64 >= wanted {
             break;

@@ -29,40 +29,42 @@ pub struct Task {
     pub qa_of: Option<i64>,
 }
 
-pub(super) type TaskRow = (
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    f64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-);
+/// A task as read from the database, before its names are parsed.
+#[derive(sqlx::FromRow)]
+pub(super) struct TaskRow {
+    id: i64,
+    ad_id: i64,
+    source: String,
+    market: String,
+    state: String,
+    created_at: i64,
+    due_at: i64,
+    risk: f64,
+    claimed_by: Option<i64>,
+    claimed_at: Option<i64>,
+    lease_expires_at: Option<i64>,
+    note: Option<String>,
+    qa_of: Option<i64>,
+}
 
 pub(super) const TASK_COLUMNS: &str = "id, ad_id, source, market, state, created_at, due_at, risk, \
     claimed_by, claimed_at, lease_expires_at, note, qa_of";
 
 pub(super) fn task_from(r: TaskRow) -> Option<Task> {
     Some(Task {
-        id: r.0,
-        ad_id: r.1,
-        source: r.2.parse().ok()?,
-        market: r.3.parse().ok()?,
-        state: r.4,
-        created_at: r.5,
-        due_at: r.6,
-        risk: r.7,
-        claimed_by: r.8,
-        claimed_at: r.9,
-        lease_expires_at: r.10,
-        note: r.11,
-        qa_of: r.12,
+        id: r.id,
+        ad_id: r.ad_id,
+        source: r.source.parse().ok()?,
+        market: r.market.parse().ok()?,
+        state: r.state,
+        created_at: r.created_at,
+        due_at: r.due_at,
+        risk: r.risk,
+        claimed_by: r.claimed_by,
+        claimed_at: r.claimed_at,
+        lease_expires_at: r.lease_expires_at,
+        note: r.note,
+        qa_of: r.qa_of,
     })
 }
 

@@ -167,46 +167,48 @@ async fn upsert(
     Ok(())
 }
 
-type FactsRow = (
-    i64,
-    String,
-    Option<String>,
-    String,
-    Millis,
-    Millis,
-    String,
-    String,
-    String,
-    Flag,
-    f64,
-    f64,
-    f64,
-);
+/// A decision with its ad, as [`FACTS_SQL`] reads it.
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    id: i64,
+    market: String,
+    language: Option<String>,
+    model_version: String,
+    decided_at: Millis,
+    submitted_at: Millis,
+    scores: String,
+    action: String,
+    reasons: String,
+    audit_sample: Flag,
+    sampling_probability: f64,
+    latency_ms: f64,
+    daily_budget_usd: f64,
+}
 
 const FACTS_SQL: &str = "select a.id, a.market, a.language, d.model_version, d.decided_at, a.submitted_at, \
      d.scores, d.action, d.reasons, d.audit_sample, d.sampling_probability, d.latency_ms, a.daily_budget_usd \
      from decisions d join ads a on a.id = d.ad_id";
 
 fn facts_of(r: FactsRow) -> DecisionFacts {
-    let scores: Vec<f32> = serde_json::from_str(&r.6).unwrap_or_default();
+    let scores: Vec<f32> = serde_json::from_str(&r.scores).unwrap_or_default();
     let mut fixed = [0.0f32; 10];
     for (slot, s) in fixed.iter_mut().zip(scores) {
         *slot = s;
     }
     DecisionFacts {
-        ad_id: r.0,
-        market: r.1,
-        language: r.2.unwrap_or_else(|| "und".into()),
-        model_version: r.3,
-        decided_at: r.4,
-        submitted_at: r.5,
+        ad_id: r.id,
+        market: r.market,
+        language: r.language.unwrap_or_else(|| "und".into()),
+        model_version: r.model_version,
+        decided_at: r.decided_at,
+        submitted_at: r.submitted_at,
         scores: fixed,
-        action: r.7,
-        reasons: categories_of(&r.8),
-        audit_sample: r.9.0,
-        sampling_probability: r.10,
-        latency_ms: r.11,
-        daily_budget_usd: r.12,
+        action: r.action,
+        reasons: categories_of(&r.reasons),
+        audit_sample: r.audit_sample.0,
+        sampling_probability: r.sampling_probability,
+        latency_ms: r.latency_ms,
+        daily_budget_usd: r.daily_budget_usd,
     }
 }
 
@@ -241,35 +243,38 @@ pub async fn final_verdict(tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<Option<
     }))
 }
 
-type WorkRow = (
-    i64,
-    i64,
-    String,
-    String,
-    Flag,
-    Option<String>,
-    String,
-    Millis,
-    Millis,
-    Millis,
-);
+/// A review with its task's due time, as [`WORK_SQL`] reads it.
+#[derive(sqlx::FromRow)]
+struct WorkRow {
+    ad_id: i64,
+    reviewer_id: i64,
+    source: String,
+    verdict: String,
+    #[sqlx(rename = "override")]
+    overrode: Flag,
+    reason_code: Option<String>,
+    status_before: String,
+    started_at: Millis,
+    finished_at: Millis,
+    due_at: Millis,
+}
 
 const WORK_SQL: &str = "select r.ad_id, r.reviewer_id, r.source, r.verdict, r.override, r.reason_code, r.status_before, \
      r.started_at, r.finished_at, t.due_at from reviews r join review_tasks t on t.id = r.task_id";
 
 fn work_of(r: WorkRow) -> (i64, ReviewWork) {
     (
-        r.0,
+        r.ad_id,
         ReviewWork {
-            reviewer_id: r.1,
-            source: r.2,
-            reject: r.3 == "reject",
-            overrode: r.4.0,
-            reason_code: r.5,
-            status_before: r.6,
-            started_at: r.7,
-            finished_at: r.8,
-            due_at: r.9,
+            reviewer_id: r.reviewer_id,
+            source: r.source,
+            reject: r.verdict == "reject",
+            overrode: r.overrode.0,
+            reason_code: r.reason_code,
+            status_before: r.status_before,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            due_at: r.due_at,
         },
     )
 }

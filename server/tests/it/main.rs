@@ -11,3 +11,4 @@ mod http;
 mod pipeline;
 mod reports;
 mod review;
+mod synthetic;

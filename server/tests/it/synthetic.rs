@@ -1,0 +1,81 @@
+//! The benchmarks' synthetic history writer (`amso_core::demo::synthetic`), at small size on
+//! SQLite and PostgreSQL: it writes five tables with its own multi-row SQL, so what it writes
+//! must be what the product itself would have: every decision with its ad, reviews on tasks
+//! that exist, rollups equal to a recomputation from the raw rows, and dashboards that read it.
+
+use crate::common::*;
+use amso_core::dashboard::view::Selection;
+use amso_core::dashboard::{filter, overview};
+use amso_core::demo::synthetic;
+use amso_core::engine::commit;
+use amso_core::intake::ads;
+use amso_core::platform::time::now_millis;
+use amso_core::rollup;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+#[tokio::test]
+async fn the_synthetic_history_is_what_the_product_would_write() {
+    for t in backends().await {
+        let end = now_millis();
+        let mut progress = Vec::new();
+        synthetic::write_history(&t.db, 3_000, 11, end, &mut |n| progress.push(n))
+            .await
+            .unwrap();
+        assert_eq!(progress.last(), Some(&3_000), "{}", t.label);
+        assert_eq!(ads::count(&t.db).await.unwrap(), 3_000, "{}", t.label);
+        assert_eq!(commit::count(&t.db).await.unwrap(), 3_000, "{}", t.label);
+
+        let (orphans,): (i64,) = sqlx::query_as(
+            "select count(*) from reviews r left join review_tasks k on k.id = r.task_id where k.id is null",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(orphans, 0, "{}: reviews without their task", t.label);
+        let (reviews,): (i64,) = sqlx::query_as("select count(*) from reviews")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        assert!(reviews > 100, "{}: only {reviews} reviews", t.label);
+
+        // One more decision, as the live benchmark commits it.
+        let next = synthetic::max_ad_id(&t.db).await.unwrap() + 1;
+        let mut rng = StdRng::seed_from_u64(3);
+        synthetic::write_live_decision(&t.db, &mut rng, next, now_millis())
+            .await
+            .unwrap();
+        assert_eq!(commit::count(&t.db).await.unwrap(), 3_001, "{}", t.label);
+
+        for grain in [rollup::Grain::Hour, rollup::Grain::Day] {
+            let stored = rollup::store::stored(&t.db, grain).await.unwrap();
+            let mut recomputed = rollup::store::recompute(&t.db).await.unwrap();
+            if grain == rollup::Grain::Day {
+                recomputed = recomputed.daily();
+            }
+            let diff = stored.differences(&recomputed);
+            assert!(
+                diff.is_empty(),
+                "{} {grain:?}: {} differences, first: {:?}",
+                t.label,
+                diff.len(),
+                &diff[..diff.len().min(5)]
+            );
+        }
+
+        let sel = Selection {
+            window: "28d".into(),
+            ..Selection::default()
+        };
+        let now = now_millis();
+        let f = filter::resolve(&sel, now).unwrap();
+        let o = overview::overview(&t.db, &f, now).await.unwrap();
+        assert!(
+            o.totals.decided >= 2_900.0,
+            "{}: the overview counts {} decisions",
+            t.label,
+            o.totals.decided
+        );
+        assert!(o.totals.checked > 0.0, "{}", t.label);
+    }
+}
