@@ -188,6 +188,60 @@ async fn insert_rows(
     Ok(())
 }
 
+/// The `ads` row of a synthetic ad (columns [`AD_COLUMNS`]).
+fn ad_row(s: &Synth, source: &str) -> Vec<Value> {
+    let f = &s.facts;
+    let labels = s
+        .truth
+        .map_or_else(|| "[]".to_string(), |c| format!("[\"{}\"]", c.as_str()));
+    vec![
+        json!(f.ad_id),
+        json!(source),
+        json!(format!("{source}{}", f.ad_id)),
+        json!(format!("adv-{}", f.ad_id % 5000)),
+        json!(f.market),
+        json!(f.language),
+        json!(format!("Bench ad {}", f.ad_id)),
+        json!("Synthetic body"),
+        json!(f.daily_budget_usd),
+        json!(labels),
+        json!(f.submitted_at),
+        json!(status_of(s)),
+        json!(f.decided_at),
+    ]
+}
+
+const AD_COLUMNS: &str = "id, source, external_id, advertiser_id, market, language, headline, body, daily_budget_usd, labels, submitted_at, status, decided_at";
+
+/// The `decisions` row of a synthetic decision (columns [`DECISION_COLUMNS`]).
+fn decision_row(f: &DecisionFacts, worker: &str) -> Vec<Value> {
+    vec![
+        json!(f.ad_id),
+        json!(f.model_version),
+        json!(1),
+        json!(serde_json::to_string(&f.scores.to_vec()).unwrap_or_default()),
+        json!(f.action),
+        json!(
+            serde_json::to_string(&f.reasons.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        ),
+        if f.action == "review" {
+            json!("uncertain")
+        } else if f.audit_sample {
+            json!("audit")
+        } else {
+            Value::Null
+        },
+        json!(f.audit_sample),
+        json!(f.sampling_probability),
+        json!(f.latency_ms),
+        json!(f.decided_at),
+        json!(worker),
+    ]
+}
+
+const DECISION_COLUMNS: &str = "ad_id, model_version, thresholds_version, scores, action, reasons, route, audit_sample, sampling_probability, latency_ms, decided_at, worker";
+
 /// Writes `n` synthetic decisions (and their reviews) over the 28 days ending `end`, telling
 /// `progress` how many are written after each transaction. Returns the seconds taken.
 pub async fn write_history(
@@ -254,49 +308,8 @@ pub async fn write_history(
         let mut delta = Delta::default();
         for s in &batch {
             let f = &s.facts;
-            let labels = s
-                .truth
-                .map_or_else(|| "[]".to_string(), |c| format!("[\"{}\"]", c.as_str()));
-            ads.push(vec![
-                json!(f.ad_id),
-                json!("bench"),
-                json!(format!("b{}", f.ad_id)),
-                json!(format!("adv-{}", f.ad_id % 5000)),
-                json!(f.market),
-                json!(f.language),
-                json!(format!("Bench ad {}", f.ad_id)),
-                json!("Synthetic body"),
-                json!(f.daily_budget_usd),
-                json!(labels),
-                json!(f.submitted_at),
-                json!(status_of(s)),
-                json!(f.decided_at),
-            ]);
-            decisions.push(vec![
-                json!(f.ad_id),
-                json!(f.model_version),
-                json!(1),
-                json!(serde_json::to_string(&f.scores.to_vec()).unwrap_or_default()),
-                json!(f.action),
-                json!(
-                    serde_json::to_string(
-                        &f.reasons.iter().map(|c| c.as_str()).collect::<Vec<_>>()
-                    )
-                    .unwrap_or_default()
-                ),
-                if f.action == "review" {
-                    json!("uncertain")
-                } else if f.audit_sample {
-                    json!("audit")
-                } else {
-                    Value::Null
-                },
-                json!(f.audit_sample),
-                json!(f.sampling_probability),
-                json!(f.latency_ms),
-                json!(f.decided_at),
-                json!("bench"),
-            ]);
+            ads.push(ad_row(s, "bench"));
+            decisions.push(decision_row(f, "bench"));
             delta.decision(f);
             let source = if f.action == "review" {
                 "uncertain"
@@ -358,8 +371,8 @@ pub async fn write_history(
             }
         }
         let mut tx = db.begin_write().await?;
-        insert_rows(&mut tx, "ads", "id, source, external_id, advertiser_id, market, language, headline, body, daily_budget_usd, labels, submitted_at, status, decided_at", ads).await?;
-        insert_rows(&mut tx, "decisions", "ad_id, model_version, thresholds_version, scores, action, reasons, route, audit_sample, sampling_probability, latency_ms, decided_at, worker", decisions).await?;
+        insert_rows(&mut tx, "ads", AD_COLUMNS, ads).await?;
+        insert_rows(&mut tx, "decisions", DECISION_COLUMNS, decisions).await?;
         insert_rows(
             &mut tx,
             "review_tasks",
@@ -391,41 +404,29 @@ pub async fn max_ad_id(db: &Db) -> sqlx::Result<i64> {
     Ok(last.unwrap_or(0))
 }
 
-/// Commits one approved decision on a new ad `id` at `at`, with its rollups, as a worker
-/// would: what the live stream's latency is timed against.
+/// Commits one decision on a new ad `id` at `at`, with its rollups, as a worker would: what
+/// the live stream's latency is timed against.
 pub async fn write_live_decision(
     db: &Db,
     rng: &mut StdRng,
     id: i64,
     at: Millis,
 ) -> sqlx::Result<()> {
-    let s = synth(rng, id, at, at);
+    // Decided now, so no review yet: what a worker's commit writes.
+    let mut s = synth(rng, id, at, at);
+    s.review = None;
+    s.open_task = false;
     let mut delta = Delta::default();
     delta.decision(&s.facts);
-    let f = &s.facts;
     let mut tx = db.begin_write().await?;
-    insert_rows(
-        &mut tx,
-        "ads",
-        "id, source, external_id, advertiser_id, market, headline, body, daily_budget_usd, submitted_at, status, decided_at",
-        vec![row(json!([f.ad_id, "live", format!("live{}", f.ad_id), "adv", f.market, "Live", "Live", f.daily_budget_usd, f.submitted_at, "auto_approved", f.decided_at]))],
-    )
-    .await?;
+    insert_rows(&mut tx, "ads", AD_COLUMNS, vec![ad_row(&s, "live")]).await?;
     insert_rows(
         &mut tx,
         "decisions",
-        "ad_id, model_version, thresholds_version, scores, action, reasons, audit_sample, sampling_probability, latency_ms, decided_at, worker",
-        vec![row(json!([f.ad_id, "bench-model", 1, "[0,0,0,0,0,0,0,0,0,0]", "approve", "[]", false, 0.02, 0.1, f.decided_at, "live"]))],
+        DECISION_COLUMNS,
+        vec![decision_row(&s.facts, "live")],
     )
     .await?;
     delta.flush(&mut tx).await?;
     tx.commit().await
-}
-
-/// The values of a JSON array, as one row for [`insert_rows`].
-fn row(values: Value) -> Vec<Value> {
-    match values {
-        Value::Array(v) => v,
-        other => vec![other],
-    }
 }

@@ -98,6 +98,27 @@ pub async fn set_band(
     Ok(new)
 }
 
+/// The newest thresholds version and, in it, the cell's (approve below, reject at).
+async fn band_in_force(
+    tx: &mut WriteTx,
+    market: Market,
+    category: Category,
+) -> sqlx::Result<(i64, Option<(f64, f64)>)> {
+    let (version,): (i64,) =
+        sqlx::query_as("select coalesce(max(version), 0) from threshold_versions")
+            .fetch_one(&mut **tx)
+            .await?;
+    let band = sqlx::query_as(
+        "select approve_below, reject_at from thresholds where version = $1 and market = $2 and category = $3",
+    )
+    .bind(version)
+    .bind(market.code())
+    .bind(category.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok((version, band))
+}
+
 /// [`set_band`] inside `tx`.
 async fn write_band(
     tx: &mut WriteTx,
@@ -115,17 +136,7 @@ async fn write_band(
             band.reject_at,
         ));
     }
-    let (old,): (i64,) = sqlx::query_as("select coalesce(max(version), 0) from threshold_versions")
-        .fetch_one(&mut **tx)
-        .await?;
-    let before: Option<(f64, f64)> = sqlx::query_as(
-        "select approve_below, reject_at from thresholds where version = $1 and market = $2 and category = $3",
-    )
-    .bind(old)
-    .bind(market.code())
-    .bind(category.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
+    let (old, before) = band_in_force(tx, market, category).await?;
     let new = old + 1;
     let note = format!(
         "{} {}: approve below {:.2}, reject at {:.2}",
@@ -227,18 +238,7 @@ pub async fn edit_cell(
     rule: Rule,
 ) -> Result<i64, ThresholdError> {
     let mut tx = db.begin_write().await?;
-    let (mut version,): (i64,) =
-        sqlx::query_as("select coalesce(max(version), 0) from threshold_versions")
-            .fetch_one(&mut *tx)
-            .await?;
-    let before: Option<(f64, f64)> = sqlx::query_as(
-        "select approve_below, reject_at from thresholds where version = $1 and market = $2 and category = $3",
-    )
-    .bind(version)
-    .bind(market.code())
-    .bind(category.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
+    let (mut version, before) = band_in_force(&mut tx, market, category).await?;
     let band_changed = before.is_none_or(|(a, r)| {
         (a - band.approve_below).abs() > 1e-9 || (r - band.reject_at).abs() > 1e-9
     });

@@ -390,3 +390,69 @@ async fn the_ads_table_filters_by_submission_day() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     }
 }
+
+/// One error at the HTTP edge: a body over the size limit and a method a route does not have
+/// answer JSON like every other error, and a filter that cannot be read gives the same status
+/// and kind through the KPIs API and through the page's server function.
+#[tokio::test]
+async fn errors_have_one_shape_and_one_status_whichever_way_they_come() {
+    use amso_core::access::apikeys::{self, Scope};
+    use amso_core::access::audit::Actor;
+    use axum::body::Body;
+    use axum::http::Request;
+    for t in backends().await {
+        let app = app(&t);
+        let (_, ingest) = apikeys::create(&t.db, &Actor::Cli, "feed", Scope::Ingest)
+            .await
+            .unwrap();
+        let huge = format!("[{}]", "0,".repeat(1_500_000) + "0");
+        let r = send(
+            &app,
+            Request::post("/api/v1/ads")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {ingest}"))
+                .body(Body::from(huge))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", t.label);
+        assert_eq!(r.json()["kind"], "too_large", "{}: {}", t.label, r.text());
+        assert!(r.json()["error"].as_str().is_some_and(|e| !e.is_empty()));
+
+        let r = send(
+            &app,
+            Request::delete("/api/v1/kpis").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{}", t.label);
+        assert_eq!(r.json()["kind"], "not_found", "{}: {}", t.label, r.text());
+
+        let (email, password) = demo(Role::Executive);
+        let cookie = login(&app, email, password).await;
+        let api = send(&app, get("/api/v1/kpis?from=yesterday", Some(&cookie))).await;
+        let form = [
+            ("sel[window]", "custom"),
+            ("sel[from]", "yesterday"),
+            ("sel[to]", ""),
+            ("sel[market]", ""),
+            ("sel[category]", ""),
+            ("sel[model]", ""),
+        ];
+        let page = send(&app, rpc("get_overview", &form, Some(&cookie))).await;
+        assert_eq!(
+            api.status,
+            StatusCode::BAD_REQUEST,
+            "{}: {}",
+            t.label,
+            api.text()
+        );
+        assert_eq!(page.status, api.status, "{}: {}", t.label, page.text());
+        assert_eq!(page.json()["kind"], "invalid");
+        assert_eq!(api.json()["kind"], "invalid");
+        assert!(
+            page.json().get("status").is_none(),
+            "the body is only error and kind: {}",
+            page.text()
+        );
+    }
+}
