@@ -302,7 +302,7 @@ pub async fn list_queue(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "select t.id, t.ad_id, t.market, a.language, a.headline, a.advertiser_id, d.reasons, d.scores, \
+        "select t.id as task_id, t.ad_id, t.market, a.language, a.headline, a.advertiser_id, d.reasons, d.scores, \
          t.created_at, t.due_at, t.risk, case when t.lease_expires_at >= $1 then u.email end as held_by \
          from review_tasks t join ads a on a.id = t.ad_id left join decisions d on d.ad_id = t.ad_id \
          left join users u on u.id = t.claimed_by \

@@ -10,7 +10,10 @@ use amso_core::demo::synthetic;
 use amso_core::engine::commit;
 use amso_core::intake::ads;
 use amso_core::platform::time::now_millis;
+use amso_core::review;
 use amso_core::rollup;
+use amso_core::vocab::queue::Source;
+use amso_core::vocab::role::Role;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -77,5 +80,31 @@ async fn the_synthetic_history_is_what_the_product_would_write() {
             o.totals.decided
         );
         assert!(o.totals.checked > 0.0, "{}", t.label);
+
+        // The routed ads of the last 36 hours wait in the uncertain queue, listed in due order.
+        let ops = review::Scope {
+            user_id: 0,
+            email: "ops@example.com".into(),
+            role: Role::OpsHead,
+            markets: Vec::new(),
+        };
+        let filter = review::queues::QueueFilter {
+            limit: 50,
+            ..Default::default()
+        };
+        let items = review::queues::list_queue(&t.db, &ops, Source::Uncertain, &filter, now)
+            .await
+            .unwrap();
+        assert!(
+            !items.is_empty(),
+            "{}: the uncertain queue lists nothing",
+            t.label
+        );
+        assert!(
+            items.windows(2).all(|w| w[0].due_at <= w[1].due_at),
+            "{}: not in due order",
+            t.label
+        );
+        assert!(items.iter().all(|i| i.held_by.is_none() && i.task_id > 0));
     }
 }
