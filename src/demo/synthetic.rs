@@ -242,6 +242,27 @@ fn decision_row(f: &DecisionFacts, worker: &str) -> Vec<Value> {
 
 const DECISION_COLUMNS: &str = "ad_id, model_version, thresholds_version, scores, action, reasons, route, audit_sample, sampling_probability, latency_ms, decided_at, worker";
 
+/// The `review_tasks` row of a synthetic task: open, or done when it was closed.
+fn task_row(
+    id: i64,
+    f: &DecisionFacts,
+    source: &str,
+    due_at: Millis,
+    closed_at: Option<Millis>,
+) -> Vec<Value> {
+    vec![
+        json!(id),
+        json!(f.ad_id),
+        json!(source),
+        json!(f.market),
+        json!(if closed_at.is_some() { "done" } else { "open" }),
+        json!(f.decided_at),
+        json!(due_at),
+        json!(f.daily_budget_usd * 0.5),
+        closed_at.map_or(Value::Null, |at| json!(at)),
+    ]
+}
+
 /// Writes `n` synthetic decisions (and their reviews) over the 28 days ending `end`, telling
 /// `progress` how many are written after each transaction. Returns the seconds taken.
 pub async fn write_history(
@@ -318,31 +339,18 @@ pub async fn write_history(
             };
             if s.open_task {
                 review_id += 1;
-                tasks.push(vec![
-                    json!(review_id),
-                    json!(f.ad_id),
-                    json!(source),
-                    json!(f.market),
-                    json!("open"),
-                    json!(f.decided_at),
-                    json!(f.submitted_at + 24 * 3_600_000),
-                    json!(f.daily_budget_usd * 0.5),
-                    Value::Null,
-                ]);
+                let due_at = f.submitted_at + 24 * 3_600_000;
+                tasks.push(task_row(review_id, f, source, due_at, None));
             }
             if let Some((v, w)) = &s.review {
                 review_id += 1;
-                tasks.push(vec![
-                    json!(review_id),
-                    json!(f.ad_id),
-                    json!(source),
-                    json!(f.market),
-                    json!("done"),
-                    json!(f.decided_at),
-                    json!(w.due_at),
-                    json!(f.daily_budget_usd * 0.5),
-                    json!(w.finished_at),
-                ]);
+                tasks.push(task_row(
+                    review_id,
+                    f,
+                    source,
+                    w.due_at,
+                    Some(w.finished_at),
+                ));
                 let machine = f.action.clone();
                 reviews.push(vec![
                     json!(review_id),
