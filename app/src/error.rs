@@ -62,6 +62,10 @@ pub struct AppError {
     /// to the status middleware and is never part of the body a client gets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// Seconds before trying again, sent as `Retry-After` (with 429 and 503); it travels
+    /// like `status` and is not part of the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -71,6 +75,15 @@ impl AppError {
             error: error.into(),
             kind,
             status: None,
+            retry_after: None,
+        }
+    }
+
+    /// The same error, telling the client to wait `seconds` before trying again.
+    pub fn retry_after(self, seconds: u64) -> AppError {
+        AppError {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 
@@ -205,7 +218,13 @@ mod conversions {
         fn into_response(self) -> axum::response::Response {
             let status = http::StatusCode::from_u16(self.status())
                 .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-            (status, axum::Json(self.public())).into_response()
+            let mut response = (status, axum::Json(self.public())).into_response();
+            if let Some(seconds) = self.retry_after {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+            }
+            response
         }
     }
 }

@@ -22,6 +22,8 @@ use leptos_router::path;
 
 /// The HTML document around the application.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::provide_csp_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -31,6 +31,20 @@ pub struct CurrentUser(pub Option<User>);
 #[derive(Clone, Debug, Default)]
 pub struct ClientIp(pub Option<String>);
 
+/// This response's Content-Security-Policy nonce, chosen by the server's header middleware
+/// and kept in the request extensions; the page's inline scripts carry it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Gives the page being rendered this request's CSP nonce, so the hydration scripts carry it.
+pub fn provide_csp_nonce() {
+    if let Some(nonce) =
+        use_context::<Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
 /// The session key holding the logged-in user's id.
 pub const SESSION_USER_ID: &str = "user_id";
 

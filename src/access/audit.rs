@@ -133,27 +133,6 @@ where
     Ok(())
 }
 
-/// How many times `action` was recorded on `object` since `since`.
-pub async fn count_since<'e, E>(
-    exec: E,
-    action: &str,
-    object: &str,
-    since: Millis,
-) -> sqlx::Result<i64>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from audit_log where action = $1 and object = $2 and at >= $3",
-    )
-    .bind(action)
-    .bind(object)
-    .bind(since)
-    .fetch_one(exec)
-    .await?;
-    Ok(n)
-}
-
 /// The newest entries first, optionally only those whose action starts with `prefix`.
 pub async fn recent<'e, E>(exec: E, prefix: Option<&str>, limit: i64) -> sqlx::Result<Vec<Entry>>
 where

@@ -9,6 +9,23 @@ use std::sync::LazyLock;
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 10;
 
+/// The longest password accepted, in bytes (argon2 reads all of it).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The demo accounts' passwords, published in the README: a production deployment refuses
+/// every account that uses one of them, however it was set.
+pub const PUBLISHED_DEMO_PASSWORDS: [&str; 4] = [
+    "reviewer-demo-pass",
+    "ops-demo-pass",
+    "exec-demo-pass",
+    "admin-demo-pass",
+];
+
+/// Whether `password` is one of the published demo passwords.
+pub fn is_published_demo(password: &str) -> bool {
+    PUBLISHED_DEMO_PASSWORDS.contains(&password)
+}
+
 fn hasher() -> Argon2<'static> {
     // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
@@ -48,8 +65,10 @@ pub fn weakness(password: &str) -> Option<String> {
             "password must be at least {MIN_PASSWORD_LEN} characters"
         ));
     }
-    if password.len() > 1024 {
-        return Some("password must be at most 1024 bytes".into());
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Some(format!(
+            "password must be at most {MAX_PASSWORD_BYTES} bytes"
+        ));
     }
     None
 }

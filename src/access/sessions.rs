@@ -1,17 +1,31 @@
-//! Login sessions as stored: one row per session with its encoded record and expiry, so a
-//! restart (or another instance on the same PostgreSQL) keeps people logged in. The web
-//! server's session store is a thin adapter over these.
+//! Login sessions as stored: one row per session with its encoded record, its user and its
+//! expiry, so a restart (or another instance on the same PostgreSQL) keeps people logged in.
+//! Rows are keyed by a SHA-256 of the session id: the cookie's value is never stored, so a
+//! copy of the table opens no session. The web server's session store is a thin adapter.
 
 use crate::platform::db::Db;
 use crate::platform::time::Millis;
+use sha2::{Digest, Sha256};
+
+/// The stored key of a session id.
+pub fn key_of(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
 
 /// Stores a new session unless its id is taken; returns whether it was stored.
-pub async fn insert_new(db: &Db, id: &str, data: &str, expires_at: Millis) -> sqlx::Result<bool> {
+pub async fn insert_new(
+    db: &Db,
+    id: &str,
+    user_id: Option<i64>,
+    data: &str,
+    expires_at: Millis,
+) -> sqlx::Result<bool> {
     let inserted = sqlx::query(
-        "insert into sessions (id, data, expires_at) values ($1, $2, $3) \
+        "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
          on conflict (id) do nothing",
     )
-    .bind(id)
+    .bind(key_of(id))
+    .bind(user_id)
     .bind(data)
     .bind(expires_at)
     .execute(db.pool())
@@ -20,12 +34,20 @@ pub async fn insert_new(db: &Db, id: &str, data: &str, expires_at: Millis) -> sq
 }
 
 /// Stores a session, replacing what was stored under its id.
-pub async fn save(db: &Db, id: &str, data: &str, expires_at: Millis) -> sqlx::Result<()> {
+pub async fn save(
+    db: &Db,
+    id: &str,
+    user_id: Option<i64>,
+    data: &str,
+    expires_at: Millis,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into sessions (id, data, expires_at) values ($1, $2, $3) \
-         on conflict (id) do update set data = excluded.data, expires_at = excluded.expires_at",
+        "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
+         on conflict (id) do update set user_id = excluded.user_id, data = excluded.data, \
+         expires_at = excluded.expires_at",
     )
-    .bind(id)
+    .bind(key_of(id))
+    .bind(user_id)
     .bind(data)
     .bind(expires_at)
     .execute(db.pool())
@@ -37,20 +59,42 @@ pub async fn save(db: &Db, id: &str, data: &str, expires_at: Millis) -> sqlx::Re
 pub async fn load(db: &Db, id: &str, now: Millis) -> sqlx::Result<Option<String>> {
     let row: Option<(String,)> =
         sqlx::query_as("select data from sessions where id = $1 and expires_at > $2")
-            .bind(id)
+            .bind(key_of(id))
             .bind(now)
             .fetch_optional(db.pool())
             .await?;
     Ok(row.map(|(data,)| data))
 }
 
+/// The user a live session belongs to, if it is still live at `now`.
+pub async fn user_of(db: &Db, id: &str, now: Millis) -> sqlx::Result<Option<i64>> {
+    let row: Option<(Option<i64>,)> =
+        sqlx::query_as("select user_id from sessions where id = $1 and expires_at > $2")
+            .bind(key_of(id))
+            .bind(now)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.and_then(|(user,)| user))
+}
+
 /// Ends a session.
 pub async fn delete(db: &Db, id: &str) -> sqlx::Result<()> {
     sqlx::query("delete from sessions where id = $1")
-        .bind(id)
+        .bind(key_of(id))
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// Ends every session of a user except `keep` (the session making the change, if it is
+/// theirs); returns how many ended.
+pub async fn end_for_user(db: &Db, user_id: i64, keep: Option<&str>) -> sqlx::Result<u64> {
+    let r = sqlx::query("delete from sessions where user_id = $1 and id <> $2")
+        .bind(user_id)
+        .bind(keep.map(key_of).unwrap_or_default())
+        .execute(db.pool())
+        .await?;
+    Ok(r.rows_affected())
 }
 
 /// Deletes every session expired at `now`.

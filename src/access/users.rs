@@ -151,6 +151,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
     if new.role.is_market_scoped() && markets.is_empty() {
         return Err(UserError::ReviewerWithoutMarkets);
     }
+    let demo_credentials = new.demo_credentials || password::is_published_demo(&new.password);
     let password = new.password;
     let hash = tokio::task::spawn_blocking(move || password::hash(&password))
         .await
@@ -167,7 +168,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
     .bind(new.role.as_str())
     .bind(&hash)
     .bind(false)
-    .bind(new.demo_credentials)
+    .bind(demo_credentials)
     .bind(now)
     .fetch_one(&mut *tx)
     .await;
@@ -184,7 +185,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
         role: new.role,
         markets,
         disabled: false,
-        demo_credentials: new.demo_credentials,
+        demo_credentials,
         created_at: now,
     };
     audit::record(
@@ -270,11 +271,13 @@ pub async fn update(
             if let Some(why) = password::weakness(&password) {
                 return Err(UserError::WeakPassword(why));
             }
-            Some(
-                tokio::task::spawn_blocking(move || password::hash(&password))
-                    .await
-                    .expect("password hashing does not panic"),
-            )
+            // A published demo password set again is public again: flagged, so production
+            // refuses it.
+            let published = password::is_published_demo(&password);
+            let hash = tokio::task::spawn_blocking(move || password::hash(&password))
+                .await
+                .expect("password hashing does not panic");
+            Some((hash, published))
         }
         None => None,
     };
@@ -290,15 +293,15 @@ pub async fn update(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    if let Some(hash) = &new_hash {
-        // A changed password also clears the demo flag: the credentials are no longer public.
+    if let Some((hash, published)) = &new_hash {
+        // A changed password clears the demo flag unless it is a published one again.
         sqlx::query("update users set password_hash = $1, demo_credentials = $2 where id = $3")
             .bind(hash)
-            .bind(false)
+            .bind(*published)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        after.demo_credentials = false;
+        after.demo_credentials = *published;
     }
     if after.markets != before.markets {
         set_markets(&mut tx, id, &after.markets).await?;

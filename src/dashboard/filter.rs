@@ -6,7 +6,7 @@ use crate::platform::time::Millis;
 use crate::rollup::HOUR_MS;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 pub(super) const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -106,9 +106,11 @@ pub fn previous_window(w: &Window) -> Window {
 }
 
 fn parse_day(s: &str, what: &str) -> Result<NaiveDate, DashboardError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+    let day = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
         DashboardError::Invalid(format!("{what} must be a date like 2026-11-02, not {s:?}"))
-    })
+    })?;
+    crate::platform::time::check_year(day.year(), what).map_err(DashboardError::Invalid)?;
+    Ok(day)
 }
 
 /// Resolves what a page or API client asked for, against today's date (UTC).

@@ -2,6 +2,7 @@
 //! A production deployment refuses to start while any of them is enabled.
 
 use crate::access::audit::Actor;
+use crate::access::password::PUBLISHED_DEMO_PASSWORDS;
 use crate::access::users::{self, NewUser, UserError};
 use crate::platform::db::Db;
 use crate::vocab::market::Market;
@@ -21,28 +22,28 @@ pub struct DemoLogin {
 pub const DEMO_LOGINS: [DemoLogin; 4] = [
     DemoLogin {
         email: "reviewer@amso.test",
-        password: "reviewer-demo-pass",
+        password: PUBLISHED_DEMO_PASSWORDS[0],
         role: Role::Reviewer,
         display_name: "Rina Reviewer",
         markets: &[Market::Us, Market::Gb, Market::De],
     },
     DemoLogin {
         email: "ops@amso.test",
-        password: "ops-demo-pass",
+        password: PUBLISHED_DEMO_PASSWORDS[1],
         role: Role::OpsHead,
         display_name: "Omar Ops",
         markets: &[],
     },
     DemoLogin {
         email: "exec@amso.test",
-        password: "exec-demo-pass",
+        password: PUBLISHED_DEMO_PASSWORDS[2],
         role: Role::Executive,
         display_name: "Eva Executive",
         markets: &[],
     },
     DemoLogin {
         email: "admin@amso.test",
-        password: "admin-demo-pass",
+        password: PUBLISHED_DEMO_PASSWORDS[3],
         role: Role::Admin,
         display_name: "Ada Admin",
         markets: &[],

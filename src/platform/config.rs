@@ -7,7 +7,13 @@
 //! | `AMSO_SESSION_IDLE_MINUTES` | `60` | a session ends after this long without a request |
 //! | `AMSO_COOKIE_SECURE` | `false` in development, `true` in production | `Secure` flag on the session cookie |
 //! | `AMSO_LOGIN_MAX_FAILURES` | `5` | failed logins per email within the window before refusing |
-//! | `AMSO_LOGIN_WINDOW_MINUTES` | `15` | the window for the limit above |
+//! | `AMSO_LOGIN_WINDOW_MINUTES` | `15` | the window for the limits on failed logins |
+//! | `AMSO_LOGIN_MAX_FAILURES_PER_ADDRESS` | `30` | failed logins from one client address (any emails) within the window before refusing it |
+//! | `AMSO_PASSWORD_HASH_CONCURRENCY` | `2` | password checks (argon2, 19 MiB each) running at once; more wait up to 2 s, then get 429 |
+//! | `AMSO_ALLOWED_ORIGINS` | (none) | extra origins allowed to send state-changing requests, comma-separated (`https://amso.example`), for a proxy that rewrites `Host` |
+//! | `AMSO_METRICS_TOKEN` | (none) | when set, `/metrics` needs `Authorization: Bearer <token>` |
+//! | `AMSO_STREAM_MAX` | `500` | live-stream connections per process |
+//! | `AMSO_STREAM_MAX_PER_USER` | `4` | live-stream connections per user per process |
 //! | `AMSO_DB_MAX_CONNECTIONS` | `8` | database pool size |
 //! | `AMSO_LOG_FORMAT` | `text` | `json` for one JSON object per log line |
 //! | `RUST_LOG` | `info` | log filter |
@@ -45,6 +51,13 @@ pub struct Config {
     pub cookie_secure: bool,
     pub login_max_failures: i64,
     pub login_window_minutes: i64,
+    pub login_max_failures_per_address: i64,
+    pub password_hash_concurrency: usize,
+    /// Origins besides the request's own host that may send state-changing requests.
+    pub allowed_origins: Vec<String>,
+    pub metrics_token: Option<String>,
+    pub stream_max: usize,
+    pub stream_max_per_user: usize,
     pub db_max_connections: u32,
     pub log_json: bool,
     pub model_path: String,
@@ -116,6 +129,19 @@ impl Config {
             )?,
             login_max_failures: parse(&get, "AMSO_LOGIN_MAX_FAILURES", 5)?,
             login_window_minutes: parse(&get, "AMSO_LOGIN_WINDOW_MINUTES", 15)?,
+            login_max_failures_per_address: parse(&get, "AMSO_LOGIN_MAX_FAILURES_PER_ADDRESS", 30)?,
+            password_hash_concurrency: parse(&get, "AMSO_PASSWORD_HASH_CONCURRENCY", 2)?,
+            allowed_origins: get("AMSO_ALLOWED_ORIGINS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            metrics_token: get("AMSO_METRICS_TOKEN").filter(|t| !t.trim().is_empty()),
+            stream_max: parse(&get, "AMSO_STREAM_MAX", 500)?,
+            stream_max_per_user: parse(&get, "AMSO_STREAM_MAX_PER_USER", 4)?,
             db_max_connections: parse(&get, "AMSO_DB_MAX_CONNECTIONS", 8)?,
             log_json: get("AMSO_LOG_FORMAT").is_some_and(|f| f.trim() == "json"),
             model_path: get("AMSO_MODEL_PATH")
@@ -168,6 +194,40 @@ impl Config {
                     name,
                     value: rate.to_string(),
                     reason: "must be between 0 and 1".into(),
+                });
+            }
+        }
+        if config.is_production() && !config.cookie_secure {
+            return Err(ConfigError {
+                name: "AMSO_COOKIE_SECURE",
+                value: "false".into(),
+                reason: "AMSO_ENV=production sends the session cookie over HTTPS only; \
+                         serve behind TLS and leave AMSO_COOKIE_SECURE unset"
+                    .into(),
+            });
+        }
+        for (name, value) in [
+            ("AMSO_LOGIN_MAX_FAILURES", config.login_max_failures),
+            ("AMSO_LOGIN_WINDOW_MINUTES", config.login_window_minutes),
+            (
+                "AMSO_LOGIN_MAX_FAILURES_PER_ADDRESS",
+                config.login_max_failures_per_address,
+            ),
+            (
+                "AMSO_PASSWORD_HASH_CONCURRENCY",
+                config.password_hash_concurrency as i64,
+            ),
+            ("AMSO_STREAM_MAX", config.stream_max as i64),
+            (
+                "AMSO_STREAM_MAX_PER_USER",
+                config.stream_max_per_user as i64,
+            ),
+        ] {
+            if value < 1 {
+                return Err(ConfigError {
+                    name,
+                    value: value.to_string(),
+                    reason: "must be at least 1".into(),
                 });
             }
         }
@@ -243,6 +303,28 @@ mod tests {
         let c = config(&[("AMSO_ENV", "production")]).unwrap();
         assert!(c.is_production());
         assert!(c.cookie_secure);
+    }
+
+    #[test]
+    fn production_refuses_insecure_cookies() {
+        let err =
+            config(&[("AMSO_ENV", "production"), ("AMSO_COOKIE_SECURE", "false")]).unwrap_err();
+        assert_eq!(err.name, "AMSO_COOKIE_SECURE");
+        assert!(config(&[("AMSO_COOKIE_SECURE", "false")]).is_ok());
+    }
+
+    #[test]
+    fn allowed_origins_are_normalised() {
+        let c = config(&[(
+            "AMSO_ALLOWED_ORIGINS",
+            " https://AMSO.example/ ,, http://10.0.0.2:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.allowed_origins,
+            ["https://amso.example", "http://10.0.0.2:3000"]
+        );
+        assert!(config(&[("AMSO_PASSWORD_HASH_CONCURRENCY", "0")]).is_err());
     }
 
     #[test]

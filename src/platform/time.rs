@@ -19,3 +19,20 @@ pub fn to_datetime(ms: Millis) -> DateTime<Utc> {
 pub fn to_rfc3339(ms: Millis) -> String {
     to_datetime(ms).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
+
+/// The years a date typed by a person or a client may fall in. Dates outside are refused
+/// (400) before any arithmetic: a window reaching year −200000 overflows date types.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2200;
+
+/// Refuses a date outside [`YEARS`], naming the field.
+pub fn check_year(year: i32, what: &str) -> Result<(), String> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} must fall between {} and {}",
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}

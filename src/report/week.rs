@@ -27,6 +27,7 @@ impl std::str::FromStr for IsoWeek {
         let (y, w) = s.trim().split_once(['W', 'w']).ok_or_else(bad)?;
         let year: i32 = y.trim_end_matches('-').parse().map_err(|_| bad())?;
         let week: u32 = w.parse().map_err(|_| bad())?;
+        crate::platform::time::check_year(year, "the week").map_err(ReportError::Invalid)?;
         NaiveDate::from_isoywd_opt(year, week, Weekday::Mon)
             .map(|_| IsoWeek { year, week })
             .ok_or_else(|| ReportError::Invalid(format!("{year} has no ISO week {week}")))

@@ -21,7 +21,7 @@ pub struct AppealFiled {
 }
 
 /// Files an appeal against a rejection: the ad becomes `appealed` and enters the appeal
-/// queue, kept from the reviewer who rejected it. One open appeal per ad.
+/// queue, kept from everyone who took part in rejecting it. One open appeal per ad.
 pub async fn file_appeal(
     db: &Db,
     ad_id: i64,
@@ -126,6 +126,18 @@ pub async fn file_appeal(
         None,
         now,
     )
+    .await?;
+    // Everyone who took part in the rejection is kept from the appeal, not only the latest
+    // rejecting reviewer: the first reviewer and any QA reviewer who agreed.
+    sqlx::query(
+        "insert into review_task_exclusions (task_id, user_id) \
+         select distinct t.id, r.reviewer_id from review_tasks t \
+         join reviews r on r.ad_id = t.ad_id and r.verdict = 'reject' \
+         where t.ad_id = $1 and t.source = 'appeal' and t.state = 'open' \
+         on conflict do nothing",
+    )
+    .bind(ad_id)
+    .execute(&mut *tx)
     .await?;
     audit::record_at(
         &mut *tx,

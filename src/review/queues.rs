@@ -23,38 +23,93 @@ pub struct QueueSummary {
     pub overdue: i64,
 }
 
+/// Size and age of one queue in one market.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarketQueue {
+    pub source: Source,
+    pub market: Market,
+    pub open: i64,
+    pub available: i64,
+    pub oldest_at: Option<Millis>,
+    pub overdue: i64,
+}
+
+/// Every queue's size and age per market (only `markets`, when given). The live stream reads
+/// this once for every connection and sums each viewer's markets with [`for_scope`].
+pub async fn market_summaries(
+    db: &Db,
+    markets: Option<&[Market]>,
+    now: Millis,
+) -> sqlx::Result<Vec<MarketQueue>> {
+    let in_markets = match markets {
+        Some([]) => return Ok(Vec::new()),
+        Some(m) => format!("and market in ({})", placeholders(2, m.len())),
+        None => String::new(),
+    };
+    let sql = format!(
+        "select source, market, count(*), \
+         cast(sum(case when claimed_by is null or lease_expires_at < $1 then 1 else 0 end) as bigint), \
+         min(created_at), cast(sum(case when due_at < $1 then 1 else 0 end) as bigint) \
+         from review_tasks where state = 'open' {in_markets} group by source, market"
+    );
+    let mut q = sqlx::query_as::<_, (String, String, i64, i64, Option<i64>, i64)>(&sql).bind(now);
+    for m in markets.unwrap_or_default() {
+        q = q.bind(m.code());
+    }
+    Ok(q.fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .filter_map(|(source, market, open, available, oldest_at, overdue)| {
+            Some(MarketQueue {
+                source: source.parse().ok()?,
+                market: market.parse().ok()?,
+                open,
+                available,
+                oldest_at,
+                overdue,
+            })
+        })
+        .collect())
+}
+
+/// The queues this person works, summed over the markets they see.
+pub fn for_scope(rows: &[MarketQueue], scope: &Scope) -> Vec<QueueSummary> {
+    Source::ALL
+        .into_iter()
+        .filter(|s| s.worked_by(scope.role))
+        .map(|source| {
+            let mine = rows
+                .iter()
+                .filter(|r| r.source == source && scope.sees(r.market));
+            let mut q = QueueSummary {
+                source,
+                open: 0,
+                available: 0,
+                oldest_at: None,
+                overdue: 0,
+            };
+            for r in mine {
+                q.open += r.open;
+                q.available += r.available;
+                q.overdue += r.overdue;
+                q.oldest_at = match (q.oldest_at, r.oldest_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            q
+        })
+        .collect()
+}
+
 /// Every queue this person works, with its size and age in their markets.
 pub async fn summaries(db: &Db, scope: &Scope, now: Millis) -> sqlx::Result<Vec<QueueSummary>> {
     let markets = scope.visible_markets();
     if markets.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "select source, count(*), \
-         cast(sum(case when claimed_by is null or lease_expires_at < $1 then 1 else 0 end) as bigint), \
-         min(created_at), cast(sum(case when due_at < $1 then 1 else 0 end) as bigint) \
-         from review_tasks where state = 'open' and market in ({}) group by source",
-        placeholders(2, markets.len())
-    );
-    let mut q = sqlx::query_as::<_, (String, i64, i64, Option<i64>, i64)>(&sql).bind(now);
-    for m in &markets {
-        q = q.bind(m.code());
-    }
-    let rows = q.fetch_all(db.pool()).await?;
-    Ok(Source::ALL
-        .into_iter()
-        .filter(|s| s.worked_by(scope.role))
-        .map(|source| {
-            let row = rows.iter().find(|r| r.0 == source.as_str());
-            QueueSummary {
-                source,
-                open: row.map_or(0, |r| r.1),
-                available: row.map_or(0, |r| r.2),
-                oldest_at: row.and_then(|r| r.3),
-                overdue: row.map_or(0, |r| r.4),
-            }
-        })
-        .collect())
+    let rows = market_summaries(db, Some(&markets), now).await?;
+    Ok(for_scope(&rows, scope))
 }
 
 /// The open item this person holds, if any: (task id, source).
@@ -105,6 +160,7 @@ pub async fn claim_next(
          where state = 'open' and source = $1 and market = $2 \
          and (claimed_by is null or lease_expires_at < $3) \
          and (excluded_reviewer is null or excluded_reviewer <> $4) and id <> $5 \
+         and not exists (select 1 from review_task_exclusions x where x.task_id = review_tasks.id and x.user_id = $4) \
          order by due_at, risk desc limit 1 {lock}"
     );
     for _ in 0..5 {
@@ -180,12 +236,7 @@ pub async fn claim(
         renew(db, scope, task_id, settings, now).await?;
         return Ok(());
     }
-    let excluded: Option<(Option<i64>,)> =
-        sqlx::query_as("select excluded_reviewer from review_tasks where id = $1")
-            .bind(task_id)
-            .fetch_optional(db.pool())
-            .await?;
-    if matches!(excluded, Some((Some(u),)) if u == scope.user_id) {
+    if is_excluded(db.pool(), task_id, scope.user_id).await? {
         return Err(ReviewError::Forbidden(
             "this item must go to a different reviewer".into(),
         ));
@@ -210,6 +261,23 @@ pub async fn claim(
             "someone else is working on this item".into(),
         ))
     }
+}
+
+/// Whether this person is kept from this item (QA's first reviewer, anyone who took part in
+/// the rejection an appeal contests).
+pub(super) async fn is_excluded<'e, E>(exec: E, task_id: i64, user_id: i64) -> sqlx::Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from review_tasks t where t.id = $1 and (t.excluded_reviewer = $2 \
+         or exists (select 1 from review_task_exclusions x where x.task_id = t.id and x.user_id = $2))",
+    )
+    .bind(task_id)
+    .bind(user_id)
+    .fetch_one(exec)
+    .await?;
+    Ok(n > 0)
 }
 
 pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -307,7 +375,9 @@ pub async fn list_queue(
          from review_tasks t join ads a on a.id = t.ad_id left join decisions d on d.ad_id = t.ad_id \
          left join users u on u.id = t.claimed_by \
          where t.state = 'open' and t.source = $2 and t.created_at <= $3 \
-         and (t.excluded_reviewer is null or t.excluded_reviewer <> $4) and t.market in ({}) \
+         and (t.excluded_reviewer is null or t.excluded_reviewer <> $4) \
+         and not exists (select 1 from review_task_exclusions x where x.task_id = t.id and x.user_id = $4) \
+         and t.market in ({}) \
          order by t.due_at, t.risk desc limit $5",
         placeholders(6, markets.len())
     );

@@ -78,6 +78,21 @@ pub async fn task(db: &Db, id: i64) -> sqlx::Result<Option<Task>> {
     Ok(row.and_then(task_from))
 }
 
+/// Whether the review of `ad_id` must be shown blind to `user_id`: a QA second review of it is
+/// still open and they are not the first reviewer. Until that verdict is in, no screen of the
+/// ad may show the first review.
+pub async fn blind_for(db: &Db, ad_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from review_tasks where ad_id = $1 and source = 'qa' and state = 'open' \
+         and (excluded_reviewer is null or excluded_reviewer <> $2)",
+    )
+    .bind(ad_id)
+    .bind(user_id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n > 0)
+}
+
 /// The item this person may look at: one they hold, in their scope and queue.
 pub async fn task_for(db: &Db, scope: &Scope, id: i64) -> Result<Task, ReviewError> {
     let t = task(db, id)

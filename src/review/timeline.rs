@@ -1,9 +1,11 @@
 //! What is known about an ad from human review: its timeline, the advertiser's history, the
 //! first verdict a QA item checks, and the final human labels for export.
 
+use super::placeholders;
 use crate::access::audit::{self};
 use crate::platform::db::{Db, Flag};
 use crate::platform::time::Millis;
+use crate::vocab::market::Market;
 use serde::Serialize;
 
 /// What an advertiser has done before, for the review screen.
@@ -17,35 +19,52 @@ pub struct AdvertiserHistory {
     pub recent: Vec<(i64, String, String, Millis)>,
 }
 
-/// The advertiser's record, leaving out the ad under review.
+/// The advertiser's record in `markets`, leaving out the ad under review.
 pub async fn advertiser_history(
     db: &Db,
     advertiser_id: &str,
     except_ad: i64,
+    markets: &[Market],
 ) -> sqlx::Result<AdvertiserHistory> {
-    let (ads, rejected): (i64, i64) = sqlx::query_as(
-        "select count(*), cast(coalesce(sum(case when status in ('rejected', 'auto_rejected') then 1 else 0 end), 0) as bigint) \
-         from ads where advertiser_id = $1 and id <> $2",
-    )
-    .bind(advertiser_id)
-    .bind(except_ad)
-    .fetch_one(db.pool())
-    .await?;
-    let (appeals, overturned): (i64, i64) = sqlx::query_as(
+    if markets.is_empty() {
+        return Ok(AdvertiserHistory::default());
+    }
+    // Only the markets the viewer may see: a reviewer's panel never lists ads from outside
+    // their scope.
+    let in_markets = format!("a.market in ({})", placeholders(3, markets.len()));
+    let sql = format!(
+        "select count(*), cast(coalesce(sum(case when a.status in ('rejected', 'auto_rejected') then 1 else 0 end), 0) as bigint) \
+         from ads a where a.advertiser_id = $1 and a.id <> $2 and {in_markets}"
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql)
+        .bind(advertiser_id)
+        .bind(except_ad);
+    for m in markets {
+        q = q.bind(m.code());
+    }
+    let (ads, rejected) = q.fetch_one(db.pool()).await?;
+    let sql = format!(
         "select count(*), cast(coalesce(sum(case when p.status = 'overturned' then 1 else 0 end), 0) as bigint) \
-         from appeals p join ads a on a.id = p.ad_id where a.advertiser_id = $1",
-    )
-    .bind(advertiser_id)
-    .fetch_one(db.pool())
-    .await?;
-    let recent: Vec<(i64, String, String, Millis)> = sqlx::query_as(
-        "select id, headline, status, submitted_at from ads where advertiser_id = $1 and id <> $2 \
-         order by submitted_at desc limit 5",
-    )
-    .bind(advertiser_id)
-    .bind(except_ad)
-    .fetch_all(db.pool())
-    .await?;
+         from appeals p join ads a on a.id = p.ad_id where a.advertiser_id = $1 and $2 = $2 and {in_markets}"
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql)
+        .bind(advertiser_id)
+        .bind(except_ad);
+    for m in markets {
+        q = q.bind(m.code());
+    }
+    let (appeals, overturned) = q.fetch_one(db.pool()).await?;
+    let sql = format!(
+        "select a.id, a.headline, a.status, a.submitted_at from ads a where a.advertiser_id = $1 and a.id <> $2 \
+         and {in_markets} order by a.submitted_at desc limit 5"
+    );
+    let mut q = sqlx::query_as::<_, (i64, String, String, Millis)>(&sql)
+        .bind(advertiser_id)
+        .bind(except_ad);
+    for m in markets {
+        q = q.bind(m.code());
+    }
+    let recent = q.fetch_all(db.pool()).await?;
     Ok(AdvertiserHistory {
         ads,
         rejected,

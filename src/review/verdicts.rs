@@ -128,6 +128,11 @@ pub(super) async fn take(
         )));
     }
     check_works(scope, t.source)?;
+    if super::queues::is_excluded(&mut **tx, task_id, scope.user_id).await? {
+        return Err(ReviewError::Forbidden(
+            "this item must go to a different reviewer".into(),
+        ));
+    }
     if t.state != "open" {
         return Err(ReviewError::Conflict(
             "this item has already been decided".into(),

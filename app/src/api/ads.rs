@@ -100,6 +100,9 @@ where
         .map_err(|e: T::Err| invalid(e.to_string()))
 }
 
+/// The furthest page the Ads table turns to (a million pages of 50 ads).
+pub const MAX_PAGE: i64 = 1_000_000;
+
 /// The Ads page's filters; empty strings mean "any", dates are UTC days (`YYYY-MM-DD`),
 /// both inclusive.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -123,7 +126,9 @@ fn day_start(day: &str, name: &str) -> Result<Option<i64>, AppError> {
         return Ok(None);
     }
     let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-        .map_err(|_| invalid(format!("`{name}` must be a date like 2026-11-25")))?;
+        .map_err(|_| AppError::malformed(format!("`{name}` must be a date like 2026-11-25")))?;
+    amso_core::platform::time::check_year(chrono::Datelike::year(&date), &format!("`{name}`"))
+        .map_err(AppError::malformed)?;
     Ok(Some(
         date.and_hms_opt(0, 0, 0)
             .expect("midnight exists")
@@ -171,6 +176,11 @@ pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
         to: day_start(&to, "to")?.map(|t| t + 86_400_000),
         text: Some(q),
     };
+    if page > MAX_PAGE {
+        return Err(AppError::malformed(format!(
+            "`page` must be at most {MAX_PAGE}"
+        )));
+    }
     let page = page.max(1);
     let (rows, total) =
         amso_core::intake::ads::search(&state.db, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)

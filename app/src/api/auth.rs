@@ -47,10 +47,23 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     Ok(current_user()?.map(to_viewer))
 }
 
-/// Only same-site relative paths are followed after login, never another origin.
+/// The longest `next` path followed after login.
+pub const MAX_NEXT_LEN: usize = 2048;
+
+/// Only same-site relative paths are followed after login, never another origin. Browsers
+/// drop tabs and newlines inside URLs (`/\t/evil.example` becomes `//evil.example`) and
+/// read `\\` as `/`, so a path with any control character, whitespace or backslash is
+/// refused whole, as is one that would start `//` once such characters are gone.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(str::to_string)
+    next.filter(|n| {
+        n.len() <= MAX_NEXT_LEN
+            && n.starts_with('/')
+            && !n.starts_with("//")
+            && !n
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    })
+    .map(str::to_string)
 }
 
 /// Checks the credentials, starts a fresh session, and returns the page to open next
@@ -70,10 +83,14 @@ pub async fn login(
         .await
         .map_err(|e| match e {
             LoginError::Db(e) => internal(e),
-            LoginError::TooManyAttempts { .. } => {
-                AppError::new(ErrorKind::RateLimited, e.to_string())
+            LoginError::TooManyAttempts { .. } | LoginError::Busy { .. } => {
+                let wait = e.retry_after_seconds().unwrap_or(1);
+                AppError::new(ErrorKind::RateLimited, e.to_string()).retry_after(wait)
             }
-            LoginError::Disabled => AppError::new(ErrorKind::Forbidden, e.to_string()),
+            LoginError::Disabled | LoginError::DemoPassword => {
+                AppError::new(ErrorKind::Forbidden, e.to_string())
+            }
+            LoginError::Invalid(_) => AppError::new(ErrorKind::Invalid, e.to_string()),
             LoginError::InvalidCredentials => {
                 AppError::new(ErrorKind::Unauthenticated, e.to_string())
             }
@@ -135,6 +152,15 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), None);
         assert_eq!(safe_next(Some("https://evil.example")), None);
         assert_eq!(safe_next(Some("/\\evil.example")), None);
+        assert_eq!(safe_next(Some("/\t/evil.example")), None);
+        assert_eq!(safe_next(Some("/\n/evil.example")), None);
+        assert_eq!(safe_next(Some("/ok\r\nSet-Cookie: x=1")), None);
+        assert_eq!(safe_next(Some("/\u{a0}/evil.example")), None);
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(3000)))), None);
+        assert_eq!(
+            safe_next(Some("/ads?market=US&q=caf%C3%A9")).as_deref(),
+            Some("/ads?market=US&q=caf%C3%A9")
+        );
         assert_eq!(safe_next(None), None);
     }
 }

@@ -504,7 +504,8 @@ pub async fn get_band_in_force(market: String, category: String) -> Result<BandI
         approve_below: cell.approve_below,
         reject_at: cell.reject_at,
         rule: cell.rule.as_str().to_string(),
-        can_apply: matches!(user.role, Role::OpsHead | Role::Admin),
+        // Applying thresholds is the Thresholds area's, which is ops heads' alone.
+        can_apply: Area::Thresholds.allows(user.role),
     })
 }
 
@@ -539,7 +540,8 @@ pub async fn simulate_thresholds(
     .map_err(AppError::from)
 }
 
-/// Applies thresholds from the simulator: a new, audited thresholds version. Returns it.
+/// Applies thresholds from the simulator: a new, audited thresholds version (ops heads
+/// only, as on the Thresholds page). Returns it.
 #[server(prefix = "/rpc", endpoint = "apply_thresholds")]
 pub async fn apply_thresholds(
     market: String,
@@ -547,7 +549,7 @@ pub async fn apply_thresholds(
     approve_below: f64,
     reject_at: f64,
 ) -> Result<i64, AppError> {
-    let user = editor()?;
+    let user = require_area(Area::Thresholds)?;
     let state = app_state()?;
     let (market, category) = slice_of(&market, &category)?;
     let band = amso_core::engine::decide::Band {

@@ -284,7 +284,18 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         .await
         .map_err(AppError::from)?;
     let held = task.state == "open" && task.claimed_by == Some(user.id);
-    let ad = crate::api::ads::load_ad_detail(&state, task.ad_id).await?;
+    let mut ad = crate::api::ads::load_ad_detail(&state, task.ad_id).await?;
+    // Blind QA: until the second verdict is in, nothing of the first review leaves the
+    // server (the ad's status reflects it, the timeline names it), on the QA item's screen
+    // and on any other item of the same ad.
+    let blind = review::tasks::blind_for(&state.db, task.ad_id, user.id)
+        .await
+        .map_err(internal)?;
+    if blind {
+        ad.status = "in_review".into();
+        ad.timeline
+            .retain(|(_, _, action, _)| matches!(action.as_str(), "submitted" | "decided"));
+    }
     let (_, cells) = amso_core::engine::thresholds::current(&state.db)
         .await
         .map_err(internal)?;
@@ -308,9 +319,14 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
             ))
         })
         .collect();
-    let h = review::timeline::advertiser_history(&state.db, &ad.advertiser_id, ad.id)
-        .await
-        .map_err(internal)?;
+    let h = review::timeline::advertiser_history(
+        &state.db,
+        &ad.advertiser_id,
+        ad.id,
+        &scope.visible_markets(),
+    )
+    .await
+    .map_err(internal)?;
     let reasons = review::reasons::reason_codes(&state.db)
         .await
         .map_err(internal)?
@@ -339,7 +355,7 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         },
         overdue,
         held,
-        blind: task.source == Source::Qa,
+        blind,
         ad,
         policy,
         history: History {
@@ -575,12 +591,20 @@ pub async fn list_review_queue(
     };
     let min_age_ms = match min_age_minutes.trim() {
         "" => None,
-        m => Some(
-            m.parse::<i64>()
-                .map_err(|_| invalid("minimum age must be a whole number of minutes".into()))?
-                .max(0)
-                * 60_000,
-        ),
+        m => {
+            // A year is far beyond any SLA; larger values would overflow as milliseconds.
+            const MAX_MINUTES: i64 = 366 * 24 * 60;
+            let minutes = m
+                .parse::<i64>()
+                .ok()
+                .filter(|m| (0..=MAX_MINUTES).contains(m))
+                .ok_or_else(|| {
+                    AppError::malformed(format!(
+                        "minimum age must be a whole number of minutes from 0 to {MAX_MINUTES}"
+                    ))
+                })?;
+            Some(minutes * 60_000)
+        }
     };
     let now = now_millis();
     let items = review::queues::list_queue(

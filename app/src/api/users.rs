@@ -116,14 +116,24 @@ pub async fn update_user(
     disabled: bool,
     password: String,
 ) -> Result<UserSummary, AppError> {
+    use amso_core::access::{password as pw, sessions};
+
     let admin = require_area(Area::Users)?;
     let state = app_state()?;
+    let password = Some(password).filter(|p| !p.is_empty());
+    if state.config.is_production() && password.as_deref().is_some_and(pw::is_published_demo) {
+        return Err(AppError::new(
+            ErrorKind::Invalid,
+            "that password is published in the README; production refuses it",
+        ));
+    }
+    let changes_password = password.is_some();
     let change = users::UserChange {
         display_name: Some(display_name),
         role: Some(parse_role(&role)?),
         markets: Some(parse_markets(&markets)?),
         disabled: Some(disabled),
-        password: Some(password).filter(|p| !p.is_empty()),
+        password,
     };
     let user = users::update(
         &state.db,
@@ -134,5 +144,14 @@ pub async fn update_user(
     )
     .await
     .map_err(AppError::from)?;
+    if changes_password {
+        // Whoever knew the old password is logged out everywhere; the admin making the
+        // change keeps this session even when the account is their own.
+        let session: tower_sessions::Session = leptos_axum::extract().await.map_err(internal)?;
+        let current = session.id().map(|id| id.to_string());
+        sessions::end_for_user(&state.db, id, current.as_deref())
+            .await
+            .map_err(internal)?;
+    }
     Ok(to_summary(user))
 }

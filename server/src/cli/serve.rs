@@ -4,7 +4,6 @@
 use super::common::{CliError, connect, refuse_demo_in_production, seed_demo_users};
 use super::data::seed_history;
 use crate::http::build_router;
-use crate::http::session_store::DbSessionStore;
 use crate::jobs;
 use amso_app::ssr::AppState;
 use amso_core::access::users;
@@ -69,7 +68,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
         db.clone(),
         state_config.drift_check_seconds,
     ));
-    let sweeper = tokio::spawn(jobs::sessions::sweep_every(DbSessionStore::new(db.clone())));
+    let sweeper = tokio::spawn(jobs::sessions::sweep_every(db.clone()));
     let reporter = tokio::spawn(jobs::report_schedule::run_every(
         db.clone(),
         state_config.clone(),

@@ -43,6 +43,11 @@ pub async fn rpc_error_status(req: Request, next: Next) -> Response {
         HeaderValue::from_static("application/json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(seconds) = error.retry_after {
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     let body = serde_json::to_vec(&error.public()).unwrap_or_default();
     Response::from_parts(parts, Body::from(body))
 }

@@ -15,12 +15,12 @@ pub mod stream;
 
 use self::error::{AppError, ErrorKind, json_api_errors, rpc_error_status};
 use self::metrics::HttpMetrics;
-use self::middleware::resolve_viewer;
+use self::middleware::{refuse_cross_site, resolve_viewer, security_headers};
 use self::session_store::DbSessionStore;
 use amso_app::ssr::AppState;
 use amso_app::{App, shell};
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware as mw;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -38,6 +38,8 @@ pub const SESSION_COOKIE: &str = "amso_session";
 pub struct Server {
     pub router: Router,
     pub metrics: HttpMetrics,
+    /// The live stream's feed (its connection counts).
+    pub live: std::sync::Arc<stream::LiveFeed>,
 }
 
 /// Builds the whole application router over `state`.
@@ -55,19 +57,27 @@ pub fn build_router(state: AppState) -> Server {
         )));
 
     let metrics_for_route = http_metrics.clone();
+    let live = stream::LiveFeed::new(state.db.clone(), &state.config);
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(ads::routes())
         .merge(kpis::routes())
-        .merge(stream::routes())
+        .merge(stream::routes(live.clone()))
         .merge(reports::routes())
         .merge(audit::routes())
         .route(
             "/metrics",
-            get(move |State(state): State<AppState>| {
+            get(move |State(state): State<AppState>, headers: HeaderMap| {
                 let m = metrics_for_route.clone();
                 async move {
+                    if !metrics::token_ok(&headers, state.config.metrics_token.as_deref()) {
+                        return AppError::new(
+                            ErrorKind::Unauthenticated,
+                            "/metrics needs `Authorization: Bearer <AMSO_METRICS_TOKEN>`",
+                        )
+                        .into_response();
+                    }
                     let mut text = m.render();
                     text.push_str(&metrics::drift(&state.db).await);
                     (
@@ -77,6 +87,7 @@ pub fn build_router(state: AppState) -> Server {
                         )],
                         text,
                     )
+                        .into_response()
                 }
             }),
         )
@@ -89,6 +100,14 @@ pub fn build_router(state: AppState) -> Server {
         .layer(mw::from_fn(json_api_errors))
         .layer(mw::from_fn_with_state(state.clone(), resolve_viewer))
         .layer(session_layer)
+        .layer(mw::from_fn_with_state(
+            state.config.clone(),
+            refuse_cross_site,
+        ))
+        .layer(mw::from_fn_with_state(
+            state.config.clone(),
+            security_headers,
+        ))
         .layer(mw::from_fn_with_state(http_metrics.clone(), metrics::track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -107,6 +126,7 @@ pub fn build_router(state: AppState) -> Server {
     Server {
         router,
         metrics: http_metrics,
+        live,
     }
 }
 

@@ -28,6 +28,15 @@ fn expiry_millis(record: &Record) -> i64 {
     (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// The user a session belongs to (the key the login sets), so their sessions can be ended
+/// together.
+fn user_of(record: &Record) -> Option<i64> {
+    record
+        .data
+        .get(amso_app::ssr::SESSION_USER_ID)
+        .and_then(serde_json::Value::as_i64)
+}
+
 fn encode(record: &Record) -> session_store::Result<String> {
     serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
@@ -39,7 +48,7 @@ impl SessionStore for DbSessionStore {
         loop {
             let data = encode(record)?;
             let id = record.id.to_string();
-            if sessions::insert_new(&self.db, &id, &data, expiry_millis(record))
+            if sessions::insert_new(&self.db, &id, user_of(record), &data, expiry_millis(record))
                 .await
                 .map_err(backend)?
             {
@@ -54,6 +63,7 @@ impl SessionStore for DbSessionStore {
         sessions::save(
             &self.db,
             &record.id.to_string(),
+            user_of(record),
             &data,
             expiry_millis(record),
         )

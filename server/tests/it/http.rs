@@ -386,8 +386,11 @@ async fn the_ads_table_filters_by_submission_day() {
         );
         assert_eq!(total(send(&app, list("2026-11-02", "")).await), 3);
         assert_eq!(total(send(&app, list("", "2026-11-01")).await), 1);
+        // A filter that cannot be read is a malformed request, as on the dashboards.
         let r = send(&app, list("yesterday", "")).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        let r = send(&app, list("0001-01-01", "")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     }
 }
 

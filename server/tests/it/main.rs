@@ -11,4 +11,5 @@ mod http;
 mod pipeline;
 mod reports;
 mod review;
+mod security;
 mod synthetic;

@@ -75,6 +75,30 @@ pub fn config(url: &str) -> Config {
     Config::from_lookup(move |name| (name == "DATABASE_URL").then(|| url.clone())).unwrap()
 }
 
+/// The configuration with `DATABASE_URL` pointing at `url` and `vars` set.
+pub fn config_with(url: &str, vars: &[(&str, &str)]) -> Config {
+    let url = url.to_string();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(move |name| {
+        if name == "DATABASE_URL" {
+            return Some(url.clone());
+        }
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .unwrap()
+}
+
+/// `req` as if it came from the client address `ip`.
+pub fn from_address(mut req: Request<Body>, ip: &str) -> Request<Body> {
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
 /// The application router over `db`.
 pub fn app(t: &TestDb) -> Router {
     app_with(t, config(&t.url))
