@@ -153,6 +153,8 @@ pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
     } = query;
     require_area(Area::Ads)?;
     let state = app_state()?;
+    super::limit_text("q", &q, super::MAX_SEARCH)?;
+    super::limit_text("advertiser", &advertiser, super::MAX_SEARCH)?;
     const STATUSES: [&str; 7] = [
         "queued",
         "auto_approved",

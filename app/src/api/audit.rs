@@ -34,6 +34,8 @@ pub async fn list_audit(
 ) -> Result<Vec<AuditRow>, AppError> {
     require_area(Area::Audit)?;
     let state = app_state()?;
+    super::limit_text("prefix", &prefix, 100)?;
+    super::limit_text("q", &q, super::MAX_SEARCH)?;
     let prefix = prefix.trim();
     let rows = amso_core::access::audit::search(
         state.db.pool(),

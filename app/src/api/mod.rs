@@ -12,3 +12,19 @@ pub mod reports;
 pub mod review;
 pub mod thresholds;
 pub mod users;
+
+/// The longest search string a list accepts.
+pub const MAX_SEARCH: usize = 200;
+
+/// Refuses a free-text input longer than `max` characters (422, naming the field): nothing
+/// a person types is read, stored or searched unbounded.
+#[cfg(feature = "ssr")]
+pub fn limit_text(name: &str, value: &str, max: usize) -> Result<(), crate::error::AppError> {
+    if value.chars().count() > max {
+        return Err(crate::error::AppError::new(
+            crate::error::ErrorKind::Invalid,
+            format!("`{name}` is limited to {max} characters"),
+        ));
+    }
+    Ok(())
+}

@@ -535,15 +535,13 @@ pub async fn undo_review(review_id: i64) -> Result<i64, AppError> {
 pub async fn renew_review(task_id: i64) -> Result<bool, AppError> {
     let user = require_area(Area::Queues)?;
     let state = app_state()?;
-    review::queues::renew(
-        &state.db,
-        &scope_of(&user),
-        task_id,
-        &desk(&state),
-        now_millis(),
-    )
-    .await
-    .map_err(internal)
+    let scope = scope_of(&user);
+    review::tasks::task_for(&state.db, &scope, task_id)
+        .await
+        .map_err(AppError::from)?;
+    review::queues::renew(&state.db, &scope, task_id, &desk(&state), now_millis())
+        .await
+        .map_err(internal)
 }
 
 /// A queue's open items in this person's markets, most urgent first.

@@ -41,6 +41,8 @@ async fn audit_csv(
             "your role cannot read the audit log",
         ));
     }
+    amso_app::api::limit_text("prefix", &query.prefix, 100)?;
+    amso_app::api::limit_text("q", &query.q, amso_app::api::MAX_SEARCH)?;
     let prefix = query.prefix.trim();
     let rows = audit::search(
         state.db.pool(),

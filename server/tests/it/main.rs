@@ -3,6 +3,7 @@
 //! pipeline and the decision pipeline, each on a real SQLite file and, when the test command
 //! started one, a real PostgreSQL server.
 
+mod authz;
 mod common;
 mod dashboards;
 mod db;
