@@ -92,6 +92,13 @@ pub async fn file_appeal(
         .map_or(0.0, |t| f64::from(t.1));
     // An audit sample still waiting is superseded: the appeal puts the ad in front of a human.
     sqlx::query(
+        "delete from review_claims where task_id in \
+         (select id from review_tasks where ad_id = $1 and state = 'open' and source = 'audit')",
+    )
+    .bind(ad_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
         "update review_tasks set state = 'cancelled', closed_at = $1 where ad_id = $2 and state = 'open' and source = 'audit'",
     )
     .bind(now)

@@ -3,7 +3,7 @@
 
 use super::tasks::task_for;
 use super::{DeskSettings, ReviewError, Scope, check_works, placeholders};
-use crate::platform::db::{Backend, Db};
+use crate::platform::db::{Backend, Db, WriteTx};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
@@ -43,14 +43,15 @@ pub async fn market_summaries(
 ) -> sqlx::Result<Vec<MarketQueue>> {
     let in_markets = match markets {
         Some([]) => return Ok(Vec::new()),
-        Some(m) => format!("and market in ({})", placeholders(2, m.len())),
+        Some(m) => format!("and t.market in ({})", placeholders(2, m.len())),
         None => String::new(),
     };
     let sql = format!(
-        "select source, market, count(*), \
-         cast(sum(case when claimed_by is null or lease_expires_at < $1 then 1 else 0 end) as bigint), \
-         min(created_at), cast(sum(case when due_at < $1 then 1 else 0 end) as bigint) \
-         from review_tasks where state = 'open' {in_markets} group by source, market"
+        "select t.source, t.market, count(*), \
+         cast(sum(case when c.task_id is null or c.lease_expires_at < $1 then 1 else 0 end) as bigint), \
+         min(t.created_at), cast(sum(case when t.due_at < $1 then 1 else 0 end) as bigint) \
+         from review_tasks t left join review_claims c on c.task_id = t.id \
+         where t.state = 'open' {in_markets} group by t.source, t.market"
     );
     let mut q = sqlx::query_as::<_, (String, String, i64, i64, Option<i64>, i64)>(&sql).bind(now);
     for m in markets.unwrap_or_default() {
@@ -115,7 +116,8 @@ pub async fn summaries(db: &Db, scope: &Scope, now: Millis) -> sqlx::Result<Vec<
 /// The open item this person holds, if any: (task id, source).
 pub async fn held(db: &Db, scope: &Scope) -> sqlx::Result<Option<(i64, Source)>> {
     let row: Option<(i64, String)> = sqlx::query_as(
-        "select id, source from review_tasks where claimed_by = $1 and state = 'open'",
+        "select t.id, t.source from review_claims c join review_tasks t on t.id = c.task_id \
+         where c.user_id = $1 and t.state = 'open'",
     )
     .bind(scope.user_id)
     .fetch_optional(db.pool())
@@ -142,7 +144,6 @@ pub async fn claim_next(
             renew(db, scope, id, settings, now).await?;
             return Ok(Some(id));
         }
-        release(db, scope.user_id, id).await?;
     }
     let markets = scope.visible_markets();
     if markets.is_empty() {
@@ -154,14 +155,15 @@ pub async fn claim_next(
     };
     // The best candidate in each market comes straight off an index; the most urgent of those
     // wins. Inside one write transaction (PostgreSQL skips rows other claimers have locked;
-    // SQLite has one writer at a time), and the update re-checks that nobody holds the row.
+    // SQLite has one writer at a time); the claim goes into `review_claims`, which refuses a
+    // second live holder. The task row itself is never written to claim it.
     let candidate_sql = format!(
-        "select id, due_at, risk from review_tasks \
-         where state = 'open' and source = $1 and market = $2 \
-         and (claimed_by is null or lease_expires_at < $3) \
-         and (excluded_reviewer is null or excluded_reviewer <> $4) and id <> $5 \
-         and not exists (select 1 from review_task_exclusions x where x.task_id = review_tasks.id and x.user_id = $4) \
-         order by due_at, risk desc limit 1 {lock}"
+        "select t.id, t.due_at, t.risk from review_tasks t \
+         where t.state = 'open' and t.source = $1 and t.market = $2 \
+         and not exists (select 1 from review_claims c where c.task_id = t.id and c.lease_expires_at >= $3) \
+         and (t.excluded_reviewer is null or t.excluded_reviewer <> $4) and t.id <> $5 \
+         and not exists (select 1 from review_task_exclusions x where x.task_id = t.id and x.user_id = $4) \
+         order by t.due_at, t.risk desc limit 1 {lock}"
     );
     for _ in 0..5 {
         let mut tx = db.begin_write().await?;
@@ -185,30 +187,15 @@ pub async fn claim_next(
         let Some((id, _, _)) = best else {
             return Ok(None);
         };
-        let taken = sqlx::query(
-            "update review_tasks set claimed_by = $1, claimed_at = $2, lease_expires_at = $3 \
-             where id = $4 and state = 'open' and (claimed_by is null or lease_expires_at < $2)",
-        )
-        .bind(scope.user_id)
-        .bind(now)
-        .bind(now + settings.lease_ms)
-        .bind(id)
-        .execute(&mut *tx)
-        .await;
-        match taken {
-            Ok(r) if r.rows_affected() == 1 => {
+        match hold(&mut tx, id, scope.user_id, now, now + settings.lease_ms).await {
+            Ok(true) => {
                 tx.commit().await?;
                 return Ok(Some(id));
             }
-            // Another reviewer took it between our look and our write: look again.
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                // This person picked something up concurrently (another tab): release it.
-                drop(tx);
-                if let Some((held_id, _)) = held(db, scope).await? {
-                    release(db, scope.user_id, held_id).await?;
-                }
-            }
+            // Another reviewer took it between our look and our write, or this person picked
+            // something up concurrently in another tab: look again.
+            Ok(false) => {}
+            Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -241,20 +228,22 @@ pub async fn claim(
             "this item must go to a different reviewer".into(),
         ));
     }
-    if let Some((held, _)) = held(db, scope).await? {
-        release(db, scope.user_id, held).await?;
-    }
-    let r = sqlx::query(
-        "update review_tasks set claimed_by = $1, claimed_at = $2, lease_expires_at = $3 \
-         where id = $4 and state = 'open' and (claimed_by is null or lease_expires_at < $2)",
+    let mut tx = db.begin_write().await?;
+    let taken = match hold(
+        &mut tx,
+        task_id,
+        scope.user_id,
+        now,
+        now + settings.lease_ms,
     )
-    .bind(scope.user_id)
-    .bind(now)
-    .bind(now + settings.lease_ms)
-    .bind(task_id)
-    .execute(db.pool())
-    .await?;
-    if r.rows_affected() == 1 {
+    .await
+    {
+        Ok(taken) => taken,
+        Err(e) if is_unique_violation(&e) => false,
+        Err(e) => return Err(e.into()),
+    };
+    if taken {
+        tx.commit().await?;
         Ok(())
     } else {
         Err(ReviewError::Conflict(
@@ -289,16 +278,33 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
-async fn release(db: &Db, user_id: i64, task_id: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "update review_tasks set claimed_by = null, claimed_at = null, lease_expires_at = null \
-         where id = $1 and claimed_by = $2 and state = 'open'",
+/// Makes `user_id` the holder of `task_id` until `lease_until`, letting go of anything else
+/// they held; false when someone else holds it under a live lease.
+pub(super) async fn hold(
+    tx: &mut WriteTx,
+    task_id: i64,
+    user_id: i64,
+    now: Millis,
+    lease_until: Millis,
+) -> sqlx::Result<bool> {
+    sqlx::query("delete from review_claims where user_id = $1 and task_id <> $2")
+        .bind(user_id)
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await?;
+    let r = sqlx::query(
+        "insert into review_claims (task_id, user_id, claimed_at, lease_expires_at) \
+         values ($1, $2, $3, $4) on conflict (task_id) do update set user_id = excluded.user_id, \
+         claimed_at = excluded.claimed_at, lease_expires_at = excluded.lease_expires_at \
+         where review_claims.user_id = excluded.user_id or review_claims.lease_expires_at < excluded.claimed_at",
     )
     .bind(task_id)
     .bind(user_id)
-    .execute(db.pool())
+    .bind(now)
+    .bind(lease_until)
+    .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Extends this person's lease on an item they hold; false when it is no longer theirs.
@@ -310,7 +316,7 @@ pub async fn renew(
     now: Millis,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "update review_tasks set lease_expires_at = $1 where id = $2 and claimed_by = $3 and state = 'open'",
+        "update review_claims set lease_expires_at = $1 where task_id = $2 and user_id = $3",
     )
     .bind(now + settings.lease_ms)
     .bind(task_id)
@@ -371,9 +377,9 @@ pub async fn list_queue(
     }
     let sql = format!(
         "select t.id as task_id, t.ad_id, t.market, a.language, a.headline, a.advertiser_id, d.reasons, d.scores, \
-         t.created_at, t.due_at, t.risk, case when t.lease_expires_at >= $1 then u.email end as held_by \
+         t.created_at, t.due_at, t.risk, case when c.lease_expires_at >= $1 then u.email end as held_by \
          from review_tasks t join ads a on a.id = t.ad_id left join decisions d on d.ad_id = t.ad_id \
-         left join users u on u.id = t.claimed_by \
+         left join review_claims c on c.task_id = t.id left join users u on u.id = c.user_id \
          where t.state = 'open' and t.source = $2 and t.created_at <= $3 \
          and (t.excluded_reviewer is null or t.excluded_reviewer <> $4) \
          and not exists (select 1 from review_task_exclusions x where x.task_id = t.id and x.user_id = $4) \

@@ -47,8 +47,12 @@ pub(super) struct TaskRow {
     qa_of: Option<i64>,
 }
 
-pub(super) const TASK_COLUMNS: &str = "id, ad_id, source, market, state, created_at, due_at, risk, \
-    claimed_by, claimed_at, lease_expires_at, note, qa_of";
+/// A task's columns, its holder read from `review_claims` (see [`TASK_FROM`]).
+pub(super) const TASK_COLUMNS: &str = "t.id, t.ad_id, t.source, t.market, t.state, t.created_at, \
+    t.due_at, t.risk, c.user_id as claimed_by, c.claimed_at, c.lease_expires_at, t.note, t.qa_of";
+
+/// Where [`TASK_COLUMNS`] are read from: a task (`t`) and its claim (`c`), if held.
+pub(super) const TASK_FROM: &str = "review_tasks t left join review_claims c on c.task_id = t.id";
 
 pub(super) fn task_from(r: TaskRow) -> Option<Task> {
     Some(Task {
@@ -70,7 +74,7 @@ pub(super) fn task_from(r: TaskRow) -> Option<Task> {
 
 /// One task by id.
 pub async fn task(db: &Db, id: i64) -> sqlx::Result<Option<Task>> {
-    let sql = format!("select {TASK_COLUMNS} from review_tasks where id = $1");
+    let sql = format!("select {TASK_COLUMNS} from {TASK_FROM} where t.id = $1");
     let row: Option<TaskRow> = sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(db.pool())

@@ -2,7 +2,7 @@
 //! undoing within the undo window. Each writes its audit entry and rollups in one transaction.
 
 use super::check_works;
-use super::tasks::{TASK_COLUMNS, Task, TaskRow, open_task, task_from};
+use super::tasks::{TASK_COLUMNS, TASK_FROM, Task, TaskRow, open_task, task_from};
 use super::{DeskSettings, ReviewError, Scope, required_text};
 use crate::access::audit::{self, NewEntry};
 use crate::platform::db::{Db, Flag, WriteTx};
@@ -114,7 +114,7 @@ pub(super) async fn take(
     bulk: bool,
     now: Millis,
 ) -> Result<Task, ReviewError> {
-    let sql = format!("select {TASK_COLUMNS} from review_tasks where id = $1");
+    let sql = format!("select {TASK_COLUMNS} from {TASK_FROM} where t.id = $1");
     let t = sqlx::query_as::<_, TaskRow>(&sql)
         .bind(task_id)
         .fetch_optional(&mut **tx)
@@ -149,8 +149,9 @@ pub(super) async fn take(
     // Closing the task in the same statement that checks who holds it makes the hand-over
     // atomic: of two concurrent submitters, only one updates the row.
     let closed = sqlx::query(
-        "update review_tasks set state = 'done', closed_at = $1, claimed_by = $2, lease_expires_at = null \
-         where id = $3 and state = 'open' and (claimed_by is null or claimed_by = $2 or lease_expires_at < $1)",
+        "update review_tasks set state = 'done', closed_at = $1 where id = $3 and state = 'open' \
+         and not exists (select 1 from review_claims c where c.task_id = review_tasks.id \
+         and c.user_id <> $2 and c.lease_expires_at >= $1)",
     )
     .bind(now)
     .bind(scope.user_id)
@@ -162,12 +163,22 @@ pub(super) async fn take(
             "this item was decided by someone else".into(),
         ));
     }
+    release_item(tx, task_id).await?;
     Ok(t)
 }
 
 pub(super) fn categories_json(categories: &[Category]) -> String {
     serde_json::to_string(&categories.iter().map(|c| c.as_str()).collect::<Vec<_>>())
         .expect("categories serialise")
+}
+
+/// Lets go of whatever claim an item had: it is closed, or handed elsewhere.
+async fn release_item(tx: &mut WriteTx, task_id: i64) -> sqlx::Result<()> {
+    sqlx::query("delete from review_claims where task_id = $1")
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Records a reviewer's verdict on an item they hold (or, for `bulk`, an item nobody holds),
@@ -384,14 +395,19 @@ pub async fn escalate(
 /// Puts an item this person holds back in its queue at once, and records the skip.
 pub async fn skip(db: &Db, scope: &Scope, task_id: i64, now: Millis) -> Result<(), ReviewError> {
     let mut tx = db.begin_write().await?;
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "update review_tasks set claimed_by = null, claimed_at = null, lease_expires_at = null \
-         where id = $1 and claimed_by = $2 and state = 'open' returning ad_id, source",
-    )
-    .bind(task_id)
-    .bind(scope.user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let released = sqlx::query("delete from review_claims where task_id = $1 and user_id = $2")
+        .bind(task_id)
+        .bind(scope.user_id)
+        .execute(&mut *tx)
+        .await?;
+    let row: Option<(i64, String)> = if released.rows_affected() == 1 {
+        sqlx::query_as("select ad_id, source from review_tasks where id = $1 and state = 'open'")
+            .bind(task_id)
+            .fetch_optional(&mut *tx)
+            .await?
+    } else {
+        None
+    };
     let Some((ad_id, source)) = row else {
         return Err(ReviewError::Conflict("you do not hold this item".into()));
     };
@@ -455,7 +471,8 @@ pub async fn undo(
     }
     // A QA item already taken up by someone else means the decision has moved on.
     let (qa_claimed,): (i64,) = sqlx::query_as(
-        "select count(*) from review_tasks where qa_of = $1 and (state <> 'open' or claimed_by is not null)",
+        "select count(*) from review_tasks t where t.qa_of = $1 and (t.state <> 'open' \
+         or exists (select 1 from review_claims c where c.task_id = t.id))",
     )
     .bind(review_id)
     .fetch_one(&mut *tx)
@@ -474,7 +491,8 @@ pub async fn undo(
         // Withdraw the escalation this QA verdict opened, if nobody has picked it up.
         sqlx::query(
             "update review_tasks set state = 'cancelled', closed_at = $1 where ad_id = $2 and source = 'escalation' \
-             and state = 'open' and claimed_by is null and created_at >= $3",
+             and state = 'open' and created_at >= $3 \
+             and not exists (select 1 from review_claims c where c.task_id = review_tasks.id)",
         )
         .bind(now)
         .bind(ad_id)
@@ -503,22 +521,21 @@ pub async fn undo(
         .bind(review_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "update review_tasks set claimed_by = null, claimed_at = null, lease_expires_at = null \
-         where claimed_by = $1 and state = 'open'",
+    sqlx::query("delete from review_claims where user_id = $1")
+        .bind(scope.user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("update review_tasks set state = 'open', closed_at = null where id = $1")
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?;
+    super::queues::hold(
+        &mut tx,
+        task_id,
+        scope.user_id,
+        now,
+        now + settings.lease_ms,
     )
-    .bind(scope.user_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "update review_tasks set state = 'open', closed_at = null, claimed_by = $1, claimed_at = $2, \
-         lease_expires_at = $3 where id = $4",
-    )
-    .bind(scope.user_id)
-    .bind(now)
-    .bind(now + settings.lease_ms)
-    .bind(task_id)
-    .execute(&mut *tx)
     .await?;
     audit::record_at(
         &mut *tx,
