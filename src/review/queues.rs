@@ -139,11 +139,13 @@ pub async fn claim_next(
     now: Millis,
 ) -> Result<Option<i64>, ReviewError> {
     check_works(scope, source)?;
-    if let Some((id, held_source)) = held(db, scope).await? {
-        if held_source == source {
-            renew(db, scope, id, settings, now).await?;
-            return Ok(Some(id));
-        }
+    // An item held in this queue is handed back; one held in another is let go when the new
+    // one is claimed.
+    if let Some((id, held_source)) = held(db, scope).await?
+        && held_source == source
+    {
+        renew(db, scope, id, settings, now).await?;
+        return Ok(Some(id));
     }
     let markets = scope.visible_markets();
     if markets.is_empty() {
