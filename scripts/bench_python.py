@@ -1,10 +1,15 @@
 """The common alternative, for `amso bench`: a straightforward Python featurizer (the same
-recipe as src/featurize.rs) feeding the same model.onnx through the official onnxruntime.
+recipe as src/engine/featurize.rs) feeding the same model.onnx through the official onnxruntime.
 
 usage: bench_python.py MODEL.onnx ADS.jsonl BUCKETS   → prints {"ads", "seconds", "ads_per_second"}
        bench_python.py --features ADS.jsonl BUCKETS   → the feature ids of each ad, a JSON list a line
+                                                    (null for an ad with code points this Python's
+                                                    Unicode tables do not know)
+AMSO_CHAR_CLASSES=FILE.json: Rust's character classes, for exact parity (see load_classes).
 """
+import bisect
 import json
+import os
 import sys
 import time
 import unicodedata
@@ -34,12 +39,42 @@ def is_cjk(c: str) -> bool:
             or 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0xF900 <= o <= 0xFAFF)
 
 
+def load_classes(path):
+    """Rust's own character classes (`char::is_alphanumeric`, `char::is_alphabetic`, which
+    follow Unicode's derived Alphabetic property) as sorted [first, last] ranges, written by
+    the parity test: Python's unicodedata has no Alphabetic property."""
+    with open(path, encoding="utf-8") as f:
+        table = json.load(f)
+    return {k: ([r[0] for r in v], [r[1] for r in v]) for k, v in table.items()}
+
+
+CLASSES = load_classes(os.environ["AMSO_CHAR_CLASSES"]) if os.environ.get("AMSO_CHAR_CLASSES") else None
+
+
+def in_class(name: str, c: str) -> bool:
+    firsts, lasts = CLASSES[name]
+    i = bisect.bisect_right(firsts, ord(c)) - 1
+    return i >= 0 and ord(c) <= lasts[i]
+
+
 def is_alnum(c: str) -> bool:
-    # Rust's char::is_alphanumeric follows Unicode's Alphabetic property, which also
-    # covers vowel marks such as Arabic harakat; str.isalnum() does not.
+    if CLASSES:
+        return in_class("alnum", c)
+    # Without the table: close to Rust's char::is_alphanumeric, which also counts vowel marks
+    # such as Arabic harakat as letters; str.isalnum() does not.
     if c.isalnum():
         return True
     return unicodedata.category(c) in ("Mn", "Mc") and unicodedata.name(c, "").startswith("ARABIC")
+
+
+def is_alpha(c: str) -> bool:
+    return in_class("alpha", c) if CLASSES else c.isalpha()
+
+
+def known(text: str) -> bool:
+    """Whether every code point is assigned in this Python's Unicode tables: NFKC and case
+    mapping of code points assigned later (Rust's tables are newer) cannot be reproduced."""
+    return all(unicodedata.category(c) != "Cn" for c in text)
 
 
 def tokens(text: str) -> list:
@@ -55,7 +90,7 @@ def tokens(text: str) -> list:
     out, i = [], 0
     while i < len(raw):
         j = i
-        while j < len(raw) and len(raw[j]) == 1 and raw[j].isalpha():
+        while j < len(raw) and len(raw[j]) == 1 and is_alpha(raw[j]):
             j += 1
         if j - i >= 3:
             out.extend(raw[i:j])
@@ -64,14 +99,17 @@ def tokens(text: str) -> list:
             continue
         t = raw[i]
         out.append(t)
-        if any(c.isalpha() for c in t) and any(c in "0123456789" for c in t):
+        if any(is_alpha(c) for c in t) and any(c in "0123456789" for c in t):
             out.append(t.translate(LEET))
         i += 1
     return out
 
 
 def featurize(headline: str, body: str, url, buckets: int) -> list:
-    text = unicodedata.normalize("NFKC", headline + "\n" + body).lower().translate(HOMOGLYPHS)
+    # Lower case one character at a time, as Rust's char::to_lowercase does (str.lower()
+    # would turn a word-final sigma into ς).
+    text = "".join(c.lower() for c in unicodedata.normalize("NFKC", headline + "\n" + body))
+    text = text.translate(HOMOGLYPHS)
     toks = tokens(text)
     feats = [b"w\x1f" + t.encode() for t in toks]
     feats += [b"b\x1f" + (a + " " + b).encode() for a, b in zip(toks, toks[1:])]
@@ -97,6 +135,10 @@ def main() -> int:
         for line in open(data, encoding="utf-8"):
             if line.strip():
                 a = json.loads(line)
+                text = a["headline"] + a.get("body", "") + (a.get("landing_url") or "")
+                if not known(text):
+                    print("null")
+                    continue
                 print(json.dumps(featurize(a["headline"], a.get("body", ""), a.get("landing_url"), buckets)))
         return 0
     model, data, buckets = sys.argv[1], sys.argv[2], int(sys.argv[3])

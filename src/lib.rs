@@ -26,3 +26,7 @@ pub mod report;
 pub mod review;
 #[cfg(feature = "server")]
 pub mod rollup;
+
+/// Property tests over untrusted input (ads, JSONL files, weeks, time zones, CSV cells).
+#[cfg(all(test, feature = "server"))]
+mod properties;

@@ -1,22 +1,34 @@
 //! CSV as spreadsheets will open it: RFC 4180 quoting, and text that a spreadsheet would
 //! read as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) neutralised with a
-//! leading apostrophe, so that ad text, reasons and names can never run as formulas.
+//! leading apostrophe, so that ad text, reasons and names can never run as formulas. In
+//! locales that split on `;`, a spreadsheet starts a new cell after every `;` even inside a
+//! quoted field, so what follows a `;` is neutralised the same way (`a;=1+1` is written
+//! `a;'=1+1`).
 
-/// One field, quoted when it must be and neutralised when it could be a formula.
+/// Characters that make a spreadsheet read a cell as a formula when they come first.
+fn starts_formula(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
+}
+
+/// One field, quoted when it must be and neutralised when it could be a formula: at its
+/// start, and after every `;`, where a spreadsheet in a locale that splits on `;` starts a new
+/// cell whatever the quoting (quotes only count at a cell's start).
 pub fn field(value: &str) -> String {
-    let risky = value
-        .chars()
-        .next()
-        .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
-    let value = if risky {
-        format!("'{value}")
+    let mut out = String::with_capacity(value.len() + 2);
+    if value.chars().next().is_some_and(starts_formula) {
+        out.push('\'');
+    }
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == ';' && chars.peek().is_some_and(|&n| starts_formula(n) || n == '"') {
+            out.push('\'');
+        }
+    }
+    if out.contains([',', ';', '"', '\n', '\r']) {
+        format!("\"{}\"", out.replace('"', "\"\""))
     } else {
-        value.to_string()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
+        out
     }
 }
 
@@ -50,5 +62,7 @@ mod tests {
         assert_eq!(field("\tcmd"), "'\tcmd");
         assert_eq!(field("line\nbreak"), "\"line\nbreak\"");
         assert_eq!(record(&["a", "=1"]), "a,'=1\r\n");
+        assert_eq!(field("a;=1+1"), "\"a;'=1+1\"");
+        assert_eq!(field("=1;\"=2"), "\"'=1;'\"\"=2\"");
     }
 }

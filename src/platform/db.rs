@@ -297,6 +297,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Numbered placeholders `$first, $first+1, …` for `n` bound values, for statements that
+/// number their other parameters too (both backends read `$n`; never mix them with `?`).
+pub fn numbered(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// `rows` copies of `row` joined by commas, each `?` becoming the backend's placeholder for
 /// the next parameter (`$1`, `$2`, … on PostgreSQL): the VALUES list of a multi-row insert.
 pub fn values_list(backend: Backend, rows: usize, row: &str) -> String {

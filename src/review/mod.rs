@@ -12,6 +12,7 @@ pub mod timeline;
 pub mod verdicts;
 
 use crate::access::audit::Actor;
+use crate::platform::db::numbered as placeholders;
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
 use crate::vocab::queue::Source;
@@ -91,14 +92,6 @@ impl Default for DeskSettings {
             undo_window_ms: 30 * 1000,
         }
     }
-}
-
-/// Placeholders `$first, $first+1, …` for a list of `n` bound values.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 pub(super) const MAX_NOTE: usize = 2000;

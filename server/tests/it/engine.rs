@@ -160,3 +160,145 @@ fn the_python_reference_featurizer_agrees_with_the_product() {
         assert_eq!(&rust, py, "features differ for {:?}", a.headline);
     }
 }
+
+/// Any valid ad text (generated at random: every script, emoji, combining marks, controls,
+/// unassigned code points) gets the same feature ids from the Python reference featurizer as
+/// from the product, and the same scores from Python's onnxruntime as from ONNX Runtime here.
+#[test]
+fn random_text_gets_the_same_features_and_scores_in_rust_and_python() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let Ok(python) = std::env::var("AMSO_TEST_PYTHON") else {
+        eprintln!("note: AMSO_TEST_PYTHON not set; random-text parity skipped");
+        return;
+    };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let model_path = std::path::Path::new(root).join("models/default/model.onnx");
+    let mut model = OnnxModel::load(&model_path).expect("the shipped model loads");
+    let text = || {
+        prop_oneof![
+            any::<String>(),
+            "\\PC{0,300}",
+            "[a-zA-Z0-9 .,!?'$%€£¥₩]{0,120}",
+        ]
+    };
+    let ads = (
+        text(),
+        text(),
+        proptest::option::of(prop_oneof![
+            "https?://[a-z0-9.-]{1,30}(/[^ ]{0,30})?",
+            any::<String>()
+        ]),
+    );
+    let mut runner = TestRunner::deterministic();
+    let mut rows = Vec::new();
+    while rows.len() < 400 {
+        let (headline, body, url) = ads.new_tree(&mut runner).unwrap().current();
+        let submitted = amso_core::intake::validate::SubmittedAd {
+            external_id: Some(format!("r{}", rows.len())),
+            market: Some("US".into()),
+            headline: Some(headline),
+            body: Some(body),
+            landing_url: url,
+            ..Default::default()
+        };
+        if let Ok(ad) = submitted.validate() {
+            rows.push(ad);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Rust's character classes for the reference (Python has no Alphabetic property).
+    let classes = dir.path().join("classes.json");
+    std::fs::write(&classes, char_classes().to_string()).unwrap();
+    let data = dir.path().join("random.jsonl");
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|a| serde_json::json!({ "headline": a.headline, "body": a.body, "landing_url": a.landing_url }).to_string())
+        .collect();
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let script = format!("{root}/scripts/bench_python.py");
+    let out = Command::new(&python)
+        .args([
+            &script,
+            "--features",
+            data.to_str().unwrap(),
+            &model.buckets.to_string(),
+        ])
+        .env("AMSO_CHAR_CLASSES", &classes)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `null`: the ad has code points assigned after this Python's Unicode tables (14.0 in
+    // Python 3.11), whose normalisation the reference cannot reproduce.
+    let python_ids: Vec<Option<Vec<u32>>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(python_ids.len(), rows.len());
+    let batch: Vec<Vec<u32>> = rows.iter().map(|a| a.features(model.buckets)).collect();
+    let mut compared = 0;
+    for ((a, rust), py) in rows.iter().zip(&batch).zip(&python_ids) {
+        let Some(py) = py else { continue };
+        compared += 1;
+        assert_eq!(
+            rust, py,
+            "features differ for headline {:?} body {:?} url {:?}",
+            a.headline, a.body, a.landing_url
+        );
+    }
+    assert!(
+        compared >= rows.len() / 3,
+        "only {compared} of {} random ads could be compared",
+        rows.len()
+    );
+    let scores = model.score(&batch).unwrap();
+    let (width, ids, w) = pad_batch(&batch);
+    let sample = serde_json::json!({
+        "ids": ids.chunks(width).collect::<Vec<_>>(),
+        "weights": w.chunks(width).collect::<Vec<_>>(),
+        "scores": scores,
+    });
+    let sample_path = dir.path().join("sample.json");
+    std::fs::write(&sample_path, sample.to_string()).unwrap();
+    let out = Command::new(&python)
+        .arg(format!("{root}/scripts/onnx_parity.py"))
+        .arg(&model_path)
+        .arg(&sample_path)
+        .output()
+        .expect("run python");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "parity failed: {report} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `char::is_alphanumeric` and `char::is_alphabetic` of this Rust as `[first, last]` ranges.
+fn char_classes() -> serde_json::Value {
+    type Class = (&'static str, fn(char) -> bool);
+    let mut classes = serde_json::Map::new();
+    let preds: [Class; 2] = [
+        ("alnum", char::is_alphanumeric),
+        ("alpha", char::is_alphabetic),
+    ];
+    for (name, pred) in preds {
+        let mut ranges: Vec<[u32; 2]> = Vec::new();
+        for cp in 0u32..=0x10FFFF {
+            if char::from_u32(cp).is_some_and(pred) {
+                match ranges.last_mut() {
+                    Some(r) if r[1] + 1 == cp => r[1] = cp,
+                    _ => ranges.push([cp, cp]),
+                }
+            }
+        }
+        classes.insert(name.into(), serde_json::json!(ranges));
+    }
+    serde_json::Value::Object(classes)
+}

@@ -10,6 +10,7 @@ mod db;
 mod engine;
 mod http;
 mod pipeline;
+mod reliability;
 mod reports;
 mod review;
 mod security;

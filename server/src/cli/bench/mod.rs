@@ -5,6 +5,7 @@ pub mod dashboards;
 pub mod engine;
 pub mod fixtures;
 pub mod measure;
+pub mod reliability;
 pub mod review;
 
 use crate::cli::common::CliError;
@@ -17,7 +18,9 @@ use std::path::PathBuf;
 /// Options of `amso bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Comma-separated scenarios: scoring, e2e, api, python, review, dashboards, report.
+    /// Comma-separated scenarios: scoring, e2e, api, python, review, dashboards, report,
+    /// reliability (servers killed and restarted, several at once), load (reviewers, ingest
+    /// and live dashboards together). The last two start `amso serve` processes.
     #[arg(
         long,
         default_value = "scoring,e2e,api,python,review,dashboards,report"
@@ -52,6 +55,15 @@ pub struct BenchArgs {
     /// Single-ad requests in the api scenario.
     #[arg(long, default_value_t = 300)]
     pub requests: usize,
+    /// Reviewers in the load scenario (each claims and submits an item a second).
+    #[arg(long, default_value_t = 100)]
+    pub load_reviewers: usize,
+    /// Ads a second sent over HTTP in the load scenario.
+    #[arg(long, default_value_t = 2000)]
+    pub load_rate: usize,
+    /// How long the load scenario runs, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub load_seconds: u64,
 }
 
 /// Runs the chosen scenarios and prints one JSON object.
@@ -154,6 +166,26 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
         out.insert(
             "report".into(),
             json!({ "database": shown, "decisions": written, "timings": timed }),
+        );
+    }
+    if scenarios.contains(&"reliability") {
+        out.insert(
+            "reliability".into(),
+            reliability::reliability(args, config, args.database_url.as_deref(), &tmp).await?,
+        );
+    }
+    if scenarios.contains(&"load") {
+        out.insert(
+            "load".into(),
+            reliability::load(
+                config,
+                args.database_url.as_deref(),
+                &tmp,
+                args.load_reviewers,
+                args.load_rate,
+                std::time::Duration::from_secs(args.load_seconds),
+            )
+            .await?,
         );
     }
     if scenarios.contains(&"python") {
