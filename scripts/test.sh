@@ -29,6 +29,8 @@ runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -w -l "$pg_data/server.log
   -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
 export AMSO_TEST_POSTGRES_URL="postgres://amso@127.0.0.1:$pg_port/postgres"
 export AMSO_TEST_REQUIRE_POSTGRES=1
+# The database-restart test starts (and restarts) a cluster of its own with these binaries.
+export AMSO_TEST_PG_BIN="$pg_bin"
 export ORT_DYLIB_PATH="$root/.tools/onnxruntime/libonnxruntime.so"
 export AMSO_TEST_PYTHON="$root/.tools/venv/bin/python"
 

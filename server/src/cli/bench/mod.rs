@@ -64,6 +64,13 @@ pub struct BenchArgs {
     /// How long the load scenario runs, in seconds.
     #[arg(long, default_value_t = 60)]
     pub load_seconds: u64,
+    /// Shell command that stops the database server (the reliability scenario's restart
+    /// phase, with --pg-start-cmd).
+    #[arg(long)]
+    pub pg_stop_cmd: Option<String>,
+    /// Shell command that starts the database server again.
+    #[arg(long)]
+    pub pg_start_cmd: Option<String>,
 }
 
 /// Runs the chosen scenarios and prints one JSON object.

@@ -6,6 +6,9 @@
 //!    clients retry what failed, as real ones do.
 //! 2. **instances**: ads queued in the database are decided by two, then three servers at
 //!    once.
+//! 3. **database restart** (with `--pg-stop-cmd` and `--pg-start-cmd`): the database server is
+//!    stopped and started again under ingest; readiness must follow it and the server recover
+//!    by itself.
 //!
 //! After each: every acknowledged ad stored once, every ad decided exactly once, every
 //! acknowledged review stored once, the rollups equal to a recomputation from the raw rows
@@ -317,6 +320,82 @@ async fn all_decided(db: &Db) -> Result<f64, CliError> {
     Err(format!("ads still queued after {} s", DECIDE_TIMEOUT.as_secs()).into())
 }
 
+/// The corpus as API request items, their external ids prefixed so every run is new.
+fn as_requests(corpus: &[amso_core::demo::corpus::CorpusAd], prefix: &str) -> Vec<Value> {
+    corpus
+        .iter()
+        .map(|a| {
+            let mut s = a.to_submitted(false);
+            s.external_id = Some(format!("{prefix}-{}", a.external_id));
+            serde_json::to_value(s).expect("an ad serializes")
+        })
+        .collect()
+}
+
+/// Runs a shell command (stopping or starting the database server) to completion.
+fn shell(cmd: &str) -> Result<(), CliError> {
+    let status = Command::new("sh").args(["-c", cmd]).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{cmd}` failed: {status}").into())
+    }
+}
+
+/// Polls `/readyz` until it answers `want`; the seconds it took, or `None` after `limit`.
+async fn readiness_turns(addr: &str, want: u16, limit: Duration) -> Option<f64> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Ok((status, _, _)) = call(addr, "GET", "/readyz", &[], "").await
+            && status == want
+        {
+            return Some(started.elapsed().as_secs_f64());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// The database server stopped and started again under ingest: `/readyz` must turn 503 while
+/// it is down and 200 when it is back, the server must keep running, and every ad sent must
+/// be decided once.
+async fn outage(
+    db: &Db,
+    url: &str,
+    config: &Config,
+    tmp: &Path,
+    (stop_cmd, start_cmd): (&str, &str),
+    secret: &str,
+    ads: Vec<Value>,
+) -> Result<Value, CliError> {
+    let mut server = Server::start(url, config, tmp, "outage")?;
+    server.ready().await?;
+    let target: Target = Arc::new(Mutex::new(server.addr.clone()));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let total = ads.len();
+    let ingest_task = tokio::spawn(ingest(target, secret.to_string(), ads, acked.clone()));
+    while acked.lock().expect("not poisoned").len() < total / 3 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shell(stop_cmd)?;
+    let not_ready_after = readiness_turns(&server.addr, 503, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    shell(start_cmd)?;
+    let ready_again_after = readiness_turns(&server.addr, 200, Duration::from_secs(60)).await;
+    ingest_task.await.map_err(|e| e.to_string())?;
+    let decided_seconds = all_decided(db).await?;
+    let survived = server.child.try_wait()?.is_none();
+    server.stop()?;
+    Ok(json!({
+        "ads_acknowledged": acked.lock().expect("not poisoned").len(),
+        "readyz_503_seconds_after_stop": not_ready_after,
+        "readyz_200_seconds_after_start": ready_again_after,
+        "server_kept_running": survived,
+        "all_decided_seconds_after_last_ad": decided_seconds,
+        "integrity": integrity::check(db).await?,
+    }))
+}
+
 /// Runs the scenario over `url` (a fresh SQLite file when `None`).
 pub async fn reliability(
     args: &BenchArgs,
@@ -354,14 +433,7 @@ pub async fn reliability(
     .await
     .map_err(|e| e.to_string())?;
     let corpus = corpus(args.ads);
-    let ads: Vec<Value> = corpus
-        .iter()
-        .map(|a| {
-            let mut s = a.to_submitted(false);
-            s.external_id = Some(format!("rel{run}-{}", a.external_id));
-            serde_json::to_value(s).expect("an ad serializes")
-        })
-        .collect();
+    let ads = as_requests(&corpus, &format!("rel{run}"));
 
     // 1. kill -9 in the middle of decisions and reviews, then a restart.
     eprintln!(
@@ -471,11 +543,30 @@ pub async fn reliability(
             }),
         );
     }
+    // 3. The database server restarted under load (PostgreSQL, when the commands are given).
+    let outage = match (&args.pg_stop_cmd, &args.pg_start_cmd) {
+        (Some(stop_cmd), Some(start_cmd)) => {
+            eprintln!("reliability: the database stopped and started under ingest …");
+            let ads = as_requests(&corpus, &format!("outage{run}"));
+            outage(
+                &db,
+                &url,
+                config,
+                tmp,
+                (stop_cmd.as_str(), start_cmd.as_str()),
+                &secret,
+                ads,
+            )
+            .await?
+        }
+        _ => Value::Null,
+    };
     db.close().await;
     Ok(json!({
         "database": shown,
         "kill9": kill9,
         "instances": instances,
+        "database_restart": outage,
         "note": "every *_lost, decided_twice, duplicate_ads, reviewed_twice and rollup_differences must be 0; \
                  batch leases shortened to 5 s so a killed server's batch is taken over quickly",
     }))
@@ -690,14 +781,7 @@ pub async fn load(
         "load: {rate} ads/s for {} s, {reviewers} reviewers, 10 live dashboards …",
         duration.as_secs()
     );
-    let ads: Vec<Value> = live
-        .iter()
-        .map(|a| {
-            let mut s = a.to_submitted(false);
-            s.external_id = Some(format!("loadlive{run}-{}", a.external_id));
-            serde_json::to_value(s).expect("an ad serializes")
-        })
-        .collect();
+    let ads = as_requests(live, &format!("loadlive{run}"));
     // Ingest: a batch of rate/10 ads every 100 ms.
     let ingest = {
         let addr = addr.clone();
