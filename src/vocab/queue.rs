@@ -69,7 +69,7 @@ impl Source {
                 "Random samples of automatic decisions; your verdicts measure the machine."
             }
             Source::Appeal => {
-                "Advertisers contesting a rejection. Never given to whoever rejected the ad."
+                "Advertisers contesting a rejection. Never given to anyone who took part in rejecting it."
             }
             Source::Qa => "Blind second reviews of human decisions; disagreements go to ops heads.",
             Source::Escalation => "Hard calls sent up by reviewers and QA disagreements.",
