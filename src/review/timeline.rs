@@ -32,39 +32,39 @@ pub async fn advertiser_history(
     // Only the markets the viewer may see: a reviewer's panel never lists ads from outside
     // their scope.
     let in_markets = format!("a.market in ({})", placeholders(3, markets.len()));
-    let sql = format!(
-        "select count(*), cast(coalesce(sum(case when a.status in ('rejected', 'auto_rejected') then 1 else 0 end), 0) as bigint) \
-         from ads a where a.advertiser_id = $1 and a.id <> $2 and {in_markets}"
-    );
-    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql)
-        .bind(advertiser_id)
-        .bind(except_ad);
-    for m in markets {
-        q = q.bind(m.code());
-    }
-    let (ads, rejected) = q.fetch_one(db.pool()).await?;
-    let sql = format!(
-        "select count(*), cast(coalesce(sum(case when p.status = 'overturned' then 1 else 0 end), 0) as bigint) \
-         from appeals p join ads a on a.id = p.ad_id where a.advertiser_id = $1 and $2 = $2 and {in_markets}"
-    );
-    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql)
-        .bind(advertiser_id)
-        .bind(except_ad);
-    for m in markets {
-        q = q.bind(m.code());
-    }
-    let (appeals, overturned) = q.fetch_one(db.pool()).await?;
-    let sql = format!(
-        "select a.id, a.headline, a.status, a.submitted_at from ads a where a.advertiser_id = $1 and a.id <> $2 \
-         and {in_markets} order by a.submitted_at desc limit 5"
-    );
-    let mut q = sqlx::query_as::<_, (i64, String, String, Millis)>(&sql)
-        .bind(advertiser_id)
-        .bind(except_ad);
-    for m in markets {
-        q = q.bind(m.code());
-    }
-    let recent = q.fetch_all(db.pool()).await?;
+    let (ads, rejected) = of_advertiser(
+        &format!(
+            "select count(*), cast(coalesce(sum(case when a.status in ('rejected', 'auto_rejected') then 1 else 0 end), 0) as bigint) \
+             from ads a where a.advertiser_id = $1 and a.id <> $2 and {in_markets}"
+        ),
+        advertiser_id,
+        except_ad,
+        markets,
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let (appeals, overturned) = of_advertiser(
+        &format!(
+            "select count(*), cast(coalesce(sum(case when p.status = 'overturned' then 1 else 0 end), 0) as bigint) \
+             from appeals p join ads a on a.id = p.ad_id where a.advertiser_id = $1 and $2 = $2 and {in_markets}"
+        ),
+        advertiser_id,
+        except_ad,
+        markets,
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let recent = of_advertiser(
+        &format!(
+            "select a.id, a.headline, a.status, a.submitted_at from ads a where a.advertiser_id = $1 and a.id <> $2 \
+             and {in_markets} order by a.submitted_at desc limit 5"
+        ),
+        advertiser_id,
+        except_ad,
+        markets,
+    )
+    .fetch_all(db.pool())
+    .await?;
     Ok(AdvertiserHistory {
         ads,
         rejected,
@@ -72,6 +72,25 @@ pub async fn advertiser_history(
         appeals_overturned: overturned,
         recent,
     })
+}
+
+/// `sql` bound to the advertiser (`$1`), the ad left out (`$2`) and the markets (`$3…`).
+fn of_advertiser<'q, O>(
+    sql: &'q str,
+    advertiser_id: &'q str,
+    except_ad: i64,
+    markets: &'q [Market],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    let mut q = sqlx::query_as::<_, O>(sql)
+        .bind(advertiser_id)
+        .bind(except_ad);
+    for m in markets {
+        q = q.bind(m.code());
+    }
+    q
 }
 
 /// The first reviewer's verdict on the review a QA item checks (for after the blind

@@ -68,14 +68,6 @@ fn onnx_scores_match_rust_and_python() {
     }
 
     // The same inputs through the official Python onnxruntime.
-    let (width, ids, w) = pad_batch(&batch);
-    let sample = serde_json::json!({
-        "ids": ids.chunks(width).collect::<Vec<_>>(),
-        "weights": w.chunks(width).collect::<Vec<_>>(),
-        "scores": scores,
-    });
-    let sample_path = dir.path().join("sample.json");
-    std::fs::write(&sample_path, sample.to_string()).unwrap();
     let python = match std::env::var("AMSO_TEST_PYTHON") {
         Ok(p) => p,
         Err(_) => {
@@ -85,20 +77,13 @@ fn onnx_scores_match_rust_and_python() {
             return;
         }
     };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/onnx_parity.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(dir.path().join("model.onnx"))
-        .arg(&sample_path)
-        .output()
-        .expect("run python");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "parity failed: {report} {}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = python_parity(
+        &python,
+        &dir.path().join("model.onnx"),
+        &batch,
+        &scores,
+        dir.path(),
     );
-    let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
     assert!(report["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{report}");
     assert_eq!(report["rows"], 256);
 }
@@ -258,17 +243,32 @@ fn random_text_gets_the_same_features_and_scores_in_rust_and_python() {
         rows.len()
     );
     let scores = model.score(&batch).unwrap();
-    let (width, ids, w) = pad_batch(&batch);
+    python_parity(&python, &model_path, &batch, &scores, dir.path());
+}
+
+/// Scores `batch` (feature ids) with Python's onnxruntime and checks them against `scores`
+/// (`scripts/onnx_parity.py`, max |diff| ≤ 1e-5); returns its report.
+fn python_parity(
+    python: &str,
+    model: &std::path::Path,
+    batch: &[Vec<u32>],
+    scores: &[[f32; 10]],
+    dir: &std::path::Path,
+) -> serde_json::Value {
+    let (width, ids, w) = pad_batch(batch);
     let sample = serde_json::json!({
         "ids": ids.chunks(width).collect::<Vec<_>>(),
         "weights": w.chunks(width).collect::<Vec<_>>(),
         "scores": scores,
     });
-    let sample_path = dir.path().join("sample.json");
+    let sample_path = dir.join("sample.json");
     std::fs::write(&sample_path, sample.to_string()).unwrap();
-    let out = Command::new(&python)
-        .arg(format!("{root}/scripts/onnx_parity.py"))
-        .arg(&model_path)
+    let out = Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/onnx_parity.py"
+        ))
+        .arg(model)
         .arg(&sample_path)
         .output()
         .expect("run python");
@@ -278,6 +278,7 @@ fn random_text_gets_the_same_features_and_scores_in_rust_and_python() {
         "parity failed: {report} {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    serde_json::from_str(report.trim()).unwrap()
 }
 
 /// `char::is_alphanumeric` and `char::is_alphabetic` of this Rust as `[first, last]` ranges.

@@ -153,22 +153,10 @@ fn target_of(t: &Target) -> String {
 /// Posts `ads` in batches of 100 with the ingest key, retrying a batch until it is
 /// acknowledged (resubmitting is idempotent by external id). Returns the acknowledged ids.
 async fn ingest(target: Target, secret: String, ads: Vec<Value>, acked: Arc<Mutex<Vec<String>>>) {
+    let auth = format!("Bearer {secret}");
     for batch in ads.chunks(100) {
-        let body = Value::Array(batch.to_vec()).to_string();
-        let auth = format!("Bearer {secret}");
         loop {
-            let addr = target_of(&target);
-            let reply = call(
-                &addr,
-                "POST",
-                "/api/v1/ads",
-                &[
-                    ("Authorization", &auth),
-                    ("Content-Type", "application/json"),
-                ],
-                &body,
-            )
-            .await;
+            let reply = post_ads(&target_of(&target), &auth, batch).await;
             if let Ok((202, _, payload)) = reply
                 && let Ok(v) = serde_json::from_str::<Value>(&payload)
             {
@@ -189,6 +177,7 @@ async fn ingest(target: Target, secret: String, ads: Vec<Value>, acked: Arc<Mute
     }
 }
 
+/// A form-encoded body.
 fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
@@ -208,6 +197,63 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// A server function call with a form body, as the pages make it.
+async fn rpc(
+    addr: &str,
+    name: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> std::io::Result<(u16, String, String)> {
+    let mut headers = vec![
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Accept", "application/json"),
+    ];
+    if let Some(c) = cookie {
+        headers.push(("Cookie", c));
+    }
+    call(addr, "POST", &format!("/rpc/{name}"), &headers, body).await
+}
+
+/// Posts a batch of ads with the ingest key `auth` (`Bearer …`).
+async fn post_ads(
+    addr: &str,
+    auth: &str,
+    batch: &[Value],
+) -> std::io::Result<(u16, String, String)> {
+    let body = Value::Array(batch.to_vec()).to_string();
+    let headers = [
+        ("Authorization", auth),
+        ("Content-Type", "application/json"),
+    ];
+    call(addr, "POST", "/api/v1/ads", &headers, &body).await
+}
+
+/// The form of an approving verdict on `task`.
+fn approval(task: i64) -> String {
+    form(&[
+        ("task_id", &task.to_string()),
+        ("verdict", "approve"),
+        ("reason_code", "benign_context"),
+        ("reason_text", ""),
+        ("next", "false"),
+    ])
+}
+
+/// Logs in once; the session cookie (`amso_session=…`), or `None` when refused or down.
+async fn login_once(addr: &str, email: &str, password: &str) -> Option<String> {
+    let body = form(&[("email", email), ("password", password)]);
+    let Ok((200, head, _)) = rpc(addr, "login", &body, None).await else {
+        return None;
+    };
+    head.lines()
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .find(|l| l.starts_with("amso_session="))
+        .map(|l| l.split(';').next().unwrap_or_default().to_string())
+}
+
 /// A reviewer working the uncertain and restricted queues through the server functions until
 /// `stop`, retrying through the restart. Returns the ids of the reviews acknowledged.
 async fn review_loop(
@@ -220,34 +266,11 @@ async fn review_loop(
     let mut acked = Vec::new();
     let mut cookie: Option<String> = None;
     let mut held: Option<i64> = None;
-    let rpc = |addr: String, name: &'static str, body: String, cookie: Option<String>| async move {
-        let mut headers = vec![
-            (
-                "Content-Type",
-                "application/x-www-form-urlencoded".to_string(),
-            ),
-            ("Accept", "application/json".to_string()),
-        ];
-        if let Some(c) = cookie {
-            headers.push(("Cookie", c));
-        }
-        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        call(&addr, "POST", &format!("/rpc/{name}"), &headers, &body).await
-    };
     while !stop.load(Ordering::Relaxed) {
         let addr = target_of(&target);
         let Some(c) = cookie.clone() else {
-            let body = form(&[("email", &email), ("password", &password)]);
-            if let Ok((200, head, _)) = rpc(addr, "login", body, None).await {
-                cookie = head
-                    .lines()
-                    .filter_map(|l| {
-                        l.strip_prefix("set-cookie: ")
-                            .or_else(|| l.strip_prefix("Set-Cookie: "))
-                    })
-                    .find(|l| l.starts_with("amso_session="))
-                    .map(|l| l.split(';').next().unwrap_or_default().to_string());
-            } else {
+            cookie = login_once(&addr, &email, &password).await;
+            if cookie.is_none() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             continue;
@@ -258,7 +281,7 @@ async fn review_loop(
                 let mut next = None;
                 for source in ["uncertain", "restricted"] {
                     let body = form(&[("source", source)]);
-                    match rpc(addr.clone(), "start_review", body, Some(c.clone())).await {
+                    match rpc(&addr, "start_review", &body, Some(&c)).await {
                         Ok((200, _, payload)) => {
                             next = serde_json::from_str::<Value>(&payload)
                                 .ok()
@@ -281,14 +304,7 @@ async fn review_loop(
             }
         };
         held = Some(task);
-        let body = form(&[
-            ("task_id", &task.to_string()),
-            ("verdict", "approve"),
-            ("reason_code", "benign_context"),
-            ("reason_text", ""),
-            ("next", "false"),
-        ]);
-        match rpc(addr, "submit_review", body, Some(c)).await {
+        match rpc(&addr, "submit_review", &approval(task), Some(&c)).await {
             Ok((200, _, payload)) => {
                 if let Some(id) = serde_json::from_str::<Value>(&payload)
                     .ok()
@@ -582,24 +598,10 @@ struct Timings {
 /// Logs in (retrying a busy server) and returns the session cookie.
 async fn login_cookie(addr: &str, email: &str, password: &str) -> Option<String> {
     for _ in 0..50 {
-        let body = form(&[("email", email), ("password", password)]);
-        let headers = [
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Accept", "application/json"),
-        ];
-        match call(addr, "POST", "/rpc/login", &headers, &body).await {
-            Ok((200, head, _)) => {
-                return head
-                    .lines()
-                    .filter_map(|l| {
-                        l.strip_prefix("set-cookie: ")
-                            .or_else(|| l.strip_prefix("Set-Cookie: "))
-                    })
-                    .find(|l| l.starts_with("amso_session="))
-                    .map(|l| l.split(';').next().unwrap_or_default().to_string());
-            }
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        if let Some(cookie) = login_once(addr, email, password).await {
+            return Some(cookie);
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     None
 }
@@ -613,22 +615,16 @@ async fn paced_reviewer(
     think: Duration,
 ) -> (Timings, Timings) {
     let (mut claims, mut submits) = (Timings::default(), Timings::default());
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("Accept", "application/json"),
-        ("Cookie", cookie.as_str()),
-    ];
     let started = Instant::now();
     while started.elapsed() < duration {
         let mut task = None;
         for source in ["uncertain", "restricted"] {
             let t = Instant::now();
-            let reply = call(
+            let reply = rpc(
                 &addr,
-                "POST",
-                "/rpc/start_review",
-                &headers,
+                "start_review",
                 &form(&[("source", source)]),
+                Some(&cookie),
             )
             .await;
             match reply {
@@ -645,15 +641,8 @@ async fn paced_reviewer(
             }
         }
         if let Some(task) = task {
-            let body = form(&[
-                ("task_id", &task.to_string()),
-                ("verdict", "approve"),
-                ("reason_code", "benign_context"),
-                ("reason_text", ""),
-                ("next", "false"),
-            ]);
             let t = Instant::now();
-            match call(&addr, "POST", "/rpc/submit_review", &headers, &body).await {
+            match rpc(&addr, "submit_review", &approval(task), Some(&cookie)).await {
                 Ok((200, _, _)) => submits.ms.push(t.elapsed().as_secs_f64() * 1000.0),
                 _ => submits.errors += 1,
             }
@@ -791,19 +780,8 @@ pub async fn load(
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             for batch in ads.chunks((rate / 10).max(1)) {
                 tick.tick().await;
-                let body = Value::Array(batch.to_vec()).to_string();
                 let started = Instant::now();
-                let reply = call(
-                    &addr,
-                    "POST",
-                    "/api/v1/ads",
-                    &[
-                        ("Authorization", &auth),
-                        ("Content-Type", "application/json"),
-                    ],
-                    &body,
-                )
-                .await;
+                let reply = post_ads(&addr, &auth, batch).await;
                 match reply {
                     Ok((202, _, _)) => t.ms.push(started.elapsed().as_secs_f64() * 1000.0),
                     _ => t.errors += 1,
