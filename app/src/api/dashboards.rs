@@ -1,6 +1,6 @@
 //! Server functions for the dashboards. Ops heads, executives and admins read them (others
-//! get 403); only ops heads and admins change the rates or apply simulated thresholds. All
-//! figures come from `amso_core::dashboard`, the same code as the KPIs API and the report;
+//! get 403); ops heads and admins change the rates; only ops heads apply simulated
+//! thresholds. All figures come from `amso_core::dashboard`, the same code as the KPIs API and the report;
 //! the charts are drawn here, on the server, by `amso_core::charts`, and travel as SVG text
 //! next to the figures they show.
 

@@ -141,7 +141,7 @@ fn Simulator() -> impl IntoView {
                             </button>
                         }.into_any()
                     } else {
-                        view! { <p class="muted small" data-testid="sim-readonly">"Only ops heads and admins apply thresholds; you can try values here."</p> }.into_any()
+                        view! { <p class="muted small" data-testid="sim-readonly">"Only ops heads apply thresholds; you can try values here."</p> }.into_any()
                     })}
                 </Transition>
             </div>
