@@ -1,8 +1,10 @@
 //! The KPIs per market read from the rollups: quality counts, costs at the rates in force,
 //! review durations. The overview, the KPIs API and the weekly report all start here.
 
+use super::estimates::{self, SliceTotals};
 use super::filter::{DAY_MS, Filter, Param};
 use crate::dashboard::view::{Kpis, Window};
+use crate::metrics::estimate::{self, Estimates, KnownCost};
 use crate::metrics::kpi::{self, Cost, CostInputs, CostRates, HtSums};
 use crate::platform::db::Db;
 use crate::rollup::{AD_MEASURES, ad};
@@ -182,6 +184,7 @@ pub fn kpis_of(v: &[f64], sla: Option<&Buckets>, handling: Option<&Buckets>, cos
         reviews: v[ad::REVIEWS],
         median_handling_seconds: quantile_seconds(handling, 0.5),
         cost,
+        estimates: None,
     }
 }
 
@@ -202,6 +205,8 @@ pub struct MarketSums {
     pub measures: BTreeMap<String, Vec<f64>>,
     /// (market, kind) → buckets.
     pub durations: BTreeMap<(String, String), Buckets>,
+    /// Model-assisted estimate sums per market.
+    pub estimates: BTreeMap<String, SliceTotals>,
 }
 
 /// Sums `rollup_ads` and `rollup_durations` per market over the filter's window.
@@ -232,9 +237,16 @@ pub async fn market_sums(db: &Db, f: &Filter) -> sqlx::Result<MarketSums> {
             .entry(bucket)
             .or_default() += v[0];
     }
+    let cal = estimates::calibrations(db).await?;
+    let estimates = estimates::totals(db, f, &["market"], &cal)
+        .await?
+        .into_iter()
+        .map(|(k, v)| (k[0].clone(), v))
+        .collect();
     Ok(MarketSums {
         measures,
         durations,
+        estimates,
     })
 }
 
@@ -245,6 +257,7 @@ pub fn kpis_by_market(s: &MarketSums, rates: &Rates) -> (BTreeMap<String, Kpis>,
     let mut all_cost = Cost::default();
     let mut all_sla: Buckets = BTreeMap::new();
     let mut all_handling: Buckets = BTreeMap::new();
+    let mut all_estimates = SliceTotals::empty();
     for (market, v) in &s.measures {
         let cost = kpi::cost(&cost_inputs(v), rates.hourly(market), &rates.cost);
         add_cost(&mut all_cost, &cost);
@@ -256,11 +269,41 @@ pub fn kpis_by_market(s: &MarketSums, rates: &Rates) -> (BTreeMap<String, Kpis>,
                 *into.entry(*b).or_default() += n;
             }
         }
-        per.insert(market.clone(), kpis_of(v, sla, handling, cost));
+        let mut k = kpis_of(v, sla, handling, cost);
+        let slice = s.estimates.get(market);
+        if let Some(t) = slice {
+            all_estimates.merge(t);
+            // Harm weights are global, reviewer rates per market: the market's own costs.
+            k.estimates = Some(estimated(t, &cost, k.decided, &rates.cost));
+        }
+        per.insert(market.clone(), k);
     }
     all_cost.per_1k_ads = kpi::ratio(all_cost.total, all[ad::DECIDED]).map(|x| x * 1000.0);
-    let totals = kpis_of(&all, Some(&all_sla), Some(&all_handling), all_cost);
+    let mut totals = kpis_of(&all, Some(&all_sla), Some(&all_handling), all_cost);
+    if !s.estimates.is_empty() {
+        totals.estimates = Some(estimated(
+            &all_estimates,
+            &all_cost,
+            totals.decided,
+            &rates.cost,
+        ));
+    }
     (per, totals)
+}
+
+/// The model-assisted estimates of a slice, with the cost components known exactly.
+pub fn estimated(t: &SliceTotals, cost: &Cost, decided: f64, rates: &CostRates) -> Estimates {
+    estimate::estimates(
+        &t.ad,
+        &t.categories,
+        &KnownCost {
+            review_usd: cost.review,
+            inference_usd: cost.inference,
+            decided,
+        },
+        rates,
+        t.calibrated,
+    )
 }
 
 /// The days of a window as `MM-DD` labels and their epoch-day numbers.

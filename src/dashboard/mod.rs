@@ -12,6 +12,10 @@ pub mod drift;
 #[cfg(feature = "server")]
 pub mod drift_alerts;
 #[cfg(feature = "server")]
+pub mod estimates;
+#[cfg(feature = "server")]
+pub mod estimator_eval;
+#[cfg(feature = "server")]
 pub mod filter;
 #[cfg(feature = "server")]
 pub mod kpis;

@@ -1,6 +1,7 @@
 //! The dashboards' figures as they travel to pages, the KPIs API and the weekly report. Plain
 //! data (no I/O), so the browser bundle shares these shapes; `dashboard` fills them.
 
+use crate::metrics::estimate::Estimates;
 use crate::metrics::kpi::{Cost, DriftBand, Estimate};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,9 @@ pub struct Kpis {
     pub reviews: f64,
     pub median_handling_seconds: Option<f64>,
     pub cost: Cost,
+    /// Model-assisted estimates of quality and cost (the figures pages show first).
+    #[serde(default)]
+    pub estimates: Option<Estimates>,
 }
 
 /// Open review items by queue.
@@ -135,9 +139,13 @@ pub struct Overview {
 pub struct QualityCell {
     pub market: String,
     pub category: String,
+    /// Audit-only (Horvitz–Thompson) figures.
     pub precision: Option<Estimate>,
     pub recall: Option<Estimate>,
     pub f1: Option<f64>,
+    /// Model-assisted figures, label-free figures and the tripwire.
+    #[serde(default)]
+    pub estimates: Option<Estimates>,
 }
 
 /// A reliability diagram: per score bin, mean predicted score against the weighted share
@@ -148,6 +156,11 @@ pub struct Reliability {
     /// (mean score, observed rate, weight) for bins with data.
     pub points: Vec<(f64, f64, f64)>,
     pub ece: Option<f64>,
+    /// After calibration: (calibrated probability, observed rate, weight) per bin with data.
+    #[serde(default)]
+    pub calibrated: Vec<(f64, f64, f64)>,
+    #[serde(default)]
+    pub ece_calibrated: Option<f64>,
 }
 
 /// The quality page.
@@ -157,9 +170,21 @@ pub struct Quality {
     pub cells: Vec<QualityCell>,
     /// ISO weeks (`2026-W47`) of the trend, oldest first.
     pub weeks: Vec<String>,
+    /// Model-assisted where calibrated, else audit-only (None: too few samples).
     pub weekly_precision: Vec<Option<f64>>,
     pub weekly_recall: Vec<Option<f64>>,
+    /// Audit-only.
+    #[serde(default)]
+    pub weekly_precision_audit: Vec<Option<f64>>,
+    #[serde(default)]
+    pub weekly_recall_audit: Vec<Option<f64>>,
     pub reliability: Vec<Reliability>,
+    /// The model version whose calibration maps the reliability diagrams show after.
+    #[serde(default)]
+    pub calibrated_model: Option<String>,
+    /// Slices whose tripwire fired (market × category, `ALL` for every market).
+    #[serde(default)]
+    pub tripwires: Vec<(String, String)>,
 }
 
 /// The drift page.

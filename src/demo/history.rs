@@ -421,6 +421,8 @@ pub async fn seed_history(
     for days_ago in (0..10).rev() {
         crate::dashboard::drift_alerts::check_drift(db, p.end - days_ago * 86_400_000).await?;
     }
+    // Calibration maps as the server fits them, so that the estimates read from the start.
+    crate::dashboard::estimates::refit_all(db, p.end, &crate::access::audit::Actor::System).await?;
     Ok(summary)
 }
 

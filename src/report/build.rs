@@ -119,6 +119,8 @@ pub fn per_week(k: &Kpis, weeks: f64) -> Kpis {
             false_negative: d(k.cost.false_negative),
             per_1k_ads: k.cost.per_1k_ads,
         },
+        // Totals over four weeks are not a week's; the average shows audit-only figures.
+        estimates: None,
         ..k.clone()
     }
 }

@@ -77,39 +77,68 @@ pub fn findings(r: &WeeklyReport) -> Vec<String> {
             d * 100.0
         ));
     }
-    // Cost per 1,000 ads: the total and the biggest mover.
+    // Cost per 1,000 ads: the total and the biggest mover, model-assisted with intervals; a
+    // market's move is named only when its two weeks' intervals do not overlap.
+    let per_1k = |k: &Kpis| k.estimates.as_ref().and_then(|e| e.figures.cost_per_1k_ads);
     out.push(format!(
-        "Cost of risk control {} ({} per 1,000 ads; {} vs the week before).",
+        "Cost of risk control {} ({} per 1,000 ads{}; {} vs the week before).",
         money(t.cost.total),
-        t.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
+        per_1k(t).map_or_else(
+            || t.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
+            |i| money(i.value)
+        ),
+        per_1k(t).map_or_else(String::new, |i| format!(
+            ", 95% interval {}–{}",
+            money(i.low),
+            money(i.high)
+        )),
         change(t.cost.total, p.cost.total),
     ));
-    if let Some((m, _)) = r
+    let moved = r
         .markets
         .iter()
         .filter_map(|m| {
-            let now = m.week.cost.per_1k_ads?;
-            let before = m.previous.cost.per_1k_ads?;
-            Some((m, kpi::relative_change(now, before)?))
+            let (now, before) = (per_1k(&m.week)?, per_1k(&m.previous)?);
+            let significant = now.low > before.high || now.high < before.low;
+            Some((
+                m,
+                now,
+                before,
+                significant,
+                kpi::relative_change(now.value, before.value)?,
+            ))
         })
-        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-        .filter(|(_, c)| c.abs() >= 0.05)
-    {
-        // Name the component that moved, so a jump in an estimate is not read as spending.
-        let (name, _) = cost_driver(&m.week, &m.previous);
-        let caveat = if name == "harm let through" || name == "false rejects" {
-            " (estimated from audit samples: one audited ad stands for many)"
-        } else {
-            ""
-        };
+        .filter(|(.., significant, _)| *significant)
+        .max_by(|a, b| a.4.abs().total_cmp(&b.4.abs()));
+    match moved {
+        Some((m, now, before, ..)) => {
+            // Name the component that moved, so a jump in an estimate is not read as spending.
+            let (name, _) = cost_driver(&m.week, &m.previous);
+            out.push(format!(
+                "Cost per 1,000 ads moved most in {}: {} → {} (95% intervals {}–{} and {}–{}), mostly {name}.",
+                m.market,
+                money(before.value),
+                money(now.value),
+                money(before.low),
+                money(before.high),
+                money(now.low),
+                money(now.high),
+            ));
+        }
+        None if r.markets.iter().any(|m| per_1k(&m.week).is_some()) => out
+            .push("No market's cost per 1,000 ads moved beyond its 95% interval this week.".into()),
+        None => {}
+    }
+    let tripped: Vec<&str> = r
+        .markets
+        .iter()
+        .filter(|m| m.week.estimates.as_ref().is_some_and(|e| e.tripwire))
+        .map(|m| m.market.as_str())
+        .collect();
+    if !tripped.is_empty() {
         out.push(format!(
-            "Cost per 1,000 ads moved most in {}: {} → {}, mostly {name}{caveat}.",
-            m.market,
-            m.previous
-                .cost
-                .per_1k_ads
-                .map_or_else(|| NONE.into(), money),
-            m.week.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
+            "Tripwire in {}: the model's calibrated scores alone disagree with what the audits measure — a new kind of violation the model does not know is the usual cause.",
+            tripped.join(", ")
         ));
     }
     // Drift.

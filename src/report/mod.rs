@@ -102,6 +102,7 @@ mod tests {
     use super::week::{IsoWeek, time_zone};
     use super::*;
     use crate::dashboard::view::{Kpis, ReportMarket, WeeklyReport};
+    use crate::metrics::estimate::{Estimates, Figures, Interval};
     use crate::metrics::format::{duration, int, money, pct, pts};
     use crate::metrics::kpi::Cost;
     use chrono::{NaiveDate, TimeZone};
@@ -203,20 +204,43 @@ mod tests {
             cost_driver(&week(90.0, 10.0), &week(30.0, 12.0)).0,
             "reviewer time"
         );
-        let r = WeeklyReport {
+        // A move is named only when the two weeks' model-assisted intervals do not overlap.
+        let with = |mut k: Kpis, low: f64, high: f64| {
+            let value = k.cost.per_1k_ads.unwrap_or(0.0);
+            k.estimates = Some(Estimates {
+                figures: Figures {
+                    cost_per_1k_ads: Some(Interval { value, low, high }),
+                    ..Figures::default()
+                },
+                ..Estimates::default()
+            });
+            k
+        };
+        let report = |now: Kpis, before: Kpis| WeeklyReport {
             markets: vec![ReportMarket {
                 market: "SG".into(),
-                week: week(30.0, 8000.0),
-                previous: week(32.0, 0.0),
+                week: now,
+                previous: before,
                 average: Kpis::default(),
             }],
             ..WeeklyReport::default()
         };
-        let text = findings(&r).join(" ");
+        let text = findings(&report(
+            with(week(30.0, 8000.0), 7000.0, 9000.0),
+            with(week(32.0, 0.0), 20.0, 45.0),
+        ))
+        .join(" ");
         assert!(
-            text.contains("moved most in SG: $32.00 → $8,030, mostly harm let through (estimated"),
+            text.contains("moved most in SG: $32.00 → $8,030 (95% intervals $20.00–$45.00 and $7,000–$9,000), mostly harm let through"),
             "{text}"
         );
+        let text = findings(&report(
+            with(week(30.0, 8000.0), 10.0, 20000.0),
+            with(week(32.0, 0.0), 20.0, 45.0),
+        ))
+        .join(" ");
+        assert!(!text.contains("moved most"), "{text}");
+        assert!(text.contains("No market's cost per 1,000 ads moved beyond its 95% interval"));
     }
 
     #[test]

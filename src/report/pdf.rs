@@ -358,6 +358,11 @@ struct Tile {
     average: String,
 }
 
+/// The model-assisted precision of a slice, where it has one.
+fn assisted(k: &Kpis) -> Option<crate::metrics::kpi::Estimate> {
+    k.estimates.as_ref().and_then(|e| e.figures.precision)
+}
+
 fn tiles(r: &WeeklyReport) -> Vec<Tile> {
     let (t, p, a) = (&r.totals, &r.previous, &r.average);
     let ci = |e: Option<crate::metrics::kpi::Estimate>| {
@@ -392,8 +397,16 @@ fn tiles(r: &WeeklyReport) -> Vec<Tile> {
         },
         Tile {
             label: "Auto-reject precision",
-            value: value(t.precision),
-            detail: ci(t.precision),
+            value: value(assisted(t).or(t.precision)),
+            detail: match assisted(t) {
+                Some(e) => format!(
+                    "model-assisted · 95% CI {:.1}–{:.1}% · audit-only {}",
+                    e.low * 100.0,
+                    e.high * 100.0,
+                    value(t.precision)
+                ),
+                None => ci(t.precision),
+            },
             vs_before: pts(t.precision.map(|e| e.value), p.precision.map(|e| e.value)),
             average: value(a.precision),
         },
@@ -431,8 +444,22 @@ fn tiles(r: &WeeklyReport) -> Vec<Tile> {
         },
         Tile {
             label: "Cost per 1,000 ads",
-            value: t.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
-            detail: format!("{} in total", money(t.cost.total)),
+            value: t
+                .estimates
+                .as_ref()
+                .and_then(|e| e.figures.cost_per_1k_ads)
+                .map(|i| i.value)
+                .or(t.cost.per_1k_ads)
+                .map_or_else(|| NONE.into(), money),
+            detail: match t.estimates.as_ref().and_then(|e| e.figures.cost_per_1k_ads) {
+                Some(i) => format!(
+                    "model-assisted, 95% CI {}–{} · audit-only {}",
+                    money(i.low),
+                    money(i.high),
+                    t.cost.per_1k_ads.map_or_else(|| NONE.into(), money),
+                ),
+                None => format!("{} in total", money(t.cost.total)),
+            },
             vs_before: change(
                 t.cost.per_1k_ads.unwrap_or(0.0),
                 p.cost.per_1k_ads.unwrap_or(0.0),

@@ -112,6 +112,35 @@ impl Rows<'_> {
             k.cost.per_1k_ads,
             k.decided,
         );
+        // Model-assisted estimates (audit-only where the slice fell back), with intervals.
+        if let Some(e) = &k.estimates {
+            let f = &e.figures;
+            self.estimate(market, a, "precision_model_assisted", f.precision);
+            self.estimate(market, a, "recall_model_assisted", f.recall);
+            for (metric, i) in [
+                (
+                    "cost_false_positive_model_assisted_usd",
+                    f.false_positive_cost_usd,
+                ),
+                (
+                    "cost_false_negative_model_assisted_usd",
+                    f.false_negative_cost_usd,
+                ),
+                ("cost_per_1k_ads_model_assisted_usd", f.cost_per_1k_ads),
+            ] {
+                self.out.push(Row {
+                    week: self.week.to_string(),
+                    market: market.to_string(),
+                    category: a.to_string(),
+                    metric: metric.to_string(),
+                    value: i.map(|i| i.value),
+                    low: i.map(|i| i.low),
+                    high: i.map(|i| i.high),
+                    n: None,
+                });
+            }
+            self.value(market, a, "tripwire", Some(f64::from(u8::from(e.tripwire))));
+        }
     }
 }
 

@@ -19,6 +19,7 @@
 //! machine routed it to a human (probability 1); ads checked only because of an appeal count
 //! for the override rate but not for precision and recall, since appeals are not random.
 
+use crate::metrics::estimate::{BIN_MEASURES, BinSums, Class};
 use crate::metrics::kpi;
 use crate::platform::time::Millis;
 use crate::vocab::policy::Category;
@@ -133,6 +134,39 @@ pub mod cat {
     pub const CAL_S: usize = 66;
 }
 
+/// Measures of `rollup_estimates`, in column order: each of [`BIN_MEASURES`] for score bins
+/// 0–19 (`n00` … `n19`, `nb00` …).
+pub static ESTIMATE_MEASURES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        BIN_MEASURES
+            .iter()
+            .flat_map(|m| {
+                (0..kpi::PSI_BINS).map(move |b| &*Box::leak(format!("{m}{b:02}").into_boxed_str()))
+            })
+            .collect()
+    });
+
+/// The `target` of `rollup_estimates` rows about the ad as a whole.
+pub const TARGET_AD: &str = "ad";
+/// The `target` of `rollup_estimates` rows about the row's category.
+pub const TARGET_CATEGORY: &str = "category";
+
+/// The per-bin sums of a `rollup_estimates` row.
+pub fn estimate_bins(v: &[f64]) -> [BinSums; kpi::PSI_BINS] {
+    std::array::from_fn(|b| {
+        let values: Vec<f64> = (0..BIN_MEASURES.len())
+            .map(|m| v.get(m * kpi::PSI_BINS + b).copied().unwrap_or(0.0))
+            .collect();
+        BinSums::from_slice(&values)
+    })
+}
+
+fn add_bin(row: &mut [f64], bin: usize, sums: &BinSums) {
+    for (m, x) in sums.to_array().into_iter().enumerate() {
+        row[m * kpi::PSI_BINS + bin] += x;
+    }
+}
+
 /// A decision and the facts about its ad that the rollups need.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecisionFacts {
@@ -167,6 +201,41 @@ impl DecisionFacts {
     pub fn sample_weight(&self) -> Option<f64> {
         let sampled = self.audit_sample || self.action == "review";
         (sampled && self.sampling_probability > 0.0).then(|| 1.0 / self.sampling_probability)
+    }
+
+    /// The estimate rows of the ad: the ad as a whole (binned by its top score), then every
+    /// category (binned by its score), with the class of the decision for each.
+    fn estimate_rows(&self, hour: i64) -> Vec<(EstimateKey, usize, f64)> {
+        let top = self.top_category();
+        let mut out = Vec::with_capacity(1 + Category::ALL.len());
+        let max = f64::from(self.scores[top.index()]);
+        out.push((
+            (
+                self.key(hour),
+                TARGET_AD.to_string(),
+                Class::of(&self.action, true).as_str().to_string(),
+            ),
+            kpi::score_bin(max),
+            self.daily_budget_usd,
+        ));
+        for c in Category::ALL {
+            let class = Class::of(&self.action, self.reasons.contains(&c));
+            out.push((
+                (
+                    (
+                        hour,
+                        self.market.clone(),
+                        c.as_str().to_string(),
+                        self.model_version.clone(),
+                    ),
+                    TARGET_CATEGORY.to_string(),
+                    class.as_str().to_string(),
+                ),
+                kpi::score_bin(f64::from(self.scores[c.index()])),
+                0.0,
+            ));
+        }
+        out
     }
 
     fn key(&self, hour: i64) -> Key {
@@ -204,6 +273,9 @@ pub struct ReviewWork {
 
 type Key = (i64, String, String, String);
 
+/// (key, target, class) of a `rollup_estimates` row.
+pub type EstimateKey = (Key, String, String);
+
 /// Changes to the rollup tables, summed in memory before they are written.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Delta {
@@ -215,6 +287,13 @@ pub struct Delta {
     pub overrides: BTreeMap<(Key, i64, String, String), [f64; 2]>,
     /// (hour, market, language, model) → decisions.
     pub languages: BTreeMap<Key, f64>,
+    /// (key, target, class) → [`ESTIMATE_MEASURES`].
+    pub estimates: BTreeMap<EstimateKey, Vec<f64>>,
+}
+
+fn estimate_row(map: &mut BTreeMap<EstimateKey, Vec<f64>>, key: EstimateKey) -> &mut Vec<f64> {
+    map.entry(key)
+        .or_insert_with(|| vec![0.0; ESTIMATE_MEASURES.len()])
 }
 
 fn row(map: &mut BTreeMap<Key, Vec<f64>>, key: Key, width: usize) -> &mut Vec<f64> {
@@ -229,6 +308,7 @@ impl Delta {
             && self.durations.is_empty()
             && self.overrides.is_empty()
             && self.languages.is_empty()
+            && self.estimates.is_empty()
     }
 
     /// What a machine decision adds on its own.
@@ -264,6 +344,11 @@ impl Delta {
                 d.model_version.clone(),
             ))
             .or_default() += 1.0;
+        for (key, bin, budget) in d.estimate_rows(hour) {
+            let mut sums = BinSums::default();
+            sums.add_population(budget, 1.0);
+            add_bin(estimate_row(&mut self.estimates, key), bin, &sums);
+        }
     }
 
     /// What the ad's final human verdict adds (`sign` −1 takes it back).
@@ -280,6 +365,16 @@ impl Delta {
         let Some(w) = d.sample_weight() else {
             return;
         };
+        for (i, (key, bin, budget)) in d.estimate_rows(hour).into_iter().enumerate() {
+            let y = if i == 0 {
+                v.reject
+            } else {
+                v.reject && v.categories.contains(&Category::ALL[i - 1])
+            };
+            let mut sums = BinSums::default();
+            sums.add_checked(w, y, budget, sign);
+            add_bin(estimate_row(&mut self.estimates, key), bin, &sums);
+        }
         if auto_reject {
             add_ht(r, ad::P_W, w, v.reject, sign);
             if !v.reject {
@@ -396,6 +491,10 @@ impl Delta {
         for (k, v) in other.languages {
             *self.languages.entry(k).or_default() += v;
         }
+        for (k, v) in other.estimates {
+            let r = estimate_row(&mut self.estimates, k);
+            r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
     }
 
     /// Drops entries that add up to nothing (after a review and its undo, say), so that two
@@ -407,6 +506,7 @@ impl Delta {
         self.durations.retain(|_, v| !zero(v));
         self.overrides.retain(|_, v| !v.iter().all(zero));
         self.languages.retain(|_, v| !zero(v));
+        self.estimates.retain(|_, v| !v.iter().all(zero));
         self
     }
 
@@ -444,6 +544,16 @@ impl Delta {
             &flat(&b.languages),
             &["decided"],
         );
+        for k in a.estimates.keys().chain(b.estimates.keys()) {
+            let (xv, yv) = (a.estimates.get(k), b.estimates.get(k));
+            for (i, col) in ESTIMATE_MEASURES.iter().enumerate() {
+                let xi = xv.map_or(0.0, |v| v[i]);
+                let yi = yv.map_or(0.0, |v| v[i]);
+                if !close(xi, yi) {
+                    out.push(format!("rollup_estimates {k:?} {col}: {xi} vs {yi}"));
+                }
+            }
+        }
         for k in a.durations.keys().chain(b.durations.keys()) {
             let (x, y) = (
                 a.durations.get(k).copied().unwrap_or(0.0),
@@ -494,6 +604,10 @@ impl Delta {
         }
         for (k, v) in &self.languages {
             *out.languages.entry(day(k)).or_default() += v;
+        }
+        for ((k, target, class), v) in &self.estimates {
+            let r = estimate_row(&mut out.estimates, (day(k), target.clone(), class.clone()));
+            r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         }
         out
     }

@@ -2,7 +2,8 @@
 //! review changes read inside its transaction, and recomputing every rollup from raw rows.
 
 use super::{
-    AD_MEASURES, CAT_MEASURES, DecisionFacts, Delta, FinalVerdict, Grain, Key, ReviewWork,
+    AD_MEASURES, CAT_MEASURES, DecisionFacts, Delta, ESTIMATE_MEASURES, FinalVerdict, Grain, Key,
+    ReviewWork,
 };
 use crate::platform::db::{Db, Flag, WriteTx};
 use crate::platform::time::Millis;
@@ -98,6 +99,31 @@ impl Delta {
             &[time, "market", "language", "model_version"],
             &["decided"],
             languages,
+        )
+        .await?;
+        let estimates = self
+            .estimates
+            .into_iter()
+            .map(|((k, target, class), v)| {
+                let mut p = key_params(k);
+                p.push(Param::Text(target));
+                p.push(Param::Text(class));
+                (p, v)
+            })
+            .collect();
+        upsert(
+            tx,
+            &table("rollup_estimates"),
+            &[
+                time,
+                "market",
+                "category",
+                "model_version",
+                "target",
+                "class",
+            ],
+            &ESTIMATE_MEASURES,
+            estimates,
         )
         .await
     }
@@ -428,6 +454,20 @@ pub async fn stored(db: &Db, grain: Grain) -> sqlx::Result<Delta> {
     for (h, m, l, v, n) in languages {
         delta.languages.insert((h, m, l, v), n);
     }
+    let sql = format!(
+        "select {t}, market, category, model_version, target, class, {} from rollup_estimates{sfx}",
+        ESTIMATE_MEASURES.join(", ")
+    );
+    for r in sqlx::query(&sql).fetch_all(db.pool()).await? {
+        use sqlx::Row;
+        let key: Key = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let values = (0..ESTIMATE_MEASURES.len())
+            .map(|i| r.try_get::<f64, _>(6 + i))
+            .collect::<Result<Vec<_>, _>>()?;
+        delta
+            .estimates
+            .insert((key, r.try_get(4)?, r.try_get(5)?), values);
+    }
     Ok(delta.without_zeros())
 }
 
@@ -442,6 +482,7 @@ pub async fn rebuild(db: &Db) -> sqlx::Result<()> {
         "rollup_durations",
         "rollup_overrides",
         "rollup_languages",
+        "rollup_estimates",
     ] {
         for grain in [Grain::Hour, Grain::Day] {
             sqlx::query(&format!("delete from {table}{}", grain.suffix()))
@@ -460,10 +501,13 @@ pub async fn ensure_built(db: &Db) -> sqlx::Result<bool> {
         sqlx::query_as("select count(*) from (select 1 from decisions limit 1) x")
             .fetch_one(db.pool())
             .await?;
-    let (rollups,): (i64,) =
-        sqlx::query_as("select count(*) from (select 1 from rollup_ads limit 1) x")
-            .fetch_one(db.pool())
-            .await?;
+    // The estimate sums came later than the rest: a database from before them is rebuilt too.
+    let (rollups,): (i64,) = sqlx::query_as(
+        "select (select count(*) from (select 1 from rollup_ads limit 1) x) \
+         * (select count(*) from (select 1 from rollup_estimates limit 1) y)",
+    )
+    .fetch_one(db.pool())
+    .await?;
     if decisions > 0 && rollups == 0 {
         rebuild(db).await?;
         return Ok(true);

@@ -47,6 +47,10 @@ pub struct QualityBoard {
     pub trend_chart: String,
     /// One reliability diagram (SVG) per entry of `data.reliability`, in order.
     pub reliability_charts: Vec<String>,
+    /// The same after calibration (empty SVG strings where there is no map).
+    pub reliability_after_charts: Vec<String>,
+    /// Whether the viewer may refit the calibration maps (ops heads).
+    pub can_refit: bool,
 }
 
 /// The drift page's figures and charts. `data.cells` always covers every market ×
@@ -191,7 +195,8 @@ pub async fn list_model_versions() -> Result<Vec<String>, AppError> {
 /// Quality per market × category with intervals, the weekly trend and reliability.
 #[server(prefix = "/rpc", endpoint = "get_quality")]
 pub async fn get_quality(sel: Selection) -> Result<QualityBoard, AppError> {
-    let (_, db, f) = reader(&sel)?;
+    let (user, db, f) = reader(&sel)?;
+    let can_refit = Area::Thresholds.allows(user.role);
     let data = dashboard::quality::quality(&db, &f)
         .await
         .map_err(internal)?;
@@ -203,8 +208,9 @@ pub async fn get_quality(sel: Selection) -> Result<QualityBoard, AppError> {
                 "Estimate",
             )
             .desc(
-                "Audit-weighted precision and recall of automatic rejection per ISO week; \
-                     weeks with fewer than 20 effective samples are left out.",
+                "Model-assisted precision and recall of automatic rejection per ISO week \
+                     (audit-only where no calibration map exists); weeks with fewer than 20 \
+                     effective samples are left out.",
             )
             .percent(),
             &data.weeks,
@@ -234,10 +240,36 @@ pub async fn get_quality(sel: Selection) -> Result<QualityBoard, AppError> {
                 )
             })
             .collect();
+        let reliability_after_charts = data
+            .reliability
+            .iter()
+            .map(|r| {
+                if r.calibrated.is_empty() {
+                    return String::new();
+                }
+                charts::reliability(
+                    &ChartSpec::new(
+                        &format!("After calibration: {}", r.category.replace('_', " ")),
+                        "Calibrated probability",
+                        "Human-confirmed violation rate",
+                    )
+                    .desc(&format!(
+                        "Calibrated {} probability (isotonic map of the model version) against \
+                         the audit-weighted share humans confirmed, per score bin.",
+                        r.category.replace('_', " ")
+                    ))
+                    .percent()
+                    .size(520, 380),
+                    &r.calibrated,
+                )
+            })
+            .collect();
         QualityBoard {
             data,
             trend_chart,
             reliability_charts,
+            reliability_after_charts,
+            can_refit,
         }
     })
     .await
@@ -565,4 +597,16 @@ pub async fn apply_thresholds(
     )
     .await
     .map_err(AppError::from)
+}
+
+/// Refits the calibration maps of every model version that decided in the last 28 days, now
+/// (the server also does so daily). Ops heads only, like thresholds: the maps change the
+/// figures every page shows. Returns how many maps were fitted.
+#[server(prefix = "/rpc", endpoint = "refit_calibration")]
+pub async fn refit_calibration() -> Result<usize, AppError> {
+    let user = require_area(Area::Thresholds)?;
+    let state = app_state()?;
+    dashboard::estimates::refit_all(&state.db, now_millis(), &Actor::User(user.email))
+        .await
+        .map_err(internal)
 }

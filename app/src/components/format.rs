@@ -28,7 +28,12 @@ pub fn estimate(e: Option<&Estimate>) -> EstimateText {
         Some(e) => EstimateText::Shown {
             value: pct(Some(e.value)),
             interval: format!("{:.1}–{:.1}%", e.low * 100.0, e.high * 100.0),
-            n: format!("n = {}", int(e.n)),
+            // A model-assisted figure known almost exactly has an effective n in the billions.
+            n: if e.n >= 1e6 {
+                "n > 1,000,000".to_string()
+            } else {
+                format!("n = {}", int(e.n))
+            },
         },
     }
 }

@@ -5,6 +5,7 @@ pub mod apikeys;
 pub mod bench;
 pub mod common;
 pub mod data;
+pub mod estimates;
 pub mod model;
 pub mod report;
 pub mod serve;
@@ -50,6 +51,13 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Measure throughput and latency on this machine; prints JSON.
     Bench(bench::BenchArgs),
+    /// Check the quality and cost estimators: coverage of their 95% intervals over repeated
+    /// audit draws of a simulated history with every label known, and how much narrower the
+    /// model-assisted intervals are on this database's history; prints JSON.
+    EvalEstimators(estimates::EvalEstimatorsArgs),
+    /// Refit the calibration maps of every model version on its last 28 days of audited
+    /// verdicts (the server does this daily).
+    Calibrate,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -84,6 +92,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(args) => model::train(&args),
         Command::Bench(args) => bench::run(&args, &config).await,
         Command::Eval(args) => model::eval(&args),
+        Command::EvalEstimators(args) => estimates::eval_estimators(&config, &args).await,
+        Command::Calibrate => estimates::calibrate(&config).await,
         Command::ExportLabels(args) => {
             let db = connect(&config).await?;
             let result = data::export_labels(&db, &args).await;

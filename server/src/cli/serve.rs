@@ -68,6 +68,10 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
         db.clone(),
         state_config.drift_check_seconds,
     ));
+    let calibrator = tokio::spawn(jobs::calibration::run_every(
+        db.clone(),
+        state_config.calibration_refit_hours,
+    ));
     let sweeper = tokio::spawn(jobs::sessions::sweep_every(db.clone()));
     let reporter = tokio::spawn(jobs::report_schedule::run_every(
         db.clone(),
@@ -92,6 +96,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     .await?;
     sweeper.abort();
     drift_checker.abort();
+    calibrator.abort();
     reporter.abort();
     let _ = stop_workers.send(true);
     for worker in workers {

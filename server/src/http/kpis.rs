@@ -73,6 +73,7 @@ fn kpis_json(k: &Kpis, backlog: i64) -> Value {
             "false_negative": k.cost.false_negative,
             "per_1k_ads": k.cost.per_1k_ads,
         },
+        "estimates": k.estimates,
     })
 }
 

@@ -85,6 +85,8 @@ const MATRIX: &[Row] = &[
     row("rpc simulate_thresholds", DASHBOARDS),
     // Applying thresholds is the Thresholds area's: ops heads only, also from the simulator.
     row("rpc apply_thresholds", OPS),
+    // Refitting the calibration maps changes every estimate: ops heads, like thresholds.
+    row("rpc refit_calibration", OPS),
     // API keys.
     row("rpc list_api_keys", ADMIN),
     row("rpc create_api_key", ADMIN),
@@ -188,6 +190,7 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
         | "get_sla"
         | "list_all_reason_codes"
         | "get_thresholds"
+        | "refit_calibration"
         | "list_users" => vec![],
         "login" => vec![
             ("email", "matrix-target@example.com"),

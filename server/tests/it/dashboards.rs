@@ -49,14 +49,40 @@ struct Direct {
     precision_wy: f64,
     sla_ms: Vec<i64>,
     handling_ms_by_market: BTreeMap<String, f64>,
+    /// Auto-rejections, and the difference estimator's total of those humans confirm:
+    /// Σ calibrated m + Σ audited (y − m) / π, m read from the stored map of the version.
+    rejected: f64,
+    rejected_confirmed: f64,
+}
+
+/// The stored ad-level calibration maps, by model version.
+async fn ad_maps(t: &TestDb) -> BTreeMap<String, Vec<f64>> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select model_version, bins from calibrations where target = '*'")
+            .fetch_all(t.db.pool())
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(v, bins)| (v, serde_json::from_str(&bins).unwrap()))
+        .collect()
 }
 
 async fn direct(t: &TestDb, from: i64, to: i64) -> Direct {
-    type Row = (i64, String, String, i64, f64, Option<String>);
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        f64,
+        Option<String>,
+        String,
+        String,
+    );
     // Each decision with its final human verdict (the latest review that is not QA).
     let rows: Vec<Row> = sqlx::query_as(
         "select d.ad_id, a.market, d.action, cast(cast(d.audit_sample as integer) as bigint), d.sampling_probability, \
-         (select r.verdict from reviews r where r.ad_id = d.ad_id and r.source <> 'qa' order by r.id desc limit 1) \
+         (select r.verdict from reviews r where r.ad_id = d.ad_id and r.source <> 'qa' order by r.id desc limit 1), \
+         d.scores, d.model_version \
          from decisions d join ads a on a.id = d.ad_id where d.decided_at >= $1 and d.decided_at < $2",
     )
     .bind(from)
@@ -73,8 +99,22 @@ async fn direct(t: &TestDb, from: i64, to: i64) -> Direct {
         precision_wy: 0.0,
         sla_ms: Vec::new(),
         handling_ms_by_market: BTreeMap::new(),
+        rejected: 0.0,
+        rejected_confirmed: 0.0,
     };
-    for (_, _, action, audit, p, verdict) in &rows {
+    let maps = ad_maps(t).await;
+    for (_, _, action, audit, p, verdict, scores, model) in &rows {
+        if action == "reject" {
+            let scores: Vec<f64> = serde_json::from_str(scores).unwrap();
+            let top = scores.iter().copied().fold(0.0, f64::max);
+            let bin = ((top * 20.0) as usize).min(19);
+            let m = maps[model][bin];
+            d.rejected += 1.0;
+            d.rejected_confirmed += m;
+            if let (1, Some(v)) = (*audit, verdict) {
+                d.rejected_confirmed += (f64::from(u8::from(v == "reject")) - m) / p;
+            }
+        }
         if action == "review" {
             continue;
         }
@@ -245,6 +285,20 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             t.label
         );
         assert!(precision.low <= precision.value && precision.value <= precision.high);
+        // The model-assisted precision is the difference estimator over the raw rows, and
+        // its interval is narrower than the audit-only one.
+        let e = k.estimates.as_ref().expect("the history has estimate sums");
+        assert_eq!(e.method, "difference", "{}: {:?}", t.label, e.fallback);
+        let assisted = e.figures.precision.expect("audited auto-rejections exist");
+        assert!(
+            close(assisted.value, d.rejected_confirmed / d.rejected),
+            "{}: {} vs {}",
+            t.label,
+            assisted.value,
+            d.rejected_confirmed / d.rejected
+        );
+        assert!(assisted.high - assisted.low < precision.high - precision.low);
+        assert_eq!(e.audit_only.precision, Some(precision));
         let p95 = kpi::nearest_rank(&d.sla_ms, 0.95).unwrap();
         let expected = kpi::bucket_upper_ms(kpi::duration_bucket(p95)) as f64 / 1000.0;
         assert_eq!(k.sla_p95_seconds, Some(expected), "{}", t.label);
@@ -297,6 +351,29 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             j["totals"]["precision"]["value"].as_f64(),
             Some(precision.value)
         );
+        let est = &j["totals"]["estimates"];
+        assert_eq!(est["method"], "difference");
+        assert_eq!(est["precision"]["value"].as_f64(), Some(assisted.value));
+        assert_eq!(
+            est["audit_only"]["precision"]["value"].as_f64(),
+            Some(precision.value)
+        );
+        for field in [
+            "recall",
+            "false_positive_cost_usd",
+            "false_negative_cost_usd",
+            "cost_per_1k_ads",
+        ] {
+            let f = &est[field];
+            let (v, lo, hi) = (
+                f["value"].as_f64().unwrap(),
+                f["low"].as_f64().unwrap(),
+                f["high"].as_f64().unwrap(),
+            );
+            assert!(lo <= v && v <= hi, "{}: {field} {f}", t.label);
+        }
+        assert!(est["label_free"]["precision"].as_f64().is_some());
+        assert!(est["tripwire"].is_boolean());
         assert!(j["totals"]["cost_usd"]["per_1k_ads"].as_f64().is_some());
         let us = j["markets"]
             .as_array()

@@ -232,6 +232,18 @@ async fn report_files_equal_the_kpis_api() {
             }
             let r = at(market, "recall");
             assert_same(&label, "recall", &j["recall"]["value"], r[0]);
+            // The model-assisted figures are the API's `estimates`, interval and all.
+            let e = &j["estimates"];
+            for (metric, field) in [
+                ("precision_model_assisted", "precision"),
+                ("recall_model_assisted", "recall"),
+                ("cost_per_1k_ads_model_assisted_usd", "cost_per_1k_ads"),
+            ] {
+                let row = at(market, metric);
+                for (i, k) in ["value", "low", "high"].iter().enumerate() {
+                    assert_same(&label, &format!("{metric} {k}"), &e[field][k], row[i]);
+                }
+            }
         }
         assert!(
             api["totals"]["decided"].as_f64().unwrap() > 0.0,

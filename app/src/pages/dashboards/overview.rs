@@ -95,14 +95,25 @@ fn DeltaLine(delta: Option<Delta>) -> impl IntoView {
     }
 }
 
-/// A tile for an audit-weighted estimate: a number only when it rests on enough samples.
+/// A tile for an estimate (model-assisted, with the audit-only figure beside it where they
+/// differ): a number only when it rests on enough samples.
 #[component]
 fn EstimateTile(
     testid: &'static str,
     label: &'static str,
     current: Option<Estimate>,
     previous: Option<Estimate>,
+    audit_only: Option<Estimate>,
+    assisted: bool,
 ) -> impl IntoView {
+    let method = if assisted {
+        format!(
+            " · model-assisted; audit-only {}",
+            format::pct(audit_only.map(|e| e.value))
+        )
+    } else {
+        String::new()
+    };
     let delta = format::delta_points(
         format::confident(current.as_ref()),
         format::confident(previous.as_ref()),
@@ -110,7 +121,7 @@ fn EstimateTile(
     );
     match format::estimate(current.as_ref()) {
         EstimateText::Shown { value, interval, n } => view! {
-            <Tile testid label value detail=Some(format!("95% interval [{interval}] · {n} (effective)")) delta/>
+            <Tile testid label value detail=Some(format!("95% interval [{interval}] · {n} (effective){method}")) delta/>
         }
         .into_any(),
         EstimateText::TooFew(text) => view! {
@@ -122,6 +133,25 @@ fn EstimateTile(
         }
         .into_any(),
     }
+}
+
+/// A slice's model-assisted precision (or recall), where it has one.
+fn assisted(k: &Kpis, recall: bool) -> Option<Estimate> {
+    let f = &k
+        .estimates
+        .as_ref()
+        .filter(|e| e.method == "difference")?
+        .figures;
+    if recall { f.recall } else { f.precision }
+}
+
+/// A slice's model-assisted cost per 1,000 ads, where it has one.
+fn cost_per_1k(k: &Kpis) -> Option<amso_core::metrics::estimate::Interval> {
+    k.estimates
+        .as_ref()
+        .filter(|e| e.method == "difference")?
+        .figures
+        .cost_per_1k_ads
 }
 
 #[component]
@@ -165,8 +195,8 @@ fn OverviewBody(board: OverviewBoard) -> impl IntoView {
                 detail=Some("Decided without a human".into())
                 delta=format::delta_points(k.automation_rate, p.automation_rate, Better::Up)
             />
-            <EstimateTile testid="kpi-precision" label="Auto-reject precision" current=k.precision previous=p.precision/>
-            <EstimateTile testid="kpi-recall" label="Auto-reject recall" current=k.recall previous=p.recall/>
+            <EstimateTile testid="kpi-precision" label="Auto-reject precision" current=assisted(&k, false).or(k.precision) previous=assisted(&p, false).or(p.precision) audit_only=k.precision assisted=assisted(&k, false).is_some()/>
+            <EstimateTile testid="kpi-recall" label="Auto-reject recall" current=assisted(&k, true).or(k.recall) previous=assisted(&p, true).or(p.recall) audit_only=k.recall assisted=assisted(&k, true).is_some()/>
             <Tile
                 testid="kpi-override"
                 label="Override rate"
@@ -195,19 +225,38 @@ fn OverviewBody(board: OverviewBoard) -> impl IntoView {
                 detail=Some(format!("over {} reviews", format::int(k.reviews)))
                 delta=format::delta_relative(k.median_handling_seconds, p.median_handling_seconds, Better::Down)
             />
-            <Tile
-                testid="kpi-cost"
-                label="Cost of risk control"
-                value=format::money(k.cost.total)
-                detail=Some(format!(
-                    "{} per 1,000 ads",
-                    k.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)
-                ))
-                delta=format::delta_relative(k.cost.per_1k_ads, p.cost.per_1k_ads, Better::Down)
-            />
+            {match (cost_per_1k(&k), cost_per_1k(&p)) {
+                (Some(now), before) => view! {
+                    <Tile
+                        testid="kpi-cost"
+                        label="Cost of risk control per 1,000 ads"
+                        value=format::money(now.value)
+                        detail=Some(format!(
+                            "95% interval {}–{} · model-assisted; audit-only {} · {} in total",
+                            format::money(now.low),
+                            format::money(now.high),
+                            k.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money),
+                            format::money(k.cost.total)
+                        ))
+                        delta=format::delta_relative(Some(now.value), before.map(|b| b.value), Better::Down)
+                    />
+                }.into_any(),
+                (None, _) => view! {
+                    <Tile
+                        testid="kpi-cost"
+                        label="Cost of risk control"
+                        value=format::money(k.cost.total)
+                        detail=Some(format!(
+                            "{} per 1,000 ads",
+                            k.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)
+                        ))
+                        delta=format::delta_relative(k.cost.per_1k_ads, p.cost.per_1k_ads, Better::Down)
+                    />
+                }.into_any(),
+            }}
             <BacklogTile backlog=data.backlog.clone()/>
         </div>
-        <p class="hint">"The SLA change is the share within SLA; the cost change is per 1,000 ads. Precision and recall are Horvitz–Thompson estimates from audit samples with 95% Wilson intervals on the effective sample size."</p>
+        <p class="hint">"The SLA change is the share within SLA; the cost change is per 1,000 ads. Precision, recall and the error costs are model-assisted (calibrated scores of every decided ad, corrected by the audit samples' residuals), with the audit-only (Horvitz–Thompson) figures beside them; 95% Wilson intervals on effective sample sizes. See the Quality page."</p>
         <DriftBox cells=data.drift.clone() alerts=data.alerts.clone()/>
         <MarketTable rows=data.markets.clone() sparklines/>
         <div class="chart-grid">
@@ -351,7 +400,7 @@ fn MarketTable(rows: Vec<MarketRow>, sparklines: Vec<String>) -> impl IntoView {
                             <th scope="col" class="num">"SLA p50 / p95"</th>
                             <th scope="col" class="num">"Within SLA"</th>
                             <th scope="col" class="num">"Median handling"</th>
-                            <th scope="col" class="num">"Cost / per 1,000 ads"</th>
+                            <th scope="col" class="num" title="Total cost (audit-only), then the model-assisted cost per 1,000 ads with its 95% interval">"Cost / per 1,000 ads"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -376,8 +425,8 @@ fn MarketTable(rows: Vec<MarketRow>, sparklines: Vec<String>) -> impl IntoView {
                                         <span class="sr-only">{days_text}</span>
                                     </td>
                                     <td class="num">{format::pct(kpis.automation_rate)}</td>
-                                    {estimate_cell(kpis.precision.as_ref())}
-                                    {estimate_cell(kpis.recall.as_ref())}
+                                    {estimate_cell(assisted(&kpis, false).or(kpis.precision).as_ref())}
+                                    {estimate_cell(assisted(&kpis, true).or(kpis.recall).as_ref())}
                                     <td class="num">{format::pct(kpis.override_rate)}<div class="muted small">{format!("{} / {}", format::int(kpis.overridden), format::int(kpis.checked))}</div></td>
                                     <td class="num">{format::pct(kpis.appeal_overturn_rate)}<div class="muted small">{format!("of {}", format::int(kpis.appeals_decided))}</div></td>
                                     <td class="num">{format::int(backlog as f64)}</td>
@@ -386,7 +435,15 @@ fn MarketTable(rows: Vec<MarketRow>, sparklines: Vec<String>) -> impl IntoView {
                                     <td class="num nowrap">{format::duration(kpis.median_handling_seconds)}</td>
                                     <td class="num">
                                         {format::money(kpis.cost.total)}
-                                        <div class="muted small">{kpis.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)}</div>
+                                        {match cost_per_1k(&kpis) {
+                                            Some(i) => view! {
+                                                <div class="small" title=format!("Model-assisted, 95% interval {}–{}; audit-only {}", format::money(i.low), format::money(i.high), kpis.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money))>
+                                                    {format::money(i.value)}
+                                                </div>
+                                                <div class="muted small">{format!("{}–{}", format::money(i.low), format::money(i.high))}</div>
+                                            }.into_any(),
+                                            None => view! { <div class="muted small">{kpis.cost.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)}</div> }.into_any(),
+                                        }}
                                     </td>
                                 </tr>
                             }

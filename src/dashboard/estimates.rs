@@ -1,0 +1,323 @@
+//! Model-assisted estimates read from the rollups: the calibration maps kept with each model
+//! version (fitted on the audited verdicts of that version), and the per-bin sums of
+//! `rollup_estimates` turned into [`Totals`] with the map of the version that decided.
+//! The arithmetic is in [`crate::metrics::estimate`].
+
+use super::filter::{DAY_MS, Filter};
+use super::kpis::grouped;
+use crate::access::audit::{self, Actor, NewEntry};
+use crate::dashboard::view::Window;
+use crate::metrics::estimate::{Calibration, Class, Totals};
+use crate::metrics::kpi::{CATEGORY_COUNT, PSI_BINS};
+use crate::platform::db::Db;
+use crate::platform::time::Millis;
+use crate::rollup::{ESTIMATE_MEASURES, TARGET_AD, estimate_bins};
+use crate::vocab::policy::Category;
+use std::collections::BTreeMap;
+
+/// The calibration target of the ad as a whole (its top score).
+pub const AD_TARGET: &str = "*";
+
+/// Days of audited verdicts a calibration map is fitted on.
+pub const FIT_DAYS: i64 = 28;
+
+/// Calibration maps by (model version, target: [`AD_TARGET`] or a category).
+pub type Calibrations = BTreeMap<(String, String), Calibration>;
+
+/// One stored calibration map and how well it fits.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredCalibration {
+    pub model_version: String,
+    pub target: String,
+    pub fitted_at: Millis,
+    pub calibration: Calibration,
+    /// Σw of the checked ads it was fitted on.
+    pub checked: f64,
+    /// Expected calibration error of the raw scores and of the map, on the fitting data.
+    pub error_before: Option<f64>,
+    pub error_after: Option<f64>,
+}
+
+/// Every stored map.
+pub async fn stored(db: &Db) -> sqlx::Result<Vec<StoredCalibration>> {
+    let rows: Vec<(String, String, i64, String, f64, Option<f64>, Option<f64>)> = sqlx::query_as(
+        "select model_version, target, fitted_at, bins, checked, error_before, error_after \
+         from calibrations order by model_version, target",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(
+            |(model_version, target, fitted_at, bins, checked, before, after)| {
+                let bins: Vec<f64> = serde_json::from_str(&bins).ok()?;
+                let bins: [f64; PSI_BINS] = bins.try_into().ok()?;
+                Some(StoredCalibration {
+                    model_version,
+                    target,
+                    fitted_at,
+                    calibration: Calibration { bins },
+                    checked,
+                    error_before: before,
+                    error_after: after,
+                })
+            },
+        )
+        .collect())
+}
+
+/// The maps as a lookup.
+pub async fn calibrations(db: &Db) -> sqlx::Result<Calibrations> {
+    Ok(stored(db)
+        .await?
+        .into_iter()
+        .map(|s| ((s.model_version, s.target), s.calibration))
+        .collect())
+}
+
+/// Per-bin checked sums (Σw, Σw·y) of every target of a model version over a window.
+async fn checked_bins(
+    db: &Db,
+    model_version: &str,
+    window: &Window,
+) -> sqlx::Result<BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])>> {
+    let f = Filter {
+        window: window.clone(),
+        market: None,
+        category: None,
+        model: Some(model_version.to_string()),
+    };
+    let rows = grouped(
+        db,
+        "rollup_estimates",
+        &ESTIMATE_MEASURES,
+        &["target", "category"],
+        &f,
+        true,
+    )
+    .await?;
+    Ok(checked_sums(rows.iter().map(|(k, v)| {
+        (k[0].as_str(), k[1].as_str(), v.as_slice())
+    })))
+}
+
+/// Checked sums (Σw, Σw·y per bin) per calibration target, from `rollup_estimates` rows given
+/// as (target, category, measures).
+pub fn checked_sums<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a str, &'a [f64])>,
+) -> BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])> {
+    let mut out: BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])> = BTreeMap::new();
+    for (target, category, v) in rows {
+        let target = if target == TARGET_AD {
+            AD_TARGET.to_string()
+        } else {
+            category.to_string()
+        };
+        let entry = out
+            .entry(target)
+            .or_insert(([0.0; PSI_BINS], [0.0; PSI_BINS]));
+        for (b, s) in estimate_bins(v).iter().enumerate() {
+            entry.0[b] += s.w;
+            entry.1[b] += s.wy;
+        }
+    }
+    out
+}
+
+/// Fits and stores the calibration maps of one model version on the audited verdicts of the
+/// [`FIT_DAYS`] days before `now`, for the ad and every category with checked ads. Returns
+/// the maps stored.
+pub async fn fit(
+    db: &Db,
+    model_version: &str,
+    now: Millis,
+    actor: &Actor,
+) -> sqlx::Result<Vec<StoredCalibration>> {
+    let today = now.div_euclid(DAY_MS);
+    let window = Window {
+        from: String::new(),
+        to: String::new(),
+        from_ms: (today - FIT_DAYS + 1) * DAY_MS,
+        to_ms: (today + 1) * DAY_MS,
+    };
+    let bins = checked_bins(db, model_version, &window).await?;
+    let fitted = fit_maps(model_version, &bins, now);
+    let mut tx = db.begin_write().await?;
+    for s in &fitted {
+        sqlx::query("delete from calibrations where model_version = $1 and target = $2")
+            .bind(&s.model_version)
+            .bind(&s.target)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "insert into calibrations (model_version, target, fitted_at, bins, checked, \
+             error_before, error_after) values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.model_version)
+        .bind(&s.target)
+        .bind(s.fitted_at)
+        .bind(serde_json::to_string(&s.calibration.bins.to_vec()).unwrap_or_default())
+        .bind(s.checked)
+        .bind(s.error_before)
+        .bind(s.error_after)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !fitted.is_empty() {
+        let after = serde_json::json!({
+            "targets": fitted.len(),
+            "checked": fitted.iter().find(|s| s.target == AD_TARGET).map(|s| s.checked),
+            "error_after": fitted.iter().find(|s| s.target == AD_TARGET).and_then(|s| s.error_after),
+        });
+        audit::record_at(
+            &mut *tx,
+            NewEntry {
+                actor,
+                action: "calibration.fit",
+                object: format!("model:{model_version}"),
+                before: None,
+                after: Some(after),
+                ip: None,
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(fitted)
+}
+
+/// Calibration maps fitted on checked sums per target (targets with nothing checked get none).
+pub fn fit_maps(
+    model_version: &str,
+    bins: &BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])>,
+    now: Millis,
+) -> Vec<StoredCalibration> {
+    bins.iter()
+        .filter(|(_, (w, _))| w.iter().sum::<f64>() > 0.0)
+        .map(|(target, (w, wy))| {
+            let calibration = Calibration::fit(w, wy);
+            StoredCalibration {
+                model_version: model_version.to_string(),
+                target: target.clone(),
+                fitted_at: now,
+                calibration,
+                checked: w.iter().sum(),
+                error_before: Calibration::identity().error(w, wy),
+                error_after: calibration.error(w, wy),
+            }
+        })
+        .collect()
+}
+
+/// Refits every model version that decided in the last [`FIT_DAYS`] days.
+pub async fn refit_all(db: &Db, now: Millis, actor: &Actor) -> sqlx::Result<usize> {
+    let since = now.div_euclid(DAY_MS) - FIT_DAYS;
+    let versions: Vec<(String,)> = sqlx::query_as(
+        "select distinct model_version from rollup_ads_daily where day > $1 order by 1",
+    )
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    let mut n = 0;
+    for (v,) in versions {
+        n += fit(db, &v, now, actor).await?.len();
+    }
+    Ok(n)
+}
+
+/// The totals of one slice: the ad as a whole and each category.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SliceTotals {
+    pub ad: Totals,
+    pub categories: [Totals; CATEGORY_COUNT],
+    /// Whether every model version behind the slice has a calibration map for the ad.
+    pub calibrated: bool,
+    /// Per category: whether every version has a map for it.
+    pub categories_calibrated: [bool; CATEGORY_COUNT],
+}
+
+impl SliceTotals {
+    /// Nothing yet (calibrated until a version without a map is added).
+    pub fn empty() -> SliceTotals {
+        SliceTotals {
+            calibrated: true,
+            categories_calibrated: [true; CATEGORY_COUNT],
+            ..Default::default()
+        }
+    }
+
+    /// Adds one `rollup_estimates` row (its model version, target, category, class and
+    /// measures), read with the version's map; without one, with the raw scores, and the
+    /// slice (or category) is marked uncalibrated.
+    pub fn add_row(
+        &mut self,
+        model: &str,
+        target: &str,
+        category: &str,
+        class: &str,
+        v: &[f64],
+        cal: &Calibrations,
+    ) {
+        let Some(class) = Class::parse(class) else {
+            return;
+        };
+        let identity = Calibration::identity();
+        let bins = estimate_bins(v);
+        if target == TARGET_AD {
+            let map = cal.get(&(model.to_string(), AD_TARGET.to_string()));
+            self.calibrated &= map.is_some();
+            self.ad.add_class(class, &bins, map.unwrap_or(&identity));
+        } else if let Ok(c) = category.parse::<Category>() {
+            let map = cal.get(&(model.to_string(), c.as_str().to_string()));
+            self.categories_calibrated[c.index()] &= map.is_some();
+            self.categories[c.index()].add_class(class, &bins, map.unwrap_or(&identity));
+        }
+    }
+
+    /// Adds another slice.
+    pub fn merge(&mut self, o: &SliceTotals) {
+        self.ad.merge(&o.ad);
+        for (a, b) in self.categories.iter_mut().zip(&o.categories) {
+            a.merge(b);
+        }
+        self.calibrated &= o.calibrated;
+        for (a, b) in self
+            .categories_calibrated
+            .iter_mut()
+            .zip(o.categories_calibrated)
+        {
+            *a &= b;
+        }
+    }
+}
+
+/// Totals per group (`group`: columns of `rollup_estimates` such as `market` or
+/// `(day + 3) / 7`), each version's bins read with its own map; a version without a map is
+/// read with the raw scores and marks the slice uncalibrated.
+pub async fn totals(
+    db: &Db,
+    f: &Filter,
+    group: &[&str],
+    cal: &Calibrations,
+) -> sqlx::Result<BTreeMap<Vec<String>, SliceTotals>> {
+    let mut columns: Vec<&str> = group.to_vec();
+    columns.extend(["model_version", "target", "category", "class"]);
+    let rows = grouped(
+        db,
+        "rollup_estimates",
+        &ESTIMATE_MEASURES,
+        &columns,
+        f,
+        true,
+    )
+    .await?;
+    let g = group.len();
+    let mut out: BTreeMap<Vec<String>, SliceTotals> = BTreeMap::new();
+    for (k, v) in rows {
+        out.entry(k[..g].to_vec())
+            .or_insert_with(SliceTotals::empty)
+            .add_row(&k[g], &k[g + 1], &k[g + 2], &k[g + 3], &v, cal);
+    }
+    Ok(out)
+}
