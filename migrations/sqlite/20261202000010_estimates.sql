@@ -479,3 +479,29 @@ create table calibrations (
     error_after real,
     primary key (model_version, target)
 );
+
+-- The tripwire: where the calibrated scores alone (label-free) fall outside the model-assisted
+-- interval over the last 7 days. The state remembers each slice's last reading so that an
+-- alert is raised once when it trips, even with several servers on one database.
+create table tripwire_state (
+    market text not null,
+    category text not null,
+    tripped integer not null,
+    checked_at bigint not null,
+    primary key (market, category)
+);
+
+create table tripwire_alerts (
+    id integer primary key autoincrement,
+    at bigint not null,
+    market text not null,
+    category text not null,
+    figure text not null,
+    label_free real not null,
+    value real not null,
+    low real not null,
+    high real not null,
+    window_from bigint not null,
+    window_to bigint not null
+);
+create index tripwire_alerts_at on tripwire_alerts (at);

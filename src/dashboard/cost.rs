@@ -55,6 +55,12 @@ pub async fn cost_view(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::vi
                 (m.code().to_string(), k.decided, k.cost)
             })
             .collect(),
+        estimates: Market::ALL
+            .iter()
+            .filter(|m| f.market.is_none_or(|x| x == **m))
+            .map(|m| per.get(m.code()).and_then(|k| k.estimates.clone()))
+            .collect(),
+        total_estimates: totals.estimates.clone(),
         total: totals.cost,
         daily_per_1k: days
             .iter()

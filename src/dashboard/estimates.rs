@@ -6,7 +6,8 @@
 use super::filter::{DAY_MS, Filter};
 use super::kpis::grouped;
 use crate::access::audit::{self, Actor, NewEntry};
-use crate::dashboard::view::Window;
+use crate::dashboard::view::{TripwireAlert, Window};
+use crate::metrics::estimate;
 use crate::metrics::estimate::{Calibration, Class, Totals};
 use crate::metrics::kpi::{CATEGORY_COUNT, PSI_BINS};
 use crate::platform::db::Db;
@@ -320,4 +321,143 @@ pub async fn totals(
             .add_row(&k[g], &k[g + 1], &k[g + 2], &k[g + 3], &v, cal);
     }
     Ok(out)
+}
+
+/// Checks the tripwire of every market and of all markets together (`ALL`), for the ad as a
+/// whole and each category, over the 7 days up to `now`, and raises an alert where a slice
+/// trips that had not (see [`estimate::tripped`]). Returns the alerts raised.
+pub async fn check_tripwires(db: &Db, now: Millis) -> sqlx::Result<usize> {
+    let to_ms = (now.div_euclid(DAY_MS) + 1) * DAY_MS;
+    let f = Filter {
+        window: Window {
+            from: String::new(),
+            to: String::new(),
+            from_ms: to_ms - 7 * DAY_MS,
+            to_ms,
+        },
+        market: None,
+        category: None,
+        model: None,
+    };
+    let cal = calibrations(db).await?;
+    let mut raised = 0;
+    let per_market = totals(db, &f, &["market"], &cal).await?;
+    let mut all = SliceTotals::empty();
+    for t in per_market.values() {
+        all.merge(t);
+    }
+    let slices = per_market
+        .into_iter()
+        .map(|(k, t)| (k[0].clone(), t))
+        .chain((!all.ad.n.iter().all(|n| *n == 0.0)).then(|| ("ALL".to_string(), all)));
+    for (market, t) in slices {
+        let market = &market;
+        let mut slices = vec![(AD_TARGET.to_string(), estimate::shares(&t.ad, t.calibrated))];
+        for c in Category::ALL {
+            slices.push((
+                c.as_str().to_string(),
+                estimate::shares(&t.categories[c.index()], t.categories_calibrated[c.index()]),
+            ));
+        }
+        for (category, e) in slices {
+            raised +=
+                usize::from(record_tripwire(db, market, &category, &e, &f.window, now).await?);
+        }
+    }
+    Ok(raised)
+}
+
+/// Remembers a slice's tripwire reading; raises an alert (once) when it newly trips.
+async fn record_tripwire(
+    db: &Db,
+    market: &str,
+    category: &str,
+    e: &estimate::Estimates,
+    window: &Window,
+    now: Millis,
+) -> sqlx::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let old: Option<(i64,)> =
+        sqlx::query_as("select tripped from tripwire_state where market = $1 and category = $2")
+            .bind(market)
+            .bind(category)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let was = old.is_some_and(|o| o.0 != 0);
+    let changed = sqlx::query(
+        "insert into tripwire_state (market, category, tripped, checked_at) values ($1, $2, $3, $4) \
+         on conflict (market, category) do update set tripped = excluded.tripped, \
+         checked_at = excluded.checked_at where tripwire_state.tripped = $5",
+    )
+    .bind(market)
+    .bind(category)
+    .bind(i64::from(e.tripwire))
+    .bind(now)
+    .bind(i64::from(was))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let raise = changed == 1 && e.tripwire && !was;
+    if raise {
+        // Name the figure that is out: precision first.
+        let outside = |f: Option<crate::metrics::kpi::Estimate>, lf: Option<f64>| {
+            f.zip(lf).filter(|(f, lf)| *lf < f.low || *lf > f.high)
+        };
+        let (figure, (f, lf)) = match outside(e.figures.precision, e.label_free.precision) {
+            Some(x) => ("precision", x),
+            None => match outside(e.figures.recall, e.label_free.recall) {
+                Some(x) => ("recall", x),
+                None => {
+                    tx.commit().await?;
+                    return Ok(false);
+                }
+            },
+        };
+        sqlx::query(
+            "insert into tripwire_alerts (at, market, category, figure, label_free, value, low, high, \
+             window_from, window_to) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(now)
+        .bind(market)
+        .bind(category)
+        .bind(figure)
+        .bind(lf)
+        .bind(f.value)
+        .bind(f.low)
+        .bind(f.high)
+        .bind(window.from_ms)
+        .bind(window.to_ms)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(raise)
+}
+
+/// The newest tripwire alerts first.
+pub async fn tripwire_alerts(db: &Db, limit: i64) -> sqlx::Result<Vec<TripwireAlert>> {
+    type Row = (i64, i64, String, String, String, f64, f64, f64, f64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select id, at, market, category, figure, label_free, value, low, high from tripwire_alerts \
+         order by at desc, id desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, at, market, category, figure, label_free, value, low, high)| TripwireAlert {
+                id,
+                at: crate::platform::time::to_rfc3339(at),
+                market,
+                category,
+                figure,
+                label_free,
+                value,
+                low,
+                high,
+            },
+        )
+        .collect())
 }

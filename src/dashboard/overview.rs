@@ -140,6 +140,7 @@ pub async fn overview(db: &Db, f: &Filter, now: Millis) -> Result<Overview, Dash
         backlog,
         drift,
         alerts: alerts(db, 20).await?,
+        tripwires: super::estimates::tripwire_alerts(db, 10).await?,
         models: models(db).await?,
     })
 }

@@ -113,6 +113,24 @@ pub struct DriftAlert {
     pub psi: f64,
 }
 
+/// A tripwire raised: over the last 7 days, the label-free figure of a slice fell outside its
+/// model-assisted interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TripwireAlert {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub market: String,
+    /// A category, or `*` for the ad as a whole.
+    pub category: String,
+    /// `precision` or `recall`.
+    pub figure: String,
+    pub label_free: f64,
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
 /// Everything the overview page and the KPIs API show.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
@@ -129,6 +147,9 @@ pub struct Overview {
     pub drift: Vec<DriftCell>,
     /// Recent alerts, newest first.
     pub alerts: Vec<DriftAlert>,
+    /// Recent tripwire alerts, newest first.
+    #[serde(default)]
+    pub tripwires: Vec<TripwireAlert>,
     /// Model versions seen in the rollups, newest data first.
     pub models: Vec<String>,
 }
@@ -224,7 +245,12 @@ pub struct CostView {
     pub window: Window,
     /// (market, decided, cost).
     pub markets: Vec<(String, f64, crate::metrics::kpi::Cost)>,
+    /// Model-assisted estimates per row of `markets`, in order.
+    #[serde(default)]
+    pub estimates: Vec<Option<Estimates>>,
     pub total: crate::metrics::kpi::Cost,
+    #[serde(default)]
+    pub total_estimates: Option<Estimates>,
     pub days: Vec<String>,
     /// Cost per 1,000 ads per day, all selected markets together.
     pub daily_per_1k: Vec<Option<f64>>,

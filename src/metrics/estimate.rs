@@ -747,11 +747,19 @@ pub fn estimates(
     e
 }
 
+/// How far (absolute) a label-free figure must also be from the model-assisted one for the
+/// tripwire: calibration holds per score bin, not per class of decision, so on large samples
+/// the two differ by a few points without anything new happening; a wave the model does not
+/// know moves them apart by far more.
+pub const TRIPWIRE_MIN_GAP: f64 = 0.10;
+
 /// Whether the label-free precision or recall lies outside the model-assisted interval of a
-/// figure that rests on enough samples.
+/// figure that rests on enough samples, and at least [`TRIPWIRE_MIN_GAP`] from it.
 pub fn tripped(figures: &Figures, label_free: &LabelFree) -> bool {
     let outside = |e: &Option<Estimate>, lf: Option<f64>| match (e, lf) {
-        (Some(e), Some(lf)) => e.enough() && (lf < e.low || lf > e.high),
+        (Some(e), Some(lf)) => {
+            e.enough() && (lf < e.low || lf > e.high) && (lf - e.value).abs() >= TRIPWIRE_MIN_GAP
+        }
         _ => false,
     };
     outside(&figures.precision, label_free.precision) || outside(&figures.recall, label_free.recall)

@@ -99,6 +99,7 @@ pub fn overview_json(o: &Overview) -> Value {
             "band": d.band.map(|b| b.as_str()),
         })).collect::<Vec<_>>(),
         "alerts": o.alerts,
+        "tripwire_alerts": o.tripwires,
     })
 }
 

@@ -1,7 +1,9 @@
 //! The drift check: every `AMSO_DRIFT_CHECK_SECONDS`, compares score distributions with their
-//! reference and raises an alert where a market × category's band rises.
+//! reference and raises an alert where a market × category's band rises; and the estimates'
+//! tripwire, raised where a slice's label-free figure leaves its model-assisted interval.
 
 use amso_core::dashboard::drift_alerts::check_drift;
+use amso_core::dashboard::estimates::check_tripwires;
 use amso_core::platform::db::Db;
 use amso_core::platform::time::now_millis;
 
@@ -14,6 +16,14 @@ pub async fn run_every(db: Db, seconds: u64) {
             Ok(0) => {}
             Ok(n) => tracing::warn!(alerts = n, "drift rose in {n} market × category slices"),
             Err(e) => tracing::warn!(error = %e, "drift check failed"),
+        }
+        match check_tripwires(&db, now_millis()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                alerts = n,
+                "tripwire: the model's calibrated scores disagree with the audits in {n} slices"
+            ),
+            Err(e) => tracing::warn!(error = %e, "tripwire check failed"),
         }
     }
 }

@@ -668,3 +668,69 @@ async fn dashboards_hear_of_new_decisions_live() {
         assert!(text.starts_with("event: kpis"), "{}: {text}", t.label);
     }
 }
+
+/// The tripwire: a wave the model does not know — in the last week humans find violations in
+/// every audited auto-approval, where the model's scores were low — pulls the model-assisted
+/// recall far below what the calibrated scores alone say. Each slice raises its alert once (a
+/// second check, as a second server would run it, raises none) and the overview lists them.
+#[tokio::test]
+async fn the_tripwire_is_raised_once_when_scores_stop_matching_the_audits() {
+    for t in backends().await {
+        let end = now_millis();
+        amso_core::demo::synthetic::write_history(&t.db, 12_000, 5, end, &mut |_| {})
+            .await
+            .unwrap();
+        let fitted = dashboard::estimates::refit_all(&t.db, end, &Actor::System)
+            .await
+            .unwrap();
+        assert!(fitted > 0, "{}", t.label);
+        assert_eq!(
+            dashboard::estimates::check_tripwires(&t.db, end)
+                .await
+                .unwrap(),
+            0,
+            "{}: a fresh fit agrees with the audits: {:?}",
+            t.label,
+            dashboard::estimates::tripwire_alerts(&t.db, 10)
+                .await
+                .unwrap()
+        );
+        let week_ago = end - 7 * 86_400_000;
+        sqlx::query(
+            "update reviews set verdict = 'reject', categories = '[\"scam\"]' where source = 'audit' \
+             and ad_id in (select ad_id from decisions where action = 'approve' and decided_at >= $1)",
+        )
+        .bind(week_ago)
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+        rollup::store::rebuild(&t.db).await.unwrap();
+        let raised = dashboard::estimates::check_tripwires(&t.db, end)
+            .await
+            .unwrap();
+        let alerts = dashboard::estimates::tripwire_alerts(&t.db, 50)
+            .await
+            .unwrap();
+        assert!(raised > 0, "{}", t.label);
+        assert_eq!(alerts.len(), raised, "{}", t.label);
+        assert!(
+            alerts.iter().any(|a| a.market == "ALL"
+                && a.category == "*"
+                && a.figure == "recall"
+                && a.label_free > a.high),
+            "{}: {alerts:?}",
+            t.label
+        );
+        assert_eq!(
+            dashboard::estimates::check_tripwires(&t.db, end)
+                .await
+                .unwrap(),
+            0,
+            "{}: raised once",
+            t.label
+        );
+        let f = dashboard::filter::resolve(&window_28d(), end).unwrap();
+        let o = dashboard::overview::overview(&t.db, &f, end).await.unwrap();
+        assert_eq!(o.tripwires.len(), raised.min(10), "{}", t.label);
+    }
+}

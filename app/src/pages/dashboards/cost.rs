@@ -66,6 +66,23 @@ fn share(part: f64, total: f64) -> String {
     }
 }
 
+/// The model-assisted cost per 1,000 ads with its interval, or why there is none.
+fn assisted_text(e: Option<&amso_core::metrics::estimate::Estimates>) -> String {
+    match e {
+        Some(e) => match (&e.fallback, e.figures.cost_per_1k_ads) {
+            (None, Some(i)) => format!(
+                "{} [{}–{}]",
+                format::money(i.value),
+                format::money(i.low),
+                format::money(i.high)
+            ),
+            (Some(why), _) => format!("audit-only ({why})"),
+            (None, None) => "too few samples".to_string(),
+        },
+        None => format::NONE.to_string(),
+    }
+}
+
 #[component]
 fn CostBody(board: CostBoard, save: ServerAction<SaveCostRates>) -> impl IntoView {
     let CostBoard {
@@ -121,7 +138,9 @@ fn CostBody(board: CostBoard, save: ServerAction<SaveCostRates>) -> impl IntoVie
             <h2>"Total"</h2>
             <dl class="facts facts-row cost-facts">
                 <dt>"Cost of risk control"</dt><dd data-testid="cost-total-value">{format::money(total.total)}</dd>
-                <dt>"Per 1,000 ads"</dt><dd>{total.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)}</dd>
+                <dt>"Per 1,000 ads"</dt><dd>{total.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)}<span class="muted small">" audit-only"</span></dd>
+                <dt>"Per 1,000 ads, model-assisted"</dt>
+                <dd data-testid="cost-per-1k-assisted">{assisted_text(data.total_estimates.as_ref())}</dd>
                 {parts.iter().map(|(name, f, _)| view! {
                     <dt>{*name}</dt>
                     <dd>{format::money(f(&total))}<span class="muted small">{format!(" {}", share(f(&total), total.total))}</span></dd>
@@ -166,10 +185,11 @@ fn CostBody(board: CostBoard, save: ServerAction<SaveCostRates>) -> impl IntoVie
                             {parts.iter().map(|(n, _, _)| view! { <th scope="col" class="num">{*n}</th> }).collect_view()}
                             <th scope="col" class="num">"Total"</th>
                             <th scope="col" class="num">"Per 1,000 ads"</th>
+                            <th scope="col" class="num" title="Difference estimator over calibrated scores with its 95% interval">"Model-assisted per 1,000 [95%]"</th>
                         </tr>
                     </thead>
                     <tbody>
-                        {data.markets.iter().map(|(m, d, c)| {
+                        {data.markets.iter().zip(data.estimates.iter().cloned().chain(std::iter::repeat(None))).map(|((m, d, c), e)| {
                             let cols = parts.iter().map(|(_, f, _)| view! { <td class="num">{format::money(f(c))}</td> }).collect_view();
                             view! {
                                 <tr data-testid=format!("cost-row-{m}")>
@@ -178,6 +198,7 @@ fn CostBody(board: CostBoard, save: ServerAction<SaveCostRates>) -> impl IntoVie
                                     {cols}
                                     <td class="num"><strong>{format::money(c.total)}</strong></td>
                                     <td class="num">{c.per_1k_ads.map_or_else(|| format::NONE.to_string(), format::money)}</td>
+                                    <td class="num">{assisted_text(e.as_ref())}</td>
                                 </tr>
                             }
                         }).collect_view()}

@@ -8,7 +8,7 @@ use crate::api::dashboards::{OverviewBoard, get_overview};
 use crate::components::ChartFigure;
 use crate::components::Guarded;
 use crate::components::format::{self, Better, Delta, EstimateText};
-use amso_core::dashboard::view::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow};
+use amso_core::dashboard::view::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow, TripwireAlert};
 use amso_core::metrics::kpi::{DriftBand, Estimate};
 use amso_core::vocab::queue::Source;
 use amso_core::vocab::role::Area;
@@ -258,6 +258,7 @@ fn OverviewBody(board: OverviewBoard) -> impl IntoView {
         </div>
         <p class="hint">"The SLA change is the share within SLA; the cost change is per 1,000 ads. Precision, recall and the error costs are model-assisted (calibrated scores of every decided ad, corrected by the audit samples' residuals), with the audit-only (Horvitz–Thompson) figures beside them; 95% Wilson intervals on effective sample sizes. See the Quality page."</p>
         <DriftBox cells=data.drift.clone() alerts=data.alerts.clone()/>
+        <TripwireBox alerts=data.tripwires.clone()/>
         <MarketTable rows=data.markets.clone() sparklines/>
         <div class="chart-grid">
             <ChartFigure svg=automation_chart testid="chart-automation">
@@ -359,6 +360,33 @@ fn DriftBox(cells: Vec<DriftCell>, alerts: Vec<DriftAlert>) -> impl IntoView {
             <p class="small"><a href=move || href_with(&query.read(), "/dashboards/drift", &[])>"All drift figures and alerts →"</a></p>
         </section>
     }
+}
+
+/// The estimates' tripwire alerts: where the model's calibrated scores alone fell outside the
+/// model-assisted interval (a new kind of violation the model does not know).
+#[component]
+fn TripwireBox(alerts: Vec<TripwireAlert>) -> impl IntoView {
+    let query = use_query_map();
+    (!alerts.is_empty()).then(|| view! {
+        <section class="card" data-testid="tripwire-alerts">
+            <h2>"Tripwire " <span class="badge badge-warn">{format!("{} recent", alerts.len())}</span></h2>
+            <p class="muted small">"The model's calibrated scores alone said something outside the interval the audits measure: it no longer knows what it does not know. Audit more there, and look at the overrides."</p>
+            <ul class="alert-list">
+                {alerts.into_iter().take(6).map(|a| {
+                    let category = if a.category == "*" { String::new() } else { a.category.clone() };
+                    let href = href_with(&query.get_untracked(), "/dashboards/quality", &[("market", &a.market), ("category", &category)]);
+                    let slice = if a.category == "*" { "all categories".to_string() } else { format::category(&a.category) };
+                    view! {
+                        <li class="band-watch">
+                            <span class="muted small nowrap">{format::utc_minute(&a.at)}</span>
+                            <a href=href>{format!("{} · {slice}", a.market)}</a>
+                            <span>{format!("{}: label-free {} outside {}–{}", a.figure, format::pct(Some(a.label_free)), format::pct(Some(a.low)), format::pct(Some(a.high)))}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    })
 }
 
 fn estimate_cell(e: Option<&Estimate>) -> AnyView {
