@@ -468,16 +468,19 @@ create table rollup_estimates_daily (
 );
 
 -- Calibration maps, kept with the model version they describe: the calibrated probability
--- that a human finds a violation, per score bin, for the ad ('*') and each category.
+-- that a human finds a violation, per score bin, for the ad ('*') and each category, per
+-- market (policies differ: the same alcohol score is a violation in one market and not in
+-- another) and for all markets together (market '*', used where a market has no map).
 create table calibrations (
     model_version text not null,
+    market text not null,
     target text not null,
     fitted_at integer not null,
     bins text not null,
     checked real not null,
     error_before real,
     error_after real,
-    primary key (model_version, target)
+    primary key (model_version, market, target)
 );
 
 -- The tripwire: where the calibrated scores alone (label-free) fall outside the model-assisted

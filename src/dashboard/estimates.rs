@@ -22,13 +22,39 @@ pub const AD_TARGET: &str = "*";
 /// Days of audited verdicts a calibration map is fitted on.
 pub const FIT_DAYS: i64 = 28;
 
-/// Calibration maps by (model version, target: [`AD_TARGET`] or a category).
-pub type Calibrations = BTreeMap<(String, String), Calibration>;
+/// The market of the calibration maps fitted on all markets together.
+pub const ALL_MARKETS: &str = "*";
+
+/// Calibration maps by (model version, market or [`ALL_MARKETS`], target: [`AD_TARGET`] or a
+/// category).
+pub type Calibrations = BTreeMap<(String, String, String), Calibration>;
+
+/// The map of a model version, market and target: the market's own, else the all-markets one.
+pub fn map_for<'a>(
+    cal: &'a Calibrations,
+    model: &str,
+    market: &str,
+    target: &str,
+) -> Option<&'a Calibration> {
+    cal.get(&(model.to_string(), market.to_string(), target.to_string()))
+        .or_else(|| {
+            cal.get(&(
+                model.to_string(),
+                ALL_MARKETS.to_string(),
+                target.to_string(),
+            ))
+        })
+}
+
+/// Checked sums (Σw, Σw·y per bin) by (market or [`ALL_MARKETS`], target).
+pub type CheckedSums = BTreeMap<(String, String), ([f64; PSI_BINS], [f64; PSI_BINS])>;
 
 /// One stored calibration map and how well it fits.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoredCalibration {
     pub model_version: String,
+    /// A market, or [`ALL_MARKETS`].
+    pub market: String,
     pub target: String,
     pub fitted_at: Millis,
     pub calibration: Calibration,
@@ -41,20 +67,31 @@ pub struct StoredCalibration {
 
 /// Every stored map.
 pub async fn stored(db: &Db) -> sqlx::Result<Vec<StoredCalibration>> {
-    let rows: Vec<(String, String, i64, String, f64, Option<f64>, Option<f64>)> = sqlx::query_as(
-        "select model_version, target, fitted_at, bins, checked, error_before, error_after \
-         from calibrations order by model_version, target",
+    type Row = (
+        String,
+        String,
+        String,
+        i64,
+        String,
+        f64,
+        Option<f64>,
+        Option<f64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "select model_version, market, target, fitted_at, bins, checked, error_before, \
+         error_after from calibrations order by model_version, market, target",
     )
     .fetch_all(db.pool())
     .await?;
     Ok(rows
         .into_iter()
         .filter_map(
-            |(model_version, target, fitted_at, bins, checked, before, after)| {
+            |(model_version, market, target, fitted_at, bins, checked, before, after)| {
                 let bins: Vec<f64> = serde_json::from_str(&bins).ok()?;
                 let bins: [f64; PSI_BINS] = bins.try_into().ok()?;
                 Some(StoredCalibration {
                     model_version,
+                    market,
                     target,
                     fitted_at,
                     calibration: Calibration { bins },
@@ -72,16 +109,13 @@ pub async fn calibrations(db: &Db) -> sqlx::Result<Calibrations> {
     Ok(stored(db)
         .await?
         .into_iter()
-        .map(|s| ((s.model_version, s.target), s.calibration))
+        .map(|s| ((s.model_version, s.market, s.target), s.calibration))
         .collect())
 }
 
-/// Per-bin checked sums (Σw, Σw·y) of every target of a model version over a window.
-async fn checked_bins(
-    db: &Db,
-    model_version: &str,
-    window: &Window,
-) -> sqlx::Result<BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])>> {
+/// Per-bin checked sums (Σw, Σw·y) of every market and target of a model version over a
+/// window.
+async fn checked_bins(db: &Db, model_version: &str, window: &Window) -> sqlx::Result<CheckedSums> {
     let f = Filter {
         window: window.clone(),
         market: None,
@@ -92,34 +126,37 @@ async fn checked_bins(
         db,
         "rollup_estimates",
         &ESTIMATE_MEASURES,
-        &["target", "category"],
+        &["market", "target", "category"],
         &f,
         true,
     )
     .await?;
     Ok(checked_sums(rows.iter().map(|(k, v)| {
-        (k[0].as_str(), k[1].as_str(), v.as_slice())
+        (k[0].as_str(), k[1].as_str(), k[2].as_str(), v.as_slice())
     })))
 }
 
-/// Checked sums (Σw, Σw·y per bin) per calibration target, from `rollup_estimates` rows given
-/// as (target, category, measures).
+/// Checked sums (Σw, Σw·y per bin) per market and calibration target, and for all markets
+/// together, from `rollup_estimates` rows given as (market, target, category, measures).
 pub fn checked_sums<'a>(
-    rows: impl Iterator<Item = (&'a str, &'a str, &'a [f64])>,
-) -> BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])> {
-    let mut out: BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])> = BTreeMap::new();
-    for (target, category, v) in rows {
+    rows: impl Iterator<Item = (&'a str, &'a str, &'a str, &'a [f64])>,
+) -> CheckedSums {
+    let mut out = CheckedSums::new();
+    for (market, target, category, v) in rows {
         let target = if target == TARGET_AD {
             AD_TARGET.to_string()
         } else {
             category.to_string()
         };
-        let entry = out
-            .entry(target)
-            .or_insert(([0.0; PSI_BINS], [0.0; PSI_BINS]));
-        for (b, s) in estimate_bins(v).iter().enumerate() {
-            entry.0[b] += s.w;
-            entry.1[b] += s.wy;
+        let bins = estimate_bins(v);
+        for m in [market, ALL_MARKETS] {
+            let entry = out
+                .entry((m.to_string(), target.clone()))
+                .or_insert(([0.0; PSI_BINS], [0.0; PSI_BINS]));
+            for (b, s) in bins.iter().enumerate() {
+                entry.0[b] += s.w;
+                entry.1[b] += s.wy;
+            }
         }
     }
     out
@@ -145,16 +182,20 @@ pub async fn fit(
     let fitted = fit_maps(model_version, &bins, now);
     let mut tx = db.begin_write().await?;
     for s in &fitted {
-        sqlx::query("delete from calibrations where model_version = $1 and target = $2")
-            .bind(&s.model_version)
-            .bind(&s.target)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
-            "insert into calibrations (model_version, target, fitted_at, bins, checked, \
-             error_before, error_after) values ($1, $2, $3, $4, $5, $6, $7)",
+            "delete from calibrations where model_version = $1 and market = $2 and target = $3",
         )
         .bind(&s.model_version)
+        .bind(&s.market)
+        .bind(&s.target)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into calibrations (model_version, market, target, fitted_at, bins, checked, \
+             error_before, error_after) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&s.model_version)
+        .bind(&s.market)
         .bind(&s.target)
         .bind(s.fitted_at)
         .bind(serde_json::to_string(&s.calibration.bins.to_vec()).unwrap_or_default())
@@ -165,10 +206,14 @@ pub async fn fit(
         .await?;
     }
     if !fitted.is_empty() {
+        let overall = fitted
+            .iter()
+            .find(|s| s.target == AD_TARGET && s.market == ALL_MARKETS);
         let after = serde_json::json!({
-            "targets": fitted.len(),
-            "checked": fitted.iter().find(|s| s.target == AD_TARGET).map(|s| s.checked),
-            "error_after": fitted.iter().find(|s| s.target == AD_TARGET).and_then(|s| s.error_after),
+            "maps": fitted.len(),
+            "checked": overall.map(|s| s.checked),
+            "error_before": overall.and_then(|s| s.error_before),
+            "error_after": overall.and_then(|s| s.error_after),
         });
         audit::record_at(
             &mut *tx,
@@ -188,27 +233,50 @@ pub async fn fit(
     Ok(fitted)
 }
 
-/// Calibration maps fitted on checked sums per target (targets with nothing checked get none).
-pub fn fit_maps(
-    model_version: &str,
-    bins: &BTreeMap<String, ([f64; PSI_BINS], [f64; PSI_BINS])>,
-    now: Millis,
-) -> Vec<StoredCalibration> {
-    bins.iter()
-        .filter(|(_, (w, _))| w.iter().sum::<f64>() > 0.0)
-        .map(|(target, (w, wy))| {
-            let calibration = Calibration::fit(w, wy);
-            StoredCalibration {
-                model_version: model_version.to_string(),
-                target: target.clone(),
-                fitted_at: now,
-                calibration,
-                checked: w.iter().sum(),
-                error_before: Calibration::identity().error(w, wy),
-                error_after: calibration.error(w, wy),
-            }
-        })
-        .collect()
+/// Calibration maps fitted on checked sums per market and target: the all-markets map first
+/// (pulled toward the raw scores where sparse), then each market's (pulled toward the
+/// all-markets map). Targets with nothing checked get none, and are read with the
+/// all-markets map.
+pub fn fit_maps(model_version: &str, bins: &CheckedSums, now: Millis) -> Vec<StoredCalibration> {
+    let stored = |market: &str, target: &str, w: &[f64; PSI_BINS], wy: &[f64; PSI_BINS], map| {
+        StoredCalibration {
+            model_version: model_version.to_string(),
+            market: market.to_string(),
+            target: target.to_string(),
+            fitted_at: now,
+            calibration: map,
+            checked: w.iter().sum(),
+            error_before: Calibration::identity().error(w, wy),
+            error_after: map.error(w, wy),
+        }
+    };
+    let checked = |w: &[f64; PSI_BINS]| w.iter().sum::<f64>() > 0.0;
+    let mut out: Vec<StoredCalibration> = bins
+        .iter()
+        .filter(|((market, _), (w, _))| market == ALL_MARKETS && checked(w))
+        .map(|((market, target), (w, wy))| stored(market, target, w, wy, Calibration::fit(w, wy)))
+        .collect();
+    let overall: BTreeMap<String, Calibration> = out
+        .iter()
+        .map(|s| (s.target.clone(), s.calibration))
+        .collect();
+    for ((market, target), (w, wy)) in bins {
+        if market == ALL_MARKETS || !checked(w) {
+            continue;
+        }
+        let prior = overall
+            .get(target)
+            .copied()
+            .unwrap_or_else(Calibration::identity);
+        out.push(stored(
+            market,
+            target,
+            w,
+            wy,
+            Calibration::fit_toward(w, wy, &prior),
+        ));
+    }
+    out
 }
 
 /// Refits every model version that decided in the last [`FIT_DAYS`] days.
@@ -225,6 +293,16 @@ pub async fn refit_all(db: &Db, now: Millis, actor: &Actor) -> sqlx::Result<usiz
         n += fit(db, &v, now, actor).await?.len();
     }
     Ok(n)
+}
+
+/// The key of a `rollup_estimates` row, without its time.
+#[derive(Clone, Copy, Debug)]
+pub struct EstimateRow<'a> {
+    pub market: &'a str,
+    pub model: &'a str,
+    pub target: &'a str,
+    pub category: &'a str,
+    pub class: &'a str,
 }
 
 /// The totals of one slice: the ad as a whole and each category.
@@ -248,29 +326,21 @@ impl SliceTotals {
         }
     }
 
-    /// Adds one `rollup_estimates` row (its model version, target, category, class and
-    /// measures), read with the version's map; without one, with the raw scores, and the
-    /// slice (or category) is marked uncalibrated.
-    pub fn add_row(
-        &mut self,
-        model: &str,
-        target: &str,
-        category: &str,
-        class: &str,
-        v: &[f64],
-        cal: &Calibrations,
-    ) {
-        let Some(class) = Class::parse(class) else {
+    /// Adds one `rollup_estimates` row, read with the map of its version and market (else the
+    /// version's all-markets map); without one, with the raw scores, and the slice (or
+    /// category) is marked uncalibrated.
+    pub fn add_row(&mut self, row: &EstimateRow<'_>, v: &[f64], cal: &Calibrations) {
+        let Some(class) = Class::parse(row.class) else {
             return;
         };
         let identity = Calibration::identity();
         let bins = estimate_bins(v);
-        if target == TARGET_AD {
-            let map = cal.get(&(model.to_string(), AD_TARGET.to_string()));
+        if row.target == TARGET_AD {
+            let map = map_for(cal, row.model, row.market, AD_TARGET);
             self.calibrated &= map.is_some();
             self.ad.add_class(class, &bins, map.unwrap_or(&identity));
-        } else if let Ok(c) = category.parse::<Category>() {
-            let map = cal.get(&(model.to_string(), c.as_str().to_string()));
+        } else if let Ok(c) = row.category.parse::<Category>() {
+            let map = map_for(cal, row.model, row.market, c.as_str());
             self.categories_calibrated[c.index()] &= map.is_some();
             self.categories[c.index()].add_class(class, &bins, map.unwrap_or(&identity));
         }
@@ -303,7 +373,7 @@ pub async fn totals(
     cal: &Calibrations,
 ) -> sqlx::Result<BTreeMap<Vec<String>, SliceTotals>> {
     let mut columns: Vec<&str> = group.to_vec();
-    columns.extend(["model_version", "target", "category", "class"]);
+    columns.extend(["market", "model_version", "target", "category", "class"]);
     let rows = grouped(
         db,
         "rollup_estimates",
@@ -316,9 +386,16 @@ pub async fn totals(
     let g = group.len();
     let mut out: BTreeMap<Vec<String>, SliceTotals> = BTreeMap::new();
     for (k, v) in rows {
+        let row = EstimateRow {
+            market: &k[g],
+            model: &k[g + 1],
+            target: &k[g + 2],
+            category: &k[g + 3],
+            class: &k[g + 4],
+        };
         out.entry(k[..g].to_vec())
             .or_insert_with(SliceTotals::empty)
-            .add_row(&k[g], &k[g + 1], &k[g + 2], &k[g + 3], &v, cal);
+            .add_row(&row, &v, cal);
     }
     Ok(out)
 }

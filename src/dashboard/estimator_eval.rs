@@ -4,7 +4,7 @@
 //! 95% intervals are checked against the true figures. On a database with history it also
 //! reports how much narrower the model-assisted intervals are there.
 
-use super::estimates::{self, Calibrations, SliceTotals, checked_sums, fit_maps};
+use super::estimates::{self, Calibrations, EstimateRow, SliceTotals, checked_sums, fit_maps};
 use super::filter::{DAY_MS, Filter};
 use crate::dashboard::view::Window;
 use crate::metrics::estimate::{self, Figures, Interval, KnownCost};
@@ -94,7 +94,7 @@ fn normal(rng: &mut StdRng) -> f64 {
 /// model (so calibration matters); thresholds 0.9 / 0.3.
 fn history(p: &EvalParams, rng: &mut StdRng) -> Vec<SimAd> {
     let mut ads = Vec::new();
-    for m in 0..p.markets.min(MARKETS.len()) {
+    for (m, market) in MARKETS.iter().enumerate().take(p.markets) {
         let base = 0.05 + 0.15 * m as f64 / p.markets.max(1) as f64;
         for week in 0..p.weeks {
             for i in 0..p.ads_per_market_week {
@@ -119,7 +119,7 @@ fn history(p: &EvalParams, rng: &mut StdRng) -> Vec<SimAd> {
                 ads.push(SimAd {
                     facts: DecisionFacts {
                         ad_id: ads.len() as i64,
-                        market: MARKETS[m].to_string(),
+                        market: market.to_string(),
                         language: "en".into(),
                         model_version: "simulated".into(),
                         decided_at: at,
@@ -272,21 +272,31 @@ pub fn simulate(p: &EvalParams) -> EvalReport {
             r.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         }
         // Fit on everything the draw checked, as the product does on its last 28 days.
-        let sums = checked_sums(
-            rows.iter()
-                .map(|((key, target, _), v)| (target.as_str(), key.2.as_str(), v.as_slice())),
-        );
+        let sums = checked_sums(rows.iter().map(|((key, target, _), v)| {
+            (
+                key.1.as_str(),
+                target.as_str(),
+                key.2.as_str(),
+                v.as_slice(),
+            )
+        }));
         let cal: Calibrations = fit_maps("simulated", &sums, 0)
             .into_iter()
-            .map(|s| ((s.model_version, s.target), s.calibration))
+            .map(|s| ((s.model_version, s.market, s.target), s.calibration))
             .collect();
         let mut cells: BTreeMap<Cell, SliceTotals> = BTreeMap::new();
         for (key, v) in &rows {
-            let (target, class) = (&key.1, &key.2);
+            let row = EstimateRow {
+                market: &key.0.1,
+                model: &key.0.3,
+                target: &key.1,
+                category: &key.0.2,
+                class: &key.2,
+            };
             cells
                 .entry(cell_of(key))
                 .or_insert_with(SliceTotals::empty)
-                .add_row(&key.0.3, target, &key.0.2, class, v, &cal);
+                .add_row(&row, v, &cal);
         }
         for (cell, t) in &cells {
             let Some(true_values) = truth.get(cell).map(|t| t.values(&rates)) else {
@@ -421,20 +431,19 @@ pub async fn history_widths(db: &Db) -> sqlx::Result<Option<HistoryWidths>> {
 mod tests {
     use super::*;
 
-    /// The coverage simulation at small size (fixed seed, 600 market-weeks): both estimators'
-    /// 95% intervals cover the truth (at least 90% here, with about a sixth of the audited
-    /// ads per cell of `amso eval-estimators`' default, which reports the figures), and the
-    /// model-assisted ones are narrower.
+    /// The coverage simulation at small size (fixed seed, 20 draws: 400 market-weeks): both
+    /// estimators' 95% intervals cover the truth (at least 90% here; `amso eval-estimators`
+    /// reports the figures over 200 draws), and the model-assisted ones are narrower.
     #[test]
     fn intervals_cover_the_truth_and_the_model_narrows_them() {
         let report = simulate(&EvalParams {
-            draws: 30,
-            ads_per_market_week: 2_500,
+            draws: std::env::var("SIM_DRAWS").map_or(20, |v| v.parse().unwrap()),
+            ads_per_market_week: std::env::var("SIM_ADS").map_or(5_000, |v| v.parse().unwrap()),
             ..EvalParams::default()
         });
         eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
         for f in &report.figures {
-            assert!(f.intervals > 500, "{f:?}");
+            assert!(f.intervals > 350, "{f:?}");
             assert!(f.coverage >= 0.90, "{f:?}");
         }
         assert!(

@@ -1,7 +1,7 @@
 //! The quality page: precision and recall per market × category with intervals, the weekly
 //! trend, reliability per category.
 
-use super::estimates::{self, AD_TARGET, SliceTotals};
+use super::estimates::{self, AD_TARGET, ALL_MARKETS, SliceTotals};
 use super::filter::{DAY_MS, Filter};
 use super::kpis::{add_into, grouped, ht};
 use crate::dashboard::view::Window;
@@ -143,7 +143,7 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view
         None => super::kpis::models(db)
             .await?
             .into_iter()
-            .find(|m| cal.contains_key(&(m.clone(), AD_TARGET.to_string()))),
+            .find(|m| estimates::map_for(&cal, m, ALL_MARKETS, AD_TARGET).is_some()),
     };
     let cal_measures = &CAT_MEASURES[cat::CAL_W..cat::CAL_S + kpi::PSI_BINS];
     let rows = grouped(
@@ -165,9 +165,10 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view
                     ws: v[40 + b],
                 })
                 .collect();
-            let map = calibrated_model
-                .as_ref()
-                .and_then(|m| cal.get(&(m.clone(), k[0].clone())));
+            let map = calibrated_model.as_ref().and_then(|m| {
+                let market = f.market.map_or(ALL_MARKETS, |m| m.code());
+                estimates::map_for(&cal, m, market, &k[0])
+            });
             let w: [f64; kpi::PSI_BINS] = std::array::from_fn(|b| bins[b].w);
             let wy: [f64; kpi::PSI_BINS] = std::array::from_fn(|b| bins[b].wy);
             Reliability {

@@ -152,9 +152,11 @@ pub struct Calibration {
     pub bins: [f64; PSI_BINS],
 }
 
-/// Weight of the pseudo-observation at each bin's midpoint that keeps sparse bins near the
-/// raw score (one checked ad's worth).
-pub const CALIBRATION_PRIOR_WEIGHT: f64 = 1.0;
+/// Weight (in Horvitz–Thompson units: about two audited auto-approvals, five audited
+/// auto-rejections or a hundred routed ads) of the pseudo-observation in each bin that keeps
+/// sparse bins near a prior: the raw score for a version's all-markets map, that map for a
+/// market's own. A single audited ad weighs 20–50 and would otherwise set its bin alone.
+pub const CALIBRATION_PRIOR_WEIGHT: f64 = 100.0;
 
 /// Calibration error above which a cell's model-assisted figure falls back to audit-only:
 /// Σ over classes of |Σ_checked w·(y − m)| / Σ_checked w.
@@ -180,11 +182,21 @@ impl Calibration {
     /// [`CALIBRATION_PRIOR_WEIGHT`] at each bin's midpoint. The result never decreases with
     /// the score.
     pub fn fit(w: &[f64; PSI_BINS], wy: &[f64; PSI_BINS]) -> Calibration {
+        Calibration::fit_toward(w, wy, &Calibration::identity())
+    }
+
+    /// The same fit with the pseudo-observations at a prior map's values instead (a market's
+    /// map is pulled toward its version's all-markets map where the market has few audits).
+    pub fn fit_toward(
+        w: &[f64; PSI_BINS],
+        wy: &[f64; PSI_BINS],
+        prior: &Calibration,
+    ) -> Calibration {
         // Blocks of (total weight, weighted mean, bins covered).
         let mut blocks: Vec<(f64, f64, usize)> = Vec::with_capacity(PSI_BINS);
         for b in 0..PSI_BINS {
             let weight = w[b].max(0.0) + CALIBRATION_PRIOR_WEIGHT;
-            let hits = wy[b].clamp(0.0, w[b].max(0.0)) + CALIBRATION_PRIOR_WEIGHT * bin_midpoint(b);
+            let hits = wy[b].clamp(0.0, w[b].max(0.0)) + CALIBRATION_PRIOR_WEIGHT * prior.bins[b];
             blocks.push((weight, hits / weight, 1));
             while blocks.len() > 1 {
                 let (w2, m2, n2) = blocks[blocks.len() - 1];
@@ -929,16 +941,16 @@ mod tests {
         let mut w = [0.0; PSI_BINS];
         let mut wy = [0.0; PSI_BINS];
         // Bins 5 and 6 disagree with the order (60% then 40%): pooled to 50%.
-        (w[5], wy[5]) = (1000.0, 600.0);
-        (w[6], wy[6]) = (1000.0, 400.0);
-        (w[18], wy[18]) = (1000.0, 950.0);
+        (w[5], wy[5]) = (10000.0, 6000.0);
+        (w[6], wy[6]) = (10000.0, 4000.0);
+        (w[18], wy[18]) = (10000.0, 9500.0);
         let c = Calibration::fit(&w, &wy);
         assert!(c.bins.windows(2).all(|p| p[0] <= p[1]), "{:?}", c.bins);
         assert!((c.bins[5] - 0.5).abs() < 0.01 && (c.bins[6] - 0.5).abs() < 0.01);
         assert!((c.bins[18] - 0.95).abs() < 0.01);
         // Empty bins follow the raw score through the prior, within the monotone order.
         assert!(c.bins[0] < 0.1 && c.bins[19] >= c.bins[18]);
-        // Pooling costs |600 − 500| + |400 − 500| of 3000: 0.067; the raw scores 0.14.
+        // Pooling costs |6000 − 5000| + |4000 − 5000| of 30000: 0.067; the raw scores 0.14.
         assert!(c.error(&w, &wy).unwrap() < 0.07);
         assert!(Calibration::identity().error(&w, &wy).unwrap() > 0.1);
     }

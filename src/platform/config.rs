@@ -29,7 +29,7 @@
 //! | `AMSO_UNDO_SECONDS` | `30` | how long after submitting a reviewer may undo it |
 //! | `AMSO_DRIFT_CHECK_SECONDS` | `300` | how often drift is checked for alerts (last 7 days against the 28 before) |
 //! | `AMSO_CALIBRATION_REFIT_HOURS` | `24` | how often calibration maps are refitted on each model version's last 28 days of audited verdicts (also at start) |
-//! | `AMSO_DEMO_ADS` | `20000` | ads in the demo history `amso serve --demo` writes into an empty database (28 days, decided and reviewed) |
+//! | `AMSO_DEMO_ADS` | `100000` | ads in the demo history `amso serve --demo` writes into an empty database (28 days, decided and reviewed) |
 //! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address `amso serve` listens on |
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS/JS/wasm are served from |
 
@@ -159,7 +159,7 @@ impl Config {
             undo_window_seconds: parse(&get, "AMSO_UNDO_SECONDS", 30)?,
             drift_check_seconds: parse(&get, "AMSO_DRIFT_CHECK_SECONDS", 300)?,
             calibration_refit_hours: parse(&get, "AMSO_CALIBRATION_REFIT_HOURS", 24)?,
-            demo_ads: parse(&get, "AMSO_DEMO_ADS", 20000)?,
+            demo_ads: parse(&get, "AMSO_DEMO_ADS", 100_000)?,
             report_time_zone: get("AMSO_REPORT_TIME_ZONE").unwrap_or_else(|| "UTC".into()),
             report_schedule: get("AMSO_REPORT_SCHEDULE").unwrap_or_else(|| "mon 07:00".into()),
             report_check_seconds: parse(&get, "AMSO_REPORT_CHECK_SECONDS", 60)?,

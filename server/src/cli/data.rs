@@ -17,7 +17,7 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// Number of demo ads to generate.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 100_000)]
     pub ads: usize,
     /// Days of history they span, ending now.
     #[arg(long, default_value_t = 28)]

@@ -10,7 +10,7 @@ use amso_core::platform::time::now_millis;
 /// Options of `amso eval-estimators`.
 #[derive(Debug, clap::Args)]
 pub struct EvalEstimatorsArgs {
-    /// Audit draws over the fixed simulated history.
+    /// Audit draws over the fixed simulated history (0: only the database's history).
     #[arg(long, default_value_t = 200)]
     pub draws: usize,
     /// Ads per market and week of the simulated history (5 markets, 4 weeks).
@@ -33,12 +33,16 @@ pub async fn eval_estimators(config: &Config, args: &EvalEstimatorsArgs) -> Resu
         ads_per_market_week: args.ads_per_market_week,
         ..Default::default()
     };
-    eprintln!(
-        "simulating {} audit draws over {} ads …",
-        params.draws,
-        params.markets * params.weeks * params.ads_per_market_week
-    );
-    let simulation = tokio::task::spawn_blocking(move || estimator_eval::simulate(&params)).await?;
+    let simulation = if params.draws == 0 {
+        None
+    } else {
+        eprintln!(
+            "simulating {} audit draws over {} ads …",
+            params.draws,
+            params.markets * params.weeks * params.ads_per_market_week
+        );
+        Some(tokio::task::spawn_blocking(move || estimator_eval::simulate(&params)).await?)
+    };
     let history = if args.no_history {
         None
     } else {
