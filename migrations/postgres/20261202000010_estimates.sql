@@ -1,7 +1,7 @@
 -- Model-assisted estimates (issue 15): per score bin (20 equal-width bins of the target's
 -- score) and class of decision, the sums the difference estimator and its variance are
 -- computed from with any calibration map. target 'ad': the ad as a whole, binned by its
--- top score, `category` its top category (as in rollup_ads); target 'category': the row's
+-- top score, `category` '*'; target 'category': the row's
 -- category, binned by that category's score. class: reject | approve | other. Measures
 -- m00..m19 per bin, m one of: n nb (decided ads, Σ budget), w wy v vy (checked ads: Σw,
 -- Σw·y, Σv, Σv·y with w = 1/π, v = w² − w), wb wby wbb vbb vbby (budget-weighted). See

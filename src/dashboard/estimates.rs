@@ -4,7 +4,7 @@
 //! The arithmetic is in [`crate::metrics::estimate`].
 
 use super::filter::{DAY_MS, Filter};
-use super::kpis::grouped;
+use super::kpis::{grouped, grouped_where};
 use crate::access::audit::{self, Actor, NewEntry};
 use crate::dashboard::view::{TripwireAlert, Window};
 use crate::metrics::estimate;
@@ -346,6 +346,21 @@ impl SliceTotals {
         }
     }
 
+    /// The slice seen through one category, where a filter picks one: its totals stand for
+    /// the ad as a whole (precision, recall and wrong rejections of that category) and it
+    /// alone is harmed by approvals.
+    pub fn for_category(self, category: Option<Category>) -> SliceTotals {
+        let Some(c) = category else {
+            return self;
+        };
+        let mut out = SliceTotals::empty();
+        out.ad = self.categories[c.index()];
+        out.calibrated = self.categories_calibrated[c.index()];
+        out.categories[c.index()] = self.categories[c.index()];
+        out.categories_calibrated[c.index()] = self.categories_calibrated[c.index()];
+        out
+    }
+
     /// Adds another slice.
     pub fn merge(&mut self, o: &SliceTotals) {
         self.ad.merge(&o.ad);
@@ -363,6 +378,30 @@ impl SliceTotals {
     }
 }
 
+/// Which `rollup_estimates` rows a reader needs (fewer rows, faster pages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    All,
+    /// The ad as a whole.
+    Ad,
+    /// The categories.
+    Categories,
+    /// The headline figures: the ad as a whole, and the categories' auto-approvals (the harm
+    /// let through, weighted per category).
+    Kpis,
+}
+
+impl Rows {
+    fn condition(self) -> &'static str {
+        match self {
+            Rows::All => "",
+            Rows::Ad => "target = 'ad'",
+            Rows::Categories => "target = 'category'",
+            Rows::Kpis => "(target = 'ad' or class = 'approve')",
+        }
+    }
+}
+
 /// Totals per group (`group`: columns of `rollup_estimates` such as `market` or
 /// `(day + 3) / 7`), each version's bins read with its own map; a version without a map is
 /// read with the raw scores and marks the slice uncalibrated.
@@ -371,16 +410,18 @@ pub async fn totals(
     f: &Filter,
     group: &[&str],
     cal: &Calibrations,
+    rows: Rows,
 ) -> sqlx::Result<BTreeMap<Vec<String>, SliceTotals>> {
     let mut columns: Vec<&str> = group.to_vec();
     columns.extend(["market", "model_version", "target", "category", "class"]);
-    let rows = grouped(
+    let rows = grouped_where(
         db,
         "rollup_estimates",
         &ESTIMATE_MEASURES,
         &columns,
         f,
         true,
+        rows.condition(),
     )
     .await?;
     let g = group.len();
@@ -418,7 +459,7 @@ pub async fn check_tripwires(db: &Db, now: Millis) -> sqlx::Result<usize> {
     };
     let cal = calibrations(db).await?;
     let mut raised = 0;
-    let per_market = totals(db, &f, &["market"], &cal).await?;
+    let per_market = totals(db, &f, &["market"], &cal, Rows::All).await?;
     let mut all = SliceTotals::empty();
     for t in per_market.values() {
         all.merge(t);

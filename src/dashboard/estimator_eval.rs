@@ -396,7 +396,14 @@ pub async fn history_widths(db: &Db) -> sqlx::Result<Option<HistoryWidths>> {
         model: None,
     };
     let cal = estimates::calibrations(db).await?;
-    let cells = estimates::totals(db, &f, &["(day + 3) / 7", "market"], &cal).await?;
+    let cells = estimates::totals(
+        db,
+        &f,
+        &["(day + 3) / 7", "market"],
+        &cal,
+        estimates::Rows::Kpis,
+    )
+    .await?;
     let rates = CostRates::default();
     let mut widths: [Vec<f64>; 4] = Default::default();
     for t in cells.values() {

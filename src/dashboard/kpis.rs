@@ -20,8 +20,24 @@ pub(super) async fn grouped(
     filter: &Filter,
     with_category: bool,
 ) -> sqlx::Result<Vec<(Vec<String>, Vec<f64>)>> {
+    grouped_where(db, table, measures, group, filter, with_category, "").await
+}
+
+/// [`grouped`] with one more condition, a constant of the caller's (never user input).
+pub(super) async fn grouped_where(
+    db: &Db,
+    table: &str,
+    measures: &[&str],
+    group: &[&str],
+    filter: &Filter,
+    with_category: bool,
+    condition: &'static str,
+) -> sqlx::Result<Vec<(Vec<String>, Vec<f64>)>> {
     use sqlx::Row;
-    let (clause, params) = filter.clause(with_category);
+    let (mut clause, params) = filter.clause(with_category);
+    if !condition.is_empty() {
+        clause = format!("{clause} and {condition}");
+    }
     // Whole days are read from the daily rollups; other windows from the hourly ones, where a
     // (UTC) day is `hour / 24`.
     let daily = filter.whole_utc_days();
@@ -238,10 +254,15 @@ pub async fn market_sums(db: &Db, f: &Filter) -> sqlx::Result<MarketSums> {
             .or_default() += v[0];
     }
     let cal = estimates::calibrations(db).await?;
-    let estimates = estimates::totals(db, f, &["market"], &cal)
+    let rows = if f.category.is_some() {
+        estimates::Rows::Categories
+    } else {
+        estimates::Rows::Kpis
+    };
+    let estimates = estimates::totals(db, f, &["market"], &cal, rows)
         .await?
         .into_iter()
-        .map(|(k, v)| (k[0].clone(), v))
+        .map(|(k, v)| (k[0].clone(), v.for_category(f.category)))
         .collect();
     Ok(MarketSums {
         measures,

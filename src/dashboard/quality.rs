@@ -1,7 +1,7 @@
 //! The quality page: precision and recall per market × category with intervals, the weekly
 //! trend, reliability per category.
 
-use super::estimates::{self, AD_TARGET, ALL_MARKETS, SliceTotals};
+use super::estimates::{self, AD_TARGET, ALL_MARKETS, Rows, SliceTotals};
 use super::filter::{DAY_MS, Filter};
 use super::kpis::{add_into, grouped, ht};
 use crate::dashboard::view::Window;
@@ -40,7 +40,7 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view
     )
     .await?;
     let cal = estimates::calibrations(db).await?;
-    let by_market = estimates::totals(db, f, &["market"], &cal).await?;
+    let by_market = estimates::totals(db, f, &["market"], &cal, Rows::Categories).await?;
     let mut every_market = SliceTotals::empty();
     for t in by_market.values() {
         every_market.merge(t);
@@ -114,7 +114,13 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view
             .filter(|e| e.enough())
             .map(|e| e.value)
     };
-    let weekly_estimates = estimates::totals(db, &trend, &["(day + 3) / 7"], &cal).await?;
+    let trend_rows = if f.category.is_some() {
+        Rows::Categories
+    } else {
+        Rows::Ad
+    };
+    let weekly_estimates =
+        estimates::totals(db, &trend, &["(day + 3) / 7"], &cal, trend_rows).await?;
     let assisted: BTreeMap<i64, estimate::Estimates> = weekly_estimates
         .iter()
         .map(|(k, t)| {

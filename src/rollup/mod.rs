@@ -203,36 +203,36 @@ impl DecisionFacts {
         (sampled && self.sampling_probability > 0.0).then(|| 1.0 / self.sampling_probability)
     }
 
-    /// The estimate rows of the ad: the ad as a whole (binned by its top score), then every
-    /// category (binned by its score), with the class of the decision for each.
+    /// The estimate rows of the ad: the ad as a whole (category [`ANY`], binned by its top
+    /// score), then every category (binned by its score), with the class of the decision for
+    /// each and the ad's budget.
     fn estimate_rows(&self, hour: i64) -> Vec<(EstimateKey, usize, f64)> {
         let top = self.top_category();
-        let mut out = Vec::with_capacity(1 + Category::ALL.len());
         let max = f64::from(self.scores[top.index()]);
-        out.push((
+        let row = |category: &str, target: &str, class: Class, score: f64| {
             (
-                self.key(hour),
-                TARGET_AD.to_string(),
-                Class::of(&self.action, true).as_str().to_string(),
-            ),
-            kpi::score_bin(max),
-            self.daily_budget_usd,
-        ));
-        for c in Category::ALL {
-            let class = Class::of(&self.action, self.reasons.contains(&c));
-            out.push((
                 (
                     (
                         hour,
                         self.market.clone(),
-                        c.as_str().to_string(),
+                        category.to_string(),
                         self.model_version.clone(),
                     ),
-                    TARGET_CATEGORY.to_string(),
+                    target.to_string(),
                     class.as_str().to_string(),
                 ),
-                kpi::score_bin(f64::from(self.scores[c.index()])),
-                0.0,
+                kpi::score_bin(score),
+                self.daily_budget_usd,
+            )
+        };
+        let mut out = Vec::with_capacity(1 + Category::ALL.len());
+        out.push(row(ANY, TARGET_AD, Class::of(&self.action, true), max));
+        for c in Category::ALL {
+            out.push(row(
+                c.as_str(),
+                TARGET_CATEGORY,
+                Class::of(&self.action, self.reasons.contains(&c)),
+                f64::from(self.scores[c.index()]),
             ));
         }
         out
