@@ -344,7 +344,7 @@ fn DriftBox(cells: Vec<DriftCell>, alerts: Vec<DriftAlert>) -> impl IntoView {
                 view! {
                     <ul class="alert-list">
                         {shown.into_iter().map(|a| {
-                            let href = href_with(&query.get_untracked(), "/dashboards/drift", &[("market", &a.market), ("category", &a.category)]);
+                            let href = href_with(&query.try_get_untracked().unwrap_or_default(), "/dashboards/drift", &[("market", &a.market), ("category", &a.category)]);
                             view! {
                                 <li class=format!("band-{}", a.band)>
                                     <span class="muted small nowrap">{format::utc_minute(&a.at)}</span>
@@ -374,7 +374,7 @@ fn TripwireBox(alerts: Vec<TripwireAlert>) -> impl IntoView {
             <ul class="alert-list">
                 {alerts.into_iter().take(6).map(|a| {
                     let category = if a.category == "*" { String::new() } else { a.category.clone() };
-                    let href = href_with(&query.get_untracked(), "/dashboards/quality", &[("market", &a.market), ("category", &category)]);
+                    let href = href_with(&query.try_get_untracked().unwrap_or_default(), "/dashboards/quality", &[("market", &a.market), ("category", &category)]);
                     let slice = if a.category == "*" { "all categories".to_string() } else { format::category(&a.category) };
                     view! {
                         <li class="band-watch">
@@ -436,7 +436,7 @@ fn MarketTable(rows: Vec<MarketRow>, sparklines: Vec<String>) -> impl IntoView {
                             let MarketRow { market, kpis, previous, backlog, daily_decided, .. } = row;
                             let Kpis { decided, .. } = kpis;
                             let change = format::delta_relative(Some(decided), Some(previous.decided), Better::Neither);
-                            let href = href_with(&query.get_untracked(), "/dashboards", &[("market", &market)]);
+                            let href = href_with(&query.try_get_untracked().unwrap_or_default(), "/dashboards", &[("market", &market)]);
                             let days_text = format!(
                                 "Decided per day: {}",
                                 daily_decided.iter().map(|v| format::int(*v)).collect::<Vec<_>>().join(", ")
