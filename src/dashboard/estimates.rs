@@ -386,17 +386,28 @@ pub enum Rows {
     Ad,
     /// The categories.
     Categories,
+    /// The categories' precision and recall only (no budget columns: fewer bytes to sum).
+    CategoryShares,
     /// The headline figures: the ad as a whole, and the categories' auto-approvals (the harm
     /// let through, weighted per category).
     Kpis,
 }
 
 impl Rows {
+    /// The measures read: all, or without the budget-weighted ones (the first six of
+    /// `BIN_MEASURES` are n, nb, w, wy, v, vy; the rest read as 0).
+    fn measures(self) -> &'static [&'static str] {
+        match self {
+            Rows::CategoryShares => &ESTIMATE_MEASURES[..6 * PSI_BINS],
+            _ => &ESTIMATE_MEASURES,
+        }
+    }
+
     fn condition(self) -> &'static str {
         match self {
             Rows::All => "",
             Rows::Ad => "target = 'ad'",
-            Rows::Categories => "target = 'category'",
+            Rows::Categories | Rows::CategoryShares => "target = 'category'",
             Rows::Kpis => "(target = 'ad' or class = 'approve')",
         }
     }
@@ -417,7 +428,7 @@ pub async fn totals(
     let rows = grouped_where(
         db,
         "rollup_estimates",
-        &ESTIMATE_MEASURES,
+        rows.measures(),
         &columns,
         f,
         true,

@@ -40,7 +40,7 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view
     )
     .await?;
     let cal = estimates::calibrations(db).await?;
-    let by_market = estimates::totals(db, f, &["market"], &cal, Rows::Categories).await?;
+    let by_market = estimates::totals(db, f, &["market"], &cal, Rows::CategoryShares).await?;
     let mut every_market = SliceTotals::empty();
     for t in by_market.values() {
         every_market.merge(t);
@@ -115,7 +115,7 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view
             .map(|e| e.value)
     };
     let trend_rows = if f.category.is_some() {
-        Rows::Categories
+        Rows::CategoryShares
     } else {
         Rows::Ad
     };
