@@ -12,18 +12,18 @@ use crate::metrics::estimate::{Calibration, Class, Totals};
 use crate::metrics::kpi::{CATEGORY_COUNT, PSI_BINS};
 use crate::platform::db::Db;
 use crate::platform::time::Millis;
-use crate::rollup::{ESTIMATE_MEASURES, TARGET_AD, estimate_bins};
+use crate::rollup::{ANY, ESTIMATE_MEASURES, TARGET_AD, estimate_bins};
 use crate::vocab::policy::Category;
 use std::collections::BTreeMap;
 
 /// The calibration target of the ad as a whole (its top score).
-pub const AD_TARGET: &str = "*";
+pub const AD_TARGET: &str = ANY;
 
 /// Days of audited verdicts a calibration map is fitted on.
 pub const FIT_DAYS: i64 = 28;
 
 /// The market of the calibration maps fitted on all markets together.
-pub const ALL_MARKETS: &str = "*";
+pub const ALL_MARKETS: &str = ANY;
 
 /// Calibration maps by (model version, market or [`ALL_MARKETS`], target: [`AD_TARGET`] or a
 /// category).
@@ -475,12 +475,20 @@ pub async fn check_tripwires(db: &Db, now: Millis) -> sqlx::Result<usize> {
     for t in per_market.values() {
         all.merge(t);
     }
-    let slices = per_market
+    let markets = per_market
         .into_iter()
         .map(|(k, t)| (k[0].clone(), t))
         .chain((!all.ad.n.iter().all(|n| *n == 0.0)).then(|| ("ALL".to_string(), all)));
-    for (market, t) in slices {
-        let market = &market;
+    // Only a slice whose reading changed is written (most checks change nothing).
+    let known: BTreeMap<(String, String), bool> = sqlx::query_as::<_, (String, String, i64)>(
+        "select market, category, tripped from tripwire_state",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|(m, c, t)| ((m, c), t != 0))
+    .collect();
+    for (market, t) in markets {
         let mut slices = vec![(AD_TARGET.to_string(), estimate::shares(&t.ad, t.calibrated))];
         for c in Category::ALL {
             slices.push((
@@ -489,8 +497,11 @@ pub async fn check_tripwires(db: &Db, now: Millis) -> sqlx::Result<usize> {
             ));
         }
         for (category, e) in slices {
+            if known.get(&(market.clone(), category.clone())) == Some(&e.tripwire) {
+                continue;
+            }
             raised +=
-                usize::from(record_tripwire(db, market, &category, &e, &f.window, now).await?);
+                usize::from(record_tripwire(db, &market, &category, &e, &f.window, now).await?);
         }
     }
     Ok(raised)

@@ -189,15 +189,20 @@ fn cell_of(key: &EstimateKey) -> Cell {
     (market.clone(), (hour * 3_600_000).div_euclid(WEEK_MS))
 }
 
-fn intervals(f: &Figures) -> [Option<(f64, f64)>; 5] {
-    let share = |e: &Option<Estimate>| e.map(|e| (e.low, e.high));
-    let amount = |i: &Option<Interval>| i.map(|i| (i.low, i.high));
+fn intervals(f: &Figures) -> [Option<Interval>; 5] {
+    let share = |e: &Option<Estimate>| {
+        e.map(|e| Interval {
+            value: e.value,
+            low: e.low,
+            high: e.high,
+        })
+    };
     [
         share(&f.precision),
         share(&f.recall),
-        amount(&f.false_positive_cost_usd),
-        amount(&f.false_negative_cost_usd),
-        amount(&f.cost_per_1k_ads),
+        f.false_positive_cost_usd,
+        f.false_negative_cost_usd,
+        f.cost_per_1k_ads,
     ]
 }
 
@@ -316,13 +321,10 @@ pub fn simulate(p: &EvalParams) -> EvalReport {
                     };
                     let tally = tallies.entry((i, estimator)).or_default();
                     match interval {
-                        Some((low, high)) => {
+                        Some(i) => {
                             tally.intervals += 1;
-                            let eps = 1e-9 * truth.abs().max(1.0);
-                            if low - eps <= truth && truth <= high + eps {
-                                tally.covered += 1;
-                            }
-                            tally.widths.push(high - low);
+                            tally.covered += usize::from(i.contains(truth));
+                            tally.widths.push(i.width());
                         }
                         None => tally.missing += 1,
                     }
@@ -444,8 +446,8 @@ mod tests {
     #[test]
     fn intervals_cover_the_truth_and_the_model_narrows_them() {
         let report = simulate(&EvalParams {
-            draws: std::env::var("SIM_DRAWS").map_or(20, |v| v.parse().unwrap()),
-            ads_per_market_week: std::env::var("SIM_ADS").map_or(5_000, |v| v.parse().unwrap()),
+            draws: 20,
+            ads_per_market_week: 5_000,
             ..EvalParams::default()
         });
         eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
