@@ -412,6 +412,8 @@ pub async fn seed_history(
             summary.appeals = file_appeals(db, &facts, &rules, p, &mut rng).await?;
         }
     }
+    // The reviews' rollup changes, as the server's folder would have written them.
+    crate::rollup::store::fold(db).await?;
     let (open,): (i64,) = sqlx::query_as("select count(*) from review_tasks where state = 'open'")
         .fetch_one(db.pool())
         .await?;

@@ -53,13 +53,17 @@ pub async fn claim(
         i64,
         f64,
     );
+    // Through the writer's turn like every other write: on SQLite a write straight on the
+    // pool would collide with the turn's holder and both would sleep in the busy handler.
+    let mut tx = db.begin_batch_write().await?;
     let rows: Vec<Row> = sqlx::query_as(&sql)
         .bind(worker)
         .bind(now + lease_ms)
         .bind(now)
         .bind(limit)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .filter_map(
@@ -137,7 +141,7 @@ pub async fn record(
     if decided.is_empty() {
         return Ok(0);
     }
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin_batch_write().await?;
     let mut stored_ids: Vec<i64> = Vec::with_capacity(decided.len());
     // 12 parameters a row; 400 rows stay under every backend's parameter limit.
     for chunk in decided.chunks(400) {

@@ -39,7 +39,7 @@ pub async fn submit_timed(
     source: &str,
     ads: &[(&NewAd, Millis)],
 ) -> sqlx::Result<Vec<Submitted>> {
-    let mut tx = db.begin_write().await?;
+    let mut tx = db.begin_batch_write().await?;
     let backend = tx.backend();
     // External id → (id, status, created by this call).
     let mut found: HashMap<String, (i64, String, bool)> = HashMap::with_capacity(ads.len());

@@ -74,6 +74,8 @@ pub struct Config {
     pub drift_check_seconds: u64,
     /// How often calibration maps are refitted (they are also fitted at start).
     pub calibration_refit_hours: u64,
+    /// How often the review deltas queued for the rollups are folded in (milliseconds).
+    pub rollup_fold_ms: u64,
     pub demo_ads: usize,
     /// The weekly report's time zone (IANA name).
     pub report_time_zone: String,
@@ -159,6 +161,7 @@ impl Config {
             undo_window_seconds: parse(&get, "AMSO_UNDO_SECONDS", 30)?,
             drift_check_seconds: parse(&get, "AMSO_DRIFT_CHECK_SECONDS", 300)?,
             calibration_refit_hours: parse(&get, "AMSO_CALIBRATION_REFIT_HOURS", 24)?,
+            rollup_fold_ms: parse(&get, "AMSO_ROLLUP_FOLD_MS", 200)?,
             demo_ads: parse(&get, "AMSO_DEMO_ADS", 100_000)?,
             report_time_zone: get("AMSO_REPORT_TIME_ZONE").unwrap_or_else(|| "UTC".into()),
             report_schedule: get("AMSO_REPORT_SCHEDULE").unwrap_or_else(|| "mon 07:00".into()),

@@ -96,8 +96,57 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     /// SQLite runs one writer at a time and makes the others sleep and retry; queueing
-    /// writers here instead (first come, first served) keeps write latency even under load.
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// writers here instead keeps write latency even under load.
+    writer: Arc<Writer>,
+}
+
+/// How long a batch write lets people's writes go first before it queues with them.
+const BATCH_PATIENCE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// This process's SQLite writer turn. People's writes (a review, a claim) go first; batch
+/// writes (a worker's decisions, an ingest batch, folding rollups) wait while one of them is
+/// waiting, so a reviewer waits at most for the batch already running, not for a queue of
+/// them. Among themselves, each kind is first come, first served.
+#[derive(Debug, Default)]
+struct Writer {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// People's writes waiting for the turn.
+    people_waiting: std::sync::atomic::AtomicUsize,
+    /// Signalled when the last of them got it.
+    none_waiting: tokio::sync::Notify,
+}
+
+impl Writer {
+    async fn person(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.people_waiting.fetch_add(1, SeqCst);
+        let turn = self.turn.clone().lock_owned().await;
+        if self.people_waiting.fetch_sub(1, SeqCst) == 1 {
+            self.none_waiting.notify_waiters();
+        }
+        turn
+    }
+
+    async fn batch(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let patience = tokio::time::Instant::now() + BATCH_PATIENCE;
+        loop {
+            let none = self.none_waiting.notified();
+            if self.people_waiting.load(SeqCst) > 0 {
+                if tokio::time::timeout_at(patience, none).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            let turn = self.turn.clone().lock_owned().await;
+            if self.people_waiting.load(SeqCst) == 0 || tokio::time::Instant::now() >= patience {
+                return turn;
+            }
+            // A person started waiting while this batch queued: they go first.
+        }
+        // People have kept the turn busy for a while: queue with them, first come first served.
+        self.turn.clone().lock_owned().await
+    }
 }
 
 /// A write transaction: on SQLite it also holds this process's writer turn until it ends.
@@ -165,7 +214,7 @@ impl Db {
         Ok(Db {
             pool,
             backend,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            writer: Arc::new(Writer::default()),
         })
     }
 
@@ -199,11 +248,26 @@ impl Db {
     /// (`BEGIN IMMEDIATE`, waiting out the busy timeout) instead of failing at the first write
     /// when another writer committed since the transaction's first read.
     pub async fn begin_write(&self) -> sqlx::Result<WriteTx> {
+        self.begin(false).await
+    }
+
+    /// A write transaction for a batch that can wait a few milliseconds: on SQLite it lets
+    /// people's writes waiting for the turn go first (see [`Writer`]).
+    pub async fn begin_batch_write(&self) -> sqlx::Result<WriteTx> {
+        self.begin(true).await
+    }
+
+    async fn begin(&self, batch: bool) -> sqlx::Result<WriteTx> {
         match self.backend {
             Backend::Sqlite => {
-                let turn = self.writer.clone().lock_owned().await;
+                let turn = if batch {
+                    self.writer.batch().await
+                } else {
+                    self.writer.person().await
+                };
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
                 Ok(WriteTx {
-                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    tx,
                     backend: Backend::Sqlite,
                     _turn: Some(turn),
                 })

@@ -317,14 +317,16 @@ pub async fn renew(
     settings: &DeskSettings,
     now: Millis,
 ) -> sqlx::Result<bool> {
+    let mut tx = db.begin_write().await?;
     let r = sqlx::query(
         "update review_claims set lease_expires_at = $1 where task_id = $2 and user_id = $3",
     )
     .bind(now + settings.lease_ms)
     .bind(task_id)
     .bind(scope.user_id)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -273,6 +273,9 @@ pub struct ReviewWork {
 
 type Key = (i64, String, String, String);
 
+/// (key, reviewer, reason code or "", source) of a `rollup_overrides` row.
+pub type OverrideKey = (Key, i64, String, String);
+
 /// (key, target, class) of a `rollup_estimates` row.
 pub type EstimateKey = (Key, String, String);
 
@@ -284,7 +287,7 @@ pub struct Delta {
     /// (key, kind, bucket) → count.
     pub durations: BTreeMap<(Key, String, i64), f64>,
     /// (key, reviewer, reason code or "", source) → [reviews, overrides].
-    pub overrides: BTreeMap<(Key, i64, String, String), [f64; 2]>,
+    pub overrides: BTreeMap<OverrideKey, [f64; 2]>,
     /// (hour, market, language, model) → decisions.
     pub languages: BTreeMap<Key, f64>,
     /// (key, target, class) → [`ESTIMATE_MEASURES`].
@@ -613,6 +616,86 @@ impl Delta {
     }
 }
 
+/// A measure vector with only its non-zero entries, as (index, value): a review touches a
+/// handful of the hundreds of measures of its rows.
+type Sparse = Vec<(usize, f64)>;
+
+/// A [`Delta`] as it waits in `rollup_queue` (JSON): maps as lists, vectors sparse.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Queued {
+    ads: Vec<(Key, Sparse)>,
+    categories: Vec<(Key, Sparse)>,
+    durations: Vec<((Key, String, i64), f64)>,
+    overrides: Vec<(OverrideKey, [f64; 2])>,
+    languages: Vec<(Key, f64)>,
+    estimates: Vec<(EstimateKey, Sparse)>,
+}
+
+fn sparse(v: Vec<f64>) -> Sparse {
+    v.into_iter()
+        .enumerate()
+        .filter(|(_, x)| *x != 0.0)
+        .collect()
+}
+
+/// A sparse vector back at its full width; an index beyond it is refused.
+fn dense(s: Sparse, width: usize) -> Result<Vec<f64>, String> {
+    let mut v = vec![0.0; width];
+    for (i, x) in s {
+        *v.get_mut(i)
+            .ok_or_else(|| format!("measure {i} of a queued rollup row is beyond {width}"))? = x;
+    }
+    Ok(v)
+}
+
+fn dense_map<K: Ord>(
+    rows: Vec<(K, Sparse)>,
+    width: usize,
+) -> Result<BTreeMap<K, Vec<f64>>, String> {
+    rows.into_iter()
+        .map(|(k, s)| Ok((k, dense(s, width)?)))
+        .collect()
+}
+
+impl Delta {
+    /// The delta as JSON for `rollup_queue` (f64 values round-trip exactly: serde_json's
+    /// `float_roundtrip` parser).
+    pub fn to_queued(&self) -> String {
+        let d = self.clone().without_zeros();
+        let q = Queued {
+            ads: d.ads.into_iter().map(|(k, v)| (k, sparse(v))).collect(),
+            categories: d
+                .categories
+                .into_iter()
+                .map(|(k, v)| (k, sparse(v)))
+                .collect(),
+            durations: d.durations.into_iter().collect(),
+            overrides: d.overrides.into_iter().collect(),
+            languages: d.languages.into_iter().collect(),
+            estimates: d
+                .estimates
+                .into_iter()
+                .map(|(k, v)| (k, sparse(v)))
+                .collect(),
+        };
+        serde_json::to_string(&q).expect("a delta serialises")
+    }
+
+    /// Reads what [`Delta::to_queued`] wrote.
+    pub fn from_queued(json: &str) -> Result<Delta, String> {
+        let q: Queued =
+            serde_json::from_str(json).map_err(|e| format!("a queued rollup delta: {e}"))?;
+        Ok(Delta {
+            ads: dense_map(q.ads, AD_MEASURES.len())?,
+            categories: dense_map(q.categories, CAT_MEASURES.len())?,
+            durations: q.durations.into_iter().collect(),
+            overrides: q.overrides.into_iter().collect(),
+            languages: q.languages.into_iter().collect(),
+            estimates: dense_map(q.estimates, ESTIMATE_MEASURES.len())?,
+        })
+    }
+}
+
 /// The two granularities the rollups are kept at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grain {
@@ -649,5 +732,63 @@ fn add_ht(r: &mut [f64], at: usize, w: f64, hit: bool, sign: f64) {
     r[at + 1] += sign * w * w;
     if hit {
         r[at + 2] += sign * w;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_delta_reads_back_exactly() {
+        let facts = DecisionFacts {
+            ad_id: 7,
+            market: "DE".into(),
+            language: "de".into(),
+            model_version: "v1".into(),
+            decided_at: 1_700_000_000_123,
+            submitted_at: 1_700_000_000_000,
+            scores: [0.91, 0.1, 0.333, 0.0, 0.05, 0.2, 0.0, 0.7, 0.01, 0.02],
+            action: "approve".into(),
+            reasons: vec![],
+            audit_sample: true,
+            sampling_probability: 0.03,
+            latency_ms: 1.25,
+            daily_budget_usd: 137.5,
+        };
+        let mut d = Delta::default();
+        d.decision(&facts);
+        let verdict = FinalVerdict {
+            reject: true,
+            categories: vec![Category::ALL[0], Category::ALL[7]],
+        };
+        d.verdict(&facts, &verdict, 1.0);
+        d.work(
+            &facts,
+            &ReviewWork {
+                reviewer_id: 3,
+                source: "audit".into(),
+                reject: true,
+                overrode: true,
+                reason_code: Some("scam".into()),
+                status_before: "approved".into(),
+                started_at: 1_700_000_100_000,
+                finished_at: 1_700_000_160_000,
+                due_at: 1_700_000_900_000,
+            },
+            1.0,
+        );
+        let json = d.to_queued();
+        let back = Delta::from_queued(&json).unwrap();
+        assert_eq!(back, d.clone().without_zeros());
+        assert!(back.differences(&d).is_empty());
+        // Sparse: far smaller than the hundreds of measures of its rows written out.
+        let measures: usize = d.ads.values().map(Vec::len).sum::<usize>()
+            + d.categories.values().map(Vec::len).sum::<usize>()
+            + d.estimates.values().map(Vec::len).sum::<usize>();
+        assert!(json.len() < measures * 2, "{} bytes", json.len());
+        assert!(Delta::from_queued("{").is_err());
+        let too_wide = json.replacen("[[0,", "[[9999,", 1);
+        assert!(Delta::from_queued(&too_wide).is_err());
     }
 }

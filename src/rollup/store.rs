@@ -5,7 +5,7 @@ use super::{
     AD_MEASURES, CAT_MEASURES, DecisionFacts, Delta, ESTIMATE_MEASURES, FinalVerdict, Grain, Key,
     ReviewWork,
 };
-use crate::platform::db::{Db, Flag, WriteTx};
+use crate::platform::db::{Backend, Db, Flag, WriteTx};
 use crate::platform::time::Millis;
 use crate::vocab::policy::Category;
 use std::collections::BTreeMap;
@@ -18,6 +18,21 @@ impl Delta {
         let daily = delta.daily();
         delta.write(tx, Grain::Hour).await?;
         daily.write(tx, Grain::Day).await
+    }
+
+    /// Queues the delta for [`fold`] inside the caller's transaction: one small row instead
+    /// of a dozen upserts on rollup rows every concurrent review shares (and would hold
+    /// locked until it commits). Reviews and undos write this way; decision batches, which
+    /// sum hundreds of ads per row, [`Delta::flush`] directly.
+    pub async fn enqueue(self, tx: &mut WriteTx) -> sqlx::Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("insert into rollup_queue (delta) values ($1)")
+            .bind(self.to_queued())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     async fn write(self, tx: &mut WriteTx, grain: Grain) -> sqlx::Result<()> {
@@ -352,8 +367,77 @@ impl Pending {
                 self.delta.verdict(&f, v, 1.0);
             }
         }
-        self.delta.flush(tx).await
+        self.delta.enqueue(tx).await
     }
+}
+
+/// Queued deltas folded per transaction: enough that a busy minute's reviews fold in a few
+/// statements, few enough that the transaction stays short.
+const FOLD_BATCH: i64 = 2_000;
+
+/// The PostgreSQL advisory lock that keeps folding to one server at a time.
+const FOLD_LOCK: i64 = 0x414d_534f_0001;
+
+/// One folder per process; the advisory lock covers several servers on one database.
+static FOLDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Folds the queued review deltas into the rollup tables, oldest first, until the queue is
+/// empty: each batch is deleted from the queue and added to the rollups in one transaction,
+/// so a delta counts exactly once whatever crashes. Returns how many deltas it folded.
+pub async fn fold(db: &Db) -> sqlx::Result<usize> {
+    let _one = FOLDING.lock().await;
+    let mut folded = 0;
+    loop {
+        // A read first: an empty queue (most ticks) costs no write turn.
+        let (waiting,): (i64,) =
+            sqlx::query_as("select count(*) from (select 1 from rollup_queue limit 1) q")
+                .fetch_one(db.pool())
+                .await?;
+        if waiting == 0 {
+            return Ok(folded);
+        }
+        let mut tx = db.begin_batch_write().await?;
+        if tx.backend() == Backend::Postgres {
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind(FOLD_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "delete from rollup_queue where id in \
+             (select id from rollup_queue order by id limit $1) returning delta",
+        )
+        .bind(FOLD_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(folded);
+        }
+        let n = rows.len();
+        let mut delta = Delta::default();
+        for (json,) in rows {
+            delta.merge(Delta::from_queued(&json).map_err(|e| sqlx::Error::Decode(e.into()))?);
+        }
+        delta.flush(&mut tx).await?;
+        tx.commit().await?;
+        folded += n;
+        if (n as i64) < FOLD_BATCH {
+            return Ok(folded);
+        }
+    }
+}
+
+/// The deltas still queued, summed (hourly keys): what the rollups will add when folded.
+pub async fn queued(db: &Db) -> sqlx::Result<Delta> {
+    let mut delta = Delta::default();
+    let rows: Vec<(String,)> = sqlx::query_as("select delta from rollup_queue")
+        .fetch_all(db.pool())
+        .await?;
+    for (json,) in rows {
+        delta.merge(Delta::from_queued(&json).map_err(|e| sqlx::Error::Decode(e.into()))?);
+    }
+    Ok(delta)
 }
 
 /// Every rollup computed from scratch from the raw decisions and reviews.
@@ -476,6 +560,10 @@ pub async fn stored(db: &Db, grain: Grain) -> sqlx::Result<Delta> {
 pub async fn rebuild(db: &Db) -> sqlx::Result<()> {
     let delta = recompute(db).await?;
     let mut tx = db.begin_write().await?;
+    // What is queued is part of what the raw rows already say.
+    sqlx::query("delete from rollup_queue")
+        .execute(&mut *tx)
+        .await?;
     for table in [
         "rollup_ads",
         "rollup_categories",

@@ -64,6 +64,12 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     if amso_core::rollup::store::ensure_built(&db).await? {
         tracing::info!("dashboard rollups rebuilt from the decisions and reviews");
     }
+    // What a server stopped abruptly had queued is folded before anything is served.
+    amso_core::rollup::store::fold(&db).await?;
+    let folder = tokio::spawn(jobs::rollup_fold::run_every(
+        db.clone(),
+        state_config.rollup_fold_ms,
+    ));
     let drift_checker = tokio::spawn(jobs::drift_check::run_every(
         db.clone(),
         state_config.drift_check_seconds,
@@ -101,6 +107,10 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let _ = stop_workers.send(true);
     for worker in workers {
         let _ = worker.await;
+    }
+    folder.abort();
+    if let Err(e) = amso_core::rollup::store::fold(&db).await {
+        tracing::warn!(error = %e, "folding queued rollup changes at stop failed");
     }
     db.close().await;
     tracing::info!("stopped cleanly");

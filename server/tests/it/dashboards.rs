@@ -227,6 +227,13 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         .await
         .unwrap();
 
+        // The three reviews queued their rollup changes; the server's folder writes them.
+        let queued = rollup::store::queued(&t.db).await.unwrap();
+        assert!(!queued.is_empty(), "{}: nothing queued", t.label);
+        assert_eq!(rollup::store::fold(&t.db).await.unwrap(), 3, "{}", t.label);
+        assert!(rollup::store::queued(&t.db).await.unwrap().is_empty());
+        assert_eq!(rollup::store::fold(&t.db).await.unwrap(), 0, "{}", t.label);
+
         // 1. What was kept incrementally is what the raw rows say.
         let stored = rollup::store::stored(&t.db, rollup::Grain::Hour)
             .await

@@ -165,3 +165,36 @@ async fn demo_accounts_are_flagged_until_their_password_changes() {
         assert!(!demo.contains(&"admin@amso.test".to_string()));
     }
 }
+
+/// On SQLite, a person's write waiting for the writer's turn goes ahead of batch writes that
+/// queued before it: a reviewer waits for the batch already running, not for a queue of them.
+#[tokio::test]
+async fn people_write_before_queued_batches_on_sqlite() {
+    use std::sync::{Arc, Mutex};
+    let t = sqlite().await;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let running = t.db.begin_batch_write().await.unwrap();
+    let mut waiting = Vec::new();
+    for name in ["batch 1", "batch 2", "person", "batch 3"] {
+        let db = t.db.clone();
+        let order = order.clone();
+        waiting.push(tokio::spawn(async move {
+            let tx = if name == "person" {
+                db.begin_write().await.unwrap()
+            } else {
+                db.begin_batch_write().await.unwrap()
+            };
+            order.lock().unwrap().push(name);
+            tx.commit().await.unwrap();
+        }));
+        // Each has started waiting before the next arrives.
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    running.commit().await.unwrap();
+    for w in waiting {
+        w.await.unwrap();
+    }
+    let order = order.lock().unwrap().clone();
+    assert_eq!(order[0], "person", "{order:?}");
+    assert_eq!(order.len(), 4, "{order:?}");
+}

@@ -98,6 +98,8 @@ pub async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<V
 
     let settings = DeskSettings::default();
     let mut phases = serde_json::Map::new();
+    // The server's folder runs beside the reviewers, as it would in `amso serve`.
+    let folder = tokio::spawn(crate::jobs::rollup_fold::run_every(db.clone(), 200));
     let mut claimed_all: Vec<i64> = Vec::new();
     for (phase, pause) in [
         ("back_to_back", Duration::ZERO),
@@ -172,6 +174,8 @@ pub async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<V
             }),
         );
     }
+    folder.abort();
+    amso_core::rollup::store::fold(&db).await?;
     let distinct: std::collections::HashSet<i64> = claimed_all.iter().copied().collect();
     let double = review::verdicts::tasks_reviewed_twice(&db).await?;
     db.close().await;
