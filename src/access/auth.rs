@@ -150,23 +150,27 @@ pub async fn login(
 }
 
 async fn start_attempt(db: &Db, email: &str, ip: Option<&str>, now: Millis) -> sqlx::Result<i64> {
+    let mut tx = db.begin_write().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into login_attempts (email, ip, at, outcome) values ($1, $2, $3, 'pending') returning id",
     )
     .bind(email)
     .bind(ip)
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(id)
 }
 
 async fn finish_attempt(db: &Db, id: i64, outcome: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin_write().await?;
     sqlx::query("update login_attempts set outcome = $1 where id = $2")
         .bind(outcome)
         .bind(id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -256,10 +260,12 @@ async fn over_limit(
 
 /// Forgets login attempts older than `before` (kept for the known-address rule).
 pub async fn prune_attempts(db: &Db, before: Millis) -> sqlx::Result<u64> {
+    let mut tx = db.begin_write().await?;
     let r = sqlx::query("delete from login_attempts where at < $1")
         .bind(before)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(r.rows_affected())
 }
 

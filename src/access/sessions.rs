@@ -2,6 +2,8 @@
 //! expiry, so a restart (or another instance on the same PostgreSQL) keeps people logged in.
 //! Rows are keyed by a SHA-256 of the session id: the cookie's value is never stored, so a
 //! copy of the table opens no session. The web server's session store is a thin adapter.
+//! Writes take the writer's turn like every other write (on SQLite a write straight on the
+//! pool would meet the turn's holder in the busy handler).
 
 use crate::platform::db::Db;
 use crate::platform::time::Millis;
@@ -20,6 +22,7 @@ pub async fn insert_new(
     data: &str,
     expires_at: Millis,
 ) -> sqlx::Result<bool> {
+    let mut tx = db.begin_write().await?;
     let inserted = sqlx::query(
         "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
          on conflict (id) do nothing",
@@ -28,8 +31,9 @@ pub async fn insert_new(
     .bind(user_id)
     .bind(data)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
 }
 
@@ -41,6 +45,7 @@ pub async fn save(
     data: &str,
     expires_at: Millis,
 ) -> sqlx::Result<()> {
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "insert into sessions (id, user_id, data, expires_at) values ($1, $2, $3, $4) \
          on conflict (id) do update set user_id = excluded.user_id, data = excluded.data, \
@@ -50,8 +55,9 @@ pub async fn save(
     .bind(user_id)
     .bind(data)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -79,29 +85,35 @@ pub async fn user_of(db: &Db, id: &str, now: Millis) -> sqlx::Result<Option<i64>
 
 /// Ends a session.
 pub async fn delete(db: &Db, id: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin_write().await?;
     sqlx::query("delete from sessions where id = $1")
         .bind(key_of(id))
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
 /// Ends every session of a user except `keep` (the session making the change, if it is
 /// theirs); returns how many ended.
 pub async fn end_for_user(db: &Db, user_id: i64, keep: Option<&str>) -> sqlx::Result<u64> {
+    let mut tx = db.begin_write().await?;
     let r = sqlx::query("delete from sessions where user_id = $1 and id <> $2")
         .bind(user_id)
         .bind(keep.map(key_of).unwrap_or_default())
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(r.rows_affected())
 }
 
 /// Deletes every session expired at `now`.
 pub async fn delete_expired(db: &Db, now: Millis) -> sqlx::Result<()> {
+    let mut tx = db.begin_write().await?;
     sqlx::query("delete from sessions where expires_at <= $1")
         .bind(now)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
