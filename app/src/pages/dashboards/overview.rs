@@ -15,6 +15,7 @@ use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 /// The overview page.
 #[component]
@@ -41,7 +42,7 @@ fn Overview() -> impl IntoView {
             lead="How well the automation works, what it costs and where it drifts. Changes compare with the window of the same length just before."
             filters=Filters::ALL
             board
-            body=move |b| view! { <OverviewBody board=b/> }
+            body=move |b| view! { <OverviewBody board=b query/> }
         >
         <div class="live-bar">
             <LiveIndicator live/>
@@ -155,7 +156,9 @@ fn cost_per_1k(k: &Kpis) -> Option<amso_core::metrics::estimate::Interval> {
 }
 
 #[component]
-fn OverviewBody(board: OverviewBoard) -> impl IntoView {
+/// `query` is the page's URL query, read once where the router is known: the body renders
+/// inside a transition that can outlive it (an SSR render racing a navigation).
+fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
     let OverviewBoard {
         data,
         automation_chart,
@@ -257,9 +260,9 @@ fn OverviewBody(board: OverviewBoard) -> impl IntoView {
             <BacklogTile backlog=data.backlog.clone()/>
         </div>
         <p class="hint">"The SLA change is the share within SLA; the cost change is per 1,000 ads. Precision, recall and the error costs are model-assisted (calibrated scores of every decided ad, corrected by the audit samples' residuals), with the audit-only (Horvitz–Thompson) figures beside them; 95% Wilson intervals on effective sample sizes. See the Quality page."</p>
-        <DriftBox cells=data.drift.clone() alerts=data.alerts.clone()/>
-        <TripwireBox alerts=data.tripwires.clone()/>
-        <MarketTable rows=data.markets.clone() sparklines/>
+        <DriftBox cells=data.drift.clone() alerts=data.alerts.clone() query/>
+        <TripwireBox alerts=data.tripwires.clone() query/>
+        <MarketTable rows=data.markets.clone() sparklines query/>
         <div class="chart-grid">
             <ChartFigure svg=automation_chart testid="chart-automation">
                 <table class="table compact">
@@ -310,8 +313,11 @@ fn BacklogTile(backlog: Vec<Backlog>) -> impl IntoView {
 
 /// Slices in watch or drifted, and the latest alerts with links to the drift tab.
 #[component]
-fn DriftBox(cells: Vec<DriftCell>, alerts: Vec<DriftAlert>) -> impl IntoView {
-    let query = use_query_map();
+fn DriftBox(
+    cells: Vec<DriftCell>,
+    alerts: Vec<DriftAlert>,
+    query: Memo<ParamsMap>,
+) -> impl IntoView {
     let drifted = cells
         .iter()
         .filter(|c| c.band == Some(DriftBand::Drifted))
@@ -365,8 +371,7 @@ fn DriftBox(cells: Vec<DriftCell>, alerts: Vec<DriftAlert>) -> impl IntoView {
 /// The estimates' tripwire alerts: where the model's calibrated scores alone fell outside the
 /// model-assisted interval (a new kind of violation the model does not know).
 #[component]
-fn TripwireBox(alerts: Vec<TripwireAlert>) -> impl IntoView {
-    let query = use_query_map();
+fn TripwireBox(alerts: Vec<TripwireAlert>, query: Memo<ParamsMap>) -> impl IntoView {
     (!alerts.is_empty()).then(|| view! {
         <section class="card" data-testid="tripwire-alerts">
             <h2>"Tripwire " <span class="badge badge-warn">{format!("{} recent", alerts.len())}</span></h2>
@@ -407,8 +412,11 @@ fn estimate_cell(e: Option<&Estimate>) -> AnyView {
 
 /// One row per market with the same figures as the tiles and a daily sparkline.
 #[component]
-fn MarketTable(rows: Vec<MarketRow>, sparklines: Vec<String>) -> impl IntoView {
-    let query = use_query_map();
+fn MarketTable(
+    rows: Vec<MarketRow>,
+    sparklines: Vec<String>,
+    query: Memo<ParamsMap>,
+) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"By market"</h2>
