@@ -15,6 +15,7 @@ use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 /// The drift page.
 #[component]
@@ -45,7 +46,7 @@ fn Drift() -> impl IntoView {
             lead="How far each slice's score distribution has moved from a reference window (PSI over 20 score bins: below 0.1 stable, 0.1–0.2 watch, 0.2 and above drifted)."
             filters=Filters::WINDOW_AND_MODEL
             board
-            body=move |b| view! { <DriftBody board=b/> }
+            body=move |b| view! { <DriftBody board=b query/> }
         />
     }
 }
@@ -66,8 +67,9 @@ fn band_named(name: &str) -> Option<DriftBand> {
 }
 
 #[component]
-fn DriftBody(board: DriftBoard) -> impl IntoView {
-    let query = use_query_map();
+/// `query` comes from the page (see the overview's body): this renders inside a transition
+/// that can outlive the router.
+fn DriftBody(board: DriftBoard, query: Memo<ParamsMap>) -> impl IntoView {
     let set = use_set_query();
     let DriftBoard {
         data,

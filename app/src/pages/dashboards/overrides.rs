@@ -15,6 +15,7 @@ use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 /// The overrides page.
 #[component]
@@ -38,7 +39,7 @@ fn Overrides() -> impl IntoView {
             lead="Human-checked automatic decisions (audit samples and appeals) where the reviewer's final verdict differs from the machine's action."
             filters=Filters::WINDOW_AND_MODEL
             board
-            body=move |b| view! { <OverridesBody board=b/> }
+            body=move |b| view! { <OverridesBody board=b query/> }
         />
     }
 }
@@ -55,8 +56,9 @@ fn sums<'a>(cells: impl Iterator<Item = &'a OverrideCell>) -> (f64, f64) {
 }
 
 #[component]
-fn OverridesBody(board: OverridesBoard) -> impl IntoView {
-    let query = use_query_map();
+/// `query` comes from the page (see the overview's body): this renders inside a transition
+/// that can outlive the router.
+fn OverridesBody(board: OverridesBoard, query: Memo<ParamsMap>) -> impl IntoView {
     let OverridesBoard { data, trend_chart } = board;
     let q = query.read_untracked();
     let (sel_market, sel_category) = (
