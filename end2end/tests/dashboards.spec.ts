@@ -122,9 +122,13 @@ test('the quality page shows model-assisted figures for every category, with aud
   await expect(rows.first().getByTestId('quality-method')).toHaveText('audit-only');
   await expect(rows.first().locator('td').nth(0)).not.toHaveText(firstPrecision ?? '');
   await keep(page, 'quality-audit-only');
-  // Ops heads can refit the calibration maps on demand.
-  await page.getByTestId('refit-calibration').click();
-  await expect(page.getByText(/maps refitted/)).toBeVisible();
+  // Ops heads can refit the calibration maps on demand. The switch above re-renders the page;
+  // a click on the button it replaced is lost, so the click is retried until it answers.
+  await page.waitForLoadState('networkidle');
+  await expect(async () => {
+    await page.getByTestId('refit-calibration').click();
+    await expect(page.getByText(/maps refitted/)).toBeVisible({ timeout: 3000 });
+  }).toPass({ timeout: 30000 });
 });
 
 test('an ops head applies a suggested threshold and finds it audited', async ({ page }) => {
