@@ -660,8 +660,8 @@ fn dense_map<K: Ord>(
 impl Delta {
     /// The delta as JSON for `rollup_queue` (f64 values round-trip exactly: serde_json's
     /// `float_roundtrip` parser).
-    pub fn to_queued(&self) -> String {
-        let d = self.clone().without_zeros();
+    pub fn into_queued(self) -> String {
+        let d = self.without_zeros();
         let q = Queued {
             ads: d.ads.into_iter().map(|(k, v)| (k, sparse(v))).collect(),
             categories: d
@@ -681,7 +681,7 @@ impl Delta {
         serde_json::to_string(&q).expect("a delta serialises")
     }
 
-    /// Reads what [`Delta::to_queued`] wrote.
+    /// Reads what [`Delta::into_queued`] wrote.
     pub fn from_queued(json: &str) -> Result<Delta, String> {
         let q: Queued =
             serde_json::from_str(json).map_err(|e| format!("a queued rollup delta: {e}"))?;
@@ -778,7 +778,7 @@ mod tests {
             },
             1.0,
         );
-        let json = d.to_queued();
+        let json = d.clone().into_queued();
         let back = Delta::from_queued(&json).unwrap();
         assert_eq!(back, d.clone().without_zeros());
         assert!(back.differences(&d).is_empty());

@@ -29,7 +29,7 @@ impl Delta {
             return Ok(());
         }
         sqlx::query("insert into rollup_queue (delta) values ($1)")
-            .bind(self.to_queued())
+            .bind(self.into_queued())
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -417,7 +417,7 @@ pub async fn fold(db: &Db) -> sqlx::Result<usize> {
         let n = rows.len();
         let mut delta = Delta::default();
         for (json,) in rows {
-            delta.merge(Delta::from_queued(&json).map_err(|e| sqlx::Error::Decode(e.into()))?);
+            delta.merge(read_queued(&json)?);
         }
         delta.flush(&mut tx).await?;
         tx.commit().await?;
@@ -428,6 +428,11 @@ pub async fn fold(db: &Db) -> sqlx::Result<usize> {
     }
 }
 
+/// A queued delta, or a decode error (the queue only holds what [`Delta::enqueue`] wrote).
+fn read_queued(json: &str) -> sqlx::Result<Delta> {
+    Delta::from_queued(json).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
 /// The deltas still queued, summed (hourly keys): what the rollups will add when folded.
 pub async fn queued(db: &Db) -> sqlx::Result<Delta> {
     let mut delta = Delta::default();
@@ -435,7 +440,7 @@ pub async fn queued(db: &Db) -> sqlx::Result<Delta> {
         .fetch_all(db.pool())
         .await?;
     for (json,) in rows {
-        delta.merge(Delta::from_queued(&json).map_err(|e| sqlx::Error::Decode(e.into()))?);
+        delta.merge(read_queued(&json)?);
     }
     Ok(delta)
 }
