@@ -26,6 +26,8 @@ pub mod report;
 pub mod review;
 #[cfg(feature = "server")]
 pub mod rollup;
+#[cfg(feature = "server")]
+pub mod rules;
 
 /// Property tests over untrusted input (ads, JSONL files, weeks, time zones, CSV cells).
 #[cfg(all(test, feature = "server"))]

@@ -21,6 +21,7 @@ pub struct ClaimedAd {
     pub language: Option<String>,
     pub submitted_at: Millis,
     pub daily_budget_usd: f64,
+    pub advertiser_id: String,
 }
 
 /// Claims up to `limit` queued ads for `worker` until `now + lease_ms`. Ads whose earlier
@@ -41,7 +42,7 @@ pub async fn claim(
         "update ads set lease_owner = $1, lease_expires_at = $2 where id in (\
          select id from ads where status = 'queued' and (lease_expires_at is null or lease_expires_at < $3) \
          order by submitted_at, id limit $4 {lock}) \
-         returning id, market, headline, body, landing_url, language, submitted_at, daily_budget_usd"
+         returning id, market, headline, body, landing_url, language, submitted_at, daily_budget_usd, advertiser_id"
     );
     type Row = (
         i64,
@@ -52,6 +53,7 @@ pub async fn claim(
         Option<String>,
         i64,
         f64,
+        String,
     );
     // Through the writer's turn like every other write: on SQLite a write straight on the
     // pool would collide with the turn's holder and both would sleep in the busy handler.
@@ -76,6 +78,7 @@ pub async fn claim(
                 language,
                 submitted_at,
                 daily_budget_usd,
+                advertiser_id,
             )| {
                 Some(ClaimedAd {
                     id,
@@ -86,6 +89,7 @@ pub async fn claim(
                     language,
                     submitted_at,
                     daily_budget_usd,
+                    advertiser_id,
                 })
             },
         )
@@ -113,6 +117,7 @@ fn source_of(route: Route) -> Source {
         Route::Uncertain => Source::Uncertain,
         Route::Restricted => Source::Restricted,
         Route::Audit => Source::Audit,
+        Route::Escalation => Source::Escalation,
     }
 }
 
@@ -136,6 +141,43 @@ pub async fn record(
     model_version: &str,
     thresholds_version: i64,
     decided: &[Decided],
+    now: Millis,
+) -> sqlx::Result<usize> {
+    record_with_rules(
+        db,
+        worker,
+        model_version,
+        thresholds_version,
+        decided,
+        &[],
+        now,
+    )
+    .await
+}
+
+/// A rule that matched an ad being decided, kept in `rule_hits` with the decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fired {
+    pub ad_id: i64,
+    pub rule_id: i64,
+    pub version: i64,
+    /// `live` or `background`.
+    pub mode: &'static str,
+    /// The rule's action kind: `reject`, `review` or `flag`.
+    pub action: &'static str,
+    /// A live review rule's priority: multiplies the review task's risk.
+    pub priority: Option<f64>,
+}
+
+/// [`record`], with the rules that matched the ads: their hits are stored in the same
+/// transaction, for the ads whose decision was stored.
+pub async fn record_with_rules(
+    db: &Db,
+    worker: &str,
+    model_version: &str,
+    thresholds_version: i64,
+    decided: &[Decided],
+    fired: &[Fired],
     now: Millis,
 ) -> sqlx::Result<usize> {
     if decided.is_empty() {
@@ -223,11 +265,16 @@ pub async fn record(
         .filter_map(|d| {
             let route = d.verdict.route?;
             let top = d.scores.iter().copied().fold(0.0f32, f32::max);
+            let priority = fired
+                .iter()
+                .filter(|f| f.ad_id == d.ad_id)
+                .filter_map(|f| f.priority)
+                .fold(1.0f64, f64::max);
             Some(NewTask {
                 ad_id: d.ad_id,
                 source: source_of(route),
                 market: d.market,
-                risk: f64::from(top) * d.daily_budget_usd,
+                risk: f64::from(top) * d.daily_budget_usd * priority,
                 clock_from: d.submitted_at,
                 excluded_reviewer: None,
                 note: None,
@@ -236,6 +283,34 @@ pub async fn record(
         })
         .collect();
     tasks::open(&mut tx, &to_review, now).await?;
+
+    // What the rules said, for the ads stored.
+    let market_of: std::collections::HashMap<i64, Market> =
+        kept.iter().map(|d| (d.ad_id, d.market)).collect();
+    let hits: Vec<(&Fired, Market)> = fired
+        .iter()
+        .filter_map(|f| Some((f, *market_of.get(&f.ad_id)?)))
+        .collect();
+    // 7 parameters a row.
+    for chunk in hits.chunks(400) {
+        let mut sql = String::from(
+            "insert into rule_hits (ad_id, rule_id, version, mode, action, market, at) values ",
+        );
+        sql.push_str(&values_list(tx.backend(), chunk.len(), "(?,?,?,?,?,?,?)"));
+        sql.push_str(" on conflict do nothing");
+        let mut q = sqlx::query(&sql);
+        for (f, market) in chunk {
+            q = q
+                .bind(f.ad_id)
+                .bind(f.rule_id)
+                .bind(f.version)
+                .bind(f.mode)
+                .bind(f.action)
+                .bind(market.code())
+                .bind(now);
+        }
+        q.execute(&mut *tx).await?;
+    }
 
     // Dashboard rollups, in the same transaction as what they count.
     let mut delta = crate::rollup::Delta::default();

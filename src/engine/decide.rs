@@ -88,6 +88,8 @@ pub enum Route {
     Restricted,
     /// A random sample of an automatic decision, for unbiased quality estimates.
     Audit,
+    /// A live rule sent it to the ops heads.
+    Escalation,
 }
 
 impl Route {
@@ -97,6 +99,7 @@ impl Route {
             Route::Uncertain => "uncertain",
             Route::Restricted => "restricted",
             Route::Audit => "audit",
+            Route::Escalation => "escalation",
         }
     }
 }
@@ -154,6 +157,18 @@ pub fn decide(rules: &Rules, market: Market, scores: &[f32; CATEGORIES], draw: f
     } else {
         (Action::Approve, Vec::new(), None)
     };
+    sampled(rules, action, reasons, route, draw)
+}
+
+/// The verdict with its audit draw: automatic decisions are sampled at their action's rate
+/// (the same `draw` decides, so a rule that changes the action redraws nothing).
+fn sampled(
+    rules: &Rules,
+    action: Action,
+    reasons: Vec<Category>,
+    route: Option<Route>,
+    draw: f64,
+) -> Verdict {
     let rate = match action {
         Action::Approve => rules.audit_rate_approve,
         Action::Reject => rules.audit_rate_reject,
@@ -170,6 +185,41 @@ pub fn decide(rules: &Rules, market: Market, scores: &[f32; CATEGORIES], draw: f
         },
         audit_sample,
         sampling_probability: rate,
+    }
+}
+
+/// Applies what the live rules that matched an ad say to the model's verdict. Precedence,
+/// most restrictive first: a rejection (the model's or a rule's) beats a review, which beats
+/// an approval; rules never approve, so no rule can let through what policy prohibits. A
+/// reject rule adds its categories to the model's own reasons. A review rule sends an ad the
+/// model would approve to its queue; an ad the model already routes keeps the model's queue
+/// (its reasons are the more specific). Flags and background rules never reach here.
+/// `draw` must be the draw the model's verdict was sampled with.
+pub fn overrule(
+    rules: &Rules,
+    model: Verdict,
+    reject_for: &[Category],
+    review_in: Option<Route>,
+    draw: f64,
+) -> Verdict {
+    if !reject_for.is_empty() {
+        let mut reasons = if model.action == Action::Reject {
+            model.reasons
+        } else {
+            Vec::new()
+        };
+        for c in reject_for {
+            if !reasons.contains(c) {
+                reasons.push(*c);
+            }
+        }
+        return sampled(rules, Action::Reject, reasons, None, draw);
+    }
+    match review_in {
+        Some(route) if model.action == Action::Approve => {
+            sampled(rules, Action::Review, Vec::new(), Some(route), draw)
+        }
+        _ => model,
     }
 }
 
@@ -286,5 +336,52 @@ mod tests {
             decide(&rules(), Market::Gb, &both, 0.9).action,
             Action::Reject
         );
+    }
+
+    #[test]
+    fn rules_only_ever_tighten_a_decision() {
+        let r = rules();
+        let clean = scores(&[]);
+        let approve = decide(&r, Market::De, &clean, 0.5);
+        // A reject rule beats the model's approval and is sampled at the reject rate.
+        let v = overrule(&r, approve.clone(), &[Category::Scam], None, 0.04);
+        assert_eq!(
+            (v.action, v.reasons.clone()),
+            (Action::Reject, vec![Category::Scam])
+        );
+        assert_eq!(
+            (v.route, v.sampling_probability),
+            (Some(Route::Audit), 0.05)
+        );
+        // ... and beats a review rule and the model's own review.
+        let uncertain = decide(&r, Market::Jp, &scores(&[(Category::Gambling, 0.5)]), 0.5);
+        let v = overrule(
+            &r,
+            uncertain.clone(),
+            &[Category::Scam],
+            Some(Route::Escalation),
+            0.5,
+        );
+        assert_eq!((v.action, v.route), (Action::Reject, None));
+        // A review rule routes an approval, and leaves the model's routing alone.
+        let v = overrule(&r, approve.clone(), &[], Some(Route::Escalation), 0.5);
+        assert_eq!(
+            (v.action, v.route, v.sampling_probability),
+            (Action::Review, Some(Route::Escalation), 1.0)
+        );
+        assert_eq!(
+            overrule(&r, uncertain.clone(), &[], Some(Route::Escalation), 0.5),
+            uncertain
+        );
+        // A model rejection stays one whatever a review rule says; its reasons gain the rule's.
+        let reject = decide(&r, Market::Ae, &scores(&[(Category::Weapons, 0.95)]), 0.5);
+        assert_eq!(
+            overrule(&r, reject.clone(), &[], Some(Route::Uncertain), 0.5),
+            reject
+        );
+        let v = overrule(&r, reject, &[Category::Scam, Category::Weapons], None, 0.5);
+        assert_eq!(v.reasons, vec![Category::Weapons, Category::Scam]);
+        // Nothing matched: the model's verdict as it was.
+        assert_eq!(overrule(&r, approve.clone(), &[], None, 0.5), approve);
     }
 }

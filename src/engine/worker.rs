@@ -10,6 +10,7 @@ use crate::engine::model::runtime::{OnnxModel, RuntimeError};
 use crate::engine::rules_store;
 use crate::platform::db::Db;
 use crate::platform::time::now_millis;
+use crate::rules::live::{AdFacts, LiveRules};
 use crate::vocab::policy::Category;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -237,6 +238,7 @@ pub async fn process_batch(
     scorer: &Scorer,
     config: &WorkerConfig,
     rng: &mut StdRng,
+    live_rules: &mut LiveRules,
 ) -> Result<usize, EngineError> {
     let claimed: Vec<ClaimedAd> = commit::claim(
         db,
@@ -260,14 +262,51 @@ pub async fn process_batch(
         })
         .collect();
     let scores = scorer.score(texts).await?;
+    let now = now_millis();
+    let draws: Vec<f64> = claimed.iter().map(|_| rng.r#gen::<f64>()).collect();
+    let mut verdicts: Vec<_> = claimed
+        .iter()
+        .zip(&scores)
+        .zip(&draws)
+        .map(|((ad, s), draw)| decide(&rules, ad.market, s, *draw))
+        .collect();
+    let set = live_rules.current(db, now).await?;
+    let fired = if set.is_empty() {
+        Vec::new()
+    } else {
+        let first_seen = if set.needs_first_seen {
+            let ids: Vec<&str> = claimed.iter().map(|a| a.advertiser_id.as_str()).collect();
+            crate::rules::live::first_seen(db, &ids).await?
+        } else {
+            Default::default()
+        };
+        let facts: Vec<AdFacts<'_>> = claimed
+            .iter()
+            .zip(&scores)
+            .map(|(ad, s)| AdFacts {
+                id: ad.id,
+                market: ad.market,
+                language: ad.language.as_deref(),
+                headline: &ad.headline,
+                body: &ad.body,
+                landing_url: ad.landing_url.as_deref(),
+                advertiser: &ad.advertiser_id,
+                advertiser_first_seen: first_seen.get(&ad.advertiser_id).copied(),
+                daily_budget_usd: ad.daily_budget_usd,
+                scores: s,
+            })
+            .collect();
+        crate::rules::live::apply(&set, &rules, &facts, &mut verdicts, &draws, now)
+    };
     let per_ad_ms = started.elapsed().as_secs_f64() * 1000.0 / claimed.len() as f64;
     let decided: Vec<Decided> = claimed
         .iter()
         .zip(scores)
-        .map(|(ad, s)| Decided {
+        .zip(verdicts)
+        .map(|((ad, s), verdict)| Decided {
             ad_id: ad.id,
             market: ad.market,
-            verdict: decide(&rules, ad.market, &s, rng.r#gen::<f64>()),
+            verdict,
             scores: s,
             latency_ms: per_ad_ms,
             submitted_at: ad.submitted_at,
@@ -275,13 +314,14 @@ pub async fn process_batch(
             language: ad.language.clone(),
         })
         .collect();
-    let stored = commit::record(
+    let stored = commit::record_with_rules(
         db,
         &config.worker_id,
         &scorer.model_version,
         rules.thresholds_version,
         &decided,
-        now_millis(),
+        &fired,
+        now,
     )
     .await?;
     Ok(stored)
@@ -295,12 +335,13 @@ pub async fn run_worker(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut rng = StdRng::from_entropy();
+    let mut live_rules = LiveRules::default();
     tracing::info!(worker = %config.worker_id, model = %scorer.model_version, "worker started");
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let pause = match process_batch(&db, &scorer, &config, &mut rng).await {
+        let pause = match process_batch(&db, &scorer, &config, &mut rng, &mut live_rules).await {
             Ok(0) => config.idle,
             Ok(n) => {
                 tracing::debug!(decided = n, "batch committed");

@@ -73,9 +73,15 @@ async fn ingested_ads_are_decided_by_the_rules() {
         assert_eq!((again[0].id, again[0].created), (stored[0].id, false));
 
         let mut rng = StdRng::seed_from_u64(9);
-        let n = process_batch(&t.db, &scorer, &worker("w1"), &mut rng)
-            .await
-            .unwrap();
+        let n = process_batch(
+            &t.db,
+            &scorer,
+            &worker("w1"),
+            &mut rng,
+            &mut Default::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(n, 4, "{}", t.label);
         let status = |i: usize| {
             let db = t.db.clone();
@@ -154,9 +160,10 @@ async fn concurrent_workers_never_decide_an_ad_twice() {
             let (db, scorer, config) = (t.db.clone(), scorer.clone(), worker(&format!("w{w}")));
             handles.push(tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(w);
+                let mut live_rules = Default::default();
                 let mut total = 0;
                 loop {
-                    match process_batch(&db, &scorer, &config, &mut rng).await {
+                    match process_batch(&db, &scorer, &config, &mut rng, &mut live_rules).await {
                         Ok(0) => break total,
                         Ok(n) => total += n,
                         Err(amso_core::engine::worker::EngineError::Overloaded) => {
@@ -200,17 +207,29 @@ async fn a_dead_workers_batch_is_finished_by_another_after_its_lease() {
         let mut rng = StdRng::seed_from_u64(1);
         // While the lease holds, nobody else takes those ads.
         assert_eq!(
-            process_batch(&t.db, &scorer, &worker("alive"), &mut rng)
-                .await
-                .unwrap(),
+            process_batch(
+                &t.db,
+                &scorer,
+                &worker("alive"),
+                &mut rng,
+                &mut Default::default()
+            )
+            .await
+            .unwrap(),
             0
         );
         tokio::time::sleep(Duration::from_millis(1100)).await;
         let mut decided = 0;
         loop {
-            let n = process_batch(&t.db, &scorer, &worker("alive"), &mut rng)
-                .await
-                .unwrap();
+            let n = process_batch(
+                &t.db,
+                &scorer,
+                &worker("alive"),
+                &mut rng,
+                &mut Default::default(),
+            )
+            .await
+            .unwrap();
             if n == 0 {
                 break;
             }

@@ -73,9 +73,10 @@ pub async fn e2e(
             };
             tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(1 + i as u64);
+                let mut live_rules = Default::default();
                 let mut decided = 0;
                 loop {
-                    match process_batch(&db, &scorer, &config, &mut rng).await? {
+                    match process_batch(&db, &scorer, &config, &mut rng, &mut live_rules).await? {
                         0 => return Ok::<usize, amso_core::engine::worker::EngineError>(decided),
                         n => decided += n,
                     }

@@ -1,0 +1,429 @@
+//! Backtests: a rule run over the ads decided in a window, measured against what humans
+//! decided.
+//!
+//! - **Precision** is the share of the rule's hits that humans found violating, among hits
+//!   whose final human verdict came from a random audit sample or a routed review (appeals
+//!   and escalations are not random samples and stay out), each weighted by 1 / its
+//!   sampling probability; a Horvitz–Thompson ratio with a Wilson interval on Kish's
+//!   effective sample size, as the Quality page's audit-only figures.
+//! - **New catches** are hits the model approved; of those with a human verdict, how many
+//!   were found violating, and Σ w·y: how many of all the new catches are, estimated.
+//! - **Overlap**: hits the model rejected anyway, and hits every live rule also makes.
+//! - **Review volume** and **cost**: what switching the rule on would have changed per day,
+//!   with the cost model's components (false-positive spend lost, false-negative harm
+//!   avoided, reviewer time) at the rates in force.
+
+use super::matcher::{Facts, Mode, RuleSet, Source};
+use super::spec::{CheckedAction, RuleSpec, SpecError};
+use crate::dashboard::kpis::{self, Rates};
+use crate::metrics::kpi::{Estimate, HtSums, ht_ratio};
+use crate::platform::db::Db;
+use crate::platform::time::Millis;
+use crate::vocab::market::Market;
+use crate::vocab::policy::Category;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The longest window a backtest reads: decisions are kept this long for backtests.
+pub const MAX_DAYS: u32 = 90;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Ads read per query.
+const CHUNK: i64 = 20_000;
+
+/// A rule that overlaps the tested one.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Overlap {
+    pub rule_id: i64,
+    pub name: String,
+    /// Hits of the tested rule this live rule also matches.
+    pub both: u64,
+}
+
+/// The change switching the rule on would have made, per day of the window.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Change {
+    /// Reviews added (negative: taken off the queues).
+    pub reviews_per_day: f64,
+    /// Review capacity per day of the markets the rule hit.
+    pub capacity_per_day: f64,
+    /// Advertiser spend lost to ads wrongly rejected, USD.
+    pub false_positive_usd: f64,
+    /// Harm from harmful ads approved, USD (negative: avoided).
+    pub false_negative_usd: f64,
+    /// Reviewer time, USD.
+    pub review_usd: f64,
+    /// The sum of the three.
+    pub total_usd: f64,
+}
+
+/// A backtest's result.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Backtest {
+    pub rule_id: i64,
+    pub version: i64,
+    pub days: u32,
+    pub from: Millis,
+    pub to: Millis,
+    pub ads_scanned: u64,
+    pub hits: u64,
+    pub by_market: BTreeMap<String, u64>,
+    /// By the category the model scored highest on each hit.
+    pub by_category: BTreeMap<String, u64>,
+    /// By UTC day, `YYYY-MM-DD`.
+    pub by_day: BTreeMap<String, u64>,
+    /// Share of hits humans found violating, weighted; None without labelled hits.
+    pub precision: Option<Estimate>,
+    /// Hits with a human verdict from an audit sample or a routed review.
+    pub labelled: u64,
+    pub new_catches: u64,
+    pub new_catches_labelled: u64,
+    pub new_catches_violating: u64,
+    /// Σ w·y over labelled new catches: how many of all the new catches are violating.
+    pub new_catches_violating_estimate: f64,
+    /// Hits the model rejected anyway.
+    pub overlap_model_rejections: u64,
+    pub overlap_rules: Vec<Overlap>,
+    /// Per day, what switching it on would have changed.
+    pub change: Change,
+    pub elapsed_ms: u64,
+}
+
+/// Why a backtest did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("{0}")]
+    Invalid(#[from] SpecError),
+    #[error("the backtest was cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// One decided ad as the backtest reads it.
+type Row = (
+    i64,            // ad id
+    String,         // market
+    Option<String>, // language
+    String,         // headline
+    String,         // body
+    Option<String>, // landing url
+    String,         // advertiser
+    f64,            // daily budget
+    String,         // ad status
+    String,         // scores JSON
+    String,         // action
+    i64,            // audit sample
+    f64,            // sampling probability
+    i64,            // decided at
+    Option<String>, // route
+);
+
+fn day_of(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// Runs `spec` (rule `rule_id`, `version`) over the ads decided in the `days` before `now`.
+/// `progress` hears the share done; `cancel` stops it between chunks.
+pub async fn run(
+    db: &Db,
+    rule_id: i64,
+    version: i64,
+    spec: &RuleSpec,
+    days: u32,
+    now: Millis,
+    progress: &(dyn Fn(f64) + Send + Sync),
+    cancel: &AtomicBool,
+) -> Result<Backtest, BacktestError> {
+    let started = std::time::Instant::now();
+    if days == 0 || days > MAX_DAYS {
+        return Err(SpecError {
+            field: "days".into(),
+            message: format!("a backtest reads 1 to {MAX_DAYS} days (decisions are kept {MAX_DAYS} days for backtests)"),
+        }
+        .into());
+    }
+    spec.validate(now)?;
+    let tested = RuleSet::compile(&[Source {
+        id: rule_id,
+        version,
+        mode: Mode::Live,
+        spec,
+    }])?;
+    let tested_rule = &tested.rules[0];
+    // Every other live rule, for the overlap.
+    let others = super::store::active(db).await?;
+    let others: Vec<&super::store::Active> = others
+        .iter()
+        .filter(|(id, _, mode, _)| *id != rule_id && *mode == Mode::Live)
+        .collect();
+    let live = RuleSet::compile(
+        &others
+            .iter()
+            .map(|(id, version, mode, spec)| Source {
+                id: *id,
+                version: *version,
+                mode: *mode,
+                spec,
+            })
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+
+    let from = now - i64::from(days) * DAY_MS;
+    let (lo, hi): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "select min(id), max(id) from decisions where decided_at >= $1 and decided_at < $2",
+    )
+    .bind(from)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    let rates = kpis::rates(db).await?;
+    let first_seen = if tested.needs_first_seen {
+        all_first_seen(db).await?
+    } else {
+        HashMap::new()
+    };
+
+    let mut out = Backtest {
+        rule_id,
+        version,
+        days,
+        from,
+        to: now,
+        ads_scanned: 0,
+        hits: 0,
+        by_market: BTreeMap::new(),
+        by_category: BTreeMap::new(),
+        by_day: BTreeMap::new(),
+        precision: None,
+        labelled: 0,
+        new_catches: 0,
+        new_catches_labelled: 0,
+        new_catches_violating: 0,
+        new_catches_violating_estimate: 0.0,
+        overlap_model_rejections: 0,
+        overlap_rules: Vec::new(),
+        change: Change::default(),
+        elapsed_ms: 0,
+    };
+    let mut sample = HtSums::default();
+    let mut overlap: HashMap<usize, u64> = HashMap::new();
+    let mut markets_hit: Vec<String> = Vec::new();
+    let mut reviews_added = 0i64;
+    let mut fp_usd = 0.0;
+    let mut fn_usd = 0.0;
+    let mut reviews_by_market: BTreeMap<String, i64> = BTreeMap::new();
+
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let mut at = lo;
+        while at <= hi {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(BacktestError::Cancelled);
+            }
+            let rows: Vec<Row> = sqlx::query_as(
+                "select a.id, a.market, a.language, a.headline, a.body, a.landing_url, a.advertiser_id, \
+                 a.daily_budget_usd, a.status, d.scores, d.action, d.audit_sample, d.sampling_probability, \
+                 d.decided_at, d.route \
+                 from decisions d join ads a on a.id = d.ad_id \
+                 where d.id >= $1 and d.id < $2 and d.decided_at >= $3 and d.decided_at < $4",
+            )
+            .bind(at)
+            .bind(at + CHUNK)
+            .bind(from)
+            .bind(now)
+            .fetch_all(db.pool())
+            .await?;
+            at += CHUNK;
+            for r in &rows {
+                out.ads_scanned += 1;
+                let Ok(market) = r.1.parse::<Market>() else {
+                    continue;
+                };
+                let scores = parse_scores(&r.9);
+                let facts = Facts {
+                    market,
+                    language: r.2.as_deref(),
+                    headline: &r.3,
+                    body: &r.4,
+                    landing_url: r.5.as_deref(),
+                    advertiser: &r.6,
+                    advertiser_first_seen: first_seen.get(&r.6).copied(),
+                    scores: &scores,
+                    daily_budget_usd: r.7,
+                    now: r.13,
+                };
+                if tested.matches(&facts).is_empty() {
+                    continue;
+                }
+                out.hits += 1;
+                *out.by_market.entry(r.1.clone()).or_default() += 1;
+                if !markets_hit.contains(&r.1) {
+                    markets_hit.push(r.1.clone());
+                }
+                let top = Category::ALL
+                    .into_iter()
+                    .max_by(|a, b| scores[a.index()].total_cmp(&scores[b.index()]))
+                    .unwrap_or(Category::Scam);
+                *out.by_category.entry(top.as_str().to_string()).or_default() += 1;
+                *out.by_day.entry(day_of(r.13)).or_default() += 1;
+                for i in live.matches(&facts) {
+                    *overlap.entry(i).or_default() += 1;
+                }
+                let action = r.10.as_str();
+                if action == "reject" {
+                    out.overlap_model_rejections += 1;
+                }
+                // The sample: audited automatic decisions and routed reviews, settled by a
+                // human (the ad's status is a human one), appeals and escalations left out.
+                let routed = action == "review" && r.14.as_deref() != Some("escalation");
+                let sampled = (r.11 != 0 || routed) && r.12 > 0.0;
+                let verdict = match r.8.as_str() {
+                    "approved" => Some(false),
+                    "rejected" => Some(true),
+                    _ => None,
+                };
+                let label = if sampled { verdict } else { None };
+                let w = 1.0 / r.12.max(1e-9);
+                if let Some(y) = label {
+                    out.labelled += 1;
+                    sample.add(w, y);
+                }
+                // What switching it on changes, by action.
+                match &tested_rule.action {
+                    CheckedAction::Reject(categories) => {
+                        let harm = categories
+                            .iter()
+                            .map(|c| rates.cost.risk_weight_usd[c.index()])
+                            .fold(0.0, f64::max);
+                        if action == "approve" {
+                            out.new_catches += 1;
+                            if let Some(y) = label {
+                                out.new_catches_labelled += 1;
+                                if y {
+                                    out.new_catches_violating += 1;
+                                    out.new_catches_violating_estimate += w;
+                                    fn_usd -= w * harm;
+                                } else {
+                                    fp_usd += w * r.7 * rates.cost.days_lost_per_false_reject;
+                                }
+                            }
+                        } else if action == "review" {
+                            // Rejected outright instead of reviewed.
+                            reviews_added -= 1;
+                            *reviews_by_market.entry(r.1.clone()).or_default() -= 1;
+                            if label == Some(false) {
+                                fp_usd += r.7 * rates.cost.days_lost_per_false_reject;
+                            }
+                        }
+                    }
+                    CheckedAction::Review { .. } => {
+                        if action == "approve" {
+                            out.new_catches += 1;
+                            reviews_added += 1;
+                            *reviews_by_market.entry(r.1.clone()).or_default() += 1;
+                            if let Some(y) = label {
+                                out.new_catches_labelled += 1;
+                                if y {
+                                    out.new_catches_violating += 1;
+                                    out.new_catches_violating_estimate += w;
+                                    fn_usd -= w * rates.cost.risk_weight_usd[top.index()];
+                                }
+                            }
+                        }
+                    }
+                    CheckedAction::Flag(_) => {
+                        if action == "approve" {
+                            out.new_catches += 1;
+                            if let Some(y) = label {
+                                out.new_catches_labelled += 1;
+                                if y {
+                                    out.new_catches_violating += 1;
+                                    out.new_catches_violating_estimate += w;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            progress(((at - lo) as f64 / (hi - lo + 1) as f64).min(1.0));
+        }
+    }
+    out.precision = ht_ratio(&sample);
+    out.overlap_rules = live
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let both = *overlap.get(&i)?;
+            Some(Overlap {
+                rule_id: r.id,
+                name: r.name.clone(),
+                both,
+            })
+        })
+        .collect();
+    out.overlap_rules.sort_by(|a, b| b.both.cmp(&a.both));
+    let handling_ms = mean_handling_ms(db, from, now).await?;
+    let per_day = f64::from(days);
+    let review_usd: f64 = reviews_by_market
+        .iter()
+        .map(|(m, n)| *n as f64 * handling_ms / 3.6e6 * rates.hourly(m))
+        .sum();
+    out.change = Change {
+        reviews_per_day: reviews_added as f64 / per_day,
+        capacity_per_day: capacity(&rates, &markets_hit),
+        false_positive_usd: fp_usd / per_day,
+        false_negative_usd: fn_usd / per_day,
+        review_usd: review_usd / per_day,
+        total_usd: (fp_usd + fn_usd + review_usd) / per_day,
+    };
+    out.elapsed_ms = started.elapsed().as_millis() as u64;
+    progress(1.0);
+    Ok(out)
+}
+
+fn parse_scores(json: &str) -> [f32; crate::engine::model::CATEGORIES] {
+    let mut out = [0.0; crate::engine::model::CATEGORIES];
+    if let Ok(v) = serde_json::from_str::<Vec<f32>>(json) {
+        for (o, s) in out.iter_mut().zip(v) {
+            *o = s;
+        }
+    }
+    out
+}
+
+fn capacity(rates: &Rates, markets: &[String]) -> f64 {
+    rates
+        .capacity_per_day
+        .iter()
+        .filter(|(m, _)| markets.is_empty() || markets.contains(m))
+        .map(|(_, c)| *c)
+        .sum()
+}
+
+/// The mean time a review took in the window (60 s when there were none).
+async fn mean_handling_ms(db: &Db, from: Millis, to: Millis) -> sqlx::Result<f64> {
+    let (mean,): (Option<f64>,) = sqlx::query_as(
+        "select avg(cast(finished_at - started_at as double precision)) from reviews \
+         where finished_at >= $1 and finished_at < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(mean.unwrap_or(60_000.0))
+}
+
+/// Every advertiser's first ad.
+async fn all_first_seen(db: &Db) -> sqlx::Result<HashMap<String, Millis>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("select advertiser_id, min(submitted_at) from ads group by advertiser_id")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().collect())
+}
