@@ -190,6 +190,31 @@ mod conversions {
         }
     }
 
+    impl From<amso_core::rules::store::RuleError> for AppError {
+        fn from(e: amso_core::rules::store::RuleError) -> Self {
+            use amso_core::rules::store::RuleError;
+            match &e {
+                RuleError::Invalid(_) => AppError::new(ErrorKind::Invalid, e.to_string()),
+                RuleError::NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
+                RuleError::Transition { .. } | RuleError::SecondPerson(_) => {
+                    AppError::new(ErrorKind::Conflict, e.to_string())
+                }
+                RuleError::Db(db) => internal(db),
+            }
+        }
+    }
+
+    impl From<amso_core::rules::backtest::BacktestError> for AppError {
+        fn from(e: amso_core::rules::backtest::BacktestError) -> Self {
+            use amso_core::rules::backtest::BacktestError;
+            match &e {
+                BacktestError::Invalid(_) => AppError::new(ErrorKind::Invalid, e.to_string()),
+                BacktestError::Cancelled => AppError::new(ErrorKind::Conflict, e.to_string()),
+                BacktestError::Db(db) => internal(db),
+            }
+        }
+    }
+
     impl From<ThresholdError> for AppError {
         fn from(e: ThresholdError) -> AppError {
             match e {

@@ -48,3 +48,7 @@ create table rule_hits (
 );
 create index rule_hits_ad on rule_hits (ad_id);
 create index rule_hits_rule_at on rule_hits (rule_id, at);
+
+-- API keys gain the `rules` scope (ops tooling managing rules).
+alter table api_keys drop constraint api_keys_scope_check;
+alter table api_keys add constraint api_keys_scope_check check (scope in ('ingest', 'kpis', 'rules'));

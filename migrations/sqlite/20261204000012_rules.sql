@@ -48,3 +48,21 @@ create table rule_hits (
 );
 create index rule_hits_ad on rule_hits (ad_id);
 create index rule_hits_rule_at on rule_hits (rule_id, at);
+
+-- API keys gain the `rules` scope (ops tooling managing rules); SQLite cannot change a check
+-- constraint in place, so the table is copied.
+create table api_keys_new (
+    id integer primary key autoincrement,
+    name text not null,
+    scope text not null check (scope in ('ingest', 'kpis', 'rules')),
+    -- sha-256 of the secret; the secret itself is shown once and never stored
+    key_hash text not null unique,
+    prefix text not null,
+    created_at bigint not null,
+    created_by text not null,
+    revoked_at bigint
+);
+insert into api_keys_new (id, name, scope, key_hash, prefix, created_at, created_by, revoked_at)
+    select id, name, scope, key_hash, prefix, created_at, created_by, revoked_at from api_keys;
+drop table api_keys;
+alter table api_keys_new rename to api_keys;

@@ -16,6 +16,8 @@ pub enum Scope {
     Ingest,
     /// Read KPIs and reports.
     Kpis,
+    /// Manage moderation rules and read the radar (ops tooling).
+    Rules,
 }
 
 impl Scope {
@@ -24,6 +26,7 @@ impl Scope {
         match self {
             Scope::Ingest => "ingest",
             Scope::Kpis => "kpis",
+            Scope::Rules => "rules",
         }
     }
 }
@@ -35,7 +38,10 @@ impl std::str::FromStr for Scope {
         match s.trim() {
             "ingest" => Ok(Scope::Ingest),
             "kpis" => Ok(Scope::Kpis),
-            other => Err(format!("unknown scope `{other}` (known: ingest, kpis)")),
+            "rules" => Ok(Scope::Rules),
+            other => Err(format!(
+                "unknown scope `{other}` (known: ingest, kpis, rules)"
+            )),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::matcher::{Facts, Mode, RuleSet, Source};
 use super::spec::{CheckedAction, RuleSpec, SpecError};
 use crate::dashboard::kpis::{self, Rates};
 use crate::metrics::kpi::{Estimate, HtSums, ht_ratio};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, Flag};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
@@ -115,7 +115,7 @@ type Row = (
     String,         // ad status
     String,         // scores JSON
     String,         // action
-    i64,            // audit sample
+    Flag,           // audit sample
     f64,            // sampling probability
     i64,            // decided at
     Option<String>, // route
@@ -127,18 +127,29 @@ fn day_of(ms: Millis) -> String {
         .unwrap_or_default()
 }
 
-/// Runs `spec` (rule `rule_id`, `version`) over the ads decided in the `days` before `now`.
-/// `progress` hears the share done; `cancel` stops it between chunks.
+/// The rule version a backtest runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Tested<'a> {
+    pub rule_id: i64,
+    pub version: i64,
+    pub spec: &'a RuleSpec,
+}
+
+/// Runs a rule version over the ads decided in the `days` before `now`. `progress` hears
+/// the share done; `cancel` stops it between chunks.
 pub async fn run(
     db: &Db,
-    rule_id: i64,
-    version: i64,
-    spec: &RuleSpec,
+    tested: Tested<'_>,
     days: u32,
     now: Millis,
     progress: &(dyn Fn(f64) + Send + Sync),
     cancel: &AtomicBool,
 ) -> Result<Backtest, BacktestError> {
+    let Tested {
+        rule_id,
+        version,
+        spec,
+    } = tested;
     let started = std::time::Instant::now();
     if days == 0 || days > MAX_DAYS {
         return Err(SpecError {
@@ -281,7 +292,7 @@ pub async fn run(
                 // The sample: audited automatic decisions and routed reviews, settled by a
                 // human (the ad's status is a human one), appeals and escalations left out.
                 let routed = action == "review" && r.14.as_deref() != Some("escalation");
-                let sampled = (r.11 != 0 || routed) && r.12 > 0.0;
+                let sampled = (r.11.0 || routed) && r.12 > 0.0;
                 let verdict = match r.8.as_str() {
                     "approved" => Some(false),
                     "rejected" => Some(true),

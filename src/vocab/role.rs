@@ -42,6 +42,12 @@ impl Role {
         }
     }
 
+    /// Whether the role may write rules and move them through their life (approving one
+    /// live takes a second such person).
+    pub fn writes_rules(self) -> bool {
+        matches!(self, Role::OpsHead | Role::Admin)
+    }
+
     /// Whether the role is limited to the markets a user carries.
     pub fn is_market_scoped(self) -> bool {
         matches!(self, Role::Reviewer)
@@ -78,6 +84,7 @@ pub enum Area {
     Dashboards,
     Ads,
     Thresholds,
+    Rules,
     Reports,
     Users,
     ApiKeys,
@@ -86,11 +93,12 @@ pub enum Area {
 
 impl Area {
     /// Every area, in navigation order.
-    pub const ALL: [Area; 8] = [
+    pub const ALL: [Area; 9] = [
         Area::Queues,
         Area::Dashboards,
         Area::Ads,
         Area::Thresholds,
+        Area::Rules,
         Area::Reports,
         Area::Users,
         Area::ApiKeys,
@@ -104,6 +112,7 @@ impl Area {
             Area::Dashboards => "/dashboards",
             Area::Ads => "/ads",
             Area::Thresholds => "/thresholds",
+            Area::Rules => "/rules",
             Area::Reports => "/reports",
             Area::Users => "/admin/users",
             Area::ApiKeys => "/admin/keys",
@@ -118,6 +127,7 @@ impl Area {
             Area::Dashboards => "Dashboards",
             Area::Ads => "Ads",
             Area::Thresholds => "Thresholds & policy",
+            Area::Rules => "Rules",
             Area::Reports => "Reports",
             Area::Users => "Users",
             Area::ApiKeys => "API keys",
@@ -133,6 +143,8 @@ impl Area {
             Area::Dashboards => matches!(role, OpsHead | Executive | Admin),
             Area::Ads => matches!(role, OpsHead | Admin),
             Area::Thresholds => matches!(role, OpsHead),
+            // Executives read rules; writing them is [`Role::writes_rules`].
+            Area::Rules => matches!(role, OpsHead | Admin | Executive),
             Area::Reports => matches!(role, Executive | OpsHead | Admin),
             Area::Users | Area::ApiKeys => matches!(role, Admin),
             Area::Audit => matches!(role, Admin | OpsHead),

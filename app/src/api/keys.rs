@@ -54,7 +54,7 @@ pub async fn list_api_keys() -> Result<Vec<KeyRow>, AppError> {
         .collect())
 }
 
-/// Creates a key with a scope (`ingest` or `kpis`); the answer holds its secret, once.
+/// Creates a key with a scope (`ingest`, `kpis` or `rules`); the answer holds its secret, once.
 #[server(prefix = "/rpc", endpoint = "create_api_key")]
 pub async fn create_api_key(name: String, scope: String) -> Result<NewKey, AppError> {
     let user = require_area(Area::ApiKeys)?;
@@ -69,7 +69,7 @@ pub async fn create_api_key(name: String, scope: String) -> Result<NewKey, AppEr
     let scope: apikeys::Scope = scope
         .trim()
         .parse()
-        .map_err(|_| AppError::new(ErrorKind::Invalid, "scope must be ingest or kpis"))?;
+        .map_err(|_| AppError::new(ErrorKind::Invalid, "scope must be ingest, kpis or rules"))?;
     let (key, secret) = apikeys::create(&state.db, &Actor::User(user.email), name, scope)
         .await
         .map_err(internal)?;

@@ -48,6 +48,7 @@ fn Keys() -> impl IntoView {
                     <select id="key-scope" prop:value=scope on:change=move |ev| scope.set(event_target_value(&ev))>
                         <option value="ingest">"ingest — submit ads, read status, appeal"</option>
                         <option value="kpis">"kpis — read KPIs and reports"</option>
+                        <option value="rules">"rules — manage rules, read the radar"</option>
                     </select>
                 </div>
                 <div class="field field-wide actions">

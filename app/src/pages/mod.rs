@@ -51,9 +51,13 @@ fn not_built_text(area: Area) -> &'static str {
             "The weekly report (PDF, XLSX, CSV) is generated here from the dashboard figures. \
              There are no decided ads yet, so there is no week to report on."
         }
-        Area::Queues | Area::Ads | Area::Thresholds | Area::Users | Area::ApiKeys | Area::Audit => {
-            ""
-        }
+        Area::Queues
+        | Area::Ads
+        | Area::Thresholds
+        | Area::Rules
+        | Area::Users
+        | Area::ApiKeys
+        | Area::Audit => "",
     }
 }
 

@@ -8,6 +8,7 @@ pub mod data;
 pub mod estimates;
 pub mod model;
 pub mod report;
+pub mod rules;
 pub mod serve;
 pub mod users;
 
@@ -63,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         command: users::UserCommand,
     },
+    /// Moderation rules: create, edit, list, show, backtest, and move along their life.
+    Rule {
+        #[command(subcommand)]
+        command: rules::RuleCommand,
+    },
     /// Manage API keys.
     Apikey {
         #[command(subcommand)]
@@ -103,6 +109,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import { file } => {
             let db = connect(&config).await?;
             let result = data::import(&db, &file).await;
+            db.close().await;
+            result
+        }
+        Command::Rule { command } => {
+            let db = connect(&config).await?;
+            let result = rules::run(&db, command).await;
             db.close().await;
             result
         }

@@ -10,6 +10,7 @@ pub mod kpis;
 pub mod metrics;
 pub mod middleware;
 pub mod reports;
+pub mod rules;
 pub mod session_store;
 pub mod stream;
 
@@ -65,6 +66,7 @@ pub fn build_router(state: AppState) -> Server {
         .merge(kpis::routes())
         .merge(stream::routes(live.clone()))
         .merge(reports::routes())
+        .merge(rules::routes())
         .merge(audit::routes())
         .route(
             "/metrics",

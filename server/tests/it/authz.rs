@@ -26,10 +26,13 @@ enum Who {
     Admin,
     IngestKey,
     KpisKey,
+    RulesKey,
 }
 use Who::*;
 
-const EVERYONE: &[Who] = &[Anon, Reviewer, Ops, Exec, Admin, IngestKey, KpisKey];
+const EVERYONE: &[Who] = &[
+    Anon, Reviewer, Ops, Exec, Admin, IngestKey, KpisKey, RulesKey,
+];
 const QUEUES: &[Who] = &[Reviewer, Ops];
 const DASHBOARDS: &[Who] = &[Ops, Exec, Admin];
 const ADS: &[Who] = &[Ops, Admin];
@@ -134,6 +137,13 @@ const MATRIX: &[Row] = &[
         &[KpisKey, Exec, Ops, Admin],
     ),
     row("GET /api/v1/stream", &[Reviewer, Ops, Exec, Admin]),
+    // Rules: read by executives too, written by ops heads, admins and `rules` keys.
+    row("GET /api/v1/rules", &[RulesKey, Ops, Exec, Admin]),
+    row("POST /api/v1/rules", &[RulesKey, Ops, Admin]),
+    row("GET /api/v1/rules/{id}", &[RulesKey, Ops, Exec, Admin]),
+    row("PUT /api/v1/rules/{id}", &[RulesKey, Ops, Admin]),
+    row("POST /api/v1/rules/{id}/backtest", &[RulesKey, Ops, Admin]),
+    row("POST /api/v1/rules/{id}/{step}", &[RulesKey, Ops, Admin]),
     // Logging in replaces the caller's session and logging out ends it: last. Both are open
     // to anyone (an API key is simply ignored).
     row("rpc login", EVERYONE),
@@ -145,6 +155,7 @@ struct Fixture {
     cookies: Vec<(Who, String)>,
     ingest_key: String,
     kpis_key: String,
+    rules_key: String,
     /// A review item in the US (the demo reviewer works US, GB, DE) and one in Japan.
     in_scope: (i64, i64),
     out_of_scope: (i64, i64),
@@ -293,12 +304,16 @@ fn request(row: &Row, who: Who, f: &Fixture, item: (i64, i64)) -> Request<Body> 
         rpc(name, &form, cookie)
     } else {
         let (method, path) = row.call.split_once(' ').unwrap();
-        let path = path.replace("{id}", &item.1.to_string());
+        let path = path
+            .replace("{id}", &item.1.to_string())
+            .replace("{step}", "background");
+        let rule = r#"{"name":"matrix","conditions":{"market":["US"]},"action":{"flag":"matrix"}}"#;
         let (path, body) = match (method, path.as_str()) {
             ("POST", "/api/v1/ads") => (
                 path.clone(),
                 r#"{"external_id":"matrix-1","market":"US","headline":"Matrix","body":"Hello"}"#,
             ),
+            ("POST", "/api/v1/rules") | ("PUT", _) => (path.clone(), rule),
             ("POST", _) => (path.clone(), r#"{"statement":"please look again"}"#),
             (_, "/api/v1/kpis") => (format!("{path}?from=2026-11-01&to=2026-11-07"), ""),
             (_, "/api/v1/reports/weekly") => (format!("{path}?week=2026-W47&format=csv"), ""),
@@ -308,7 +323,7 @@ fn request(row: &Row, who: Who, f: &Fixture, item: (i64, i64)) -> Request<Body> 
             _ => (path.clone(), ""),
         };
         let mut b = Request::builder().method(method).uri(path);
-        if method == "POST" {
+        if method == "POST" || method == "PUT" {
             b = b.header(header::CONTENT_TYPE, "application/json");
         }
         if let Some(c) = cookie {
@@ -319,6 +334,7 @@ fn request(row: &Row, who: Who, f: &Fixture, item: (i64, i64)) -> Request<Body> 
     let key = match who {
         IngestKey => Some(&f.ingest_key),
         KpisKey => Some(&f.kpis_key),
+        RulesKey => Some(&f.rules_key),
         _ => None,
     };
     if let Some(k) = key {
@@ -366,6 +382,9 @@ async fn fixture(t: &TestDb, app: &axum::Router) -> Fixture {
     let (_, kpis_key) = apikeys::create(&t.db, &Actor::System, "matrix kpis", Scope::Kpis)
         .await
         .unwrap();
+    let (_, rules_key) = apikeys::create(&t.db, &Actor::System, "matrix rules", Scope::Rules)
+        .await
+        .unwrap();
     let mut items = Vec::new();
     for (market, prefix) in [(Market::Us, "in"), (Market::Jp, "out")] {
         let ad = decided(t, prefix, 1, market, Action::Review, Some(Route::Uncertain)).await[0];
@@ -382,6 +401,7 @@ async fn fixture(t: &TestDb, app: &axum::Router) -> Fixture {
         cookies,
         ingest_key,
         kpis_key,
+        rules_key,
         in_scope: items[0],
         out_of_scope: items[1],
         user_id: user.user_id,

@@ -13,5 +13,6 @@ mod pipeline;
 mod reliability;
 mod reports;
 mod review;
+mod rules;
 mod security;
 mod synthetic;
