@@ -26,7 +26,6 @@ pub mod report;
 pub mod review;
 #[cfg(feature = "server")]
 pub mod rollup;
-#[cfg(feature = "server")]
 pub mod rules;
 
 /// Property tests over untrusted input (ads, JSONL files, weeks, time zones, CSV cells).

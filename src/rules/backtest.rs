@@ -15,13 +15,13 @@
 
 use super::matcher::{Facts, Mode, RuleSet, Source};
 use super::spec::{CheckedAction, RuleSpec, SpecError};
+pub use super::view::{Backtest, Change, Overlap};
 use crate::dashboard::kpis::{self, Rates};
-use crate::metrics::kpi::{Estimate, HtSums, ht_ratio};
+use crate::metrics::kpi::{HtSums, ht_ratio};
 use crate::platform::db::{Db, Flag};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -32,64 +32,6 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Ads read per query.
 const CHUNK: i64 = 20_000;
-
-/// A rule that overlaps the tested one.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Overlap {
-    pub rule_id: i64,
-    pub name: String,
-    /// Hits of the tested rule this live rule also matches.
-    pub both: u64,
-}
-
-/// The change switching the rule on would have made, per day of the window.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Change {
-    /// Reviews added (negative: taken off the queues).
-    pub reviews_per_day: f64,
-    /// Review capacity per day of the markets the rule hit.
-    pub capacity_per_day: f64,
-    /// Advertiser spend lost to ads wrongly rejected, USD.
-    pub false_positive_usd: f64,
-    /// Harm from harmful ads approved, USD (negative: avoided).
-    pub false_negative_usd: f64,
-    /// Reviewer time, USD.
-    pub review_usd: f64,
-    /// The sum of the three.
-    pub total_usd: f64,
-}
-
-/// A backtest's result.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Backtest {
-    pub rule_id: i64,
-    pub version: i64,
-    pub days: u32,
-    pub from: Millis,
-    pub to: Millis,
-    pub ads_scanned: u64,
-    pub hits: u64,
-    pub by_market: BTreeMap<String, u64>,
-    /// By the category the model scored highest on each hit.
-    pub by_category: BTreeMap<String, u64>,
-    /// By UTC day, `YYYY-MM-DD`.
-    pub by_day: BTreeMap<String, u64>,
-    /// Share of hits humans found violating, weighted; None without labelled hits.
-    pub precision: Option<Estimate>,
-    /// Hits with a human verdict from an audit sample or a routed review.
-    pub labelled: u64,
-    pub new_catches: u64,
-    pub new_catches_labelled: u64,
-    pub new_catches_violating: u64,
-    /// Σ w·y over labelled new catches: how many of all the new catches are violating.
-    pub new_catches_violating_estimate: f64,
-    /// Hits the model rejected anyway.
-    pub overlap_model_rejections: u64,
-    pub overlap_rules: Vec<Overlap>,
-    /// Per day, what switching it on would have changed.
-    pub change: Change,
-    pub elapsed_ms: u64,
-}
 
 /// Why a backtest did not run.
 #[derive(Debug, thiserror::Error)]
@@ -289,17 +231,7 @@ pub async fn run(
                 if action == "reject" {
                     out.overlap_model_rejections += 1;
                 }
-                // The sample: audited automatic decisions and routed reviews, settled by a
-                // human (the ad's status is a human one), appeals and escalations left out.
-                let routed = action == "review" && r.14.as_deref() != Some("escalation");
-                let sampled = (r.11.0 || routed) && r.12 > 0.0;
-                let verdict = match r.8.as_str() {
-                    "approved" => Some(false),
-                    "rejected" => Some(true),
-                    _ => None,
-                };
-                let label = if sampled { verdict } else { None };
-                let w = 1.0 / r.12.max(1e-9);
+                let (label, w) = human_label(&r.8, r.11.0, action, r.14.as_deref(), r.12);
                 if let Some(y) = label {
                     out.labelled += 1;
                     sample.add(w, y);
@@ -398,6 +330,91 @@ pub async fn run(
     Ok(out)
 }
 
+/// An ad's final human verdict if it belongs to the random sample (an audited automatic
+/// decision or a routed review, settled by a human: the ad's status is a human one; appeals
+/// and escalations left out), with its weight 1 / sampling probability.
+fn human_label(
+    status: &str,
+    audit_sample: bool,
+    action: &str,
+    route: Option<&str>,
+    probability: f64,
+) -> (Option<bool>, f64) {
+    let routed = action == "review" && route != Some("escalation");
+    let sampled = (audit_sample || routed) && probability > 0.0;
+    let verdict = match status {
+        "approved" => Some(false),
+        "rejected" => Some(true),
+        _ => None,
+    };
+    (
+        if sampled { verdict } else { None },
+        1.0 / probability.max(1e-9),
+    )
+}
+
+/// The shadow results of a rule: the same hit and precision figures over what the worker
+/// recorded while the rule ran in background since `since` (its hits on live traffic).
+pub async fn shadow(db: &Db, rule_id: i64, since: Millis, now: Millis) -> sqlx::Result<Backtest> {
+    let rows: Vec<(String, i64, String, Flag, String, Option<String>, f64, i64)> = sqlx::query_as(
+        "select a.status, h.version, h.market, d.audit_sample, d.action, d.route, d.sampling_probability, h.at \
+         from rule_hits h join decisions d on d.ad_id = h.ad_id join ads a on a.id = h.ad_id \
+         where h.rule_id = $1 and h.mode = 'background' and h.at >= $2 and h.at < $3",
+    )
+    .bind(rule_id)
+    .bind(since)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Backtest {
+        rule_id,
+        version: rows.iter().map(|r| r.1).max().unwrap_or(0),
+        days: ((now - since).max(0) / DAY_MS + 1) as u32,
+        from: since,
+        to: now,
+        ads_scanned: 0,
+        hits: rows.len() as u64,
+        by_market: BTreeMap::new(),
+        by_category: BTreeMap::new(),
+        by_day: BTreeMap::new(),
+        precision: None,
+        labelled: 0,
+        new_catches: 0,
+        new_catches_labelled: 0,
+        new_catches_violating: 0,
+        new_catches_violating_estimate: 0.0,
+        overlap_model_rejections: 0,
+        overlap_rules: Vec::new(),
+        change: Change::default(),
+        elapsed_ms: 0,
+    };
+    let mut sample = HtSums::default();
+    for (status, _, market, audit, action, route, p, at) in &rows {
+        *out.by_market.entry(market.clone()).or_default() += 1;
+        *out.by_day.entry(day_of(*at)).or_default() += 1;
+        if action == "reject" {
+            out.overlap_model_rejections += 1;
+        }
+        let (label, w) = human_label(status, audit.0, action, route.as_deref(), *p);
+        if let Some(y) = label {
+            out.labelled += 1;
+            sample.add(w, y);
+        }
+        if action == "approve" {
+            out.new_catches += 1;
+            if let Some(y) = label {
+                out.new_catches_labelled += 1;
+                if y {
+                    out.new_catches_violating += 1;
+                    out.new_catches_violating_estimate += w;
+                }
+            }
+        }
+    }
+    out.precision = ht_ratio(&sample);
+    Ok(out)
+}
+
 fn parse_scores(json: &str) -> [f32; crate::engine::model::CATEGORIES] {
     let mut out = [0.0; crate::engine::model::CATEGORIES];
     if let Ok(v) = serde_json::from_str::<Vec<f32>>(json) {
@@ -437,4 +454,125 @@ async fn all_first_seen(db: &Db) -> sqlx::Result<HashMap<String, Millis>> {
             .fetch_all(db.pool())
             .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// Backtests running in this process, one per rule at most, so the page can show a progress
+/// bar and offer to cancel.
+pub mod jobs {
+    use super::{BacktestError, Tested, run};
+    use crate::platform::db::Db;
+    use crate::platform::time::now_millis;
+    use crate::rules::spec::RuleSpec;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    /// Backtests running at once in a process (the machine has few cores; a backtest takes
+    /// one).
+    pub const MAX_RUNNING: usize = 2;
+
+    struct Job {
+        progress: Arc<AtomicU64>,
+        cancel: Arc<AtomicBool>,
+        running: bool,
+        error: Option<String>,
+    }
+
+    static JOBS: LazyLock<Mutex<HashMap<i64, Job>>> = LazyLock::new(Default::default);
+
+    /// Where a rule's backtest stands.
+    #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Status {
+        pub running: bool,
+        /// Share done, 0–1.
+        pub progress: f64,
+        /// Why the last one stopped, when it did not finish.
+        pub error: Option<String>,
+    }
+
+    /// Starts a backtest of `version` of rule `rule_id`; its result is kept with the version.
+    pub fn start(
+        db: Db,
+        rule_id: i64,
+        version: i64,
+        spec: RuleSpec,
+        days: u32,
+    ) -> Result<(), String> {
+        let mut jobs = JOBS.lock().expect("backtest jobs");
+        if jobs.get(&rule_id).is_some_and(|j| j.running) {
+            return Err("a backtest of this rule is already running".into());
+        }
+        if jobs.values().filter(|j| j.running).count() >= MAX_RUNNING {
+            return Err(format!(
+                "{MAX_RUNNING} backtests are already running; try again when one is done"
+            ));
+        }
+        let progress = Arc::new(AtomicU64::new(0f64.to_bits()));
+        let cancel = Arc::new(AtomicBool::new(false));
+        jobs.insert(
+            rule_id,
+            Job {
+                progress: progress.clone(),
+                cancel: cancel.clone(),
+                running: true,
+                error: None,
+            },
+        );
+        drop(jobs);
+        tokio::spawn(async move {
+            let report = |share: f64| progress.store(share.to_bits(), Ordering::Relaxed);
+            let result = run(
+                &db,
+                Tested {
+                    rule_id,
+                    version,
+                    spec: &spec,
+                },
+                days,
+                now_millis(),
+                &report,
+                &cancel,
+            )
+            .await;
+            let error = match result {
+                Ok(done) => match serde_json::to_value(&done) {
+                    Ok(v) => crate::rules::store::save_backtest(&db, rule_id, version, &v)
+                        .await
+                        .err()
+                        .map(|e| e.to_string()),
+                    Err(e) => Some(e.to_string()),
+                },
+                Err(BacktestError::Cancelled) => Some("cancelled".into()),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(job) = JOBS.lock().expect("backtest jobs").get_mut(&rule_id) {
+                job.running = false;
+                job.error = error;
+            }
+        });
+        Ok(())
+    }
+
+    /// The state of a rule's backtest in this process, if one ran.
+    pub fn status(rule_id: i64) -> Option<Status> {
+        JOBS.lock()
+            .expect("backtest jobs")
+            .get(&rule_id)
+            .map(|j| Status {
+                running: j.running,
+                progress: f64::from_bits(j.progress.load(Ordering::Relaxed)),
+                error: j.error.clone(),
+            })
+    }
+
+    /// Asks a running backtest to stop; whether one was running.
+    pub fn cancel(rule_id: i64) -> bool {
+        match JOBS.lock().expect("backtest jobs").get(&rule_id) {
+            Some(j) if j.running => {
+                j.cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
+    }
 }

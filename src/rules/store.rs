@@ -4,65 +4,20 @@
 
 use super::matcher::{self, Mode};
 use super::spec::{RuleSpec, SpecError};
+pub use super::view::State;
 use crate::access::audit::{self, Actor, NewEntry};
 use crate::platform::db::Db;
 use crate::platform::time::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Where a rule is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Written, evaluated nowhere (backtests only).
-    Draft,
-    /// Evaluated on live traffic; hits recorded, no effect.
-    Background,
-    /// Asked to go live; waits for a second person.
-    PendingLive,
-    /// Acts on decisions.
-    Live,
-    /// Its expiry passed.
-    Expired,
-    /// Put away by a person.
-    Archived,
-}
-
-impl State {
-    pub const ALL: [State; 6] = [
-        State::Draft,
-        State::Background,
-        State::PendingLive,
-        State::Live,
-        State::Expired,
-        State::Archived,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Draft => "draft",
-            State::Background => "background",
-            State::PendingLive => "pending_live",
-            State::Live => "live",
-            State::Expired => "expired",
-            State::Archived => "archived",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<State> {
-        State::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
-    /// The mode the worker evaluates a rule in, if any. A rule waiting for approval keeps
-    /// running in background.
-    pub fn mode(self) -> Option<Mode> {
-        match self {
-            State::Background | State::PendingLive => Some(Mode::Background),
-            State::Live => Some(Mode::Live),
-            _ => None,
-        }
+/// The mode the worker evaluates a rule in, if any. A rule waiting for approval keeps
+/// running in background.
+pub fn mode_of(state: State) -> Option<Mode> {
+    match state {
+        State::Background | State::PendingLive => Some(Mode::Background),
+        State::Live => Some(Mode::Live),
+        _ => None,
     }
 }
 
@@ -575,7 +530,7 @@ pub async fn active(db: &Db) -> sqlx::Result<Vec<Active>> {
     Ok(rows
         .into_iter()
         .filter_map(|(id, version, state, spec)| {
-            let mode = State::parse(&state)?.mode()?;
+            let mode = mode_of(State::parse(&state)?)?;
             let spec = serde_json::from_str(&spec).ok()?;
             Some((id, version, mode, spec))
         })

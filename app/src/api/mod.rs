@@ -10,6 +10,7 @@ pub mod dashboards;
 pub mod keys;
 pub mod reports;
 pub mod review;
+pub mod rules;
 pub mod thresholds;
 pub mod users;
 

@@ -285,6 +285,8 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         .map_err(AppError::from)?;
     let held = task.state == "open" && task.claimed_by == Some(user.id);
     let mut ad = crate::api::ads::load_ad_detail(&state, task.ad_id).await?;
+    // Background rules are shadows: reviewers see what acted, not what is being tried.
+    ad.rules.retain(|r| r.mode != "background");
     // Blind QA: until the second verdict is in, nothing of the first review leaves the
     // server (the ad's status reflects it, the timeline names it), on the QA item's screen
     // and on any other item of the same ad.

@@ -137,3 +137,32 @@ pub fn ContributionBars(contributions: Vec<Contribution>) -> impl IntoView {
     }
     .into_any()
 }
+
+/// The rules that matched an ad, each in one sentence, with a link to the rule for those who
+/// may open rules.
+#[component]
+pub fn RuleHits(
+    rules: Vec<crate::api::ads::RuleHitView>,
+    #[prop(optional)] link: bool,
+) -> impl IntoView {
+    (!rules.is_empty()).then(|| {
+        view! {
+            <ul class="rule-hits" data-testid="rule-hits">
+                {rules.into_iter().map(|r| {
+                    let class = format!("rule-hit rule-hit-{}", r.mode);
+                    let sentence = r.sentence();
+                    let href = format!("/rules/{}", r.rule_id);
+                    view! {
+                        <li class=class>
+                            {if link {
+                                view! { <a href=href>{sentence}</a> }.into_any()
+                            } else {
+                                view! { <span>{sentence}</span> }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+    })
+}

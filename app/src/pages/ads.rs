@@ -1,7 +1,7 @@
 //! `/ads` and `/ads/:id`: ops heads search submitted ads and inspect a decision.
 
 use crate::components::ad_text::{
-    ContributionBars, MarkedAdText, STATUSES, ScoreBars, status_class, status_label,
+    ContributionBars, MarkedAdText, RuleHits, STATUSES, ScoreBars, status_class, status_label,
 };
 use crate::components::{ErrorNote, Guarded};
 use crate::{api::ads::AdDetail, api::ads::get_ad_detail, api::ads::list_ads};
@@ -274,6 +274,7 @@ fn AdCard(ad: AdDetail) -> impl IntoView {
                     }}
                 </p>
                 {(!ad.reasons.is_empty()).then(|| view! { <p>{format!("Reasons: {}", ad.reasons.join(", "))}</p> })}
+                <RuleHits rules=ad.rules.clone() link=true/>
                 <h3>"Scores"</h3>
                 <ScoreBars scores=ad.scores.clone()/>
             </section>

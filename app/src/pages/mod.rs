@@ -8,6 +8,7 @@ pub mod login;
 pub mod queues;
 pub mod reports;
 pub mod review;
+pub mod rules;
 pub mod thresholds;
 pub mod users;
 

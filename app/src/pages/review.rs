@@ -7,7 +7,7 @@ use crate::api::review::{
     EscalateReview, ReviewScreen, SkipReview, SubmitReview, UndoReview, get_review,
 };
 use crate::components::ad_text::{
-    ContributionBars, MarkedAdText, ScoreBars, status_class, status_label,
+    ContributionBars, MarkedAdText, RuleHits, ScoreBars, status_class, status_label,
 };
 use crate::components::{ErrorNote, Guarded};
 use crate::error::AppError;
@@ -513,6 +513,7 @@ fn Machine(s: ReviewScreen) -> impl IntoView {
                 }}
                 {(!ad.reasons.is_empty()).then(|| format!(" · flagged: {}", ad.reasons.join(", ")))}
             </p>
+            <RuleHits rules=ad.rules.clone()/>
             <p class="muted small">{match (&ad.model_version, ad.thresholds_version) {
                 (Some(m), Some(t)) => format!("Model {m} · thresholds v{t}"),
                 _ => String::new(),

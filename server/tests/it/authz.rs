@@ -119,6 +119,14 @@ const MATRIX: &[Row] = &[
     row("rpc save_reason_code", OPS),
     row("rpc get_thresholds", OPS),
     row("rpc update_cell", OPS),
+    // Rules: executives read; ops heads and admins write (a second one approves live).
+    row("rpc list_rules", DASHBOARDS),
+    row("rpc get_rule", DASHBOARDS),
+    row("rpc backtest_progress", DASHBOARDS),
+    row("rpc save_rule", OPS_ADMIN),
+    row("rpc rule_step", OPS_ADMIN),
+    row("rpc start_backtest", OPS_ADMIN),
+    row("rpc cancel_backtest", OPS_ADMIN),
     // Users.
     row("rpc list_users", ADMIN),
     row("rpc create_user", ADMIN),
@@ -266,6 +274,17 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
             ("reason_text", ""),
         ],
         "get_team_numbers" => vec![("days", "7")],
+        "list_rules" => vec![],
+        "get_rule" | "backtest_progress" | "cancel_backtest" => vec![("id", "999999")],
+        "save_rule" => vec![
+            ("id", "0"),
+            ("form[name]", "matrix"),
+            ("form[markets]", "US"),
+            ("form[action]", "flag"),
+            ("form[flag_label]", "matrix"),
+        ],
+        "rule_step" => vec![("id", "999999"), ("step", "archive")],
+        "start_backtest" => vec![("id", "999999"), ("days", "7")],
         "set_sla" => vec![("market", "US"), ("hours", "24")],
         "save_reason_code" => vec![
             ("code", "matrix_code"),
