@@ -20,6 +20,7 @@ pub mod engine;
 pub mod intake;
 #[cfg(feature = "server")]
 pub mod platform;
+pub mod radar;
 #[cfg(feature = "server")]
 pub mod report;
 #[cfg(feature = "server")]

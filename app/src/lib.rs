@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/ads") view=pages::ads::AdsPage/>
                         <Route path=path!("/ads/:id") view=pages::ads::AdPage/>
                         <Route path=path!("/thresholds") view=pages::thresholds::ThresholdsPage/>
+                        <Route path=path!("/radar") view=pages::radar::RadarPage/>
                         <Route path=path!("/rules") view=pages::rules::RulesPage/>
                         <Route path=path!("/rules/new") view=pages::rules::NewRulePage/>
                         <Route path=path!("/rules/:id") view=pages::rules::RulePage/>

@@ -425,6 +425,8 @@ pub async fn seed_history(
     }
     // Calibration maps as the server fits them, so that the estimates read from the start.
     crate::dashboard::estimates::refit_all(db, p.end, &crate::access::audit::Actor::System).await?;
+    // The radar as the server's check keeps it.
+    crate::radar::store::check(db, p.end).await?;
     Ok(summary)
 }
 

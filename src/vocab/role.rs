@@ -84,6 +84,7 @@ pub enum Area {
     Dashboards,
     Ads,
     Thresholds,
+    Radar,
     Rules,
     Reports,
     Users,
@@ -93,11 +94,12 @@ pub enum Area {
 
 impl Area {
     /// Every area, in navigation order.
-    pub const ALL: [Area; 9] = [
+    pub const ALL: [Area; 10] = [
         Area::Queues,
         Area::Dashboards,
         Area::Ads,
         Area::Thresholds,
+        Area::Radar,
         Area::Rules,
         Area::Reports,
         Area::Users,
@@ -112,6 +114,7 @@ impl Area {
             Area::Dashboards => "/dashboards",
             Area::Ads => "/ads",
             Area::Thresholds => "/thresholds",
+            Area::Radar => "/radar",
             Area::Rules => "/rules",
             Area::Reports => "/reports",
             Area::Users => "/admin/users",
@@ -127,6 +130,7 @@ impl Area {
             Area::Dashboards => "Dashboards",
             Area::Ads => "Ads",
             Area::Thresholds => "Thresholds & policy",
+            Area::Radar => "Emerging risks",
             Area::Rules => "Rules",
             Area::Reports => "Reports",
             Area::Users => "Users",
@@ -144,7 +148,7 @@ impl Area {
             Area::Ads => matches!(role, OpsHead | Admin),
             Area::Thresholds => matches!(role, OpsHead),
             // Executives read rules; writing them is [`Role::writes_rules`].
-            Area::Rules => matches!(role, OpsHead | Admin | Executive),
+            Area::Rules | Area::Radar => matches!(role, OpsHead | Admin | Executive),
             Area::Reports => matches!(role, Executive | OpsHead | Admin),
             Area::Users | Area::ApiKeys => matches!(role, Admin),
             Area::Audit => matches!(role, Admin | OpsHead),

@@ -6,6 +6,7 @@ pub mod dashboards;
 pub mod keys;
 pub mod login;
 pub mod queues;
+pub mod radar;
 pub mod reports;
 pub mod review;
 pub mod rules;
@@ -56,6 +57,7 @@ fn not_built_text(area: Area) -> &'static str {
         | Area::Ads
         | Area::Thresholds
         | Area::Rules
+        | Area::Radar
         | Area::Users
         | Area::ApiKeys
         | Area::Audit => "",

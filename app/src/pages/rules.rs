@@ -289,8 +289,11 @@ fn RuleDetail(id: Signal<i64>) -> impl IntoView {
                     }
                     <BacktestPanel r=r.clone() start progress/>
                     <section class="card">
-                        <h2>{format!("Version {} as JSON", r.version)}</h2>
-                        <pre class="mono small" data-testid="rule-json-view">{r.json.clone()}</pre>
+                        <h2>{format!("Version {}", r.version)}</h2>
+                        <details>
+                            <summary>"The rule as JSON (what the API and amso rule take)"</summary>
+                            <pre class="mono small" data-testid="rule-json-view">{r.json.clone()}</pre>
+                        </details>
                         <h3>"Versions"</h3>
                         <ul>
                             {r.versions.iter().map(|(v, who, at)| view! { <li>{format!("v{v} by {who}, {}", when(at))}</li> }).collect_view()}

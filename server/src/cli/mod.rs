@@ -7,6 +7,7 @@ pub mod common;
 pub mod data;
 pub mod estimates;
 pub mod model;
+pub mod radar;
 pub mod report;
 pub mod rules;
 pub mod serve;
@@ -64,6 +65,9 @@ pub enum Command {
         #[command(subcommand)]
         command: users::UserCommand,
     },
+    /// The emerging-risk radar: terms, landing domains and advertisers rising most in a
+    /// market, ranked by harm (runs a check first).
+    Radar(radar::RadarArgs),
     /// Moderation rules: create, edit, list, show, backtest, and move along their life.
     Rule {
         #[command(subcommand)]
@@ -109,6 +113,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import { file } => {
             let db = connect(&config).await?;
             let result = data::import(&db, &file).await;
+            db.close().await;
+            result
+        }
+        Command::Radar(args) => {
+            let db = connect(&config).await?;
+            let result = radar::run(&db, &args).await;
             db.close().await;
             result
         }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod kpis;
 pub mod metrics;
 pub mod middleware;
+pub mod radar;
 pub mod reports;
 pub mod rules;
 pub mod session_store;
@@ -67,6 +68,7 @@ pub fn build_router(state: AppState) -> Server {
         .merge(stream::routes(live.clone()))
         .merge(reports::routes())
         .merge(rules::routes())
+        .merge(radar::routes())
         .merge(audit::routes())
         .route(
             "/metrics",

@@ -1,6 +1,7 @@
 //! The drift check: every `AMSO_DRIFT_CHECK_SECONDS`, compares score distributions with their
 //! reference and raises an alert where a market × category's band rises; and the estimates'
-//! tripwire, raised where a slice's label-free figure leaves its model-assisted interval.
+//! tripwire, raised where a slice's label-free figure leaves its model-assisted interval; and
+//! the emerging-risk radar's check.
 
 use amso_core::dashboard::drift_alerts::check_drift;
 use amso_core::dashboard::estimates::check_tripwires;
@@ -24,6 +25,16 @@ pub async fn run_every(db: Db, seconds: u64) {
                 "tripwire: the model's calibrated scores disagree with the audits in {n} slices"
             ),
             Err(e) => tracing::warn!(error = %e, "tripwire check failed"),
+        }
+        // The emerging-risk radar: fold in what was decided and reviewed, rank again.
+        match amso_core::radar::store::check(&db, now_millis()).await {
+            Ok(s) => tracing::debug!(
+                decisions = s.decisions_folded,
+                reviews = s.reviews_folded,
+                entries = s.entries,
+                "radar checked"
+            ),
+            Err(e) => tracing::warn!(error = %e, "radar check failed"),
         }
     }
 }

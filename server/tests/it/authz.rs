@@ -120,6 +120,8 @@ const MATRIX: &[Row] = &[
     row("rpc get_thresholds", OPS),
     row("rpc update_cell", OPS),
     // Rules: executives read; ops heads and admins write (a second one approves live).
+    row("rpc get_radar", DASHBOARDS),
+    row("rpc get_radar_detail", DASHBOARDS),
     row("rpc list_rules", DASHBOARDS),
     row("rpc get_rule", DASHBOARDS),
     row("rpc backtest_progress", DASHBOARDS),
@@ -146,6 +148,7 @@ const MATRIX: &[Row] = &[
     ),
     row("GET /api/v1/stream", &[Reviewer, Ops, Exec, Admin]),
     // Rules: read by executives too, written by ops heads, admins and `rules` keys.
+    row("GET /api/v1/radar", &[KpisKey, RulesKey, Ops, Exec, Admin]),
     row("GET /api/v1/rules", &[RulesKey, Ops, Exec, Admin]),
     row("POST /api/v1/rules", &[RulesKey, Ops, Admin]),
     row("GET /api/v1/rules/{id}", &[RulesKey, Ops, Exec, Admin]),
@@ -275,6 +278,8 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
         ],
         "get_team_numbers" => vec![("days", "7")],
         "list_rules" => vec![],
+        "get_radar" => vec![("window", "24h"), ("market", "ID")],
+        "get_radar_detail" => vec![("kind", "term"), ("value", "investasi"), ("market", "ID")],
         "get_rule" | "backtest_progress" | "cancel_backtest" => vec![("id", "999999")],
         "save_rule" => vec![
             ("id", "0"),

@@ -10,6 +10,7 @@ mod db;
 mod engine;
 mod http;
 mod pipeline;
+mod radar;
 mod reliability;
 mod reports;
 mod review;
