@@ -215,6 +215,18 @@ mod conversions {
         }
     }
 
+    impl From<amso_core::rules::retro::RetroError> for AppError {
+        fn from(e: amso_core::rules::retro::RetroError) -> Self {
+            use amso_core::rules::retro::RetroError;
+            match e {
+                RetroError::NotLive(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
+                RetroError::NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
+                RetroError::Scan(inner) => inner.into(),
+                RetroError::Db(db) => internal(db),
+            }
+        }
+    }
+
     impl From<ThresholdError> for AppError {
         fn from(e: ThresholdError) -> AppError {
             match e {

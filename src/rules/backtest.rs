@@ -44,8 +44,8 @@ pub enum BacktestError {
     Db(#[from] sqlx::Error),
 }
 
-/// One decided ad as the backtest reads it.
-type Row = (
+/// One decided ad as a scan reads it.
+pub(crate) type Row = (
     i64,            // ad id
     String,         // market
     Option<String>, // language
@@ -128,13 +128,6 @@ pub async fn run(
     .unwrap_or_default();
 
     let from = now - i64::from(days) * DAY_MS;
-    let (lo, hi): (Option<i64>, Option<i64>) = sqlx::query_as(
-        "select min(id), max(id) from decisions where decided_at >= $1 and decided_at < $2",
-    )
-    .bind(from)
-    .bind(now)
-    .fetch_one(db.pool())
-    .await?;
     let rates = kpis::rates(db).await?;
     let first_seen = if tested.needs_first_seen {
         all_first_seen(db).await?
@@ -172,130 +165,107 @@ pub async fn run(
     let mut fn_usd = 0.0;
     let mut reviews_by_market: BTreeMap<String, i64> = BTreeMap::new();
 
-    if let (Some(lo), Some(hi)) = (lo, hi) {
-        let mut at = lo;
-        while at <= hi {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(BacktestError::Cancelled);
-            }
-            let rows: Vec<Row> = sqlx::query_as(
-                "select a.id, a.market, a.language, a.headline, a.body, a.landing_url, a.advertiser_id, \
-                 a.daily_budget_usd, a.status, d.scores, d.action, d.audit_sample, d.sampling_probability, \
-                 d.decided_at, d.route \
-                 from decisions d join ads a on a.id = d.ad_id \
-                 where d.id >= $1 and d.id < $2 and d.decided_at >= $3 and d.decided_at < $4",
-            )
-            .bind(at)
-            .bind(at + CHUNK)
-            .bind(from)
-            .bind(now)
-            .fetch_all(db.pool())
-            .await?;
-            at += CHUNK;
-            for r in &rows {
-                out.ads_scanned += 1;
-                let Ok(market) = r.1.parse::<Market>() else {
-                    continue;
-                };
-                let scores = parse_scores(&r.9);
-                let facts = Facts {
-                    market,
-                    language: r.2.as_deref(),
-                    headline: &r.3,
-                    body: &r.4,
-                    landing_url: r.5.as_deref(),
-                    advertiser: &r.6,
-                    advertiser_first_seen: first_seen.get(&r.6).copied(),
-                    scores: &scores,
-                    daily_budget_usd: r.7,
-                    now: r.13,
-                };
-                if tested.matches(&facts).is_empty() {
-                    continue;
-                }
-                out.hits += 1;
-                *out.by_market.entry(r.1.clone()).or_default() += 1;
-                if !markets_hit.contains(&r.1) {
-                    markets_hit.push(r.1.clone());
-                }
-                let top = Category::ALL
-                    .into_iter()
-                    .max_by(|a, b| scores[a.index()].total_cmp(&scores[b.index()]))
-                    .unwrap_or(Category::Scam);
-                *out.by_category.entry(top.as_str().to_string()).or_default() += 1;
-                *out.by_day.entry(day_of(r.13)).or_default() += 1;
-                for i in live.matches(&facts) {
-                    *overlap.entry(i).or_default() += 1;
-                }
-                let action = r.10.as_str();
-                if action == "reject" {
-                    out.overlap_model_rejections += 1;
-                }
-                let (label, w) = human_label(&r.8, r.11.0, action, r.14.as_deref(), r.12);
-                if let Some(y) = label {
-                    out.labelled += 1;
-                    sample.add(w, y);
-                }
-                // What switching it on changes, by action.
-                match &tested_rule.action {
-                    CheckedAction::Reject(categories) => {
-                        let harm = categories
-                            .iter()
-                            .map(|c| rates.cost.risk_weight_usd[c.index()])
-                            .fold(0.0, f64::max);
-                        if action == "approve" {
-                            out.new_catches += 1;
-                            if let Some(y) = label {
-                                out.new_catches_labelled += 1;
-                                if y {
-                                    out.new_catches_violating += 1;
-                                    out.new_catches_violating_estimate += w;
-                                    fn_usd -= w * harm;
-                                } else {
-                                    fp_usd += w * r.7 * rates.cost.days_lost_per_false_reject;
-                                }
-                            }
-                        } else if action == "review" {
-                            // Rejected outright instead of reviewed.
-                            reviews_added -= 1;
-                            *reviews_by_market.entry(r.1.clone()).or_default() -= 1;
-                            if label == Some(false) {
-                                fp_usd += r.7 * rates.cost.days_lost_per_false_reject;
-                            }
-                        }
-                    }
-                    CheckedAction::Review { .. } => {
-                        if action == "approve" {
-                            out.new_catches += 1;
-                            reviews_added += 1;
-                            *reviews_by_market.entry(r.1.clone()).or_default() += 1;
-                            if let Some(y) = label {
-                                out.new_catches_labelled += 1;
-                                if y {
-                                    out.new_catches_violating += 1;
-                                    out.new_catches_violating_estimate += w;
-                                    fn_usd -= w * rates.cost.risk_weight_usd[top.index()];
-                                }
-                            }
-                        }
-                    }
-                    CheckedAction::Flag(_) => {
-                        if action == "approve" {
-                            out.new_catches += 1;
-                            if let Some(y) = label {
-                                out.new_catches_labelled += 1;
-                                if y {
-                                    out.new_catches_violating += 1;
-                                    out.new_catches_violating_estimate += w;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            progress(((at - lo) as f64 / (hi - lo + 1) as f64).min(1.0));
+    out.ads_scanned = scan(db, from, now, None, progress, cancel, |r| {
+        let Ok(market) = r.1.parse::<Market>() else {
+            return;
+        };
+        let scores = parse_scores(&r.9);
+        let facts = Facts {
+            market,
+            language: r.2.as_deref(),
+            headline: &r.3,
+            body: &r.4,
+            landing_url: r.5.as_deref(),
+            advertiser: &r.6,
+            advertiser_first_seen: first_seen.get(&r.6).copied(),
+            scores: &scores,
+            daily_budget_usd: r.7,
+            now: r.13,
+        };
+        if tested.matches(&facts).is_empty() {
+            return;
         }
-    }
+        out.hits += 1;
+        *out.by_market.entry(r.1.clone()).or_default() += 1;
+        if !markets_hit.contains(&r.1) {
+            markets_hit.push(r.1.clone());
+        }
+        let top = Category::ALL
+            .into_iter()
+            .max_by(|a, b| scores[a.index()].total_cmp(&scores[b.index()]))
+            .unwrap_or(Category::Scam);
+        *out.by_category.entry(top.as_str().to_string()).or_default() += 1;
+        *out.by_day.entry(day_of(r.13)).or_default() += 1;
+        for i in live.matches(&facts) {
+            *overlap.entry(i).or_default() += 1;
+        }
+        let action = r.10.as_str();
+        if action == "reject" {
+            out.overlap_model_rejections += 1;
+        }
+        let (label, w) = human_label(&r.8, r.11.0, action, r.14.as_deref(), r.12);
+        if let Some(y) = label {
+            out.labelled += 1;
+            sample.add(w, y);
+        }
+        // What switching it on changes, by action.
+        match &tested_rule.action {
+            CheckedAction::Reject(categories) => {
+                let harm = categories
+                    .iter()
+                    .map(|c| rates.cost.risk_weight_usd[c.index()])
+                    .fold(0.0, f64::max);
+                if action == "approve" {
+                    out.new_catches += 1;
+                    if let Some(y) = label {
+                        out.new_catches_labelled += 1;
+                        if y {
+                            out.new_catches_violating += 1;
+                            out.new_catches_violating_estimate += w;
+                            fn_usd -= w * harm;
+                        } else {
+                            fp_usd += w * r.7 * rates.cost.days_lost_per_false_reject;
+                        }
+                    }
+                } else if action == "review" {
+                    // Rejected outright instead of reviewed.
+                    reviews_added -= 1;
+                    *reviews_by_market.entry(r.1.clone()).or_default() -= 1;
+                    if label == Some(false) {
+                        fp_usd += r.7 * rates.cost.days_lost_per_false_reject;
+                    }
+                }
+            }
+            CheckedAction::Review { .. } => {
+                if action == "approve" {
+                    out.new_catches += 1;
+                    reviews_added += 1;
+                    *reviews_by_market.entry(r.1.clone()).or_default() += 1;
+                    if let Some(y) = label {
+                        out.new_catches_labelled += 1;
+                        if y {
+                            out.new_catches_violating += 1;
+                            out.new_catches_violating_estimate += w;
+                            fn_usd -= w * rates.cost.risk_weight_usd[top.index()];
+                        }
+                    }
+                }
+            }
+            CheckedAction::Flag(_) => {
+                if action == "approve" {
+                    out.new_catches += 1;
+                    if let Some(y) = label {
+                        out.new_catches_labelled += 1;
+                        if y {
+                            out.new_catches_violating += 1;
+                            out.new_catches_violating_estimate += w;
+                        }
+                    }
+                }
+            }
+        }
+    })
+    .await?;
     out.precision = ht_ratio(&sample);
     out.overlap_rules = live
         .rules
@@ -326,8 +296,60 @@ pub async fn run(
         total_usd: (fp_usd + fn_usd + review_usd) / per_day,
     };
     out.elapsed_ms = started.elapsed().as_millis() as u64;
-    progress(1.0);
     Ok(out)
+}
+
+/// Reads every ad decided in [from, to) (only those whose status is `status`, if given), in
+/// chunks of decision ids, calling `f` on each; `progress` hears the share done and `cancel`
+/// stops it between chunks. Returns how many ads were read.
+pub(crate) async fn scan(
+    db: &Db,
+    from: Millis,
+    to: Millis,
+    status: Option<&str>,
+    progress: &(dyn Fn(f64) + Send + Sync),
+    cancel: &AtomicBool,
+    mut f: impl FnMut(&Row),
+) -> Result<u64, BacktestError> {
+    let (lo, hi): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "select min(id), max(id) from decisions where decided_at >= $1 and decided_at < $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(db.pool())
+    .await?;
+    let mut read = 0;
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let mut at = lo;
+        while at <= hi {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(BacktestError::Cancelled);
+            }
+            let rows: Vec<Row> = sqlx::query_as(
+                "select a.id, a.market, a.language, a.headline, a.body, a.landing_url, a.advertiser_id, \
+                 a.daily_budget_usd, a.status, d.scores, d.action, d.audit_sample, d.sampling_probability, \
+                 d.decided_at, d.route \
+                 from decisions d join ads a on a.id = d.ad_id \
+                 where d.id >= $1 and d.id < $2 and d.decided_at >= $3 and d.decided_at < $4 \
+                 and ($5 = '' or a.status = $5)",
+            )
+            .bind(at)
+            .bind(at + CHUNK)
+            .bind(from)
+            .bind(to)
+            .bind(status.unwrap_or(""))
+            .fetch_all(db.pool())
+            .await?;
+            at += CHUNK;
+            for r in &rows {
+                f(r);
+            }
+            read += rows.len() as u64;
+            progress(((at - lo) as f64 / (hi - lo + 1) as f64).min(1.0));
+        }
+    }
+    progress(1.0);
+    Ok(read)
 }
 
 /// An ad's final human verdict if it belongs to the random sample (an audited automatic
@@ -415,7 +437,7 @@ pub async fn shadow(db: &Db, rule_id: i64, since: Millis, now: Millis) -> sqlx::
     Ok(out)
 }
 
-fn parse_scores(json: &str) -> [f32; crate::engine::model::CATEGORIES] {
+pub(crate) fn parse_scores(json: &str) -> [f32; crate::engine::model::CATEGORIES] {
     let mut out = [0.0; crate::engine::model::CATEGORIES];
     if let Ok(v) = serde_json::from_str::<Vec<f32>>(json) {
         for (o, s) in out.iter_mut().zip(v) {

@@ -1,6 +1,6 @@
 //! Moderation rules written by operations heads: the JSON form and its validation
 //! ([`spec`]), matching compiled for the worker ([`matcher`]), storage and lifecycle
-//! ([`store`]), what the worker runs ([`live`]) backtests over history ([`backtest`]), and the shapes the browser shares ([`view`]).
+//! ([`store`]), what the worker runs ([`live`]) backtests over history ([`backtest`]), retroaction ([`retro`]), and the shapes the browser shares ([`view`]).
 
 #[cfg(feature = "server")]
 pub mod backtest;
@@ -8,6 +8,8 @@ pub mod backtest;
 pub mod live;
 #[cfg(feature = "server")]
 pub mod matcher;
+#[cfg(feature = "server")]
+pub mod retro;
 #[cfg(feature = "server")]
 pub mod spec;
 #[cfg(feature = "server")]

@@ -282,6 +282,42 @@ pub async fn start_backtest(id: i64, days: u32) -> Result<(), AppError> {
         .map_err(|e| AppError::new(ErrorKind::Conflict, e))
 }
 
+/// What a retroaction found (and did, unless a dry run).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetroView {
+    pub dry_run: bool,
+    pub days: u32,
+    pub matched: u64,
+    pub already: u64,
+    pub reopened: u64,
+    pub queue: String,
+}
+
+/// Sweeps up with a live rule: counts (dry run) or reopens into review what it matches among
+/// the ads auto-approved in the last `days` days.
+#[server(prefix = "/rpc", endpoint = "rule_retro")]
+pub async fn rule_retro(id: i64, days: u32, dry_run: bool) -> Result<RetroView, AppError> {
+    let user = writer()?;
+    let state = app_state()?;
+    let r = amso_core::rules::retro::run(
+        &state.db,
+        id,
+        days,
+        dry_run,
+        &Actor::User(user.email),
+        now_millis(),
+    )
+    .await?;
+    Ok(RetroView {
+        dry_run: r.dry_run,
+        days: r.days,
+        matched: r.matched,
+        already: r.already,
+        reopened: r.reopened,
+        queue: r.queue,
+    })
+}
+
 /// Where the rule's backtest stands (None: none ran in this server process).
 #[server(prefix = "/rpc", endpoint = "backtest_progress")]
 pub async fn backtest_progress(id: i64) -> Result<Option<BacktestStatus>, AppError> {

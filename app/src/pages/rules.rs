@@ -3,8 +3,8 @@
 //! second person switch them on. Executives read.
 
 use crate::api::rules::{
-    BacktestStatus, CancelBacktest, RuleForm, RuleStep, RuleView, SaveRule, StartBacktest,
-    backtest_progress, get_rule, list_rules,
+    BacktestStatus, CancelBacktest, RuleForm, RuleRetro, RuleStep, RuleView, SaveRule,
+    StartBacktest, backtest_progress, get_rule, list_rules,
 };
 use crate::components::format::{EstimateText, estimate};
 use crate::components::{ErrorNote, Guarded};
@@ -288,6 +288,7 @@ fn RuleDetail(id: Signal<i64>) -> impl IntoView {
                         })
                     }
                     <BacktestPanel r=r.clone() start progress/>
+                    {(r.state == State::Live && r.can_write).then(|| view! { <RetroPanel id=r.id/> })}
                     <section class="card">
                         <h2>{format!("Version {}", r.version)}</h2>
                         <details>
@@ -433,6 +434,35 @@ fn BacktestPanel(
                     }}
                 </div>
             </div>
+        </section>
+    }
+}
+
+/// Sweeping up what slipped through before the rule was live: count, then reopen.
+#[component]
+fn RetroPanel(id: i64) -> impl IntoView {
+    let days = RwSignal::new(7u32);
+    let retro = ServerAction::<RuleRetro>::new();
+    view! {
+        <section class="card" data-testid="retro">
+            <h2>"Sweep up what slipped through"</h2>
+            <p class="muted">"Runs this live rule over the ads auto-approved in the window and reopens what it matches into review. An ad is never reopened twice by the same rule. Count first."</p>
+            <form class="inline" on:submit=move |ev| ev.prevent_default()>
+                <label for="retro-days">"Days"</label>
+                <input id="retro-days" type="number" min="1" max="90" prop:value=move || days.get().to_string()
+                    on:input=move |ev| days.set(event_target_value(&ev).parse().unwrap_or(7))/>
+                <button class="btn" type="button" data-testid="retro-count" on:click=move |_| { retro.dispatch(RuleRetro { id, days: days.get_untracked(), dry_run: true }); }>"Count matches"</button>
+                {move || retro.value().get().and_then(|r| r.ok()).filter(|r| r.dry_run && r.matched > r.already).map(|r| view! {
+                    <button class="btn btn-primary" type="button" data-testid="retro-run" on:click=move |_| { retro.dispatch(RuleRetro { id, days: r.days, dry_run: false }); }>
+                        {format!("Reopen {} ads into review", r.matched - r.already)}
+                    </button>
+                })}
+            </form>
+            {move || retro.value().get().map(|r| match r {
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                Ok(r) if r.dry_run => view! { <p data-testid="retro-result">{format!("{} auto-approved ads of the last {} days match; {} were reopened before, {} would be reopened into the {} queue.", r.matched, r.days, r.already, r.matched - r.already, r.queue)}</p> }.into_any(),
+                Ok(r) => view! { <p class="alert alert-ok" data-testid="retro-result">{format!("Reopened {} ads into the {} queue ({} matched, {} reopened before).", r.reopened, r.queue, r.matched, r.already)}</p> }.into_any(),
+            })}
         </section>
     }
 }

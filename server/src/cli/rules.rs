@@ -49,6 +49,19 @@ pub enum RuleCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Sweep up: run a live rule over the ads auto-approved in the last N days and reopen
+    /// what it matches into review (never the same ad twice); --dry-run only counts.
+    Retro {
+        id: i64,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long = "as")]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Move a rule along its life: background, request-live, approve, archive. Approving
     /// takes a person other than the one who asked.
     Step {
@@ -191,6 +204,29 @@ pub async fn run(db: &Db, command: RuleCommand) -> Result<(), CliError> {
                     result.new_catches_violating,
                     result.new_catches_labelled,
                     result.elapsed_ms as f64 / 1000.0
+                );
+            }
+        }
+        RuleCommand::Retro {
+            id,
+            days,
+            dry_run,
+            actor: who,
+            json,
+        } => {
+            let actor = actor(db, who.as_deref()).await?;
+            let r = amso_core::rules::retro::run(db, id, days, dry_run, &actor, now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else if dry_run {
+                println!(
+                    "rule {id} matches {} auto-approved ads of the last {days} days ({} reopened before); nothing changed",
+                    r.matched, r.already
+                );
+            } else {
+                println!(
+                    "rule {id} reopened {} ads into the {} queue ({} matched, {} reopened before)",
+                    r.reopened, r.queue, r.matched, r.already
                 );
             }
         }

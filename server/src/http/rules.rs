@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/rules", get(list).post(create))
         .route("/api/v1/rules/{id}", get(show).put(edit))
         .route("/api/v1/rules/{id}/backtest", post(run_backtest))
+        .route("/api/v1/rules/{id}/retro", post(run_retro))
         .route("/api/v1/rules/{id}/{step}", post(step))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
@@ -189,6 +190,40 @@ async fn run_backtest(
     };
     let result = run_and_keep(&state.db, id, q.days).await?;
     Ok(Json(result).into_response())
+}
+
+/// Query of the retroaction route.
+#[derive(Debug, serde::Deserialize)]
+struct RetroQuery {
+    #[serde(default = "default_retro_days")]
+    days: u32,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+fn default_retro_days() -> u32 {
+    7
+}
+
+/// `POST /api/v1/rules/{id}/retro?days=7&dry_run=true`: a live rule over the ads
+/// auto-approved in the window; unless a dry run, the matches are reopened into review.
+async fn run_retro(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<RetroQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let actor = writer(access(&state, &headers, user.as_deref()).await?.0)?;
+    let id = rule_id(&id)?;
+    let Ok(Query(q)) = query else {
+        return Err(AppError::malformed(
+            "days is a whole number, dry_run true or false",
+        ));
+    };
+    let r = amso_core::rules::retro::run(&state.db, id, q.days, q.dry_run, &actor, now_millis())
+        .await?;
+    Ok(Json(r).into_response())
 }
 
 /// Backtests a rule's current version and keeps the result with it.

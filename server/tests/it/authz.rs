@@ -129,6 +129,7 @@ const MATRIX: &[Row] = &[
     row("rpc rule_step", OPS_ADMIN),
     row("rpc start_backtest", OPS_ADMIN),
     row("rpc cancel_backtest", OPS_ADMIN),
+    row("rpc rule_retro", OPS_ADMIN),
     // Users.
     row("rpc list_users", ADMIN),
     row("rpc create_user", ADMIN),
@@ -154,6 +155,7 @@ const MATRIX: &[Row] = &[
     row("GET /api/v1/rules/{id}", &[RulesKey, Ops, Exec, Admin]),
     row("PUT /api/v1/rules/{id}", &[RulesKey, Ops, Admin]),
     row("POST /api/v1/rules/{id}/backtest", &[RulesKey, Ops, Admin]),
+    row("POST /api/v1/rules/{id}/retro", &[RulesKey, Ops, Admin]),
     row("POST /api/v1/rules/{id}/{step}", &[RulesKey, Ops, Admin]),
     // Logging in replaces the caller's session and logging out ends it: last. Both are open
     // to anyone (an API key is simply ignored).
@@ -290,6 +292,7 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
         ],
         "rule_step" => vec![("id", "999999"), ("step", "archive")],
         "start_backtest" => vec![("id", "999999"), ("days", "7")],
+        "rule_retro" => vec![("id", "999999"), ("days", "7"), ("dry_run", "true")],
         "set_sla" => vec![("market", "US"), ("hours", "24")],
         "save_reason_code" => vec![
             ("code", "matrix_code"),

@@ -18,7 +18,13 @@ use axum::http::{Request, StatusCode, header};
 const DAY: i64 = 86_400_000;
 
 /// Ads decided (approved) at `at`, with these headlines.
-async fn decided_at(t: &TestDb, prefix: &str, market: Market, headlines: &[String], at: i64) {
+pub(crate) async fn decided_at(
+    t: &TestDb,
+    prefix: &str,
+    market: Market,
+    headlines: &[String],
+    at: i64,
+) {
     let batch: Vec<_> = headlines
         .iter()
         .enumerate()

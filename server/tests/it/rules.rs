@@ -512,3 +512,110 @@ async fn the_api_refuses_bad_rules_by_field_and_saves_nothing() {
         assert_eq!(r.json()["rules"].as_array().unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn retroaction_reopens_each_match_once_and_only_for_a_live_rule() {
+    for t in backends().await {
+        let now = now_millis();
+        let wave: Vec<String> = (0..6)
+            .map(|i| format!("Investasi kripto, profit harian {i}%"))
+            .collect();
+        let other: Vec<String> = (0..4).map(|i| format!("Sepatu lari diskon {i}")).collect();
+        crate::radar::decided_at(
+            &t,
+            "w",
+            amso_core::vocab::market::Market::Id,
+            &wave,
+            now - 2 * 86_400_000,
+        )
+        .await;
+        crate::radar::decided_at(
+            &t,
+            "o",
+            amso_core::vocab::market::Market::Id,
+            &other,
+            now - 2 * 86_400_000,
+        )
+        .await;
+        let id = store::create(&t.db, &spec::parse(WAVE).unwrap(), &ops(), now)
+            .await
+            .unwrap();
+        let r = amso_core::rules::retro::run(&t.db, id, 7, true, &ops(), now).await;
+        assert!(
+            matches!(r, Err(amso_core::rules::retro::RetroError::NotLive(_))),
+            "{}: {r:?}",
+            t.label
+        );
+        store::step(&t.db, id, Step::RequestLive, &ops(), now)
+            .await
+            .unwrap();
+        store::step(&t.db, id, Step::Approve, &admin(), now)
+            .await
+            .unwrap();
+
+        let count = amso_core::rules::retro::run(&t.db, id, 7, true, &ops(), now)
+            .await
+            .unwrap();
+        assert_eq!((count.matched, count.reopened), (6, 0), "{}", t.label);
+        let in_review = |db: amso_core::platform::db::Db| async move {
+            let (n,): (i64,) =
+                sqlx::query_as("select count(*) from ads where status = 'in_review'")
+                    .fetch_one(db.pool())
+                    .await
+                    .unwrap();
+            n
+        };
+        assert_eq!(
+            in_review(t.db.clone()).await,
+            0,
+            "{}: a dry run changes nothing",
+            t.label
+        );
+
+        let done = amso_core::rules::retro::run(&t.db, id, 7, false, &ops(), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.matched, done.reopened, done.queue.as_str()),
+            (6, 6, "uncertain"),
+            "{}",
+            t.label
+        );
+        assert_eq!(in_review(t.db.clone()).await, 6);
+        let (tasks,): (i64,) = sqlx::query_as(
+            "select count(*) from review_tasks where state = 'open' and source = 'uncertain' and note like 'Reopened by rule%'",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(tasks, 6, "{}", t.label);
+        let (retro_hits,): (i64,) =
+            sqlx::query_as("select count(*) from rule_hits where rule_id = $1 and mode = 'retro'")
+                .bind(id)
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(retro_hits, 6);
+
+        // Twice: nothing reopened twice.
+        let again = amso_core::rules::retro::run(&t.db, id, 7, false, &ops(), now)
+            .await
+            .unwrap();
+        assert_eq!(again.reopened, 0, "{}", t.label);
+        let (tasks_after,): (i64,) = sqlx::query_as("select count(*) from review_tasks")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(tasks_after, 6, "{}", t.label);
+        let (audited,): (i64,) =
+            sqlx::query_as("select count(*) from audit_log where action = 'rule.retro'")
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            audited, 2,
+            "{}: each run that changed or could change anything is audited",
+            t.label
+        );
+    }
+}
