@@ -188,6 +188,25 @@ async fn insert_rows(
     Ok(())
 }
 
+/// Headlines and bodies of synthetic ads: ordinary ad copy of ordinary length, so that
+/// whatever reads ad text (rule backtests, the radar) is measured on realistic work.
+const HEADLINES: [&str; 7] = [
+    "Summer sale: running shoes 30% off",
+    "Handmade ceramic mugs, free shipping",
+    "Learn Spanish online with native teachers",
+    "Fresh coffee beans roasted this week",
+    "Ergonomic office chairs for your home",
+    "Family holiday packages to the coast",
+    "Budget phone plans with unlimited data",
+];
+const BODIES: [&str; 5] = [
+    "Order before Friday for delivery next week. Returns are free within 30 days of purchase.",
+    "Thousands of happy customers. Browse the full collection and find the size that fits you.",
+    "Sign up today and get the first month at half price; cancel any time, no questions asked.",
+    "Made by a small team in our own workshop. Every piece is checked by hand before it ships.",
+    "Compare plans in two minutes and switch without losing your number. Support around the clock.",
+];
+
 /// The `ads` row of a synthetic ad (columns [`AD_COLUMNS`]).
 fn ad_row(s: &Synth, source: &str) -> Vec<Value> {
     let f = &s.facts;
@@ -201,8 +220,12 @@ fn ad_row(s: &Synth, source: &str) -> Vec<Value> {
         json!(format!("adv-{}", f.ad_id % 5000)),
         json!(f.market),
         json!(f.language),
-        json!(format!("Bench ad {}", f.ad_id)),
-        json!("Synthetic body"),
+        json!(format!(
+            "{} #{}",
+            HEADLINES[(f.ad_id % 7) as usize],
+            f.ad_id
+        )),
+        json!(BODIES[(f.ad_id % 5) as usize]),
         json!(f.daily_budget_usd),
         json!(labels),
         json!(f.submitted_at),

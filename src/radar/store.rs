@@ -58,13 +58,17 @@ pub fn values_of(
     advertiser: &str,
 ) -> Vec<(Kind, String)> {
     let mut out: Vec<(Kind, String)> = Vec::new();
-    let push = |kind: Kind, v: String, out: &mut Vec<(Kind, String)>| {
-        if out.len() < PER_AD && !out.iter().any(|(k, x)| *k == kind && *x == v) {
+    let mut seen: std::collections::HashSet<(Kind, String)> = std::collections::HashSet::new();
+    let push = |kind: Kind,
+                v: String,
+                out: &mut Vec<(Kind, String)>,
+                seen: &mut std::collections::HashSet<(Kind, String)>| {
+        if out.len() < PER_AD && seen.insert((kind, v.clone())) {
             out.push((kind, v));
         }
     };
     if let Some(d) = landing_url.and_then(crate::rules::matcher::registrable_domain) {
-        push(Kind::Domain, d, &mut out);
+        push(Kind::Domain, d, &mut out, &mut seen);
     }
     let advertiser = advertiser.trim();
     if !advertiser.is_empty() {
@@ -77,7 +81,7 @@ pub fn values_of(
     let text = normalize(&format!("{headline}\n{body}"));
     for t in crate::engine::featurize::tokens(&text) {
         if countable(&t) {
-            push(Kind::Term, t, &mut out);
+            push(Kind::Term, t, &mut out, &mut seen);
         }
     }
     let words: Vec<&str> = text
@@ -86,7 +90,12 @@ pub fn values_of(
         .collect();
     for pair in words.windows(2) {
         if pair.iter().all(|w| w.chars().count() >= 2) && pair.iter().any(|w| countable(w)) {
-            push(Kind::Term, format!("{} {}", pair[0], pair[1]), &mut out);
+            push(
+                Kind::Term,
+                format!("{} {}", pair[0], pair[1]),
+                &mut out,
+                &mut seen,
+            );
         }
     }
     out

@@ -1,6 +1,7 @@
 //! Rules compiled for the decision worker: every term of every rule in one Aho–Corasick
-//! automaton and every regular expression in one set, so an ad's text is scanned twice
-//! whatever the number of rules; then each rule's condition tree is read off the matches.
+//! automaton, so an ad's text is scanned once for terms
+//! whatever the number of rules, and each regular expression once; then each rule's
+//! condition tree is read off the matches.
 //!
 //! Terms match the way the model sees text (`engine::featurize`): NFKC, lower case,
 //! look-alike letters folded, tokens split on anything not a letter or digit, spaced-out
@@ -17,7 +18,7 @@ use crate::platform::time::Millis;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
 use aho_corasick::{AhoCorasick, MatchKind};
-use regex::RegexSet;
+use regex::Regex;
 use std::collections::HashSet;
 
 /// Milliseconds in a day.
@@ -106,8 +107,10 @@ pub struct RuleSet {
     /// Per automaton pattern: the term leaves it belongs to.
     pattern_leaves: Vec<Vec<u32>>,
     term_leaves: usize,
-    regexes: Option<RegexSet>,
-    regex_count: usize,
+    /// Each pattern on its own: a pattern's literal prefilter skips most texts at once,
+    /// where a set of patterns would run one automaton (and falls back to a slow engine on
+    /// non-ASCII text with Unicode word boundaries).
+    regexes: Vec<Regex>,
     needs_text: bool,
     /// Whether any rule asks how new the advertiser is.
     pub needs_first_seen: bool,
@@ -369,22 +372,19 @@ impl RuleSet {
                     })?,
             )
         };
-        let regexes = if b.regexes.is_empty() {
-            None
-        } else {
-            Some(
-                regex::RegexSetBuilder::new(&b.regexes)
-                    .size_limit(REGEX_SIZE_LIMIT * b.regexes.len())
-                    .dfa_size_limit(REGEX_SIZE_LIMIT * 4)
+        let regexes = b
+            .regexes
+            .iter()
+            .map(|p| {
+                regex::RegexBuilder::new(p)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .dfa_size_limit(REGEX_SIZE_LIMIT)
                     .build()
-                    .map_err(|e| {
-                        compile_error("conditions", format!("regular expressions: {e}"))
-                    })?,
-            )
-        };
+                    .map_err(|e| compile_error("conditions", format!("regular expression: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(RuleSet {
-            needs_text: terms.is_some() || regexes.is_some(),
-            regex_count: b.regexes.len(),
+            needs_text: terms.is_some() || !regexes.is_empty(),
             rules,
             terms,
             pattern_leaves: b.pattern_leaves,
@@ -405,7 +405,7 @@ impl RuleSet {
             return Vec::new();
         }
         let mut term_hits = vec![false; self.term_leaves];
-        let mut regex_hits = vec![false; self.regex_count];
+        let mut regex_hits = vec![false; self.regexes.len()];
         if self.needs_text {
             let mut text = String::with_capacity(facts.headline.len() + facts.body.len() + 1);
             text.push_str(facts.headline);
@@ -420,10 +420,8 @@ impl RuleSet {
                     }
                 }
             }
-            if let Some(set) = &self.regexes {
-                for i in set.matches(&normalized).iter() {
-                    regex_hits[i] = true;
-                }
+            for (hit, re) in regex_hits.iter_mut().zip(&self.regexes) {
+                *hit = re.is_match(&normalized);
             }
         }
         let domain = facts.landing_url.and_then(registrable_domain);

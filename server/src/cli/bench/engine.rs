@@ -51,6 +51,20 @@ pub async fn e2e(
     tmp: &Path,
 ) -> Result<Value, CliError> {
     let (db, shown) = bench_db(url, tmp, "e2e").await?;
+    let out = e2e_on(&db, &shown, model_path, ads, workers).await;
+    db.close().await;
+    out
+}
+
+/// The e2e scenario on a database already open: the ads queued, then decided by `workers`.
+pub async fn e2e_on(
+    db: &amso_core::platform::db::Db,
+    shown: &str,
+    model_path: &Path,
+    ads: &[CorpusAd],
+    workers: usize,
+) -> Result<Value, CliError> {
+    let db = db.clone();
     let prefix = format!("e2e{}", now_millis());
     let new: Vec<NewAd> = ads.iter().map(|a| to_new(a, &prefix)).collect();
     let started = Instant::now();
@@ -89,7 +103,6 @@ pub async fn e2e(
         decided += t.await.map_err(|e| format!("e2e worker panicked: {e}"))??;
     }
     let secs = started.elapsed().as_secs_f64();
-    db.close().await;
     Ok(json!({
         "database": shown,
         "ads": decided,

@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod measure;
 pub mod reliability;
 pub mod review;
+pub mod rules;
 
 use crate::cli::common::CliError;
 use amso_core::engine::commit;
@@ -19,6 +20,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Comma-separated scenarios: scoring, e2e, api, python, review, dashboards, report,
+    /// rules (evaluation per ad, throughput with 200 live rules against none), backtest (one
+    /// rule over --decisions of history, and the radar's check and page),
     /// reliability (servers killed and restarted, several at once), load (reviewers, ingest
     /// and live dashboards together). The last two start `amso serve` processes.
     #[arg(
@@ -112,6 +115,34 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
                 config,
                 &ads,
                 args.requests,
+                args.database_url.as_deref(),
+                &tmp,
+            )
+            .await?,
+        );
+    }
+    if scenarios.contains(&"rules") {
+        eprintln!(
+            "rules: 200 rules compiled, evaluated on every ad, then decisions with and without them …"
+        );
+        out.insert(
+            "rules".into(),
+            rules::rules(
+                &model_path,
+                &ads,
+                args.workers,
+                args.database_url.as_deref(),
+                &tmp,
+            )
+            .await?,
+        );
+    }
+    if scenarios.contains(&"backtest") {
+        out.insert(
+            "backtest".into(),
+            rules::backtest_scenario(
+                args.decisions,
+                args.rounds,
                 args.database_url.as_deref(),
                 &tmp,
             )
