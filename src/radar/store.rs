@@ -76,6 +76,7 @@ pub fn values_of(
             Kind::Advertiser,
             advertiser.chars().take(128).collect(),
             &mut out,
+            &mut seen,
         );
     }
     let text = normalize(&format!("{headline}\n{body}"));
