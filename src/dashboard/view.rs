@@ -423,6 +423,27 @@ pub struct WeeklyReport {
     pub findings: Vec<String>,
     /// Where a figure rests on too few samples to be read as precise.
     pub sample_notes: Vec<String>,
+    /// Rules that matched ads during the week, switched on or expired in it, most hits first.
+    #[serde(default)]
+    pub rules: Vec<ReportRule>,
+}
+
+/// A rule in the weekly report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportRule {
+    pub id: i64,
+    pub name: String,
+    /// Its state now (`live`, `background`, `expired` …).
+    pub state: String,
+    /// `reject`, `review` or `flag`.
+    pub action: String,
+    /// Ads it matched in the week, acting (live) and in background.
+    pub hits_live: i64,
+    pub hits_background: i64,
+    /// Share of its hits reviewers found violating, weighted as backtests weigh them.
+    pub precision: Option<crate::metrics::kpi::Estimate>,
+    pub switched_on: bool,
+    pub expired: bool,
 }
 
 /// A rendering of the weekly report kept in the archive.

@@ -43,6 +43,10 @@ impl FeatureKind {
 
 /// Text normalised for featurisation: NFKC, lower case, homoglyphs folded.
 pub fn normalize(text: &str) -> String {
+    // ASCII is its own NFKC form and has no look-alike letters to fold: lower case is all.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.nfkc() {
         for lower in c.to_lowercase() {
@@ -108,7 +112,8 @@ pub fn tokens(normalized: &str) -> Vec<String> {
         .collect()
 }
 
-fn token_cows(normalized: &str) -> Vec<std::borrow::Cow<'_, str>> {
+/// [`tokens`] without copying the ones that are slices of the text.
+pub fn token_cows(normalized: &str) -> Vec<std::borrow::Cow<'_, str>> {
     use std::borrow::Cow;
     let raw: Vec<&str> = normalized
         .split(|c: char| !c.is_alphanumeric())

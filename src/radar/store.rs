@@ -424,22 +424,43 @@ pub async fn check(db: &Db, now: Millis) -> sqlx::Result<CheckSummary> {
 
 type CountRow = (String, String, String, i64, i64, i64, i64, i64, i64);
 
-/// Every market's (and all markets') ranked entries for a window starting on day `start`
-/// with its baseline from day `base`.
-async fn ranked(db: &Db, start: i64, base: i64, today: i64) -> sqlx::Result<Vec<Entry>> {
-    let rows: Vec<CountRow> = sqlx::query_as(
-        "select market, kind, value, \
+/// The counts of a window starting on day `start` with its baseline from day `base`, per
+/// market (or summed over markets, as market `*`), of the values with at least
+/// [`super::MIN_COUNT`] ads in the window: only those can be entries, and the database
+/// leaves the long tail behind.
+async fn counts(
+    db: &Db,
+    start: i64,
+    base: i64,
+    today: i64,
+    per_market: bool,
+) -> sqlx::Result<Vec<CountRow>> {
+    let (market, group) = if per_market {
+        ("market", "market, kind, value")
+    } else {
+        ("'*'", "kind, value")
+    };
+    let sql = format!(
+        "select {market}, kind, value, \
          cast(sum(case when day >= $1 then ads else 0 end) as bigint), \
          cast(sum(case when day < $1 then ads else 0 end) as bigint), \
          cast(sum(case when day >= $1 then model_high else 0 end) as bigint), \
          cast(sum(reviewed) as bigint), cast(sum(rejected) as bigint), cast(sum(gap) as bigint) \
-         from radar_counts where day >= $2 and day <= $3 group by market, kind, value",
-    )
-    .bind(start)
-    .bind(base)
-    .bind(today)
-    .fetch_all(db.pool())
-    .await?;
+         from radar_counts where day >= $2 and day <= $3 group by {group} \
+         having sum(case when day >= $1 then ads else 0 end) >= $4"
+    );
+    sqlx::query_as(&sql)
+        .bind(start)
+        .bind(base)
+        .bind(today)
+        .bind(super::MIN_COUNT)
+        .fetch_all(db.pool())
+        .await
+}
+
+/// Every market's (and all markets') ranked entries for a window starting on day `start`
+/// with its baseline from day `base`.
+async fn ranked(db: &Db, start: i64, base: i64, today: i64) -> sqlx::Result<Vec<Entry>> {
     let totals: Vec<(String, i64, i64)> = sqlx::query_as(
         "select market, cast(sum(case when day >= $1 then ads else 0 end) as bigint), \
          cast(sum(case when day < $1 then ads else 0 end) as bigint) \
@@ -450,35 +471,32 @@ async fn ranked(db: &Db, start: i64, base: i64, today: i64) -> sqlx::Result<Vec<
     .bind(today)
     .fetch_all(db.pool())
     .await?;
-    let totals: HashMap<String, (i64, i64)> =
+    let mut totals: HashMap<String, (i64, i64)> =
         totals.into_iter().map(|(m, a, b)| (m, (a, b))).collect();
-    let all_totals = totals
+    let all = totals
         .values()
         .fold((0, 0), |acc, t| (acc.0 + t.0, acc.1 + t.1));
+    totals.insert("*".into(), all);
     let mut per_market: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
-    let mut everywhere: HashMap<(Kind, String), Counts> = HashMap::new();
-    for (market, kind, value, now, before, high, reviewed, rejected, gap) in rows {
-        let Some(kind) = Kind::parse(&kind) else {
-            continue;
-        };
-        let c = Counts {
-            now,
-            before,
-            model_high_now: high,
-            reviewed,
-            rejected,
-            gap,
-        };
-        let sum = everywhere.entry((kind, value.clone())).or_default();
-        sum.now += c.now;
-        sum.before += c.before;
-        sum.model_high_now += c.model_high_now;
-        sum.reviewed += c.reviewed;
-        sum.rejected += c.rejected;
-        sum.gap += c.gap;
-        let (tn, tb) = totals.get(&market).copied().unwrap_or((0, 0));
-        if let Some(e) = entry(kind, &value, &market, &c, tn, tb) {
-            per_market.entry(market).or_default().push(e);
+    for per in [true, false] {
+        for (market, kind, value, now, before, high, reviewed, rejected, gap) in
+            counts(db, start, base, today, per).await?
+        {
+            let Some(kind) = Kind::parse(&kind) else {
+                continue;
+            };
+            let c = Counts {
+                now,
+                before,
+                model_high_now: high,
+                reviewed,
+                rejected,
+                gap,
+            };
+            let (tn, tb) = totals.get(&market).copied().unwrap_or((0, 0));
+            if let Some(e) = entry(kind, &value, &market, &c, tn, tb) {
+                per_market.entry(market).or_default().push(e);
+            }
         }
     }
     let mut out = Vec::new();
@@ -487,13 +505,6 @@ async fn ranked(db: &Db, start: i64, base: i64, today: i64) -> sqlx::Result<Vec<
         r.truncate(KEPT);
         out.extend(r);
     }
-    let all: Vec<Entry> = everywhere
-        .iter()
-        .filter_map(|((kind, value), c)| entry(*kind, value, "*", c, all_totals.0, all_totals.1))
-        .collect();
-    let mut r = rank(all);
-    r.truncate(KEPT);
-    out.extend(r);
     Ok(out)
 }
 

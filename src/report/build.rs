@@ -268,7 +268,11 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
         overridden,
         findings: Vec::new(),
         sample_notes: Vec::new(),
+        // Rules span markets: the week's rules whatever the markets in scope (below).
+        rules: Vec::new(),
     };
+    report.rules =
+        crate::rules::report::week(db, report.window.from_ms, report.window.to_ms).await?;
     report.findings = findings(&report);
     report.sample_notes = sample_notes(&report);
     Ok(report)

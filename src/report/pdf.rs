@@ -30,7 +30,7 @@ const FAMILY: &str = "DejaVu Sans";
 const A4: (f32, f32) = (595.28, 841.89);
 const MARGIN: f32 = 42.0;
 const WIDTH: f32 = A4.0 - 2.0 * MARGIN;
-const PAGES: usize = 4;
+const PAGES: usize = 5;
 /// Human-checked decisions a market × category needs to be listed among the most overruled.
 const MIN_CELL_CHECKED: f64 = 10.0;
 
@@ -840,6 +840,105 @@ fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportEr
     Ok(())
 }
 
+/// Page 5: the rules of the week.
+fn rules(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportError> {
+    sheet.heading("Rules this week");
+    let names = |f: fn(&crate::dashboard::view::ReportRule) -> bool| {
+        r.rules
+            .iter()
+            .filter(|x| f(x))
+            .map(|x| format!("“{}”", x.name))
+            .collect::<Vec<_>>()
+    };
+    let on = names(|x| x.switched_on);
+    let expired = names(|x| x.expired);
+    sheet.paragraph(
+        &format!(
+            "Switched on: {}. Expired: {}.",
+            if on.is_empty() {
+                "none".to_string()
+            } else {
+                on.join(", ")
+            },
+            if expired.is_empty() {
+                "none".to_string()
+            } else {
+                expired.join(", ")
+            },
+        ),
+        9.0,
+        0.0,
+    );
+    if r.rules.is_empty() {
+        sheet.paragraph("No rule matched an ad this week.", 9.0, 0.0);
+        return Ok(());
+    }
+    let precision = |e: Option<crate::metrics::kpi::Estimate>| match e {
+        Some(e) if e.enough() => format!(
+            "{} ({:.0}–{:.0}%)",
+            pct(Some(e.value)),
+            e.low * 100.0,
+            e.high * 100.0
+        ),
+        Some(e) => format!("too few (n={})", int(e.n)),
+        None => "no verdicts".into(),
+    };
+    let table = |sheet: &mut Sheet<'_, '_>, rows: Vec<Vec<String>>| {
+        sheet.table(
+            &[
+                ("Rule", 40.0, Align::Left),
+                ("State", 14.0, Align::Left),
+                ("Action", 11.0, Align::Left),
+                ("Hits live", 12.0, Align::Right),
+                ("Background", 13.0, Align::Right),
+                ("Precision (95%)", 24.0, Align::Right),
+            ],
+            &rows,
+            false,
+            8.5,
+        );
+    };
+    let row = |x: &crate::dashboard::view::ReportRule| {
+        vec![
+            x.name.clone(),
+            x.state.clone(),
+            x.action.clone(),
+            int(x.hits_live as f64),
+            int(x.hits_background as f64),
+            precision(x.precision),
+        ]
+    };
+    sheet.line("Top rules by hits", true, 10.0, INK);
+    table(sheet, r.rules.iter().take(10).map(row).collect());
+    let mut by_precision: Vec<&crate::dashboard::view::ReportRule> = r
+        .rules
+        .iter()
+        .filter(|x| x.precision.is_some_and(|e| e.enough()))
+        .collect();
+    by_precision.sort_by(|a, b| {
+        let v = |x: &crate::dashboard::view::ReportRule| x.precision.map_or(0.0, |e| e.value);
+        v(b).total_cmp(&v(a))
+    });
+    sheet.y += 8.0;
+    sheet.line(
+        "Top rules by precision (at least 20 effective verdicts)",
+        true,
+        10.0,
+        INK,
+    );
+    if by_precision.is_empty() {
+        sheet.paragraph("No rule has enough reviewed hits yet.", 9.0, 0.0);
+    } else {
+        table(sheet, by_precision.into_iter().take(10).map(row).collect());
+    }
+    sheet.paragraph(
+        "Precision: the share of a rule's hits reviewers found violating, among hits with a verdict from a random audit or a routed review, weighted by 1 / sampling probability.",
+        8.0,
+        0.0,
+    );
+    Ok(())
+}
+
 /// The PDF's bytes.
 pub fn render(r: &WeeklyReport) -> Result<Vec<u8>, ReportError> {
     let mut doc = Document::new();
@@ -847,6 +946,7 @@ pub fn render(r: &WeeklyReport) -> Result<Vec<u8>, ReportError> {
     page(&mut doc, r, 2, |s| markets(s, r))?;
     page(&mut doc, r, 3, |s| cost_and_drift(s, r))?;
     page(&mut doc, r, 4, |s| overrides(s, r))?;
+    page(&mut doc, r, 5, |s| rules(s, r))?;
     doc.set_metadata(
         Metadata::new()
             .title(format!("AMSO weekly report {}", r.week))

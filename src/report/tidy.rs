@@ -145,7 +145,7 @@ impl Rows<'_> {
 }
 
 /// Every figure of the report as tidy rows: the week (totals, markets, categories, drift,
-/// override reasons), then the week before (totals and markets) for comparison.
+/// override reasons, rules as `rule:ID` in the category column), then the week before (totals and markets) for comparison.
 pub fn rows(r: &WeeklyReport) -> Vec<Row> {
     let mut t = Rows {
         week: &r.week,
@@ -182,6 +182,18 @@ pub fn rows(r: &WeeklyReport) -> Vec<Row> {
         );
     }
     t.value("ALL", "ALL", "drift_alerts", Some(r.alerts.len() as f64));
+    // Rules span markets; the category column names the rule.
+    for x in &r.rules {
+        let rule = format!("rule:{}", x.id);
+        t.value("ALL", &rule, "rule_hits_live", Some(x.hits_live as f64));
+        t.value(
+            "ALL",
+            &rule,
+            "rule_hits_background",
+            Some(x.hits_background as f64),
+        );
+        t.estimate("ALL", &rule, "rule_precision", x.precision);
+    }
     let previous = crate::report::week::IsoWeek::of(
         chrono::NaiveDate::parse_from_str(&r.previous_window.from, "%Y-%m-%d").unwrap_or_default(),
     )

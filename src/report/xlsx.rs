@@ -355,6 +355,52 @@ fn build(r: &WeeklyReport) -> Result<Vec<u8>, XlsxError> {
         )?;
     }
 
+    // Rules: what matched in the week, how precisely, and what was switched on or expired.
+    {
+        let ws = wb.add_worksheet().set_name("Rules")?;
+        let rows = r
+            .rules
+            .iter()
+            .map(|x| {
+                let [v, low, high, n] = estimate_cells(x.precision);
+                vec![
+                    Count(x.id as f64),
+                    text(x.name.as_str()),
+                    text(x.state.as_str()),
+                    text(x.action.as_str()),
+                    Count(x.hits_live as f64),
+                    Count(x.hits_background as f64),
+                    v,
+                    low,
+                    high,
+                    n,
+                    text(if x.switched_on { "yes" } else { "" }),
+                    text(if x.expired { "yes" } else { "" }),
+                ]
+            })
+            .collect();
+        table(
+            ws,
+            &f,
+            0,
+            &[
+                ("Rule id", 9.0),
+                ("Rule", 36.0),
+                ("State", 14.0),
+                ("Action", 10.0),
+                ("Hits live", 11.0),
+                ("Hits in background", 18.0),
+                ("Precision", 11.0),
+                ("Low (95%)", 11.0),
+                ("High (95%)", 11.0),
+                ("Effective n", 11.0),
+                ("Switched on this week", 20.0),
+                ("Expired this week", 17.0),
+            ],
+            rows,
+        )?;
+    }
+
     // Overrides: by reason, by reviewer, and the week's overridden ads (text from people).
     {
         let ws = wb.add_worksheet().set_name("Overrides")?;

@@ -355,7 +355,7 @@ pub(crate) async fn scan(
 /// An ad's final human verdict if it belongs to the random sample (an audited automatic
 /// decision or a routed review, settled by a human: the ad's status is a human one; appeals
 /// and escalations left out), with its weight 1 / sampling probability.
-fn human_label(
+pub(crate) fn human_label(
     status: &str,
     audit_sample: bool,
     action: &str,

@@ -92,6 +92,7 @@ pub struct CompiledRule {
 }
 
 /// A rule to compile: its identity, its mode and what it says.
+#[derive(Clone, Copy)]
 pub struct Source<'a> {
     pub id: i64,
     pub version: i64,
@@ -167,7 +168,7 @@ fn unspaced_script(c: char) -> bool {
 
 /// The text terms are searched in: every token, space-separated, padded.
 fn term_haystack(normalized: &str) -> String {
-    let toks = tokens(normalized);
+    let toks = crate::engine::featurize::token_cows(normalized);
     let mut out = String::with_capacity(normalized.len() + toks.len() + 2);
     out.push(' ');
     for t in toks {

@@ -9,6 +9,8 @@ pub mod live;
 #[cfg(feature = "server")]
 pub mod matcher;
 #[cfg(feature = "server")]
+pub mod report;
+#[cfg(feature = "server")]
 pub mod retro;
 #[cfg(feature = "server")]
 pub mod spec;

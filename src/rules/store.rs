@@ -593,3 +593,43 @@ pub async fn hits_for_ad(db: &Db, ad_id: i64) -> sqlx::Result<Vec<AdHit>> {
         })
         .collect())
 }
+
+/// A rule's hits per UTC day over the `days` up to `now`: (day, live, background), oldest
+/// first, days without hits included.
+pub async fn hits_by_day(
+    db: &Db,
+    id: i64,
+    days: i64,
+    now: Millis,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    const DAY: i64 = 86_400_000;
+    let first = now.div_euclid(DAY) - days + 1;
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "select at, mode from rule_hits where rule_id = $1 and at >= $2 and mode <> 'retro'",
+    )
+    .bind(id)
+    .bind(first * DAY)
+    .fetch_all(db.pool())
+    .await?;
+    let mut counts = vec![(0i64, 0i64); days.max(0) as usize];
+    for (at, mode) in rows {
+        let i = (at.div_euclid(DAY) - first) as usize;
+        if let Some(c) = counts.get_mut(i) {
+            if mode == "live" {
+                c.0 += 1;
+            } else {
+                c.1 += 1;
+            }
+        }
+    }
+    Ok(counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (live, background))| {
+            let day = chrono::DateTime::from_timestamp_millis((first + i as i64) * DAY)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            (day, live, background)
+        })
+        .collect())
+}

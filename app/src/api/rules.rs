@@ -71,6 +71,8 @@ pub struct RuleView {
     pub viewer_asked: bool,
     /// The form fields of the current version, when it has the form's shape.
     pub form: Option<RuleForm>,
+    /// Hits per UTC day over the last 14 days: (day, live, background).
+    pub hits_by_day: Vec<(String, i64, i64)>,
 }
 
 /// The editor's fields. Lists are one entry a line (terms, domains, advertisers) or
@@ -192,6 +194,9 @@ pub async fn get_rule(id: i64) -> Result<RuleView, AppError> {
         shadow,
         can_write: user.role.writes_rules(),
         form: form_of(&r.spec),
+        hits_by_day: store::hits_by_day(&state.db, id, 14, now)
+            .await
+            .map_err(internal)?,
     })
 }
 

@@ -289,6 +289,7 @@ fn RuleDetail(id: Signal<i64>) -> impl IntoView {
                     }
                     <BacktestPanel r=r.clone() start progress/>
                     {(r.state == State::Live && r.can_write).then(|| view! { <RetroPanel id=r.id/> })}
+                    <HitsByDay days=r.hits_by_day.clone()/>
                     <section class="card">
                         <h2>{format!("Version {}", r.version)}</h2>
                         <details>
@@ -463,6 +464,36 @@ fn RetroPanel(id: i64) -> impl IntoView {
                 Ok(r) if r.dry_run => view! { <p data-testid="retro-result">{format!("{} auto-approved ads of the last {} days match; {} were reopened before, {} would be reopened into the {} queue.", r.matched, r.days, r.already, r.matched - r.already, r.queue)}</p> }.into_any(),
                 Ok(r) => view! { <p class="alert alert-ok" data-testid="retro-result">{format!("Reopened {} ads into the {} queue ({} matched, {} reopened before).", r.reopened, r.queue, r.matched, r.already)}</p> }.into_any(),
             })}
+        </section>
+    }
+}
+
+/// The rule's hits a day, live and in background, over two weeks.
+#[component]
+fn HitsByDay(days: Vec<(String, i64, i64)>) -> impl IntoView {
+    let max = days.iter().map(|d| d.1 + d.2).max().unwrap_or(0).max(1);
+    let total: i64 = days.iter().map(|d| d.1 + d.2).sum();
+    view! {
+        <section class="card" data-testid="rule-hits-by-day">
+            <h2>"Hits a day, last 14 days (UTC)"</h2>
+            {if total == 0 {
+                view! { <p class="muted">"No hits in the last 14 days."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="spark spark-tall" role="img" aria-label="hits a day">
+                        {days.into_iter().map(|(day, live, background)| {
+                            let h = |n: i64| (n as f64 / max as f64 * 100.0).round();
+                            view! {
+                                <span class="spark-stack" title=format!("{day}: {live} live, {background} in background")>
+                                    <span class="spark-bar spark-bg" style=format!("height: {}%", h(background))></span>
+                                    <span class="spark-bar" style=format!("height: {}%", h(live))></span>
+                                </span>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <p class="muted small">"Blue: live hits; grey: in background."</p>
+                }.into_any()
+            }}
         </section>
     }
 }

@@ -278,6 +278,7 @@ async fn report_files_equal_the_kpis_api() {
             "Summary",
             "Markets",
             "Categories",
+            "Rules",
             "Overrides",
             "Drift",
             "Cost",
@@ -357,7 +358,7 @@ async fn report_files_equal_the_kpis_api() {
             String::from_utf8_lossy(&info.stderr)
         );
         let info = String::from_utf8_lossy(&info.stdout);
-        assert!(info.contains("Pages:           4"), "{info}");
+        assert!(info.contains("Pages:           5"), "{info}");
         assert!(info.contains("A4"), "{info}");
         let fonts = Command::new("pdffonts").arg(&pdf_path).output().unwrap();
         let fonts = String::from_utf8_lossy(&fonts.stdout);
@@ -378,6 +379,11 @@ async fn report_files_equal_the_kpis_api() {
         );
         let text = String::from_utf8_lossy(&text.stdout).to_string();
         assert!(text.contains(&format!("Week {week}")), "{}", t.label);
+        assert!(
+            text.contains("Rules this week"),
+            "{}: the rules page",
+            t.label
+        );
         let totals = &api["totals"];
         for needle in [
             amso_core::metrics::format::int(totals["decided"].as_f64().unwrap()),
