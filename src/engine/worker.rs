@@ -10,7 +10,8 @@ use crate::engine::model::runtime::{OnnxModel, RuntimeError};
 use crate::engine::rules_store;
 use crate::platform::db::Db;
 use crate::platform::time::now_millis;
-use crate::rules::live::{AdFacts, LiveRules};
+use crate::rules::live::LiveRules;
+use crate::rules::matcher::{Facts, TextRead};
 use crate::vocab::policy::Category;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -252,6 +253,18 @@ pub async fn process_batch(
         return Ok(0);
     }
     let rules = rules_store::load(db, config.audit_rate_approve, config.audit_rate_reject).await?;
+    let now = now_millis();
+    // The rules read the batch's texts on another thread while the model scores it.
+    let set = live_rules.current(db, now).await?;
+    let reading = (!set.is_empty()).then(|| {
+        crate::rules::live::read_batch(
+            set.clone(),
+            claimed
+                .iter()
+                .map(|a| (a.headline.clone(), a.body.clone(), a.landing_url.clone()))
+                .collect(),
+        )
+    });
     let started = Instant::now();
     let texts = claimed
         .iter()
@@ -262,7 +275,13 @@ pub async fn process_batch(
         })
         .collect();
     let scores = scorer.score(texts).await?;
-    let now = now_millis();
+    let per_ad_ms = started.elapsed().as_secs_f64() * 1000.0 / claimed.len() as f64;
+    let read = match reading {
+        Some(job) => job
+            .await
+            .map_err(|e| EngineError::Inference(format!("reading texts for the rules: {e}")))?,
+        None => Vec::new(),
+    };
     let draws: Vec<f64> = claimed.iter().map(|_| rng.r#gen::<f64>()).collect();
     let mut verdicts: Vec<_> = claimed
         .iter()
@@ -270,7 +289,6 @@ pub async fn process_batch(
         .zip(&draws)
         .map(|((ad, s), draw)| decide(&rules, ad.market, s, *draw))
         .collect();
-    let set = live_rules.current(db, now).await?;
     let fired = if set.is_empty() {
         Vec::new()
     } else {
@@ -280,25 +298,31 @@ pub async fn process_batch(
         } else {
             Default::default()
         };
-        let facts: Vec<AdFacts<'_>> = claimed
+        let facts: Vec<(i64, Facts<'_>, TextRead)> = claimed
             .iter()
             .zip(&scores)
-            .map(|(ad, s)| AdFacts {
-                id: ad.id,
-                market: ad.market,
-                language: ad.language.as_deref(),
-                headline: &ad.headline,
-                body: &ad.body,
-                landing_url: ad.landing_url.as_deref(),
-                advertiser: &ad.advertiser_id,
-                advertiser_first_seen: first_seen.get(&ad.advertiser_id).copied(),
-                daily_budget_usd: ad.daily_budget_usd,
-                scores: s,
+            .zip(read)
+            .map(|((ad, s), read)| {
+                (
+                    ad.id,
+                    Facts {
+                        market: ad.market,
+                        language: ad.language.as_deref(),
+                        headline: &ad.headline,
+                        body: &ad.body,
+                        landing_url: ad.landing_url.as_deref(),
+                        advertiser: &ad.advertiser_id,
+                        advertiser_first_seen: first_seen.get(&ad.advertiser_id).copied(),
+                        scores: s,
+                        daily_budget_usd: ad.daily_budget_usd,
+                        now,
+                    },
+                    read,
+                )
             })
             .collect();
-        crate::rules::live::apply(&set, &rules, &facts, &mut verdicts, &draws, now)
+        crate::rules::live::apply(&set, &rules, &facts, &mut verdicts, &draws)
     };
-    let per_ad_ms = started.elapsed().as_secs_f64() * 1000.0 / claimed.len() as f64;
     let decided: Vec<Decided> = claimed
         .iter()
         .zip(scores)

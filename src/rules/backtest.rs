@@ -135,28 +135,7 @@ pub async fn run(
         HashMap::new()
     };
 
-    let mut out = Backtest {
-        rule_id,
-        version,
-        days,
-        from,
-        to: now,
-        ads_scanned: 0,
-        hits: 0,
-        by_market: BTreeMap::new(),
-        by_category: BTreeMap::new(),
-        by_day: BTreeMap::new(),
-        precision: None,
-        labelled: 0,
-        new_catches: 0,
-        new_catches_labelled: 0,
-        new_catches_violating: 0,
-        new_catches_violating_estimate: 0.0,
-        overlap_model_rejections: 0,
-        overlap_rules: Vec::new(),
-        change: Change::default(),
-        elapsed_ms: 0,
-    };
+    let mut out = Backtest::empty(rule_id, version, days, from, now);
     let mut sample = HtSums::default();
     let mut overlap: HashMap<usize, u64> = HashMap::new();
     let mut markets_hit: Vec<String> = Vec::new();
@@ -166,21 +145,9 @@ pub async fn run(
     let mut reviews_by_market: BTreeMap<String, i64> = BTreeMap::new();
 
     out.ads_scanned = scan(db, from, now, None, progress, cancel, |r| {
-        let Ok(market) = r.1.parse::<Market>() else {
-            return;
-        };
         let scores = parse_scores(&r.9);
-        let facts = Facts {
-            market,
-            language: r.2.as_deref(),
-            headline: &r.3,
-            body: &r.4,
-            landing_url: r.5.as_deref(),
-            advertiser: &r.6,
-            advertiser_first_seen: first_seen.get(&r.6).copied(),
-            scores: &scores,
-            daily_budget_usd: r.7,
-            now: r.13,
+        let Some(facts) = facts_of(r, &scores, &first_seen) else {
+            return;
         };
         if tested.matches(&facts).is_empty() {
             return;
@@ -299,6 +266,30 @@ pub async fn run(
     Ok(out)
 }
 
+/// Backtests rule `id`'s current version over the `days` before `now` and keeps the result
+/// with the version (None: no such rule).
+pub async fn run_and_keep(
+    db: &Db,
+    id: i64,
+    days: u32,
+    now: Millis,
+    progress: &(dyn Fn(f64) + Send + Sync),
+    cancel: &AtomicBool,
+) -> Result<Option<Backtest>, BacktestError> {
+    let Some(rule) = super::store::get(db, id, now).await? else {
+        return Ok(None);
+    };
+    let tested = Tested {
+        rule_id: id,
+        version: rule.rule.version,
+        spec: &rule.spec,
+    };
+    let result = run(db, tested, days, now, progress, cancel).await?;
+    let value = serde_json::to_value(&result).unwrap_or_default();
+    super::store::save_backtest(db, id, rule.rule.version, &value).await?;
+    Ok(Some(result))
+}
+
 /// Reads every ad decided in [from, to) (only those whose status is `status`, if given), in
 /// chunks of decision ids, calling `f` on each; `progress` hears the share done and `cancel`
 /// stops it between chunks. Returns how many ads were read.
@@ -388,28 +379,10 @@ pub async fn shadow(db: &Db, rule_id: i64, since: Millis, now: Millis) -> sqlx::
     .bind(now)
     .fetch_all(db.pool())
     .await?;
-    let mut out = Backtest {
-        rule_id,
-        version: rows.iter().map(|r| r.1).max().unwrap_or(0),
-        days: ((now - since).max(0) / DAY_MS + 1) as u32,
-        from: since,
-        to: now,
-        ads_scanned: 0,
-        hits: rows.len() as u64,
-        by_market: BTreeMap::new(),
-        by_category: BTreeMap::new(),
-        by_day: BTreeMap::new(),
-        precision: None,
-        labelled: 0,
-        new_catches: 0,
-        new_catches_labelled: 0,
-        new_catches_violating: 0,
-        new_catches_violating_estimate: 0.0,
-        overlap_model_rejections: 0,
-        overlap_rules: Vec::new(),
-        change: Change::default(),
-        elapsed_ms: 0,
-    };
+    let version = rows.iter().map(|r| r.1).max().unwrap_or(0);
+    let days = ((now - since).max(0) / DAY_MS + 1) as u32;
+    let mut out = Backtest::empty(rule_id, version, days, since, now);
+    out.hits = rows.len() as u64;
     let mut sample = HtSums::default();
     for (status, _, market, audit, action, route, p, at) in &rows {
         *out.by_market.entry(market.clone()).or_default() += 1;
@@ -435,6 +408,26 @@ pub async fn shadow(db: &Db, rule_id: i64, since: Millis, now: Millis) -> sqlx::
     }
     out.precision = ht_ratio(&sample);
     Ok(out)
+}
+
+/// The facts rules read of a scanned ad (None for a market no longer known).
+pub(crate) fn facts_of<'a>(
+    r: &'a Row,
+    scores: &'a [f32; crate::engine::model::CATEGORIES],
+    first_seen: &HashMap<String, Millis>,
+) -> Option<Facts<'a>> {
+    Some(Facts {
+        market: r.1.parse::<Market>().ok()?,
+        language: r.2.as_deref(),
+        headline: &r.3,
+        body: &r.4,
+        landing_url: r.5.as_deref(),
+        advertiser: &r.6,
+        advertiser_first_seen: first_seen.get(&r.6).copied(),
+        scores,
+        daily_budget_usd: r.7,
+        now: r.13,
+    })
 }
 
 pub(crate) fn parse_scores(json: &str) -> [f32; crate::engine::model::CATEGORIES] {

@@ -2,15 +2,13 @@
 //! instance on one database looks at most every [`CHECK_EVERY`]), and applied to a scored
 //! batch inside its decision.
 
-use super::matcher::{Facts, Mode, RuleSet, Source};
+use super::matcher::{Facts, Mode, RuleSet, Source, TextRead};
 use super::spec::CheckedAction;
 use super::store;
 use crate::engine::commit::Fired;
 use crate::engine::decide::{Route, Verdict};
-use crate::engine::model::CATEGORIES;
 use crate::platform::db::Db;
 use crate::platform::time::Millis;
-use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
 use crate::vocab::queue::Source as Queue;
 use std::collections::HashMap;
@@ -90,10 +88,10 @@ fn route_of(queue: Queue) -> Route {
     }
 }
 
-/// Evaluates the rules on one ad.
-pub fn evaluate(set: &RuleSet, ad_id: i64, facts: &Facts<'_>) -> Outcome {
+/// Evaluates the rules on one ad whose text `read` holds.
+pub fn evaluate(set: &RuleSet, ad_id: i64, facts: &Facts<'_>, read: &TextRead) -> Outcome {
     let mut out = Outcome::default();
-    for i in set.matches(facts) {
+    for i in set.matches_read(facts, read) {
         let rule = &set.rules[i];
         let (action, priority) = match &rule.action {
             CheckedAction::Reject(categories) => {
@@ -126,21 +124,6 @@ pub fn evaluate(set: &RuleSet, ad_id: i64, facts: &Facts<'_>) -> Outcome {
     out
 }
 
-/// An ad as the worker has it, for the rules.
-pub struct AdFacts<'a> {
-    pub id: i64,
-    pub market: Market,
-    pub language: Option<&'a str>,
-    pub headline: &'a str,
-    pub body: &'a str,
-    pub landing_url: Option<&'a str>,
-    pub advertiser: &'a str,
-    /// When the advertiser's first ad came in (see [`first_seen`]).
-    pub advertiser_first_seen: Option<Millis>,
-    pub daily_budget_usd: f64,
-    pub scores: &'a [f32; CATEGORIES],
-}
-
 /// When each advertiser's first ad came in, for the ones listed (only asked when a rule
 /// needs it).
 pub async fn first_seen(db: &Db, advertisers: &[&str]) -> sqlx::Result<HashMap<String, Millis>> {
@@ -162,34 +145,35 @@ pub async fn first_seen(db: &Db, advertisers: &[&str]) -> sqlx::Result<HashMap<S
     Ok(out)
 }
 
-/// Applies the rules to a scored batch: each verdict overruled as live rules say, and the
-/// hits to record.
+/// Reads a batch's texts for the rules on a blocking thread, while the caller does
+/// something else (the worker: scoring). One [`TextRead`] per ad, in order.
+pub fn read_batch(
+    set: Arc<RuleSet>,
+    texts: Vec<(String, String, Option<String>)>,
+) -> tokio::task::JoinHandle<Vec<TextRead>> {
+    tokio::task::spawn_blocking(move || {
+        texts
+            .iter()
+            .map(|(h, b, url)| set.read(h, b, url.as_deref()))
+            .collect()
+    })
+}
+
+/// Applies the rules to a scored batch, each ad by its id, facts and read text: each verdict
+/// overruled as live rules say, and the hits to record.
 pub fn apply(
     set: &RuleSet,
     rules: &crate::engine::decide::Rules,
-    ads: &[AdFacts<'_>],
+    ads: &[(i64, Facts<'_>, TextRead)],
     verdicts: &mut [Verdict],
     draws: &[f64],
-    now: Millis,
 ) -> Vec<Fired> {
     let mut fired = Vec::new();
     if set.is_empty() {
         return fired;
     }
-    for (i, ad) in ads.iter().enumerate() {
-        let facts = Facts {
-            market: ad.market,
-            language: ad.language,
-            headline: ad.headline,
-            body: ad.body,
-            landing_url: ad.landing_url,
-            advertiser: ad.advertiser,
-            advertiser_first_seen: ad.advertiser_first_seen,
-            scores: ad.scores,
-            daily_budget_usd: ad.daily_budget_usd,
-            now,
-        };
-        let outcome = evaluate(set, ad.id, &facts);
+    for (i, (id, facts, read)) in ads.iter().enumerate() {
+        let outcome = evaluate(set, *id, facts, read);
         if !outcome.reject_for.is_empty() || outcome.review_in.is_some() {
             verdicts[i] = crate::engine::decide::overrule(
                 rules,

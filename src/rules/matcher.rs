@@ -405,13 +405,21 @@ impl RuleSet {
         if self.rules.is_empty() {
             return Vec::new();
         }
+        let read = self.read(facts.headline, facts.body, facts.landing_url);
+        self.matches_read(facts, &read)
+    }
+
+    /// The expensive part of matching, which needs only the ad's text and landing page: the
+    /// term lists and patterns it hits, and its registrable domain. The worker runs it while
+    /// the model scores the batch.
+    pub fn read(&self, headline: &str, body: &str, landing_url: Option<&str>) -> TextRead {
         let mut term_hits = vec![false; self.term_leaves];
         let mut regex_hits = vec![false; self.regexes.len()];
         if self.needs_text {
-            let mut text = String::with_capacity(facts.headline.len() + facts.body.len() + 1);
-            text.push_str(facts.headline);
+            let mut text = String::with_capacity(headline.len() + body.len() + 1);
+            text.push_str(headline);
             text.push('\n');
-            text.push_str(facts.body);
+            text.push_str(body);
             let normalized = normalize(&text);
             if let Some(ac) = &self.terms {
                 let hay = term_haystack(&normalized);
@@ -425,12 +433,20 @@ impl RuleSet {
                 *hit = re.is_match(&normalized);
             }
         }
-        let domain = facts.landing_url.and_then(registrable_domain);
+        TextRead {
+            term_hits,
+            regex_hits,
+            domain: landing_url.and_then(registrable_domain),
+        }
+    }
+
+    /// [`RuleSet::matches`] with the text already read by [`RuleSet::read`].
+    pub fn matches_read(&self, facts: &Facts<'_>, read: &TextRead) -> Vec<usize> {
         let scratch = Scratch {
             facts,
-            term_hits: &term_hits,
-            regex_hits: &regex_hits,
-            domain: domain.as_deref(),
+            term_hits: &read.term_hits,
+            regex_hits: &read.regex_hits,
+            domain: read.domain.as_deref(),
         };
         self.rules
             .iter()
@@ -440,6 +456,14 @@ impl RuleSet {
             .map(|(i, _)| i)
             .collect()
     }
+}
+
+/// What an ad's text and landing page hit, before the other facts are known.
+#[derive(Clone, Debug, Default)]
+pub struct TextRead {
+    term_hits: Vec<bool>,
+    regex_hits: Vec<bool>,
+    domain: Option<String>,
 }
 
 struct Scratch<'a> {

@@ -5,7 +5,7 @@
 //! counts first. Audited with the count.
 
 use super::backtest::{BacktestError, scan};
-use super::matcher::{Facts, Mode, RuleSet, Source as RuleSource};
+use super::matcher::{Mode, RuleSet, Source as RuleSource};
 use super::spec::CheckedAction;
 use super::store::{self, State};
 use crate::access::audit::{self, Actor, NewEntry};
@@ -116,22 +116,11 @@ pub async fn run(
         &|_| {},
         &cancel,
         |r| {
-            let Ok(market) = r.1.parse::<Market>() else {
+            let scores = super::backtest::parse_scores(&r.9);
+            let Some(facts) = super::backtest::facts_of(r, &scores, &first_seen) else {
                 return;
             };
-            let scores = super::backtest::parse_scores(&r.9);
-            let facts = Facts {
-                market,
-                language: r.2.as_deref(),
-                headline: &r.3,
-                body: &r.4,
-                landing_url: r.5.as_deref(),
-                advertiser: &r.6,
-                advertiser_first_seen: first_seen.get(&r.6).copied(),
-                scores: &scores,
-                daily_budget_usd: r.7,
-                now: r.13,
-            };
+            let market = facts.market;
             if set.matches(&facts).is_empty() {
                 return;
             }

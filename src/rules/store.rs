@@ -544,20 +544,7 @@ pub async fn stamp(db: &Db) -> sqlx::Result<(i64, i64)> {
         .await
 }
 
-/// A rule that matched an ad, as the ad page and the review screen show it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct AdHit {
-    pub rule_id: i64,
-    pub name: String,
-    pub version: i64,
-    /// `live`, `background` or `retro`.
-    pub mode: String,
-    /// `reject`, `review` or `flag`.
-    pub action: String,
-    /// The flag's label, or the reject categories, for display.
-    pub detail: String,
-    pub at: Millis,
-}
+pub use super::view::AdHit;
 
 /// The rules that matched an ad, with the version that fired.
 pub async fn hits_for_ad(db: &Db, ad_id: i64) -> sqlx::Result<Vec<AdHit>> {

@@ -120,3 +120,60 @@ pub struct Backtest {
     pub change: Change,
     pub elapsed_ms: u64,
 }
+
+impl Backtest {
+    /// A result with nothing counted yet.
+    pub fn empty(rule_id: i64, version: i64, days: u32, from: i64, to: i64) -> Backtest {
+        Backtest {
+            rule_id,
+            version,
+            days,
+            from,
+            to,
+            ads_scanned: 0,
+            hits: 0,
+            by_market: BTreeMap::new(),
+            by_category: BTreeMap::new(),
+            by_day: BTreeMap::new(),
+            precision: None,
+            labelled: 0,
+            new_catches: 0,
+            new_catches_labelled: 0,
+            new_catches_violating: 0,
+            new_catches_violating_estimate: 0.0,
+            overlap_model_rejections: 0,
+            overlap_rules: Vec::new(),
+            change: Change::default(),
+            elapsed_ms: 0,
+        }
+    }
+}
+
+/// A rule that matched an ad, as the ad page and the review screen show it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AdHit {
+    pub rule_id: i64,
+    pub name: String,
+    pub version: i64,
+    /// `live`, `background` or `retro`.
+    pub mode: String,
+    /// `reject`, `review` or `flag`.
+    pub action: String,
+    /// The reject categories, the review queue or the flag's label.
+    pub detail: String,
+    pub at: i64,
+}
+
+impl AdHit {
+    /// One line saying what the rule did.
+    pub fn sentence(&self) -> String {
+        let what = match (self.mode.as_str(), self.action.as_str()) {
+            ("background", _) => format!("would {} (background, no effect)", self.action),
+            ("retro", _) => "reopened this ad for review (retroaction)".to_string(),
+            (_, "reject") => format!("rejected it for {}", self.detail),
+            (_, "review") => format!("sent it to the {} queue", self.detail),
+            _ => format!("flagged it: {}", self.detail),
+        };
+        format!("Rule “{}” v{} {what}", self.name, self.version)
+    }
+}

@@ -83,33 +83,8 @@ pub struct AdDetail {
     pub rules: Vec<RuleHitView>,
 }
 
-/// A rule that matched an ad.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RuleHitView {
-    pub rule_id: i64,
-    pub name: String,
-    pub version: i64,
-    /// `live`, `background` or `retro`.
-    pub mode: String,
-    /// `reject`, `review` or `flag`.
-    pub action: String,
-    /// The reject categories, the review queue or the flag's label.
-    pub detail: String,
-}
-
-impl RuleHitView {
-    /// One line saying what the rule did.
-    pub fn sentence(&self) -> String {
-        let what = match (self.mode.as_str(), self.action.as_str()) {
-            ("background", _) => format!("would {} (background, no effect)", self.action),
-            ("retro", _) => "reopened this ad for review (retroaction)".to_string(),
-            (_, "reject") => format!("rejected it for {}", self.detail),
-            (_, "review") => format!("sent it to the {} queue", self.detail),
-            _ => format!("flagged it: {}", self.detail),
-        };
-        format!("Rule “{}” v{} {what}", self.name, self.version)
-    }
-}
+/// A rule that matched an ad (the core's shape, shared with the browser).
+pub use amso_core::rules::view::AdHit as RuleHitView;
 
 #[cfg(feature = "ssr")]
 pub(super) fn invalid(msg: impl Into<String>) -> AppError {
@@ -333,16 +308,6 @@ pub async fn load_ad_detail(state: &crate::ssr::AppState, id: i64) -> Result<AdD
         timeline,
         rules: amso_core::rules::store::hits_for_ad(&state.db, id)
             .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|h| RuleHitView {
-                rule_id: h.rule_id,
-                name: h.name,
-                version: h.version,
-                mode: h.mode,
-                action: h.action,
-                detail: h.detail,
-            })
-            .collect(),
+            .map_err(internal)?,
     })
 }

@@ -157,30 +157,15 @@ pub async fn run(db: &Db, command: RuleCommand) -> Result<(), CliError> {
             }
         }
         RuleCommand::Backtest { id, days, json } => {
-            let rule = store::get(db, id, now)
-                .await?
-                .ok_or_else(|| format!("no rule {id}"))?;
             let cancel = AtomicBool::new(false);
             let progress = |share: f64| {
                 eprint!("\rbacktest {:>3.0}%", share * 100.0);
                 let _ = std::io::stderr().flush();
             };
-            let result = backtest::run(
-                db,
-                backtest::Tested {
-                    rule_id: id,
-                    version: rule.rule.version,
-                    spec: &rule.spec,
-                },
-                days,
-                now,
-                &progress,
-                &cancel,
-            )
-            .await?;
+            let result = backtest::run_and_keep(db, id, days, now, &progress, &cancel)
+                .await?
+                .ok_or_else(|| format!("no rule {id}"))?;
             eprintln!();
-            store::save_backtest(db, id, rule.rule.version, &serde_json::to_value(&result)?)
-                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {

@@ -232,25 +232,8 @@ pub async fn run_and_keep(
     id: i64,
     days: u32,
 ) -> Result<backtest::Backtest, AppError> {
-    let now = now_millis();
-    let rule = store::get(db, id, now)
-        .await?
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound, format!("no rule {id}")))?;
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let result = backtest::run(
-        db,
-        backtest::Tested {
-            rule_id: id,
-            version: rule.rule.version,
-            spec: &rule.spec,
-        },
-        days,
-        now,
-        &|_| {},
-        &cancel,
-    )
-    .await?;
-    let value = serde_json::to_value(&result).map_err(super::error::internal)?;
-    store::save_backtest(db, id, rule.rule.version, &value).await?;
-    Ok(result)
+    backtest::run_and_keep(db, id, days, now_millis(), &|_| {}, &cancel)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound, format!("no rule {id}")))
 }

@@ -142,6 +142,34 @@ async fn store_live(db: &Db, specs: &[RuleSpec]) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Times `set` on every ad: the latency summary (in microseconds, written through the
+/// milliseconds summary) and how many ads matched some rule.
+fn time_set(set: &RuleSet, ads: &[CorpusAd]) -> (Value, usize) {
+    let scores = [0.05f32; 10];
+    let now = now_millis();
+    let mut micros = Vec::with_capacity(ads.len());
+    let mut matched = 0;
+    for a in ads {
+        let facts = Facts {
+            market: a.market,
+            language: Some(a.language.code()),
+            headline: &a.headline,
+            body: &a.body,
+            landing_url: Some(&a.landing_url),
+            advertiser: &a.advertiser_id,
+            advertiser_first_seen: None,
+            scores: &scores,
+            daily_budget_usd: a.daily_budget_usd,
+            now,
+        };
+        let t = Instant::now();
+        let hits = set.matches(&facts);
+        micros.push(t.elapsed().as_secs_f64() * 1e6);
+        matched += usize::from(!hits.is_empty());
+    }
+    (latency_summary(micros), matched)
+}
+
 /// Rule evaluation per ad, and decision throughput without rules and with the 200.
 pub async fn rules(
     model_path: &Path,
@@ -164,63 +192,19 @@ pub async fn rules(
         .collect();
     let set = RuleSet::compile(&sources)?;
     let compile_ms = compiled_at.elapsed().as_secs_f64() * 1000.0;
-    let mut micros = Vec::with_capacity(ads.len());
-    let mut matched = 0usize;
-    let scores = [0.05f32; 10];
-    let now = now_millis();
-    for a in ads {
-        let facts = Facts {
-            market: a.market,
-            language: Some(a.language.code()),
-            headline: &a.headline,
-            body: &a.body,
-            landing_url: Some(&a.landing_url),
-            advertiser: &a.advertiser_id,
-            advertiser_first_seen: None,
-            scores: &scores,
-            daily_budget_usd: a.daily_budget_usd,
-            now,
-        };
-        let t = Instant::now();
-        let hits = set.matches(&facts);
-        micros.push(t.elapsed().as_secs_f64() * 1e6);
-        matched += usize::from(!hits.is_empty());
-    }
-    // In microseconds, through the milliseconds summary (its figures × 1,000).
-    let evaluation = latency_summary(micros);
+    let (evaluation, matched) = time_set(&set, ads);
     // The same ads against the term and domain rules alone and the patterns alone.
-    let split = |keep: fn(&RuleSpec) -> bool| -> Result<Value, CliError> {
-        let only: Vec<Source<'_>> = sources
-            .iter()
-            .filter(|s| keep(s.spec))
-            .map(|s| Source { ..*s })
-            .collect();
-        let set = RuleSet::compile(&only)?;
-        let mut micros = Vec::with_capacity(ads.len());
-        for a in ads {
-            let facts = Facts {
-                market: a.market,
-                language: Some(a.language.code()),
-                headline: &a.headline,
-                body: &a.body,
-                landing_url: Some(&a.landing_url),
-                advertiser: &a.advertiser_id,
-                advertiser_first_seen: None,
-                scores: &scores,
-                daily_budget_usd: a.daily_budget_usd,
-                now,
-            };
-            let t = Instant::now();
-            set.matches(&facts);
-            micros.push(t.elapsed().as_secs_f64() * 1e6);
-        }
-        Ok(latency_summary(micros))
-    };
     let is_regex = |s: &RuleSpec| matches!(&s.conditions, Condition::All(c) if matches!(c.first(), Some(Condition::Regex(_))));
-    let terms_only = split(
-        |s| !matches!(&s.conditions, Condition::All(c) if matches!(c.first(), Some(Condition::Regex(_)))),
-    )?;
-    let regex_only = split(is_regex)?;
+    let only = |regex: bool| -> Result<Value, CliError> {
+        let kept: Vec<Source<'_>> = sources
+            .iter()
+            .filter(|s| is_regex(s.spec) == regex)
+            .copied()
+            .collect();
+        Ok(time_set(&RuleSet::compile(&kept)?, ads).0)
+    };
+    let terms_only = only(false)?;
+    let regex_only = only(true)?;
 
     // Without rules, with them, and without again: on SQLite each run gets a fresh file, so
     // the second does not pay for a larger database; on a given database (PostgreSQL) the
