@@ -32,6 +32,8 @@ const DAY_MS: i64 = 86_400_000;
 
 /// Ads read per query.
 const CHUNK: i64 = 20_000;
+/// Queries in flight while a chunk is matched.
+const READ_AHEAD: usize = 2;
 
 /// Why a backtest did not run.
 #[derive(Debug, thiserror::Error)]
@@ -145,13 +147,24 @@ pub async fn run(
     let mut reviews_by_market: BTreeMap<String, i64> = BTreeMap::new();
 
     out.ads_scanned = scan(db, from, now, None, progress, cancel, |r| {
-        let scores = parse_scores(&r.9);
+        // Scores are read from their JSON only where the rule asks for them, or for a hit.
+        let quick = if tested.needs_scores {
+            parse_scores(&r.9)
+        } else {
+            [0.0; crate::engine::model::CATEGORIES]
+        };
+        match facts_of(r, &quick, &first_seen) {
+            Some(facts) if !tested.matches(&facts).is_empty() => {}
+            _ => return,
+        }
+        let scores = if tested.needs_scores {
+            quick
+        } else {
+            parse_scores(&r.9)
+        };
         let Some(facts) = facts_of(r, &scores, &first_seen) else {
             return;
         };
-        if tested.matches(&facts).is_empty() {
-            return;
-        }
         out.hits += 1;
         *out.by_market.entry(r.1.clone()).or_default() += 1;
         if !markets_hit.contains(&r.1) {
@@ -311,32 +324,58 @@ pub(crate) async fn scan(
     .await?;
     let mut read = 0;
     if let (Some(lo), Some(hi)) = (lo, hi) {
-        let mut at = lo;
-        while at <= hi {
+        // Chunks are read ahead on other tasks (two in flight, each on its own connection)
+        // while this one matches the chunk at hand: reading and matching use both cores.
+        let fetch = |at: i64| {
+            let db = db.clone();
+            let status = status.unwrap_or("").to_string();
+            tokio::spawn(async move {
+                sqlx::query_as::<_, Row>(
+                    "select a.id, a.market, a.language, a.headline, a.body, a.landing_url, a.advertiser_id, \
+                     a.daily_budget_usd, a.status, d.scores, d.action, d.audit_sample, d.sampling_probability, \
+                     d.decided_at, d.route \
+                     from decisions d join ads a on a.id = d.ad_id \
+                     where d.id >= $1 and d.id < $2 and d.decided_at >= $3 and d.decided_at < $4 \
+                     and ($5 = '' or a.status = $5)",
+                )
+                .bind(at)
+                .bind(at + CHUNK)
+                .bind(from)
+                .bind(to)
+                .bind(status)
+                .fetch_all(db.pool())
+                .await
+            })
+        };
+        let mut ahead = std::collections::VecDeque::new();
+        let mut next = lo;
+        while next <= hi && ahead.len() < READ_AHEAD {
+            ahead.push_back(fetch(next));
+            next += CHUNK;
+        }
+        let mut done = lo;
+        while let Some(job) = ahead.pop_front() {
             if cancel.load(Ordering::Relaxed) {
+                for j in ahead {
+                    j.abort();
+                }
                 return Err(BacktestError::Cancelled);
             }
-            let rows: Vec<Row> = sqlx::query_as(
-                "select a.id, a.market, a.language, a.headline, a.body, a.landing_url, a.advertiser_id, \
-                 a.daily_budget_usd, a.status, d.scores, d.action, d.audit_sample, d.sampling_probability, \
-                 d.decided_at, d.route \
-                 from decisions d join ads a on a.id = d.ad_id \
-                 where d.id >= $1 and d.id < $2 and d.decided_at >= $3 and d.decided_at < $4 \
-                 and ($5 = '' or a.status = $5)",
-            )
-            .bind(at)
-            .bind(at + CHUNK)
-            .bind(from)
-            .bind(to)
-            .bind(status.unwrap_or(""))
-            .fetch_all(db.pool())
-            .await?;
-            at += CHUNK;
+            let rows = job.await.map_err(|e| {
+                BacktestError::Db(sqlx::Error::Protocol(format!(
+                    "a backtest read failed: {e}"
+                )))
+            })??;
+            if next <= hi {
+                ahead.push_back(fetch(next));
+                next += CHUNK;
+            }
             for r in &rows {
                 f(r);
             }
             read += rows.len() as u64;
-            progress(((at - lo) as f64 / (hi - lo + 1) as f64).min(1.0));
+            done += CHUNK;
+            progress(((done - lo) as f64 / (hi - lo + 1) as f64).min(1.0));
         }
     }
     progress(1.0);

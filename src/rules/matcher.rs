@@ -115,6 +115,8 @@ pub struct RuleSet {
     needs_text: bool,
     /// Whether any rule asks how new the advertiser is.
     pub needs_first_seen: bool,
+    /// Whether any rule reads a model score.
+    pub needs_scores: bool,
 }
 
 /// The automaton pattern of a term: its tokens the way the ad's text is tokenised, padded
@@ -216,6 +218,7 @@ struct Builder {
     term_leaves: usize,
     regexes: Vec<String>,
     needs_first_seen: bool,
+    needs_scores: bool,
 }
 
 impl Builder {
@@ -311,6 +314,7 @@ impl Builder {
                 Node::Language(list.iter().map(|l| l.trim().to_ascii_lowercase()).collect())
             }
             Condition::Score(b) => {
+                self.needs_scores = true;
                 let c: Category =
                     b.category
                         .parse()
@@ -347,6 +351,7 @@ impl RuleSet {
             term_leaves: 0,
             regexes: Vec::new(),
             needs_first_seen: false,
+            needs_scores: false,
         };
         let mut rules = Vec::with_capacity(sources.len());
         for s in sources {
@@ -392,6 +397,7 @@ impl RuleSet {
             term_leaves: b.term_leaves,
             regexes,
             needs_first_seen: b.needs_first_seen,
+            needs_scores: b.needs_scores,
         })
     }
 
