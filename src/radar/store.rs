@@ -347,7 +347,7 @@ async fn fold_reviews(db: &Db) -> sqlx::Result<usize> {
 
 /// Serialises checks within a process (PostgreSQL instances also take an advisory lock).
 static CHECKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-const CHECK_LOCK: i64 = 0x7261_6461_72; // "radar"
+const CHECK_LOCK: i64 = 0x0072_6164_6172; // "radar"
 
 /// What a check did.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -621,7 +621,7 @@ pub async fn detail(
         }
     }
     let mut markets: Vec<(String, i64)> = markets.into_iter().collect();
-    markets.sort_by(|a, b| b.1.cmp(&a.1));
+    markets.sort_by_key(|m| std::cmp::Reverse(m.1));
     Ok(Detail {
         trend: (from..=day_of(now))
             .map(|d| {

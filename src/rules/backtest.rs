@@ -260,7 +260,7 @@ pub async fn run(
             })
         })
         .collect();
-    out.overlap_rules.sort_by(|a, b| b.both.cmp(&a.both));
+    out.overlap_rules.sort_by_key(|o| std::cmp::Reverse(o.both));
     let handling_ms = mean_handling_ms(db, from, now).await?;
     let per_day = f64::from(days);
     let review_usd: f64 = reviews_by_market
@@ -405,10 +405,14 @@ pub(crate) fn human_label(
     )
 }
 
+/// A background hit with what the backtest reads of its ad: (ad status, version, market,
+/// audit sample, action, route, sampling probability, at).
+type ShadowRow = (String, i64, String, Flag, String, Option<String>, f64, i64);
+
 /// The shadow results of a rule: the same hit and precision figures over what the worker
 /// recorded while the rule ran in background since `since` (its hits on live traffic).
 pub async fn shadow(db: &Db, rule_id: i64, since: Millis, now: Millis) -> sqlx::Result<Backtest> {
-    let rows: Vec<(String, i64, String, Flag, String, Option<String>, f64, i64)> = sqlx::query_as(
+    let rows: Vec<ShadowRow> = sqlx::query_as(
         "select a.status, h.version, h.market, d.audit_sample, d.action, d.route, d.sampling_probability, h.at \
          from rule_hits h join decisions d on d.ad_id = h.ad_id join ads a on a.id = h.ad_id \
          where h.rule_id = $1 and h.mode = 'background' and h.at >= $2 and h.at < $3",

@@ -7,6 +7,10 @@ use crate::platform::db::{Db, Flag};
 use crate::platform::time::Millis;
 use std::collections::BTreeMap;
 
+/// A hit of the week: (rule, mode, ad status, audit sample, action, route, sampling
+/// probability).
+type HitRow = (i64, String, String, Flag, String, Option<String>, f64);
+
 /// Most rules listed.
 pub const LISTED: usize = 20;
 
@@ -14,7 +18,7 @@ pub const LISTED: usize = 20;
 /// from an audit or a routed review (weighted by 1 / sampling probability), and the rules
 /// switched on or expired in it; most hits first.
 pub async fn week(db: &Db, from: Millis, to: Millis) -> sqlx::Result<Vec<ReportRule>> {
-    let hits: Vec<(i64, String, String, Flag, String, Option<String>, f64)> = sqlx::query_as(
+    let hits: Vec<HitRow> = sqlx::query_as(
         "select h.rule_id, h.mode, a.status, d.audit_sample, d.action, d.route, d.sampling_probability \
          from rule_hits h join decisions d on d.ad_id = h.ad_id join ads a on a.id = h.ad_id \
          where h.at >= $1 and h.at < $2 and h.mode <> 'retro'",

@@ -61,7 +61,7 @@ pub fn bench_rules(seed: u64) -> Vec<RuleSpec> {
         _ => RuleAction::Flag(format!("bench {i}")),
     };
     let markets = |i: usize| -> Option<Condition> {
-        (i % 3 == 0).then(|| {
+        i.is_multiple_of(3).then(|| {
             Condition::Market(
                 Market::ALL
                     .iter()
