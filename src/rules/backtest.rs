@@ -188,6 +188,16 @@ pub async fn run(
             out.labelled += 1;
             sample.add(w, y);
         }
+        if action == "approve" {
+            out.new_catches += 1;
+            if let Some(y) = label {
+                out.new_catches_labelled += 1;
+                if y {
+                    out.new_catches_violating += 1;
+                    out.new_catches_violating_estimate += w;
+                }
+            }
+        }
         // What switching it on changes, by action.
         match &tested_rule.action {
             CheckedAction::Reject(categories) => {
@@ -196,16 +206,10 @@ pub async fn run(
                     .map(|c| rates.cost.risk_weight_usd[c.index()])
                     .fold(0.0, f64::max);
                 if action == "approve" {
-                    out.new_catches += 1;
-                    if let Some(y) = label {
-                        out.new_catches_labelled += 1;
-                        if y {
-                            out.new_catches_violating += 1;
-                            out.new_catches_violating_estimate += w;
-                            fn_usd -= w * harm;
-                        } else {
-                            fp_usd += w * r.7 * rates.cost.days_lost_per_false_reject;
-                        }
+                    match label {
+                        Some(true) => fn_usd -= w * harm,
+                        Some(false) => fp_usd += w * r.7 * rates.cost.days_lost_per_false_reject,
+                        None => {}
                     }
                 } else if action == "review" {
                     // Rejected outright instead of reviewed.
@@ -218,31 +222,14 @@ pub async fn run(
             }
             CheckedAction::Review { .. } => {
                 if action == "approve" {
-                    out.new_catches += 1;
                     reviews_added += 1;
                     *reviews_by_market.entry(r.1.clone()).or_default() += 1;
-                    if let Some(y) = label {
-                        out.new_catches_labelled += 1;
-                        if y {
-                            out.new_catches_violating += 1;
-                            out.new_catches_violating_estimate += w;
-                            fn_usd -= w * rates.cost.risk_weight_usd[top.index()];
-                        }
+                    if label == Some(true) {
+                        fn_usd -= w * rates.cost.risk_weight_usd[top.index()];
                     }
                 }
             }
-            CheckedAction::Flag(_) => {
-                if action == "approve" {
-                    out.new_catches += 1;
-                    if let Some(y) = label {
-                        out.new_catches_labelled += 1;
-                        if y {
-                            out.new_catches_violating += 1;
-                            out.new_catches_violating_estimate += w;
-                        }
-                    }
-                }
-            }
+            CheckedAction::Flag(_) => {}
         }
     })
     .await?;

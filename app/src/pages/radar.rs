@@ -6,6 +6,7 @@
 use crate::api::radar::{RadarDetail, get_radar, get_radar_detail};
 use crate::components::format::pct;
 use crate::components::{ErrorNote, Guarded};
+use crate::pages::ads::urlencode;
 use amso_core::radar::{Entry, Kind};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::role::Area;
@@ -24,20 +25,6 @@ pub fn RadarPage() -> impl IntoView {
     }
 }
 
-/// The URL-encoded form of a query value.
-fn enc(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 /// Where "Draft a rule" goes for an entry.
 fn draft_href(e: &Entry, market: &str) -> String {
     let field = match e.kind {
@@ -47,8 +34,8 @@ fn draft_href(e: &Entry, market: &str) -> String {
     };
     let mut href = format!(
         "/rules/new?{field}={}&name={}",
-        enc(&e.value),
-        enc(&format!(
+        urlencode(&e.value),
+        urlencode(&format!(
             "{} {}",
             if market == "*" { "all markets" } else { market },
             e.value
@@ -76,7 +63,7 @@ fn Radar() -> impl IntoView {
     let navigate = use_navigate();
     let go = move |w: String, m: String| {
         navigate(
-            &format!("/radar?window={w}&market={}", enc(&m)),
+            &format!("/radar?window={w}&market={}", urlencode(&m)),
             Default::default(),
         );
     };
