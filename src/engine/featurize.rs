@@ -146,7 +146,8 @@ pub fn token_cows(normalized: &str) -> Vec<std::borrow::Cow<'_, str>> {
     out
 }
 
-fn is_cjk(c: char) -> bool {
+/// Letters of scripts written without spaces between words (Chinese, Japanese, Korean).
+pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF      // Hiragana, Katakana
         | 0x3400..=0x4DBF    // CJK extension A

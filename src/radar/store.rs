@@ -36,15 +36,15 @@ pub fn day_of(ms: Millis) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF)
-}
-
 /// Whether a token is worth counting: three characters or more (two in scripts without
 /// spaces), not only digits.
 fn countable(t: &str) -> bool {
     let n = t.chars().count();
-    let min = if t.chars().any(is_cjk) { 2 } else { 3 };
+    let min = if t.chars().any(crate::engine::featurize::is_cjk) {
+        2
+    } else {
+        3
+    };
     n >= min && n <= 40 && !t.chars().all(|c| c.is_ascii_digit())
 }
 

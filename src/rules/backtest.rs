@@ -493,7 +493,7 @@ async fn mean_handling_ms(db: &Db, from: Millis, to: Millis) -> sqlx::Result<f64
 }
 
 /// Every advertiser's first ad.
-async fn all_first_seen(db: &Db) -> sqlx::Result<HashMap<String, Millis>> {
+pub(crate) async fn all_first_seen(db: &Db) -> sqlx::Result<HashMap<String, Millis>> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("select advertiser_id, min(submitted_at) from ads group by advertiser_id")
             .fetch_all(db.pool())

@@ -161,11 +161,9 @@ pub fn term_pattern(term: &str) -> Option<String> {
     }
 }
 
-/// Scripts written without spaces between words.
+/// Scripts written without spaces between words: those the featurizer treats so, and Thai.
 fn unspaced_script(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
-        | 0xAC00..=0xD7AF | 0x1100..=0x11FF | 0x3130..=0x318F | 0x0E00..=0x0E7F)
+    crate::engine::featurize::is_cjk(c) || matches!(c as u32, 0x3130..=0x318F | 0x0E00..=0x0E7F)
 }
 
 /// The text terms are searched in: every token, space-separated, padded.
@@ -194,14 +192,13 @@ fn compile_error(field: &str, message: impl Into<String>) -> SpecError {
     }
 }
 
-/// Checks that one regular expression compiles within the size limit: the message a
-/// person sees for a bad pattern.
-pub fn check_regex(field: &str, pattern: &str) -> Result<(), SpecError> {
+/// Compiles one regular expression within the size limit, or says what a person sees for a
+/// bad pattern.
+pub fn compile_regex(field: &str, pattern: &str) -> Result<Regex, SpecError> {
     regex::RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map(|_| ())
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => compile_error(
                 field,
@@ -216,7 +213,7 @@ struct Builder {
     pattern_index: std::collections::HashMap<String, usize>,
     pattern_leaves: Vec<Vec<u32>>,
     term_leaves: usize,
-    regexes: Vec<String>,
+    regexes: Vec<Regex>,
     needs_first_seen: bool,
     needs_scores: bool,
 }
@@ -260,8 +257,8 @@ impl Builder {
                 Node::Terms(leaf)
             }
             Condition::Regex(pattern) => {
-                check_regex(&format!("{field}.regex"), pattern)?;
-                self.regexes.push(pattern.clone());
+                self.regexes
+                    .push(compile_regex(&format!("{field}.regex"), pattern)?);
                 Node::Regex(self.regexes.len() - 1)
             }
             Condition::Domain(list) => {
@@ -378,17 +375,7 @@ impl RuleSet {
                     })?,
             )
         };
-        let regexes = b
-            .regexes
-            .iter()
-            .map(|p| {
-                regex::RegexBuilder::new(p)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| compile_error("conditions", format!("regular expression: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let regexes = b.regexes;
         Ok(RuleSet {
             needs_text: terms.is_some() || !regexes.is_empty(),
             rules,

@@ -86,12 +86,7 @@ pub async fn run(
         _ => Source::Uncertain,
     };
     let first_seen = if set.needs_first_seen {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "select advertiser_id, min(submitted_at) from ads group by advertiser_id",
-        )
-        .fetch_all(db.pool())
-        .await?;
-        rows.into_iter().collect()
+        super::backtest::all_first_seen(db).await?
     } else {
         HashMap::new()
     };

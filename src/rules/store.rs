@@ -6,7 +6,7 @@ use super::matcher::{self, Mode};
 use super::spec::{RuleSpec, SpecError};
 pub use super::view::State;
 use crate::access::audit::{self, Actor, NewEntry};
-use crate::platform::db::Db;
+use crate::platform::db::{Db, WriteTx};
 use crate::platform::time::Millis;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -192,6 +192,53 @@ pub fn check(spec: &RuleSpec, now: Millis) -> Result<(), SpecError> {
     matcher::check(spec)
 }
 
+/// Stores the text of a rule's version.
+async fn insert_version(
+    tx: &mut WriteTx,
+    id: i64,
+    version: i64,
+    spec: &RuleSpec,
+    actor: &Actor,
+    now: Millis,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into rule_versions (rule_id, version, spec, created_by, created_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(serde_json::to_string(spec).expect("a rule serialises"))
+    .bind(actor.as_text())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends the audit entry of something done to rule `id`, inside its transaction.
+async fn audited(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    action: &str,
+    id: i64,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+    now: Millis,
+) -> sqlx::Result<()> {
+    audit::record_at(
+        &mut **tx,
+        NewEntry {
+            actor,
+            action,
+            object: format!("rule:{id}"),
+            before,
+            after: Some(after),
+            ip: None,
+        },
+        now,
+    )
+    .await
+}
+
 /// Stores a new rule as a draft, version 1. Returns its id.
 pub async fn create(
     db: &Db,
@@ -200,7 +247,6 @@ pub async fn create(
     now: Millis,
 ) -> Result<i64, RuleError> {
     check(spec, now)?;
-    let json = serde_json::to_string(spec).expect("a rule serialises");
     let mut tx = db.begin_write().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into rules (name, owner, state, version, expires_at, created_at, updated_at) \
@@ -212,25 +258,14 @@ pub async fn create(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
-        "insert into rule_versions (rule_id, version, spec, created_by, created_at) values ($1, 1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(&json)
-    .bind(actor.as_text())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    audit::record_at(
-        &mut *tx,
-        NewEntry {
-            actor,
-            action: "rule.create",
-            object: format!("rule:{id}"),
-            before: None,
-            after: Some(json!({"version": 1, "name": spec.name.trim(), "state": "draft"})),
-            ip: None,
-        },
+    insert_version(&mut tx, id, 1, spec, actor, now).await?;
+    audited(
+        &mut tx,
+        actor,
+        "rule.create",
+        id,
+        None,
+        json!({"version": 1, "name": spec.name.trim(), "state": "draft"}),
         now,
     )
     .await?;
@@ -248,7 +283,6 @@ pub async fn edit(
     now: Millis,
 ) -> Result<i64, RuleError> {
     check(spec, now)?;
-    let json = serde_json::to_string(spec).expect("a rule serialises");
     let mut tx = db.begin_write().await?;
     let current: Option<(i64, String)> =
         sqlx::query_as("select version, state from rules where id = $1")
@@ -263,16 +297,7 @@ pub async fn edit(
         });
     }
     let next = version + 1;
-    sqlx::query(
-        "insert into rule_versions (rule_id, version, spec, created_by, created_at) values ($1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(next)
-    .bind(&json)
-    .bind(actor.as_text())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    insert_version(&mut tx, id, next, spec, actor, now).await?;
     sqlx::query(
         "update rules set name = $1, version = $2, state = 'draft', requested_by = null, approved_by = null, \
          expires_at = $3, updated_at = $4 where id = $5",
@@ -284,16 +309,13 @@ pub async fn edit(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    audit::record_at(
-        &mut *tx,
-        NewEntry {
-            actor,
-            action: "rule.edit",
-            object: format!("rule:{id}"),
-            before: Some(json!({"version": version, "state": state})),
-            after: Some(json!({"version": next, "state": "draft"})),
-            ip: None,
-        },
+    audited(
+        &mut tx,
+        actor,
+        "rule.edit",
+        id,
+        Some(json!({"version": version, "state": state})),
+        json!({"version": next, "state": "draft"}),
         now,
     )
     .await?;
@@ -357,16 +379,13 @@ pub async fn step(
         q = q.bind(who.clone());
     }
     q.execute(&mut *tx).await?;
-    audit::record_at(
-        &mut *tx,
-        NewEntry {
-            actor,
-            action: &format!("rule.{}", step.as_str()),
-            object: format!("rule:{id}"),
-            before: Some(json!({"state": from.as_str(), "version": version})),
-            after: Some(json!({"state": to.as_str(), "version": version})),
-            ip: None,
-        },
+    audited(
+        &mut tx,
+        actor,
+        &format!("rule.{}", step.as_str()),
+        id,
+        Some(json!({"state": from.as_str(), "version": version})),
+        json!({"state": to.as_str(), "version": version}),
         now,
     )
     .await?;
@@ -397,16 +416,13 @@ pub async fn expire_due(db: &Db, now: Millis) -> sqlx::Result<usize> {
         .bind(state)
         .execute(&mut *tx)
         .await?;
-        audit::record_at(
-            &mut *tx,
-            NewEntry {
-                actor: &Actor::System,
-                action: "rule.expire",
-                object: format!("rule:{id}"),
-                before: Some(json!({"state": state})),
-                after: Some(json!({"state": "expired"})),
-                ip: None,
-            },
+        audited(
+            &mut tx,
+            &Actor::System,
+            "rule.expire",
+            *id,
+            Some(json!({"state": state})),
+            json!({"state": "expired"}),
             now,
         )
         .await?;

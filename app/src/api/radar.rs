@@ -91,6 +91,7 @@ pub async fn get_radar_detail(
     market: String,
 ) -> Result<RadarDetail, AppError> {
     require_area(Area::Radar)?;
+    crate::api::limit_text("kind", &kind, 16)?;
     crate::api::limit_text("value", &value, 200)?;
     crate::api::limit_text("market", &market, 8)?;
     let kind = Kind::parse(&kind)
