@@ -277,7 +277,10 @@ pub async fn seed_history(
                 language: ad.language.map(|l| l.code().to_string()),
             });
         }
-        let decided_at = news[j - 1].1 + 1500;
+        // Moments after the hour's last ad, and within the hour, so that no ad of the hour
+        // waited more than an hour (the last ad near the hour's end would push past it).
+        let last = news[j - 1].1;
+        let decided_at = (last + 1500).min((hour + 1) * HOUR - 1).max(last);
         commit::record(
             db,
             "demo-history",
