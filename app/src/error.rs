@@ -219,8 +219,15 @@ mod conversions {
         fn from(e: amso_core::rules::retro::RetroError) -> Self {
             use amso_core::rules::retro::RetroError;
             match e {
-                RetroError::NotLive(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
-                RetroError::NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
+                RetroError::NotLive(_)
+                | RetroError::Nothing
+                | RetroError::Decided(_)
+                | RetroError::SecondPerson(_)
+                | RetroError::Changed(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
+                RetroError::NotReject => AppError::new(ErrorKind::Invalid, e.to_string()),
+                RetroError::NotFound(_) | RetroError::NoRequest(_) => {
+                    AppError::new(ErrorKind::NotFound, e.to_string())
+                }
                 RetroError::Scan(inner) => inner.into(),
                 RetroError::Db(db) => internal(db),
             }

@@ -104,4 +104,13 @@ test('an ops head turns the investasi wave on the radar into a live rule, approv
   // Twice reopens nothing.
   await page.getByTestId('retro-count').click();
   await expect(page.getByTestId('retro-result')).toContainText(/^0 auto-approved ads/);
+  // A reject rule may also ask to reject outright; that waits for a second person.
+  await expect(page.getByTestId('retro')).toContainText('ask to reject it outright');
+
+  // The dashboards list the rule with its hits a day and precision against human verdicts.
+  await page.goto('/dashboards?window=7d');
+  await hydrated(page);
+  const row = page.getByTestId('rules-box-row').filter({ hasText: name });
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId('rules-box-precision')).toContainText(/no labelled hits|too few samples|95%/);
 });

@@ -392,29 +392,75 @@ pub(crate) fn human_label(
     )
 }
 
-/// A background hit with what the backtest reads of its ad: (ad status, version, market,
+/// A recorded hit with what the backtest reads of its ad: (rule, ad status, version, market,
 /// audit sample, action, route, sampling probability, at).
-type ShadowRow = (String, i64, String, Flag, String, Option<String>, f64, i64);
+type HitRow = (
+    i64,
+    String,
+    i64,
+    String,
+    Flag,
+    String,
+    Option<String>,
+    f64,
+    i64,
+);
+
+const HIT_COLUMNS: &str = "h.rule_id, a.status, h.version, h.market, d.audit_sample, d.action, d.route, \
+     d.sampling_probability, h.at \
+     from rule_hits h join decisions d on d.ad_id = h.ad_id join ads a on a.id = h.ad_id";
 
 /// The shadow results of a rule: the same hit and precision figures over what the worker
 /// recorded while the rule ran in background since `since` (its hits on live traffic).
 pub async fn shadow(db: &Db, rule_id: i64, since: Millis, now: Millis) -> sqlx::Result<Backtest> {
-    let rows: Vec<ShadowRow> = sqlx::query_as(
-        "select a.status, h.version, h.market, d.audit_sample, d.action, d.route, d.sampling_probability, h.at \
-         from rule_hits h join decisions d on d.ad_id = h.ad_id join ads a on a.id = h.ad_id \
-         where h.rule_id = $1 and h.mode = 'background' and h.at >= $2 and h.at < $3",
-    )
+    let rows: Vec<HitRow> = sqlx::query_as(&format!(
+        "select {HIT_COLUMNS} where h.rule_id = $1 and h.mode = 'background' and h.at >= $2 and h.at < $3"
+    ))
     .bind(rule_id)
     .bind(since)
     .bind(now)
     .fetch_all(db.pool())
     .await?;
-    let version = rows.iter().map(|r| r.1).max().unwrap_or(0);
-    let days = ((now - since).max(0) / DAY_MS + 1) as u32;
-    let mut out = Backtest::empty(rule_id, version, days, since, now);
+    Ok(fold_hits(rule_id, &rows, since, now))
+}
+
+/// Every rule's figures over its hits on live traffic (live and background) in `[from, to)`,
+/// in one market or all: what the dashboards show per rule. Most hits first.
+pub async fn in_window(
+    db: &Db,
+    from: Millis,
+    to: Millis,
+    market: Option<&str>,
+) -> sqlx::Result<Vec<Backtest>> {
+    let rows: Vec<HitRow> = sqlx::query_as(&format!(
+        "select {HIT_COLUMNS} where h.mode in ('live', 'background') and h.at >= $1 and h.at < $2 \
+         and (cast($3 as text) is null or h.market = $3)"
+    ))
+    .bind(from)
+    .bind(to)
+    .bind(market)
+    .fetch_all(db.pool())
+    .await?;
+    let mut by_rule: BTreeMap<i64, Vec<HitRow>> = BTreeMap::new();
+    for r in rows {
+        by_rule.entry(r.0).or_default().push(r);
+    }
+    let mut out: Vec<Backtest> = by_rule
+        .into_iter()
+        .map(|(id, rows)| fold_hits(id, &rows, from, to))
+        .collect();
+    out.sort_by(|a, b| b.hits.cmp(&a.hits).then(a.rule_id.cmp(&b.rule_id)));
+    Ok(out)
+}
+
+/// Hits, markets, days, precision against human verdicts and new catches over recorded hits.
+fn fold_hits(rule_id: i64, rows: &[HitRow], from: Millis, to: Millis) -> Backtest {
+    let version = rows.iter().map(|r| r.2).max().unwrap_or(0);
+    let days = ((to - from).max(0) / DAY_MS + 1) as u32;
+    let mut out = Backtest::empty(rule_id, version, days, from, to);
     out.hits = rows.len() as u64;
     let mut sample = HtSums::default();
-    for (status, _, market, audit, action, route, p, at) in &rows {
+    for (_, status, _, market, audit, action, route, p, at) in rows {
         *out.by_market.entry(market.clone()).or_default() += 1;
         *out.by_day.entry(day_of(*at)).or_default() += 1;
         if action == "reject" {
@@ -437,7 +483,7 @@ pub async fn shadow(db: &Db, rule_id: i64, since: Millis, now: Millis) -> sqlx::
         }
     }
     out.precision = ht_ratio(&sample);
-    Ok(out)
+    out
 }
 
 /// The facts rules read of a scanned ad (None for a market no longer known).

@@ -169,6 +169,9 @@ impl AdHit {
     pub fn sentence(&self) -> String {
         let what = match (self.mode.as_str(), self.action.as_str()) {
             ("background", _) => format!("would {} (background, no effect)", self.action),
+            ("retro", "reject") => {
+                "rejected this ad (retroaction, approved by a second person)".to_string()
+            }
             ("retro", _) => "reopened this ad for review (retroaction)".to_string(),
             (_, "reject") => format!("rejected it for {}", self.detail),
             (_, "review") => format!("sent it to the {} queue", self.detail),
@@ -176,4 +179,28 @@ impl AdHit {
         };
         format!("Rule “{}” v{} {what}", self.name, self.version)
     }
+}
+
+/// A request to reject a live reject rule's matches retroactively, waiting for (or decided
+/// by) a second person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RejectRequest {
+    pub id: i64,
+    pub rule_id: i64,
+    pub version: i64,
+    pub days: u32,
+    /// The window's end: approval rejects matches auto-approved in `[until - days, until)`.
+    pub until: i64,
+    /// New matches counted when it was asked for.
+    pub matched: u64,
+    /// The categories the ads are rejected for (the rule's).
+    pub categories: Vec<String>,
+    /// `pending`, `done` or `refused`.
+    pub state: String,
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    /// Ads rejected when it was approved.
+    pub rejected: Option<u64>,
 }

@@ -37,7 +37,28 @@ pub struct OverviewBoard {
     pub sparklines: Vec<String>,
     /// When the figures were read, `HH:MM:SS` UTC.
     pub updated: String,
+    /// The rules that fired in the window, most hits first (at most 10).
+    pub rules: Vec<RuleFigure>,
 }
+
+/// One rule's hits and precision in the dashboard's window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleFigure {
+    pub id: i64,
+    pub name: String,
+    /// The rule's state now (`live`, `background`, …).
+    pub state: String,
+    pub hits: u64,
+    /// Share of hits humans found violating (weighted), with its interval; None: no label.
+    pub precision: Option<amso_core::metrics::kpi::Estimate>,
+    /// Hits with a human verdict.
+    pub labelled: u64,
+    /// Hits per day of the window (SVG sparkline).
+    pub sparkline: String,
+}
+
+/// How many rules the overview lists.
+pub const OVERVIEW_RULES: usize = 10;
 
 /// The quality page's figures and charts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,6 +161,22 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
     let data = dashboard::overview::overview(&db, &f, now)
         .await
         .map_err(AppError::from)?;
+    let mut fired = amso_core::rules::backtest::in_window(
+        &db,
+        f.window.from_ms,
+        f.window.to_ms,
+        f.market.map(|m| m.code()),
+    )
+    .await
+    .map_err(internal)?;
+    fired.truncate(OVERVIEW_RULES);
+    let names: std::collections::HashMap<i64, (String, String)> =
+        amso_core::rules::store::list(&db, now)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|r| (r.id, (r.name, r.state.as_str().to_string())))
+            .collect();
     let updated = chrono::DateTime::from_timestamp_millis(now)
         .map(|t| t.format("%H:%M:%S").to_string())
         .unwrap_or_default();
@@ -173,12 +210,32 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
                 charts::sparkline(&format!("{}: ads decided per day", m.market), &values, 120, 28)
             })
             .collect();
+        let rules = fired
+            .into_iter()
+            .map(|b| {
+                let (name, state) = names.get(&b.rule_id).cloned().unwrap_or_default();
+                let values: Vec<Option<f64>> = days
+                    .iter()
+                    .map(|d| Some(b.by_day.get(d).copied().unwrap_or(0) as f64))
+                    .collect();
+                RuleFigure {
+                    id: b.rule_id,
+                    sparkline: charts::sparkline(&format!("{name}: hits per day"), &values, 120, 28),
+                    name,
+                    state,
+                    hits: b.hits,
+                    precision: b.precision,
+                    labelled: b.labelled,
+                }
+            })
+            .collect();
         OverviewBoard {
             data,
             automation_chart,
             override_chart,
             sparklines,
             updated,
+            rules,
         }
     })
     .await

@@ -3,7 +3,7 @@
 //! backtests with progress.
 
 use crate::error::AppError;
-use amso_core::rules::view::{Backtest, State};
+use amso_core::rules::view::{Backtest, RejectRequest, State};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,10 @@ pub struct RuleView {
     pub can_write: bool,
     /// Whether the viewer is the one who asked for it to go live (then someone else approves).
     pub viewer_asked: bool,
+    /// The viewer's email (a request they made waits for someone else).
+    pub viewer: String,
+    /// Whether the rule rejects (only such a rule may reject retroactively).
+    pub rejects: bool,
     /// The form fields of the current version, when it has the form's shape.
     pub form: Option<RuleForm>,
     /// Hits per UTC day over the last 14 days: (day, live, background).
@@ -177,6 +181,8 @@ pub async fn get_rule(id: i64) -> Result<RuleView, AppError> {
         version: r.rule.version,
         owner: r.rule.owner,
         viewer_asked: r.rule.requested_by.as_deref() == Some(user.email.as_str()),
+        viewer: user.email.clone(),
+        rejects: matches!(r.spec.action, spec::RuleAction::Reject(_)),
         requested_by: r.rule.requested_by,
         approved_by: r.rule.approved_by,
         expires_at: r.rule.expires_at.map(to_rfc3339),
@@ -321,6 +327,47 @@ pub async fn rule_retro(id: i64, days: u32, dry_run: bool) -> Result<RetroView, 
         reopened: r.reopened,
         queue: r.queue,
     })
+}
+
+/// Asks for a live reject rule's new matches among the ads auto-approved in the last `days`
+/// days to be rejected; another ops head or an admin approves.
+#[server(prefix = "/rpc", endpoint = "request_retro_reject")]
+pub async fn request_retro_reject(id: i64, days: u32) -> Result<RejectRequest, AppError> {
+    let user = writer()?;
+    let state = app_state()?;
+    Ok(amso_core::rules::retro::request_reject(
+        &state.db,
+        id,
+        days,
+        &Actor::User(user.email),
+        now_millis(),
+    )
+    .await?)
+}
+
+/// The rule's requests to reject retroactively, newest first.
+#[server(prefix = "/rpc", endpoint = "list_retro_requests")]
+pub async fn list_retro_requests(id: i64) -> Result<Vec<RejectRequest>, AppError> {
+    require_area(Area::Rules)?;
+    let state = app_state()?;
+    amso_core::rules::retro::requests(&state.db, id)
+        .await
+        .map_err(internal)
+}
+
+/// Approves (someone other than the asker) or refuses a request to reject retroactively.
+#[server(prefix = "/rpc", endpoint = "decide_retro_request")]
+pub async fn decide_retro_request(request: i64, approve: bool) -> Result<RejectRequest, AppError> {
+    let user = writer()?;
+    let state = app_state()?;
+    Ok(amso_core::rules::retro::decide(
+        &state.db,
+        request,
+        approve,
+        &Actor::User(user.email),
+        now_millis(),
+    )
+    .await?)
 }
 
 /// Where the rule's backtest stands (None: none ran in this server process).

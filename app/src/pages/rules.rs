@@ -3,12 +3,13 @@
 //! second person switch them on. Executives read.
 
 use crate::api::rules::{
-    BacktestStatus, CancelBacktest, RuleForm, RuleRetro, RuleStep, RuleView, SaveRule,
-    StartBacktest, backtest_progress, get_rule, list_rules,
+    BacktestStatus, CancelBacktest, DecideRetroRequest, RequestRetroReject, RuleForm, RuleRetro,
+    RuleStep, RuleView, SaveRule, StartBacktest, backtest_progress, get_rule, list_retro_requests,
+    list_rules,
 };
 use crate::components::format::{EstimateText, estimate};
 use crate::components::{ErrorNote, Guarded};
-use amso_core::rules::view::{Backtest, State};
+use amso_core::rules::view::{Backtest, RejectRequest, State};
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::role::Area;
 use leptos::prelude::*;
@@ -179,7 +180,12 @@ fn RuleEditor(id: i64, initial: RuleForm) -> impl IntoView {
                     <label for="rule-languages">"Languages"</label>
                     <input id="rule-languages" placeholder="id, en (empty: any)" prop:value=languages on:input=on_languages/>
                     <label for="rule-terms">{move || format!("Terms, one a line ({} now; up to 100,000). Matching survives case, look-alike letters, leetspeak and spaced letters.", term_count())}</label>
-                    <textarea id="rule-terms" data-testid="rule-terms" rows="6" prop:value=terms on:input=on_terms></textarea>
+                    <div>
+                        <textarea id="rule-terms" data-testid="rule-terms" rows="6" prop:value=terms on:input=on_terms></textarea>
+                        <label class="small muted file-pick">"Add the terms of a text file (one a line): "
+                            <input type="file" accept=".txt,.csv,text/plain" data-testid="rule-terms-file" on:change=move |ev| add_terms_from_file(ev, form)/>
+                        </label>
+                    </div>
                     <label for="rule-regex">"Pattern (regular expression on the normalised text)"</label>
                     <input id="rule-regex" class="mono" maxlength="1000" prop:value=regex on:input=on_regex/>
                     <label for="rule-domains">"Landing domains, one a line"</label>
@@ -288,7 +294,7 @@ fn RuleDetail(id: Signal<i64>) -> impl IntoView {
                         })
                     }
                     <BacktestPanel r=r.clone() start progress/>
-                    {(r.state == State::Live && r.can_write).then(|| view! { <RetroPanel id=r.id/> })}
+                    {(r.state == State::Live && r.can_write).then(|| view! { <RetroPanel id=r.id rejects=r.rejects viewer=r.viewer.clone()/> })}
                     <HitsByDay days=r.hits_by_day.clone()/>
                     <section class="card">
                         <h2>{format!("Version {}", r.version)}</h2>
@@ -439,15 +445,59 @@ fn BacktestPanel(
     }
 }
 
-/// Sweeping up what slipped through before the rule was live: count, then reopen.
+/// Appends the lines of the chosen text file to the term list (read in the browser; the
+/// server checks them as if pasted).
+#[cfg(feature = "hydrate")]
+fn add_terms_from_file(ev: leptos::ev::Event, form: RwSignal<RuleForm>) {
+    use wasm_bindgen::JsCast;
+    let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
+        return;
+    };
+    let Some(file) = input.files().and_then(|files| files.get(0)) else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await else {
+            return;
+        };
+        let Some(text) = text.as_string() else {
+            return;
+        };
+        form.update(|f| {
+            if !f.terms.trim().is_empty() && !f.terms.ends_with('\n') {
+                f.terms.push('\n');
+            }
+            f.terms.push_str(text.trim_start_matches('\u{feff}'));
+        });
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn add_terms_from_file(_: leptos::ev::Event, _: RwSignal<RuleForm>) {}
+
+/// Sweeping up what slipped through before the rule was live: count, then reopen into
+/// review, or (a reject rule) ask a second person to approve rejecting them outright.
 #[component]
-fn RetroPanel(id: i64) -> impl IntoView {
+fn RetroPanel(id: i64, rejects: bool, viewer: String) -> impl IntoView {
     let days = RwSignal::new(7u32);
     let retro = ServerAction::<RuleRetro>::new();
+    let ask = ServerAction::<RequestRetroReject>::new();
+    let decide = ServerAction::<DecideRetroRequest>::new();
+    let requests = Resource::new(
+        move || (ask.version().get(), decide.version().get()),
+        move |_| list_retro_requests(id),
+    );
     view! {
         <section class="card" data-testid="retro">
             <h2>"Sweep up what slipped through"</h2>
-            <p class="muted">"Runs this live rule over the ads auto-approved in the window and reopens what it matches into review. An ad is never reopened twice by the same rule. Count first."</p>
+            <p class="muted">{if rejects {
+                "Runs this live rule over the ads auto-approved in the window. Reopen what it matches into review, or ask to reject it outright with the rule's categories (another ops head or an admin approves). An ad is never swept up twice by the same rule. Count first."
+            } else {
+                "Runs this live rule over the ads auto-approved in the window and reopens what it matches into review. An ad is never reopened twice by the same rule. Count first."
+            }}</p>
             <form class="inline" on:submit=move |ev| ev.prevent_default()>
                 <label for="retro-days">"Days"</label>
                 <input id="retro-days" type="number" min="1" max="90" prop:value=move || days.get().to_string()
@@ -457,14 +507,84 @@ fn RetroPanel(id: i64) -> impl IntoView {
                     <button class="btn btn-primary" type="button" data-testid="retro-run" on:click=move |_| { retro.dispatch(RuleRetro { id, days: r.days, dry_run: false }); }>
                         {format!("Reopen {} ads into review", r.matched - r.already)}
                     </button>
+                    {rejects.then(|| view! {
+                        <button class="btn btn-danger" type="button" data-testid="retro-ask-reject" on:click=move |_| { ask.dispatch(RequestRetroReject { id, days: r.days }); }>
+                            {format!("Ask to reject {} ads…", r.matched - r.already)}
+                        </button>
+                    })}
                 })}
             </form>
             {move || retro.value().get().map(|r| match r {
                 Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                Ok(r) if r.dry_run => view! { <p data-testid="retro-result">{format!("{} auto-approved ads of the last {} days match; {} were reopened before, {} would be reopened into the {} queue.", r.matched, r.days, r.already, r.matched - r.already, r.queue)}</p> }.into_any(),
-                Ok(r) => view! { <p class="alert alert-ok" data-testid="retro-result">{format!("Reopened {} ads into the {} queue ({} matched, {} reopened before).", r.reopened, r.queue, r.matched, r.already)}</p> }.into_any(),
+                Ok(r) if r.dry_run => view! { <p data-testid="retro-result">{format!("{} auto-approved ads of the last {} days match; {} were swept up before, {} would be reopened into the {} queue.", r.matched, r.days, r.already, r.matched - r.already, r.queue)}</p> }.into_any(),
+                Ok(r) => view! { <p class="alert alert-ok" data-testid="retro-result">{format!("Reopened {} ads into the {} queue ({} matched, {} swept up before).", r.reopened, r.queue, r.matched, r.already)}</p> }.into_any(),
             })}
+            {move || ask.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            {move || decide.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            <Transition fallback=|| ()>
+                {
+                    let viewer = viewer.clone();
+                    move || requests.get().map(|r| match r {
+                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                        Ok(list) if list.is_empty() => ().into_any(),
+                        Ok(list) => view! { <RetroRequests list viewer=viewer.clone() decide/> }.into_any(),
+                    })
+                }
+            </Transition>
         </section>
+    }
+}
+
+/// A rule's requests to reject retroactively, with Approve and Refuse on the pending ones.
+#[component]
+fn RetroRequests(
+    list: Vec<RejectRequest>,
+    viewer: String,
+    decide: ServerAction<DecideRetroRequest>,
+) -> impl IntoView {
+    let rows = list
+        .into_iter()
+        .map(|q| {
+            let request = q.id;
+            let mine = q.requested_by == viewer;
+            let outcome = match q.state.as_str() {
+                "pending" if mine => "Waiting for another ops head or an admin".to_string(),
+                "pending" => "Waiting for you or another ops head".to_string(),
+                "done" => format!(
+                    "Rejected {} ads (approved by {})",
+                    q.rejected.unwrap_or(0),
+                    q.decided_by.clone().unwrap_or_default()
+                ),
+                _ => format!("Refused by {}", q.decided_by.clone().unwrap_or_default()),
+            };
+            view! {
+                <tr data-testid="retro-request">
+                    <td>{format!("#{}", q.id)}</td>
+                    <td>{format!("v{}, last {} days", q.version, q.days)}</td>
+                    <td class="num">{q.matched}</td>
+                    <td>{q.categories.join(", ")}</td>
+                    <td>{q.requested_by.clone()}</td>
+                    <td data-testid="retro-request-state">{outcome}</td>
+                    <td>
+                        {(q.state == "pending" && !mine).then(|| view! {
+                            <button class="btn btn-danger btn-small" type="button" data-testid="retro-approve"
+                                on:click=move |_| { decide.dispatch(DecideRetroRequest { request, approve: true }); }>"Approve rejection"</button>
+                        })}
+                        {(q.state == "pending").then(|| view! {
+                            <button class="btn btn-small" type="button" data-testid="retro-refuse"
+                                on:click=move |_| { decide.dispatch(DecideRetroRequest { request, approve: false }); }>{if mine { "Withdraw" } else { "Refuse" }}</button>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3>"Requests to reject"</h3>
+        <table class="table">
+            <thead><tr><th>"Request"</th><th>"Rule"</th><th class="num">"Matched"</th><th>"Categories"</th><th>"Asked by"</th><th>"State"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }
 
@@ -499,7 +619,7 @@ fn HitsByDay(days: Vec<(String, i64, i64)>) -> impl IntoView {
 }
 
 /// An estimate in one line: value, interval and sample, or why there is none.
-fn estimate_line(e: Option<&amso_core::metrics::kpi::Estimate>) -> String {
+pub(crate) fn estimate_line(e: Option<&amso_core::metrics::kpi::Estimate>) -> String {
     match estimate(e) {
         EstimateText::Missing => "no labelled hits".into(),
         EstimateText::TooFew(s) => s,

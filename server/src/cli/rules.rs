@@ -5,7 +5,7 @@ use amso_core::access::audit::Actor;
 use amso_core::access::users;
 use amso_core::platform::db::Db;
 use amso_core::platform::time::now_millis;
-use amso_core::rules::{backtest, spec, store};
+use amso_core::rules::{backtest, retro, spec, store};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -50,13 +50,28 @@ pub enum RuleCommand {
         json: bool,
     },
     /// Sweep up: run a live rule over the ads auto-approved in the last N days and reopen
-    /// what it matches into review (never the same ad twice); --dry-run only counts.
+    /// what it matches into review (never the same ad twice); --dry-run only counts;
+    /// --reject asks for a reject rule's matches to be rejected instead (a second person
+    /// approves with `amso rule retro-decide`).
     Retro {
         id: i64,
         #[arg(long, default_value_t = 7)]
         days: u32,
         #[arg(long)]
         dry_run: bool,
+        #[arg(long, conflicts_with = "dry_run")]
+        reject: bool,
+        #[arg(long = "as")]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve (a person other than the asker) or refuse a request to reject retroactively.
+    RetroDecide {
+        /// The request's number.
+        request: i64,
+        /// approve or refuse.
+        decision: String,
         #[arg(long = "as")]
         actor: Option<String>,
         #[arg(long)]
@@ -196,11 +211,27 @@ pub async fn run(db: &Db, command: RuleCommand) -> Result<(), CliError> {
             id,
             days,
             dry_run,
+            reject,
             actor: who,
             json,
         } => {
             let actor = actor(db, who.as_deref()).await?;
-            let r = amso_core::rules::retro::run(db, id, days, dry_run, &actor, now).await?;
+            if reject {
+                let q = retro::request_reject(db, id, days, &actor, now).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&q)?);
+                } else {
+                    println!(
+                        "request {} asks to reject {} ads rule {id} matches (auto-approved in the last {days} days) for {}; a second person approves: amso rule retro-decide {} approve --as EMAIL",
+                        q.id,
+                        q.matched,
+                        q.categories.join(", "),
+                        q.id
+                    );
+                }
+                return Ok(());
+            }
+            let r = retro::run(db, id, days, dry_run, &actor, now).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else if dry_run {
@@ -213,6 +244,33 @@ pub async fn run(db: &Db, command: RuleCommand) -> Result<(), CliError> {
                     "rule {id} reopened {} ads into the {} queue ({} matched, {} reopened before)",
                     r.reopened, r.queue, r.matched, r.already
                 );
+            }
+        }
+        RuleCommand::RetroDecide {
+            request,
+            decision,
+            actor: who,
+            json,
+        } => {
+            let approve = match decision.as_str() {
+                "approve" if who.is_none() => {
+                    return Err("approving a rejection takes a person: pass --as EMAIL".into());
+                }
+                "approve" => true,
+                "refuse" => false,
+                _ => return Err("decisions: approve, refuse".into()),
+            };
+            let actor = actor(db, who.as_deref()).await?;
+            let q = retro::decide(db, request, approve, &actor, now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&q)?);
+            } else if approve {
+                println!(
+                    "request {request}: rejected {} ads",
+                    q.rejected.unwrap_or(0)
+                );
+            } else {
+                println!("request {request} refused");
             }
         }
         RuleCommand::Step {

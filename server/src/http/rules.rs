@@ -8,7 +8,7 @@ use amso_app::ssr::{AppState, CurrentUser};
 use amso_core::access::apikeys::Scope;
 use amso_core::access::audit::Actor;
 use amso_core::platform::time::now_millis;
-use amso_core::rules::{backtest, spec, store};
+use amso_core::rules::{backtest, retro, spec, store};
 use amso_core::vocab::role::Area;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -27,7 +27,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/rules", get(list).post(create))
         .route("/api/v1/rules/{id}", get(show).put(edit))
         .route("/api/v1/rules/{id}/backtest", post(run_backtest))
-        .route("/api/v1/rules/{id}/retro", post(run_retro))
+        .route("/api/v1/rules/{id}/retro", get(list_retro).post(run_retro))
+        .route(
+            "/api/v1/rules/retro-requests/{id}/{decision}",
+            post(decide_retro),
+        )
         .route("/api/v1/rules/{id}/{step}", post(step))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
@@ -199,6 +203,9 @@ struct RetroQuery {
     days: u32,
     #[serde(default)]
     dry_run: bool,
+    /// `reopen` (the default) or `reject` (asks a second person to approve).
+    #[serde(default)]
+    action: Option<String>,
 }
 
 fn default_retro_days() -> u32 {
@@ -206,7 +213,9 @@ fn default_retro_days() -> u32 {
 }
 
 /// `POST /api/v1/rules/{id}/retro?days=7&dry_run=true`: a live rule over the ads
-/// auto-approved in the window; unless a dry run, the matches are reopened into review.
+/// auto-approved in the window; unless a dry run, the matches are reopened into review. With
+/// `action=reject` a reject rule asks for its matches to be rejected instead: the answer is
+/// the pending request (202), which a second person approves.
 async fn run_retro(
     State(state): State<AppState>,
     user: Option<Extension<CurrentUser>>,
@@ -218,11 +227,68 @@ async fn run_retro(
     let id = rule_id(&id)?;
     let Ok(Query(q)) = query else {
         return Err(AppError::malformed(
-            "days is a whole number, dry_run true or false",
+            "days is a whole number, dry_run true or false, action reopen or reject",
         ));
     };
-    let r = amso_core::rules::retro::run(&state.db, id, q.days, q.dry_run, &actor, now_millis())
-        .await?;
+    match q.action.as_deref().unwrap_or("reopen") {
+        "reopen" => {
+            let r = retro::run(&state.db, id, q.days, q.dry_run, &actor, now_millis()).await?;
+            Ok(Json(r).into_response())
+        }
+        "reject" if !q.dry_run => {
+            let r = retro::request_reject(&state.db, id, q.days, &actor, now_millis()).await?;
+            Ok((StatusCode::ACCEPTED, Json(r)).into_response())
+        }
+        "reject" => Err(AppError::malformed(
+            "a rejection request counts first by itself: leave dry_run out (or count with action=reopen)",
+        )),
+        _ => Err(AppError::malformed("action is reopen or reject")),
+    }
+}
+
+/// `GET /api/v1/rules/{id}/retro`: the rule's requests to reject retroactively.
+async fn list_retro(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    access(&state, &headers, user.as_deref()).await?;
+    let id = rule_id(&id)?;
+    let requests = retro::requests(&state.db, id).await?;
+    Ok(Json(json!({ "requests": requests })).into_response())
+}
+
+/// `POST /api/v1/rules/retro-requests/{id}/{approve|refuse}`: a second person approves a
+/// retroactive rejection (a person, never an API key), or anyone who writes rules refuses it.
+async fn decide_retro(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    headers: HeaderMap,
+    Path((id, decision)): Path<(String, String)>,
+) -> ApiResult {
+    let (access, is_key) = access(&state, &headers, user.as_deref()).await?;
+    let actor = writer(access)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::malformed("the request id must be a number"))?;
+    let approve = match decision.as_str() {
+        "approve" if is_key => {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                "a person approves a retroactive rejection, not an API key",
+            ));
+        }
+        "approve" => true,
+        "refuse" => false,
+        _ => {
+            return Err(AppError::new(
+                ErrorKind::NotFound,
+                "decisions: approve, refuse",
+            ));
+        }
+    };
+    let r = retro::decide(&state.db, id, approve, &actor, now_millis()).await?;
     Ok(Json(r).into_response())
 }
 

@@ -130,6 +130,9 @@ const MATRIX: &[Row] = &[
     row("rpc start_backtest", OPS_ADMIN),
     row("rpc cancel_backtest", OPS_ADMIN),
     row("rpc rule_retro", OPS_ADMIN),
+    row("rpc request_retro_reject", OPS_ADMIN),
+    row("rpc list_retro_requests", DASHBOARDS),
+    row("rpc decide_retro_request", OPS_ADMIN),
     // Users.
     row("rpc list_users", ADMIN),
     row("rpc create_user", ADMIN),
@@ -156,6 +159,14 @@ const MATRIX: &[Row] = &[
     row("PUT /api/v1/rules/{id}", &[RulesKey, Ops, Admin]),
     row("POST /api/v1/rules/{id}/backtest", &[RulesKey, Ops, Admin]),
     row("POST /api/v1/rules/{id}/retro", &[RulesKey, Ops, Admin]),
+    row(
+        "GET /api/v1/rules/{id}/retro",
+        &[RulesKey, Ops, Exec, Admin],
+    ),
+    row(
+        "POST /api/v1/rules/retro-requests/{id}/{decision}",
+        &[RulesKey, Ops, Admin],
+    ),
     row("POST /api/v1/rules/{id}/{step}", &[RulesKey, Ops, Admin]),
     // Logging in replaces the caller's session and logging out ends it: last. Both are open
     // to anyone (an API key is simply ignored).
@@ -293,6 +304,9 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
         "rule_step" => vec![("id", "999999"), ("step", "archive")],
         "start_backtest" => vec![("id", "999999"), ("days", "7")],
         "rule_retro" => vec![("id", "999999"), ("days", "7"), ("dry_run", "true")],
+        "request_retro_reject" => vec![("id", "999999"), ("days", "7")],
+        "list_retro_requests" => vec![("id", "999999")],
+        "decide_retro_request" => vec![("request", "999999"), ("approve", "false")],
         "set_sla" => vec![("market", "US"), ("hours", "24")],
         "save_reason_code" => vec![
             ("code", "matrix_code"),
@@ -333,7 +347,8 @@ fn request(row: &Row, who: Who, f: &Fixture, item: (i64, i64)) -> Request<Body> 
         let (method, path) = row.call.split_once(' ').unwrap();
         let path = path
             .replace("{id}", &item.1.to_string())
-            .replace("{step}", "background");
+            .replace("{step}", "background")
+            .replace("{decision}", "refuse");
         let rule = r#"{"name":"matrix","conditions":{"market":["US"]},"action":{"flag":"matrix"}}"#;
         let (path, body) = match (method, path.as_str()) {
             ("POST", "/api/v1/ads") => (

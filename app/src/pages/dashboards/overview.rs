@@ -4,7 +4,7 @@
 use super::{
     Board, DashboardFrame, Filters, Live, LiveIndicator, href_with, selection, window_text,
 };
-use crate::api::dashboards::{OverviewBoard, get_overview};
+use crate::api::dashboards::{OverviewBoard, RuleFigure, get_overview};
 use crate::components::ChartFigure;
 use crate::components::Guarded;
 use crate::components::format::{self, Better, Delta, EstimateText};
@@ -165,6 +165,7 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
         override_chart,
         sparklines,
         updated: _,
+        rules,
     } = board;
     let (k, p) = (data.totals.clone(), data.previous.clone());
     let rel = |c: f64, p: f64, better| format::delta_relative(Some(c), Some(p), better);
@@ -263,6 +264,7 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
         <DriftBox cells=data.drift.clone() alerts=data.alerts.clone() query/>
         <TripwireBox alerts=data.tripwires.clone() query/>
         <MarketTable rows=data.markets.clone() sparklines query/>
+        <RulesBox rules/>
         <div class="chart-grid">
             <ChartFigure svg=automation_chart testid="chart-automation">
                 <table class="table compact">
@@ -279,6 +281,40 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
                 </table>
             </ChartFigure>
         </div>
+    }
+}
+
+/// The rules that fired in the window: hits a day and precision against human verdicts.
+#[component]
+fn RulesBox(rules: Vec<RuleFigure>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="rules-box">
+            <h2>"Rules in this window"</h2>
+            {if rules.is_empty() {
+                view! { <p class="muted">"No rule fired on live traffic in this window. "<a href="/rules">"Rules"</a></p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <thead><tr>
+                            <th scope="col">"Rule"</th><th scope="col">"State"</th><th scope="col" class="num">"Hits"</th>
+                            <th scope="col">"Hits per day"</th><th scope="col">"Precision (human verdicts)"</th>
+                        </tr></thead>
+                        <tbody>
+                            {rules.into_iter().map(|r| view! {
+                                <tr data-testid="rules-box-row">
+                                    <th scope="row"><a href=format!("/rules/{}", r.id)>{r.name.clone()}</a></th>
+                                    <td>{r.state.clone()}</td>
+                                    <td class="num">{format::int(r.hits as f64)}</td>
+                                    <td class="spark"><span class="spark-svg" inner_html=r.sparkline.clone()></span></td>
+                                    <td data-testid="rules-box-precision">{crate::pages::rules::estimate_line(r.precision.as_ref())}<div class="muted small">{format!("{} hits with a human verdict", format::int(r.labelled as f64))}</div></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <p class="hint">"Hits on live traffic in the window, live and in background (background hits change nothing). Precision: the share of hits humans found violating, weighted by 1/sampling probability; 95% Wilson interval on the effective sample size."</p>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

@@ -42,27 +42,45 @@ const LEASE_SECONDS: &str = "5";
 const DECIDE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// One `amso serve` process.
-struct Server {
+pub struct Server {
     child: Child,
-    addr: String,
+    pub addr: String,
 }
 
 impl Server {
-    /// Starts `amso serve` on a free port over `url`.
+    /// Starts `amso serve` (this binary) on a free port over `url`.
     fn start(url: &str, config: &Config, tmp: &Path, name: &str) -> Result<Server, CliError> {
+        Server::launch(
+            &std::env::current_exe()?,
+            url,
+            &config.model_path,
+            tmp,
+            name,
+        )
+    }
+
+    /// Starts `amso serve` from `exe` on a free port over `url`, deciding with the model at
+    /// `model_path`; its log goes to `tmp/NAME.log`.
+    pub fn launch(
+        exe: &Path,
+        url: &str,
+        model_path: &str,
+        tmp: &Path,
+        name: &str,
+    ) -> Result<Server, CliError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let addr = format!("127.0.0.1:{port}");
         let log = std::fs::File::create(tmp.join(format!("{name}.log")))?;
-        let child = Command::new(std::env::current_exe()?)
+        let child = Command::new(exe)
             .arg("serve")
             .env("DATABASE_URL", url)
             .env("LEPTOS_SITE_ADDR", &addr)
             .env("LEPTOS_OUTPUT_NAME", "amso")
             .env("AMSO_WORKERS", "2")
             .env("AMSO_LEASE_SECONDS", LEASE_SECONDS)
-            .env("AMSO_MODEL_PATH", &config.model_path)
+            .env("AMSO_MODEL_PATH", model_path)
             .env("AMSO_DEMO", "false")
             .env("AMSO_DRIFT_CHECK_SECONDS", "3600")
             .env("AMSO_REPORT_SCHEDULE", "off")
@@ -74,7 +92,7 @@ impl Server {
     }
 
     /// Waits until `/readyz` answers 200.
-    async fn ready(&mut self) -> Result<f64, CliError> {
+    pub async fn ready(&mut self) -> Result<f64, CliError> {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(120) {
             if let Ok((200, _, _)) = call(&self.addr, "GET", "/readyz", &[], "").await {
@@ -96,7 +114,7 @@ impl Server {
     }
 
     /// SIGTERM, then waits for the clean shutdown.
-    fn stop(mut self) -> Result<(), CliError> {
+    pub fn stop(mut self) -> Result<(), CliError> {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()?;
@@ -105,8 +123,18 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A server left running (a failed run) is killed, never orphaned.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// One HTTP/1.1 request over loopback: (status, response head, body).
-async fn call(
+pub async fn call(
     addr: &str,
     method: &str,
     path: &str,
