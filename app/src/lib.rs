@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/rules") view=pages::rules::RulesPage/>
                         <Route path=path!("/rules/new") view=pages::rules::NewRulePage/>
                         <Route path=path!("/rules/:id") view=pages::rules::RulePage/>
+                        <Route path=path!("/models") view=pages::models::ModelsPage/>
                         <Route path=path!("/reports") view=pages::reports::ReportsPage/>
                         <Route path=path!("/admin/users") view=pages::users::UsersPage/>
                         <Route path=path!("/admin/keys") view=pages::keys::KeysPage/>

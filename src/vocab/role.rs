@@ -86,6 +86,7 @@ pub enum Area {
     Thresholds,
     Radar,
     Rules,
+    Models,
     Reports,
     Users,
     ApiKeys,
@@ -94,13 +95,14 @@ pub enum Area {
 
 impl Area {
     /// Every area, in navigation order.
-    pub const ALL: [Area; 10] = [
+    pub const ALL: [Area; 11] = [
         Area::Queues,
         Area::Dashboards,
         Area::Ads,
         Area::Thresholds,
         Area::Radar,
         Area::Rules,
+        Area::Models,
         Area::Reports,
         Area::Users,
         Area::ApiKeys,
@@ -116,6 +118,7 @@ impl Area {
             Area::Thresholds => "/thresholds",
             Area::Radar => "/radar",
             Area::Rules => "/rules",
+            Area::Models => "/models",
             Area::Reports => "/reports",
             Area::Users => "/admin/users",
             Area::ApiKeys => "/admin/keys",
@@ -132,6 +135,7 @@ impl Area {
             Area::Thresholds => "Thresholds & policy",
             Area::Radar => "Emerging risks",
             Area::Rules => "Rules",
+            Area::Models => "Models",
             Area::Reports => "Reports",
             Area::Users => "Users",
             Area::ApiKeys => "API keys",
@@ -149,6 +153,8 @@ impl Area {
             Area::Thresholds => matches!(role, OpsHead),
             // Executives read rules; writing them is [`Role::writes_rules`].
             Area::Rules | Area::Radar => matches!(role, OpsHead | Admin | Executive),
+            // Executives read the registry and comparisons; ops heads iterate the model.
+            Area::Models => matches!(role, OpsHead | Admin | Executive),
             Area::Reports => matches!(role, Executive | OpsHead | Admin),
             Area::Users | Area::ApiKeys => matches!(role, Admin),
             Area::Audit => matches!(role, Admin | OpsHead),

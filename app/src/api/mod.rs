@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod dashboards;
 pub mod keys;
+pub mod models;
 pub mod radar;
 pub mod reports;
 pub mod review;

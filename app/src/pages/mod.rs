@@ -5,6 +5,7 @@ pub mod audit;
 pub mod dashboards;
 pub mod keys;
 pub mod login;
+pub mod models;
 pub mod queues;
 pub mod radar;
 pub mod reports;
@@ -58,6 +59,7 @@ fn not_built_text(area: Area) -> &'static str {
         | Area::Thresholds
         | Area::Rules
         | Area::Radar
+        | Area::Models
         | Area::Users
         | Area::ApiKeys
         | Area::Audit => "",

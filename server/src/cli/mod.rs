@@ -8,6 +8,7 @@ pub mod data;
 pub mod estimates;
 pub mod model;
 pub mod radar;
+pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod serve;
@@ -73,6 +74,11 @@ pub enum Command {
         #[command(subcommand)]
         command: rules::RuleCommand,
     },
+    /// The model registry: list, show, import, export, and which version was champion when.
+    Model {
+        #[command(subcommand)]
+        command: registry::ModelCommand,
+    },
     /// Manage API keys.
     Apikey {
         #[command(subcommand)]
@@ -125,6 +131,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Rule { command } => {
             let db = connect(&config).await?;
             let result = rules::run(&db, command).await;
+            db.close().await;
+            result
+        }
+        Command::Model { command } => {
+            let db = connect(&config).await?;
+            let result = registry::run(&db, command).await;
             db.close().await;
             result
         }

@@ -52,6 +52,19 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
     let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
     let scorer = start_scorer(&config)?;
+    if scorer.is_some() {
+        // The model this server decides with is in the registry, with its bytes and card.
+        match amso_core::engine::model::registry::ensure_running(
+            &db,
+            Path::new(&config.model_path),
+            amso_core::platform::time::now_millis(),
+        )
+        .await
+        {
+            Ok(version) => tracing::info!(%version, "model registered"),
+            Err(e) => tracing::warn!(error = %e, "the running model could not be registered"),
+        }
+    }
     let state_config = Arc::new(config);
     let state = AppState {
         leptos_options,

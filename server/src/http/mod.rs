@@ -9,6 +9,7 @@ pub mod error;
 pub mod kpis;
 pub mod metrics;
 pub mod middleware;
+pub mod models;
 pub mod radar;
 pub mod reports;
 pub mod rules;
@@ -69,6 +70,7 @@ pub fn build_router(state: AppState) -> Server {
         .merge(reports::routes())
         .merge(rules::routes())
         .merge(radar::routes())
+        .merge(models::routes())
         .merge(audit::routes())
         .route(
             "/metrics",

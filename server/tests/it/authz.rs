@@ -133,6 +133,9 @@ const MATRIX: &[Row] = &[
     row("rpc request_retro_reject", OPS_ADMIN),
     row("rpc list_retro_requests", DASHBOARDS),
     row("rpc decide_retro_request", OPS_ADMIN),
+    // Models: the registry and its history, read by the dashboard roles.
+    row("rpc list_models", DASHBOARDS),
+    row("rpc get_model_history", DASHBOARDS),
     // Users.
     row("rpc list_users", ADMIN),
     row("rpc create_user", ADMIN),
@@ -153,6 +156,8 @@ const MATRIX: &[Row] = &[
     row("GET /api/v1/stream", &[Reviewer, Ops, Exec, Admin]),
     // Rules: read by executives too, written by ops heads, admins and `rules` keys.
     row("GET /api/v1/radar", &[KpisKey, RulesKey, Ops, Exec, Admin]),
+    row("GET /api/v1/models", &[KpisKey, Ops, Exec, Admin]),
+    row("GET /api/v1/models/history", &[KpisKey, Ops, Exec, Admin]),
     row("GET /api/v1/rules", &[RulesKey, Ops, Exec, Admin]),
     row("POST /api/v1/rules", &[RulesKey, Ops, Admin]),
     row("GET /api/v1/rules/{id}", &[RulesKey, Ops, Exec, Admin]),
@@ -290,7 +295,8 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
             ("reason_text", ""),
         ],
         "get_team_numbers" => vec![("days", "7")],
-        "list_rules" => vec![],
+        "list_rules" | "list_models" => vec![],
+        "get_model_history" => vec![("at", "")],
         "get_radar" => vec![("window", "24h"), ("market", "ID")],
         "get_radar_detail" => vec![("kind", "term"), ("value", "investasi"), ("market", "ID")],
         "get_rule" | "backtest_progress" | "cancel_backtest" => vec![("id", "999999")],

@@ -9,6 +9,7 @@ mod dashboards;
 mod db;
 mod engine;
 mod http;
+mod models;
 mod pipeline;
 mod radar;
 mod reliability;

@@ -4,6 +4,7 @@
 pub mod card;
 pub mod onnx;
 pub mod quality;
+pub mod registry;
 pub mod runtime;
 pub mod train;
 

@@ -100,6 +100,54 @@ pub fn pad_batch(batch: &[Vec<u32>]) -> (usize, Vec<i64>, Vec<f32>) {
     (width, ids, weights)
 }
 
+/// Whether a session has the classifier's inputs and output, by name, element type and
+/// rank (and the output's width where the graph states it); says what differs otherwise.
+fn check_interface(session: &Session) -> Result<(), String> {
+    use ort::value::{TensorElementType, ValueType};
+    let describe = |want: &[(&str, TensorElementType)], got: &[ort::value::Outlet]| {
+        let got: Vec<String> = got
+            .iter()
+            .map(|o| format!("{} {}", o.name(), o.dtype()))
+            .collect();
+        let want: Vec<String> = want.iter().map(|(n, t)| format!("{n} {t:?}")).collect();
+        format!("expected {}, found {}", want.join(", "), got.join(", "))
+    };
+    let inputs = [
+        ("ids", TensorElementType::Int64),
+        ("weights", TensorElementType::Float32),
+    ];
+    let outputs = [("scores", TensorElementType::Float32)];
+    for (want, got, what) in [
+        (&inputs[..], session.inputs(), "inputs"),
+        (&outputs[..], session.outputs(), "outputs"),
+    ] {
+        if got.len() != want.len() {
+            return Err(format!("{what}: {}", describe(want, got)));
+        }
+        for (name, ty) in want {
+            let Some(o) = got.iter().find(|o| o.name() == *name) else {
+                return Err(format!("{what}: {}", describe(want, got)));
+            };
+            match o.dtype() {
+                ValueType::Tensor { ty: t, shape, .. } if t == ty && shape.len() == 2 => {
+                    if *name == "scores" && shape[1] >= 0 && shape[1] as usize != CATEGORIES {
+                        return Err(format!(
+                            "output scores has {} columns; AMSO has {CATEGORIES} categories",
+                            shape[1]
+                        ));
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "{name} is {other}; expected a rank-2 {ty:?} tensor"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A loaded classifier. Not shareable between threads: one owner thread runs it.
 pub struct OnnxModel {
     session: Session,
@@ -121,12 +169,23 @@ impl std::fmt::Debug for OnnxModel {
 impl OnnxModel {
     /// Loads `path` for single-threaded scoring.
     pub fn load(path: &Path) -> Result<OnnxModel, RuntimeError> {
-        let env = init_runtime()?;
         if !path.exists() {
             return Err(RuntimeError::ModelMissing(path.into()));
         }
-        let broken = |e: &dyn std::fmt::Display| RuntimeError::ModelBroken {
+        let bytes = std::fs::read(path).map_err(|e| RuntimeError::ModelBroken {
             path: path.into(),
+            reason: e.to_string(),
+        })?;
+        OnnxModel::from_bytes(&bytes, path)
+    }
+
+    /// Loads a model from its ONNX bytes (`label` names it in errors), checking that it is
+    /// an AMSO classifier: inputs `ids` (int64) and `weights` (float) of rank 2, one output
+    /// `scores` (float, rank 2, one column per category) and the `amso.buckets` metadata.
+    pub fn from_bytes(bytes: &[u8], label: &Path) -> Result<OnnxModel, RuntimeError> {
+        let env = init_runtime()?;
+        let broken = |e: &dyn std::fmt::Display| RuntimeError::ModelBroken {
+            path: label.into(),
             reason: e.to_string(),
         };
         let session = Session::builder(&env)
@@ -135,25 +194,23 @@ impl OnnxModel {
             .map_err(|e| broken(&e))?
             .with_intra_threads(1)
             .map_err(|e| broken(&e))?
-            .commit_from_file(path)
+            .commit_from_memory(bytes)
             .map_err(|e| broken(&e))?;
-        let meta = session.metadata().map_err(|e| broken(&e))?;
-        let wrong = |reason: &str| RuntimeError::WrongModel {
-            path: path.into(),
-            reason: reason.into(),
+        let wrong = |reason: String| RuntimeError::WrongModel {
+            path: label.into(),
+            reason,
         };
+        check_interface(&session).map_err(wrong)?;
+        let meta = session.metadata().map_err(|e| broken(&e))?;
         let buckets = meta
             .custom("amso.buckets")
-            .ok_or_else(|| wrong("no amso.buckets metadata"))?
+            .ok_or_else(|| wrong("no amso.buckets metadata".into()))?
             .parse()
-            .map_err(|_| wrong("amso.buckets is not a number"))?;
+            .map_err(|_| wrong("amso.buckets is not a number".into()))?;
         let version = meta
             .custom("amso.model_version")
             .unwrap_or_else(|| "unknown".into());
         drop(meta);
-        if session.outputs().len() != 1 || session.inputs().len() != 2 {
-            return Err(wrong("expected inputs ids, weights and output scores"));
-        }
         Ok(OnnxModel {
             session,
             buckets,

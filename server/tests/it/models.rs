@@ -1,0 +1,284 @@
+//! The model registry through the real database and ONNX Runtime, on SQLite and PostgreSQL:
+//! the running model registers itself once as champion of every market, outside models are
+//! checked (not ONNX, wrong outputs, a card for another version, a version reused with other
+//! bytes: each refused, nothing stored), export and import round-trip the bytes, and which
+//! version was champion in a market at a past instant follows canary and full promotions —
+//! in the core, the HTTP API and the command line.
+
+use crate::common::*;
+use amso_core::access::audit::Actor;
+use amso_core::engine::model::Weights;
+use amso_core::engine::model::onnx::to_onnx;
+use amso_core::engine::model::registry::{self, RegistryError, Role, Source};
+use amso_core::vocab::market::Market;
+use axum::http::StatusCode;
+use std::path::Path;
+
+fn shipped() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default/model.onnx")
+}
+
+/// A small classifier with `categories` outputs, as the trainer would write it.
+fn tiny(version: &str, categories: usize, seed: f32) -> Vec<u8> {
+    let (buckets, dim) = (64u32, 4usize);
+    let w = Weights {
+        buckets,
+        dim,
+        categories,
+        embedding: (0..buckets as usize * dim)
+            .map(|i| ((i as f32 + seed) * 0.37).sin() * 0.1)
+            .collect(),
+        out_w: (0..dim * categories)
+            .map(|i| (i as f32 * 0.11).cos())
+            .collect(),
+        out_b: vec![-1.0; categories],
+    };
+    to_onnx(
+        &w,
+        &[
+            ("amso.buckets", buckets.to_string()),
+            ("amso.model_version", version.to_string()),
+        ],
+    )
+}
+
+async fn count(t: &TestDb, table: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn the_registry_keeps_versions_checks_imports_and_answers_who_was_champion_when() {
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!(
+            "note: ORT_DYLIB_PATH not set; the registry test is skipped (scripts/test.sh sets it)"
+        );
+        return;
+    }
+    for t in backends().await {
+        let t0 = 1_790_000_000_000i64;
+        let v1 = registry::ensure_running(&t.db, &shipped(), t0)
+            .await
+            .unwrap();
+        let again = registry::ensure_running(&t.db, &shipped(), t0 + 5)
+            .await
+            .unwrap();
+        assert_eq!(v1, again, "{}", t.label);
+        assert_eq!(count(&t, "model_versions").await, 1, "{}", t.label);
+        let listed = registry::list(&t.db, t0 + 10).await.unwrap();
+        assert_eq!(listed[0].role, Some(Role::Champion), "{}", t.label);
+        assert_eq!(
+            listed[0].champion_of.len(),
+            Market::ALL.len(),
+            "{}",
+            t.label
+        );
+        assert!(listed[0].card.is_some(), "{}: the card is kept", t.label);
+        let events_before = count(&t, "model_events").await;
+
+        // Refused, nothing stored.
+        let not_onnx =
+            registry::register(&t.db, b"not a model", None, Source::Import, &Actor::Cli, t0).await;
+        assert!(
+            matches!(not_onnx, Err(RegistryError::Model(_))),
+            "{}: {not_onnx:?}",
+            t.label
+        );
+        let narrow = registry::register(
+            &t.db,
+            &tiny("narrow", 3, 0.0),
+            None,
+            Source::Import,
+            &Actor::Cli,
+            t0,
+        )
+        .await;
+        let msg = format!("{:?}", narrow.as_ref().err());
+        assert!(
+            msg.contains("3 columns"),
+            "{}: wrong outputs are named: {msg}",
+            t.label
+        );
+        let other_card = std::fs::read_to_string(shipped().with_file_name("card.json")).unwrap();
+        let mismatch = registry::register(
+            &t.db,
+            &tiny("v2-test", 10, 0.0),
+            Some(&other_card),
+            Source::Import,
+            &Actor::Cli,
+            t0,
+        )
+        .await;
+        assert!(
+            matches!(mismatch, Err(RegistryError::CardMismatch { .. })),
+            "{}: {mismatch:?}",
+            t.label
+        );
+        let bad_card = registry::register(
+            &t.db,
+            &tiny("v2-test", 10, 0.0),
+            Some("{\"model_version\": 3"),
+            Source::Import,
+            &Actor::Cli,
+            t0,
+        )
+        .await;
+        assert!(
+            matches!(bad_card, Err(RegistryError::Card(_))),
+            "{}: {bad_card:?}",
+            t.label
+        );
+        assert_eq!(
+            count(&t, "model_versions").await,
+            1,
+            "{}: nothing stored",
+            t.label
+        );
+        assert_eq!(
+            count(&t, "model_events").await,
+            events_before,
+            "{}",
+            t.label
+        );
+
+        // A second version: a candidate, then champion in ID only (canary), then everywhere.
+        let v2 = registry::register(
+            &t.db,
+            &tiny("v2-test", 10, 0.0),
+            None,
+            Source::Import,
+            &Actor::Cli,
+            t0 + 100,
+        )
+        .await
+        .unwrap();
+        assert_eq!(v2, "v2-test");
+        let clash = registry::register(
+            &t.db,
+            &tiny("v2-test", 10, 1.0),
+            None,
+            Source::Import,
+            &Actor::Cli,
+            t0,
+        )
+        .await;
+        assert!(
+            matches!(clash, Err(RegistryError::Clash(_))),
+            "{}: {clash:?}",
+            t.label
+        );
+        registry::set_role(
+            &t.db,
+            &v2,
+            Role::Champion,
+            &[Market::Id],
+            &Actor::Cli,
+            t0 + 1_000,
+            Some("canary"),
+        )
+        .await
+        .unwrap();
+        registry::set_role(
+            &t.db,
+            &v2,
+            Role::Champion,
+            &[],
+            &Actor::Cli,
+            t0 + 2_000,
+            None,
+        )
+        .await
+        .unwrap();
+        let at = |ms: i64| {
+            let db = t.db.clone();
+            async move { registry::history_at(&db, ms).await.unwrap() }
+        };
+        assert!(at(t0 - 1).await.is_empty(), "{}", t.label);
+        let before = at(t0 + 999).await;
+        assert_eq!(
+            (before[&Market::Id].as_str(), before[&Market::Us].as_str()),
+            (v1.as_str(), v1.as_str())
+        );
+        let canary = at(t0 + 1_500).await;
+        assert_eq!(
+            (canary[&Market::Id].as_str(), canary[&Market::Us].as_str()),
+            ("v2-test", v1.as_str()),
+            "{}",
+            t.label
+        );
+        let after = at(t0 + 2_000).await;
+        assert!(after.values().all(|v| v == "v2-test"), "{}", t.label);
+
+        // Export and import round-trip the bytes.
+        let dir = tempfile::tempdir().unwrap();
+        registry::export(&t.db, &v1, dir.path(), t0 + 3_000)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("model.onnx")).unwrap(),
+            std::fs::read(shipped()).unwrap(),
+            "{}",
+            t.label
+        );
+        let (bytes, card) = registry::read_import(dir.path()).unwrap();
+        assert!(card.is_some());
+        let back = registry::register(
+            &t.db,
+            &bytes,
+            card.as_deref(),
+            Source::Import,
+            &Actor::Cli,
+            t0,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            back, v1,
+            "{}: importing the same bytes changes nothing",
+            t.label
+        );
+        assert_eq!(count(&t, "model_versions").await, 2, "{}", t.label);
+
+        // The HTTP API and the command line say the same.
+        let app = app(&t);
+        let ops = login(&app, "ops@amso.test", "ops-demo-pass").await;
+        let canary_at = amso_core::platform::time::to_rfc3339(t0 + 1_500);
+        let r = send(
+            &app,
+            get(
+                &format!("/api/v1/models/history?at={canary_at}"),
+                Some(&ops),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}: {}", t.label, r.text());
+        assert_eq!(r.json()["champions"]["ID"], "v2-test", "{}", t.label);
+        assert_eq!(r.json()["champions"]["US"], v1.as_str(), "{}", t.label);
+        let r = send(&app, get("/api/v1/models/history?at=yesterday", Some(&ops))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", t.label);
+        let r = send(&app, get("/api/v1/models", Some(&ops))).await;
+        assert_eq!(
+            r.json()["versions"].as_array().map(Vec::len),
+            Some(2),
+            "{}",
+            t.label
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_amso"))
+            .args(["model", "history", "--at", &canary_at, "--json"])
+            .env("DATABASE_URL", &t.url)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            t.label,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["champions"]["ID"], "v2-test", "{}", t.label);
+    }
+}
