@@ -10,5 +10,6 @@ pub mod featurize;
 pub mod integrity;
 pub mod model;
 pub mod rules_store;
+pub mod serving;
 pub mod thresholds;
 pub mod worker;

@@ -187,6 +187,99 @@ async fn write_band(
     Ok(new)
 }
 
+/// Sets many bands at once inside `tx`: one new thresholds version (a copy of the newest
+/// with these cells changed), noted with `note` and audited as one change. Returns it.
+pub async fn write_bands(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    bands: &[(Market, Category, Band)],
+    note: &str,
+) -> Result<i64, ThresholdError> {
+    for (_, _, band) in bands {
+        if !(0.0..=1.0).contains(&band.approve_below)
+            || !(0.0..=1.0).contains(&band.reject_at)
+            || band.approve_below > band.reject_at
+        {
+            return Err(ThresholdError::OutOfRange(
+                band.approve_below,
+                band.reject_at,
+            ));
+        }
+    }
+    let (old,): (i64,) = sqlx::query_as("select coalesce(max(version), 0) from threshold_versions")
+        .fetch_one(&mut **tx)
+        .await?;
+    let new = old + 1;
+    sqlx::query("insert into threshold_versions (version, created_at, created_by, note) values ($1, $2, $3, $4)")
+        .bind(new)
+        .bind(now_millis())
+        .bind(actor.as_text())
+        .bind(note)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "insert into thresholds (version, market, category, approve_below, reject_at) \
+         select $1, market, category, approve_below, reject_at from thresholds where version = $2",
+    )
+    .bind(new)
+    .bind(old)
+    .execute(&mut **tx)
+    .await?;
+    for (market, category, band) in bands {
+        sqlx::query(
+            "insert into thresholds (version, market, category, approve_below, reject_at) values ($1, $2, $3, $4, $5) \
+             on conflict (version, market, category) do update set approve_below = excluded.approve_below, \
+             reject_at = excluded.reject_at",
+        )
+        .bind(new)
+        .bind(market.code())
+        .bind(category.as_str())
+        .bind(band.approve_below)
+        .bind(band.reject_at)
+        .execute(&mut **tx)
+        .await?;
+    }
+    audit::record(
+        &mut **tx,
+        NewEntry {
+            actor,
+            action: "thresholds.update_many",
+            object: format!("thresholds:{new}"),
+            before: Some(json!({ "version": old })),
+            after: Some(json!({ "version": new, "cells": bands.len(), "note": note })),
+            ip: None,
+        },
+    )
+    .await?;
+    Ok(new)
+}
+
+/// The bands of thresholds version `version`.
+pub async fn bands_of(
+    tx: &mut WriteTx,
+    version: i64,
+) -> sqlx::Result<Vec<(Market, Category, Band)>> {
+    let rows: Vec<(String, String, f64, f64)> = sqlx::query_as(
+        "select market, category, approve_below, reject_at from thresholds where version = $1",
+    )
+    .bind(version)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(m, c, a, r)| {
+            Some((
+                m.parse().ok()?,
+                c.parse().ok()?,
+                Band {
+                    approve_below: a,
+                    reject_at: r,
+                },
+            ))
+        })
+        .collect())
+}
+
 /// Sets the policy rule of one market × category inside `tx`.
 async fn write_rule(
     tx: &mut WriteTx,

@@ -8,6 +8,7 @@ use crate::engine::featurize::{FeatureKind, featurize, featurize_explained};
 use crate::engine::model::CATEGORIES;
 use crate::engine::model::runtime::{OnnxModel, RuntimeError};
 use crate::engine::rules_store;
+use crate::engine::serving::{self, Models};
 use crate::platform::db::Db;
 use crate::platform::time::now_millis;
 use crate::rules::live::LiveRules;
@@ -72,13 +73,26 @@ impl Scorer {
     /// Loads the model on a dedicated thread; `queue` batches may wait before callers are
     /// told the scorer is overloaded.
     pub fn start(model_path: &Path, queue: usize) -> Result<Scorer, RuntimeError> {
+        let path = model_path.to_path_buf();
+        Scorer::start_with(queue, move || OnnxModel::load(&path))
+    }
+
+    /// Loads a model from its ONNX bytes (a registry version) on a dedicated thread.
+    pub fn start_bytes(bytes: Vec<u8>, label: &str, queue: usize) -> Result<Scorer, RuntimeError> {
+        let label = std::path::PathBuf::from(label);
+        Scorer::start_with(queue, move || OnnxModel::from_bytes(&bytes, &label))
+    }
+
+    fn start_with(
+        queue: usize,
+        load: impl FnOnce() -> Result<OnnxModel, RuntimeError> + Send + 'static,
+    ) -> Result<Scorer, RuntimeError> {
         let (jobs, inbox) = sync_channel::<Job>(queue.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<String, RuntimeError>>();
-        let path = model_path.to_path_buf();
         std::thread::Builder::new()
             .name("amso-scorer".into())
             .spawn(move || {
-                let mut model = match OnnxModel::load(&path) {
+                let mut model = match load() {
                     Ok(m) => {
                         let _ = ready_tx.send(Ok(m.version.clone()));
                         m
@@ -233,14 +247,18 @@ pub struct WorkerConfig {
     pub audit_rate_reject: f64,
 }
 
-/// Claims, scores, decides and stores one batch; returns how many ads were decided.
+/// Claims, scores, decides and stores one batch; returns how many ads were decided. The
+/// batch is split by the model version deciding each ad's market (see [`Models`]), and each
+/// part is decided and committed with its version alone: no commit mixes versions. A
+/// challenger scores the same ads at the same time, in shadow.
 pub async fn process_batch(
     db: &Db,
-    scorer: &Scorer,
+    models: &Models,
     config: &WorkerConfig,
     rng: &mut StdRng,
     live_rules: &mut LiveRules,
 ) -> Result<usize, EngineError> {
+    let plan = models.current(db, now_millis()).await?;
     let claimed: Vec<ClaimedAd> = commit::claim(
         db,
         &config.worker_id,
@@ -249,9 +267,38 @@ pub async fn process_batch(
         now_millis(),
     )
     .await?;
-    if claimed.is_empty() {
-        return Ok(0);
+    let mut groups: Vec<(Scorer, Vec<ClaimedAd>)> = Vec::new();
+    for ad in claimed {
+        let scorer = plan.scorer_for(ad.market);
+        match groups
+            .iter_mut()
+            .find(|(s, _)| s.model_version == scorer.model_version)
+        {
+            Some((_, ads)) => ads.push(ad),
+            None => groups.push((scorer.clone(), vec![ad])),
+        }
     }
+    let mut stored = 0;
+    for (scorer, ads) in groups {
+        let challenger = plan
+            .challenger
+            .as_ref()
+            .filter(|c| c.model_version != scorer.model_version);
+        stored += decide_part(db, &scorer, challenger, ads, config, rng, live_rules).await?;
+    }
+    Ok(stored)
+}
+
+/// Scores, decides and stores ads claimed together that one version decides.
+async fn decide_part(
+    db: &Db,
+    scorer: &Scorer,
+    challenger: Option<&Scorer>,
+    claimed: Vec<ClaimedAd>,
+    config: &WorkerConfig,
+    rng: &mut StdRng,
+    live_rules: &mut LiveRules,
+) -> Result<usize, EngineError> {
     let rules = rules_store::load(db, config.audit_rate_approve, config.audit_rate_reject).await?;
     let now = now_millis();
     // The rules read the batch's texts on another thread while the model scores it.
@@ -266,7 +313,7 @@ pub async fn process_batch(
         )
     });
     let started = Instant::now();
-    let texts = claimed
+    let texts: Vec<AdText> = claimed
         .iter()
         .map(|a| AdText {
             headline: a.headline.clone(),
@@ -274,7 +321,13 @@ pub async fn process_batch(
             landing_url: a.landing_url.clone(),
         })
         .collect();
-    let scores = scorer.score(texts).await?;
+    let (scores, shadow) = match challenger {
+        Some(c) => {
+            let (a, b) = tokio::join!(scorer.score(texts.clone()), c.score(texts));
+            (a?, Some((c.model_version.clone(), b)))
+        }
+        None => (scorer.score(texts).await?, None),
+    };
     let per_ad_ms = started.elapsed().as_secs_f64() * 1000.0 / claimed.len() as f64;
     let read = match reading {
         Some(job) => job
@@ -348,24 +401,37 @@ pub async fn process_batch(
         now,
     )
     .await?;
+    if let Some((version, scored)) = shadow {
+        // A challenger that failed costs its figures, never the decisions.
+        match scored {
+            Ok(scored) => {
+                let rows: Vec<(i64, [f32; CATEGORIES])> =
+                    claimed.iter().map(|a| a.id).zip(scored).collect();
+                if let Err(e) = serving::store_shadow(db, &version, &rows, now).await {
+                    tracing::warn!(%version, error = %e, "shadow scores not stored");
+                }
+            }
+            Err(e) => tracing::warn!(%version, error = %e, "the challenger did not score"),
+        }
+    }
     Ok(stored)
 }
 
 /// Runs until `shutdown` turns true, deciding queued ads batch by batch.
 pub async fn run_worker(
     db: Db,
-    scorer: Scorer,
+    models: Models,
     config: WorkerConfig,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut rng = StdRng::from_entropy();
     let mut live_rules = LiveRules::default();
-    tracing::info!(worker = %config.worker_id, model = %scorer.model_version, "worker started");
+    tracing::info!(worker = %config.worker_id, model = %models.fallback().model_version, "worker started");
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let pause = match process_batch(&db, &scorer, &config, &mut rng, &mut live_rules).await {
+        let pause = match process_batch(&db, &models, &config, &mut rng, &mut live_rules).await {
             Ok(0) => config.idle,
             Ok(n) => {
                 tracing::debug!(decided = n, "batch committed");

@@ -73,6 +73,8 @@ struct Found {
     action: CheckedAction,
     /// (ad, market, risk) of every match not swept up before.
     fresh: Vec<(i64, Market, f64)>,
+    /// Of `fresh`, the audit samples: a rejection never takes an ad out of its audit.
+    audit_samples: HashSet<i64>,
     already: u64,
 }
 
@@ -121,6 +123,7 @@ async fn find(
     .map(|r| r.0)
     .collect();
     let mut fresh: Vec<(i64, Market, f64)> = Vec::new();
+    let mut audit_samples = HashSet::new();
     let mut already = 0u64;
     let cancel = AtomicBool::new(false);
     scan(
@@ -144,6 +147,9 @@ async fn find(
             } else {
                 let top = scores.iter().copied().fold(0.0f32, f32::max);
                 fresh.push((r.0, market, f64::from(top).max(0.05) * r.7));
+                if r.11.0 {
+                    audit_samples.insert(r.0);
+                }
             }
         },
     )
@@ -153,6 +159,7 @@ async fn find(
         version,
         action: set.rules[0].action.clone(),
         fresh,
+        audit_samples,
         already,
     })
 }
@@ -450,7 +457,13 @@ pub async fn decide(
             return Err(RetroError::Changed(format!("v{}", found.version)));
         }
         let mut n = 0u64;
-        for chunk in found.fresh.chunks(400) {
+        let rejectable: Vec<(i64, Market, f64)> = found
+            .fresh
+            .iter()
+            .filter(|(id, _, _)| !found.audit_samples.contains(id))
+            .copied()
+            .collect();
+        for chunk in rejectable.chunks(400) {
             let mut tx = db.begin_write().await?;
             let moved = take_approved(&mut tx, chunk, "rejected").await?;
             record_hits(

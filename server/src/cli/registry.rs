@@ -2,9 +2,11 @@
 
 use super::common::CliError;
 use amso_core::access::audit::Actor;
+use amso_core::engine::model::promotion;
 use amso_core::engine::model::registry::{self, Source};
 use amso_core::platform::db::Db;
 use amso_core::platform::time::{now_millis, to_rfc3339};
+use amso_core::vocab::market::Market;
 use std::path::PathBuf;
 
 /// The `model` subcommands.
@@ -29,6 +31,42 @@ pub enum ModelCommand {
         version: String,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Run a version in shadow: it scores every new ad beside the champion, never deciding.
+    Shadow {
+        version: String,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Ask for a version to become champion in some markets (a canary) or all, with thresholds
+    /// re-fitted to its scores; prints the preview. A second person approves.
+    Promote {
+        version: String,
+        /// Comma-separated market codes (default: every market).
+        #[arg(long, value_delimiter = ',')]
+        markets: Vec<String>,
+        #[arg(long = "as")]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve (a person other than the asker) or refuse a pending promotion.
+    Decide {
+        promotion: i64,
+        /// approve or refuse.
+        decision: String,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Put back the champions and thresholds from before the latest promotion.
+    Rollback {
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// The latest promotions.
+    Promotions {
+        #[arg(long)]
+        json: bool,
     },
     /// Which version was champion in each market at an instant (default: now).
     History {
@@ -107,6 +145,122 @@ pub async fn run(db: &Db, command: ModelCommand) -> Result<(), CliError> {
         ModelCommand::Export { version, out } => {
             registry::export(db, &version, &out, now).await?;
             println!("wrote {version} to {}", out.display());
+        }
+        ModelCommand::Shadow {
+            version,
+            actor: who,
+        } => {
+            let actor = super::rules::actor(db, who.as_deref()).await?;
+            registry::set_role(
+                db,
+                &version,
+                registry::Role::Challenger,
+                &[],
+                &actor,
+                now,
+                None,
+            )
+            .await?;
+            println!("{version} now scores every new ad in shadow");
+        }
+        ModelCommand::Promote {
+            version,
+            markets,
+            actor: who,
+            json,
+        } => {
+            let actor = super::rules::actor(db, who.as_deref()).await?;
+            let markets = markets
+                .iter()
+                .map(|m| m.parse::<Market>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let p = promotion::request(db, &version, &markets, &actor, now).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                println!(
+                    "promotion {} asks for {version} to be champion in {}; a second person approves: amso model decide {} approve --as EMAIL",
+                    p.id,
+                    if p.markets.is_empty() {
+                        "every market".to_string()
+                    } else {
+                        p.markets.join(", ")
+                    },
+                    p.id
+                );
+                for (m, (champion, scored, labelled)) in &p.preview.evidence {
+                    println!(
+                        "  {m}: now {champion}; {scored} ads scored by both, {labelled} with a human verdict"
+                    );
+                }
+                for c in p.preview.cells.iter().filter(|c| {
+                    (c.approve_below - c.new_approve_below).abs() > 1e-9
+                        || (c.reject_at - c.new_reject_at).abs() > 1e-9
+                }) {
+                    println!(
+                        "  {} {}: approve below {:.3} → {:.3}, reject at {:.3} → {:.3}",
+                        c.market,
+                        c.category,
+                        c.approve_below,
+                        c.new_approve_below,
+                        c.reject_at,
+                        c.new_reject_at
+                    );
+                }
+            }
+        }
+        ModelCommand::Decide {
+            promotion: id,
+            decision,
+            actor: who,
+        } => {
+            let approve = match decision.as_str() {
+                "approve" if who.is_none() => {
+                    return Err("approving a promotion takes a person: pass --as EMAIL".into());
+                }
+                "approve" => true,
+                "refuse" => false,
+                _ => return Err("decisions: approve, refuse".into()),
+            };
+            let actor = super::rules::actor(db, who.as_deref()).await?;
+            let p = promotion::decide(db, id, approve, &actor, now).await?;
+            println!("promotion {id} is {}", p.state);
+        }
+        ModelCommand::Rollback { actor: who } => {
+            let actor = super::rules::actor(db, who.as_deref()).await?;
+            let p = promotion::rollback(db, &actor, now).await?;
+            println!(
+                "rolled back promotion {} of {}: {}",
+                p.id,
+                p.version,
+                p.previous
+                    .iter()
+                    .map(|(m, v)| format!("{m} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        ModelCommand::Promotions { json } => {
+            let list = promotion::list(db, 50).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for p in list {
+                    println!(
+                        "{}  {}  {}  {}  asked by {} at {}",
+                        p.id,
+                        p.version,
+                        if p.markets.is_empty() {
+                            "every market".to_string()
+                        } else {
+                            p.markets.join(",")
+                        },
+                        p.state,
+                        p.requested_by,
+                        to_rfc3339(p.requested_at)
+                    );
+                }
+            }
         }
         ModelCommand::History { at, json } => {
             let at = match at {

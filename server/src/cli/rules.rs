@@ -90,7 +90,7 @@ pub enum RuleCommand {
 }
 
 /// Who is acting: a named ops head or admin, or the command line itself.
-async fn actor(db: &Db, email: Option<&str>) -> Result<Actor, CliError> {
+pub(crate) async fn actor(db: &Db, email: Option<&str>) -> Result<Actor, CliError> {
     let Some(email) = email else {
         return Ok(Actor::Cli);
     };

@@ -156,6 +156,8 @@ pub fn spawn_workers(
     let Some(scorer) = scorer else {
         return Vec::new();
     };
+    // One set of loaded models for every worker of this process.
+    let models = amso_core::engine::serving::Models::new(scorer.clone());
     (0..config.workers)
         .map(|_| {
             let worker = worker::WorkerConfig {
@@ -168,7 +170,7 @@ pub fn spawn_workers(
             };
             tokio::spawn(worker::run_worker(
                 db.clone(),
-                scorer.clone(),
+                models.clone(),
                 worker,
                 stop.clone(),
             ))

@@ -282,3 +282,314 @@ async fn the_registry_keeps_versions_checks_imports_and_answers_who_was_champion
         assert_eq!(json["champions"]["ID"], "v2-test", "{}", t.label);
     }
 }
+
+/// `n` ads in `market` with distinct external ids starting at `from`, decided by one worker
+/// over `models` until the queue is empty.
+async fn submit_and_decide(
+    t: &TestDb,
+    models: &amso_core::engine::serving::Models,
+    market: &str,
+    from: usize,
+    n: usize,
+) {
+    use amso_core::intake::validate::SubmittedAd;
+    let batch: Vec<_> = (from..from + n)
+        .map(|i| {
+            SubmittedAd {
+                external_id: Some(format!("m-{i}")),
+                market: Some(market.into()),
+                headline: Some(format!("Promo minggu ini nomor {i}")),
+                body: Some(if i % 3 == 0 {
+                    "Investasi kripto, profit harian dijamin".into()
+                } else {
+                    "Sepatu lari dan tas kerja, kirim cepat".into()
+                }),
+                daily_budget_usd: Some(40.0),
+                ..Default::default()
+            }
+            .validate()
+            .unwrap()
+        })
+        .collect();
+    amso_core::intake::ads::submit(
+        &t.db,
+        "test",
+        &batch,
+        amso_core::platform::time::now_millis(),
+    )
+    .await
+    .unwrap();
+    let config = amso_core::engine::worker::WorkerConfig {
+        worker_id: "models-test".into(),
+        batch_size: 128,
+        lease: std::time::Duration::from_secs(60),
+        idle: std::time::Duration::from_millis(5),
+        audit_rate_approve: 0.02,
+        audit_rate_reject: 0.05,
+    };
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
+    let mut rules = Default::default();
+    while amso_core::engine::worker::process_batch(&t.db, models, &config, &mut rng, &mut rules)
+        .await
+        .unwrap()
+        > 0
+    {}
+}
+
+/// Which version decided the ads of each market whose external id starts `m-` and is at
+/// least `from`: (market, version, ads).
+async fn deciders(t: &TestDb, from: usize) -> Vec<(String, String, i64)> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "select a.market, d.model_version, a.external_id from decisions d join ads a on a.id = d.ad_id",
+    )
+    .fetch_all(t.db.pool())
+    .await
+    .unwrap();
+    let mut out: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for (m, v, ext) in rows {
+        if ext
+            .strip_prefix("m-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n >= from)
+        {
+            *out.entry((m, v)).or_default() += 1;
+        }
+    }
+    out.into_iter().map(|((m, v), n)| (m, v, n)).collect()
+}
+
+#[tokio::test]
+async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
+    use amso_core::engine::model::promotion::{self, PromotionError};
+    use amso_core::engine::serving::Models;
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!(
+            "note: ORT_DYLIB_PATH not set; the promotion test is skipped (scripts/test.sh sets it)"
+        );
+        return;
+    }
+    let fallback = amso_core::engine::worker::Scorer::start(&shipped(), 16).unwrap();
+    for t in backends().await {
+        let now = amso_core::platform::time::now_millis;
+        let v1 = registry::ensure_running(&t.db, &shipped(), now())
+            .await
+            .unwrap();
+        let v2 = registry::register(
+            &t.db,
+            &tiny("v2-shadow", 10, 3.0),
+            None,
+            Source::Import,
+            &Actor::Cli,
+            now(),
+        )
+        .await
+        .unwrap();
+        registry::set_role(&t.db, &v2, Role::Challenger, &[], &Actor::Cli, now(), None)
+            .await
+            .unwrap();
+        let models = Models::new(fallback.clone());
+        for market in ["ID", "US"] {
+            submit_and_decide(
+                &t,
+                &models,
+                market,
+                if market == "ID" { 0 } else { 1_000 },
+                240,
+            )
+            .await;
+        }
+        assert_eq!(
+            deciders(&t, 0)
+                .await
+                .iter()
+                .map(|r| r.1.as_str())
+                .collect::<std::collections::BTreeSet<_>>(),
+            [v1.as_str()].into(),
+            "{}: a challenger never decides",
+            t.label
+        );
+        assert_eq!(
+            count(&t, "shadow_scores").await,
+            480,
+            "{}: it scored every ad",
+            t.label
+        );
+
+        // Too few human verdicts yet: refused, nothing changed.
+        let early = promotion::request(
+            &t.db,
+            &v2,
+            &[Market::Id],
+            &Actor::User("ops@amso.test".into()),
+            now(),
+        )
+        .await;
+        assert!(
+            matches!(early, Err(PromotionError::TooLittle { .. })),
+            "{}: {early:?}",
+            t.label
+        );
+        // Humans settle some audits (as the review screen would).
+        sqlx::query(
+            "update ads set status = 'approved' where market = 'ID' and id in (select id from ads where market = 'ID' order by id limit 40)",
+        )
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+        let yes = match t.db.backend() {
+            amso_core::platform::db::Backend::Postgres => "true",
+            _ => "1",
+        };
+        sqlx::query(&format!(
+            "update decisions set audit_sample = {yes} where ad_id in (select id from ads where status = 'approved')"
+        ))
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+        let none_in_gb = promotion::request(
+            &t.db,
+            &v2,
+            &[Market::Gb],
+            &Actor::User("ops@amso.test".into()),
+            now(),
+        )
+        .await;
+        assert!(
+            matches!(none_in_gb, Err(PromotionError::TooLittle { .. })),
+            "{}",
+            t.label
+        );
+
+        let (thresholds_before, _) = amso_core::engine::thresholds::current(&t.db).await.unwrap();
+        let asked = promotion::request(
+            &t.db,
+            &v2,
+            &[Market::Id],
+            &Actor::User("ops@amso.test".into()),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(asked.state, "pending");
+        assert_eq!(
+            asked.preview.cells.len(),
+            10,
+            "{}: every ID cell previewed",
+            t.label
+        );
+        let own = promotion::decide(
+            &t.db,
+            asked.id,
+            true,
+            &Actor::User("ops@amso.test".into()),
+            now(),
+        )
+        .await;
+        assert!(
+            matches!(own, Err(PromotionError::SecondPerson(_))),
+            "{}",
+            t.label
+        );
+        let done = promotion::decide(
+            &t.db,
+            asked.id,
+            true,
+            &Actor::User("admin@amso.test".into()),
+            now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.state, "done", "{}", t.label);
+        assert_eq!(done.previous.get("ID"), Some(&v1), "{}", t.label);
+        let (thresholds_after, cells) =
+            amso_core::engine::thresholds::current(&t.db).await.unwrap();
+        assert_eq!(thresholds_after, thresholds_before + 1, "{}", t.label);
+        for c in &asked.preview.cells {
+            let now_cell = cells
+                .iter()
+                .find(|x| x.market.code() == c.market && x.category.as_str() == c.category)
+                .unwrap();
+            assert!(
+                (now_cell.reject_at - c.new_reject_at).abs() < 1e-9,
+                "{}",
+                t.label
+            );
+        }
+
+        // New ads: ID decided by the canary, US by the previous champion (after the check).
+        tokio::time::sleep(
+            amso_core::engine::serving::CHECK_EVERY + std::time::Duration::from_millis(100),
+        )
+        .await;
+        for market in ["ID", "US"] {
+            submit_and_decide(
+                &t,
+                &models,
+                market,
+                if market == "ID" { 2_000 } else { 3_000 },
+                40,
+            )
+            .await;
+        }
+        let after = deciders(&t, 2_000).await;
+        assert_eq!(
+            after,
+            vec![
+                ("ID".to_string(), v2.clone(), 40),
+                ("US".to_string(), v1.clone(), 40)
+            ],
+            "{}",
+            t.label
+        );
+
+        // Rollback: both the model and the thresholds of ID come back.
+        let back = promotion::rollback(&t.db, &Actor::User("ops@amso.test".into()), now())
+            .await
+            .unwrap();
+        assert_eq!(back.state, "rolled_back");
+        let (_, restored) = amso_core::engine::thresholds::current(&t.db).await.unwrap();
+        let (_, original) = {
+            let mut tx = t.db.begin_write().await.unwrap();
+            let bands = amso_core::engine::thresholds::bands_of(&mut tx, thresholds_before)
+                .await
+                .unwrap();
+            drop(tx);
+            ((), bands)
+        };
+        for (m, c, band) in original.iter().filter(|(m, _, _)| *m == Market::Id) {
+            let cell = restored
+                .iter()
+                .find(|x| x.market == *m && x.category == *c)
+                .unwrap();
+            assert!(
+                (cell.reject_at - band.reject_at).abs() < 1e-9,
+                "{}: {m:?} {c:?}",
+                t.label
+            );
+        }
+        tokio::time::sleep(
+            amso_core::engine::serving::CHECK_EVERY + std::time::Duration::from_millis(100),
+        )
+        .await;
+        submit_and_decide(&t, &models, "ID", 4_000, 20).await;
+        assert_eq!(
+            deciders(&t, 4_000).await,
+            vec![("ID".to_string(), v1.clone(), 20)],
+            "{}",
+            t.label
+        );
+        let again = promotion::rollback(&t.db, &Actor::Cli, now()).await;
+        assert!(
+            matches!(again, Err(PromotionError::NothingToRollBack)),
+            "{}",
+            t.label
+        );
+        let (audited,): (i64,) = sqlx::query_as(
+            "select count(*) from audit_log where action in ('model.promote_request', 'model.promote_approve', 'model.rollback')",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(audited, 3, "{}", t.label);
+    }
+}

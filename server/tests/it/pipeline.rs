@@ -75,7 +75,7 @@ async fn ingested_ads_are_decided_by_the_rules() {
         let mut rng = StdRng::seed_from_u64(9);
         let n = process_batch(
             &t.db,
-            &scorer,
+            &amso_core::engine::serving::Models::new(scorer.clone()),
             &worker("w1"),
             &mut rng,
             &mut Default::default(),
@@ -163,7 +163,15 @@ async fn concurrent_workers_never_decide_an_ad_twice() {
                 let mut live_rules = Default::default();
                 let mut total = 0;
                 loop {
-                    match process_batch(&db, &scorer, &config, &mut rng, &mut live_rules).await {
+                    match process_batch(
+                        &db,
+                        &amso_core::engine::serving::Models::new(scorer.clone()),
+                        &config,
+                        &mut rng,
+                        &mut live_rules,
+                    )
+                    .await
+                    {
                         Ok(0) => break total,
                         Ok(n) => total += n,
                         Err(amso_core::engine::worker::EngineError::Overloaded) => {
@@ -209,7 +217,7 @@ async fn a_dead_workers_batch_is_finished_by_another_after_its_lease() {
         assert_eq!(
             process_batch(
                 &t.db,
-                &scorer,
+                &amso_core::engine::serving::Models::new(scorer.clone()),
                 &worker("alive"),
                 &mut rng,
                 &mut Default::default()
@@ -223,7 +231,7 @@ async fn a_dead_workers_batch_is_finished_by_another_after_its_lease() {
         loop {
             let n = process_batch(
                 &t.db,
-                &scorer,
+                &amso_core::engine::serving::Models::new(scorer.clone()),
                 &worker("alive"),
                 &mut rng,
                 &mut Default::default(),

@@ -146,7 +146,7 @@ async fn a_new_wave_surfaces_at_the_top_within_one_check() {
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
         let decided = amso_core::engine::worker::process_batch(
             &t.db,
-            &scorer,
+            &amso_core::engine::serving::Models::new(scorer.clone()),
             &config,
             &mut rng,
             &mut Default::default(),

@@ -75,9 +75,15 @@ async fn decide(t: &TestDb, live: &mut LiveRules, ads_in: &[(&str, &str, &str)])
     let scorer = scorer();
     let mut n = 0;
     while n < batch.len() {
-        let got = process_batch(&t.db, &scorer, &worker(), &mut rng, live)
-            .await
-            .unwrap();
+        let got = process_batch(
+            &t.db,
+            &amso_core::engine::serving::Models::new(scorer.clone()),
+            &worker(),
+            &mut rng,
+            live,
+        )
+        .await
+        .unwrap();
         assert!(got > 0, "{}: nothing decided", t.label);
         n += got;
     }

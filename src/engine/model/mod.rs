@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod onnx;
+pub mod promotion;
 pub mod quality;
 pub mod registry;
 pub mod runtime;

@@ -221,7 +221,7 @@ pub async fn register(
     Ok(version)
 }
 
-async fn insert_event(
+pub(crate) async fn insert_event(
     tx: &mut crate::platform::db::WriteTx,
     version: &str,
     role: Role,

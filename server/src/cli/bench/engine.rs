@@ -86,11 +86,12 @@ pub async fn e2e_on(
                 audit_rate_reject: 0.05,
             };
             tokio::spawn(async move {
+                let models = amso_core::engine::serving::Models::new(scorer);
                 let mut rng = StdRng::seed_from_u64(1 + i as u64);
                 let mut live_rules = Default::default();
                 let mut decided = 0;
                 loop {
-                    match process_batch(&db, &scorer, &config, &mut rng, &mut live_rules).await? {
+                    match process_batch(&db, &models, &config, &mut rng, &mut live_rules).await? {
                         0 => return Ok::<usize, amso_core::engine::worker::EngineError>(decided),
                         n => decided += n,
                     }
@@ -154,7 +155,7 @@ pub async fn api(
     };
     let worker = tokio::spawn(amso_core::engine::worker::run_worker(
         db.clone(),
-        scorer,
+        amso_core::engine::serving::Models::new(scorer),
         worker_config,
         stopped,
     ));
