@@ -358,6 +358,73 @@ async fn deciders(t: &TestDb, from: usize) -> Vec<(String, String, i64)> {
     out.into_iter().map(|((m, v), n)| (m, v, n)).collect()
 }
 
+/// A reviewer of every market settles every item waiting in the uncertain and restricted
+/// queues; answers how many.
+async fn settle_reviews(t: &TestDb) -> usize {
+    use amso_core::review::verdicts::Submission;
+    use amso_core::vocab::policy::Category;
+    use amso_core::vocab::queue::HumanVerdict;
+    use amso_core::vocab::queue::Source as Queue;
+    let me = crate::review::reviewer(
+        t,
+        "models-reviewer@example.com",
+        amso_core::vocab::role::Role::Reviewer,
+        Market::ALL.to_vec(),
+    )
+    .await;
+    let settings = amso_core::review::DeskSettings::default();
+    let mut n = 0;
+    for queue in [Queue::Uncertain, Queue::Restricted] {
+        while let Some(task) = amso_core::review::queues::claim_next(
+            &t.db,
+            &me,
+            queue,
+            &settings,
+            None,
+            amso_core::platform::time::now_millis(),
+        )
+        .await
+        .unwrap()
+        {
+            let (ad,): (i64,) = sqlx::query_as("select ad_id from review_tasks where id = $1")
+                .bind(task)
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+            // The verdict only has to be a human's; every other item is called a scam.
+            let scam = ad % 2 == 0;
+            let s = Submission {
+                verdict: if scam {
+                    HumanVerdict::Reject
+                } else {
+                    HumanVerdict::Approve
+                },
+                categories: if scam {
+                    vec![Category::Scam]
+                } else {
+                    Vec::new()
+                },
+                reason_code: None,
+                reason_text: None,
+            };
+            amso_core::review::verdicts::submit(
+                &t.db,
+                &me,
+                task,
+                &s,
+                &settings,
+                false,
+                0.99,
+                amso_core::platform::time::now_millis(),
+            )
+            .await
+            .unwrap();
+            n += 1;
+        }
+    }
+    n
+}
+
 #[tokio::test]
 async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
     use amso_core::engine::model::promotion::{self, PromotionError};
@@ -429,23 +496,68 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
             "{}: {early:?}",
             t.label
         );
-        // Humans settle some audits (as the review screen would).
-        sqlx::query(
-            "update ads set status = 'approved' where market = 'ID' and id in (select id from ads where market = 'ID' order by id limit 40)",
+        // A reviewer settles the items routed to review.
+        let settled = settle_reviews(&t).await;
+        assert!(settled >= 20, "{}: only {settled} items to review", t.label);
+        let compared = amso_core::engine::model::compare::compare(&t.db, &v1, &v2, None, now())
+            .await
+            .unwrap();
+        assert_eq!(
+            compared.labelled, settled as u64,
+            "{}: every settled item, both scored",
+            t.label
+        );
+        let scam = compared
+            .cells
+            .iter()
+            .find(|c| c.market == "ID" && c.category == "scam")
+            .unwrap();
+        let (pos, neg) = (scam.positives, scam.negatives);
+        assert!(pos > 0.0 && neg > 0.0, "{}: {scam:?}", t.label);
+        assert_eq!(compared.operating.len(), 2, "{}: ID and US", t.label);
+        // The all-markets scam ROC-AUC of the deciding model, recomputed pair by pair.
+        let raw: Vec<(String, f64, String)> = sqlx::query_as(
+            "select d.scores, d.sampling_probability, r.verdict from reviews r join decisions d on d.ad_id = r.ad_id",
         )
-        .execute(t.db.pool())
+        .fetch_all(t.db.pool())
         .await
         .unwrap();
-        let yes = match t.db.backend() {
-            amso_core::platform::db::Backend::Postgres => "true",
-            _ => "1",
-        };
-        sqlx::query(&format!(
-            "update decisions set audit_sample = {yes} where ad_id in (select id from ads where status = 'approved')"
-        ))
-        .execute(t.db.pool())
-        .await
-        .unwrap();
+        let scam_i = amso_core::vocab::policy::Category::Scam.index();
+        let pts: Vec<(f64, bool, f64)> = raw
+            .iter()
+            .map(|(s, p, v)| {
+                let s: Vec<f64> = serde_json::from_str(s).unwrap();
+                (s[scam_i], v == "reject", 1.0 / p)
+            })
+            .collect();
+        let (mut num, mut den) = (0.0, 0.0);
+        for (sp, _, wp) in pts.iter().filter(|x| x.1) {
+            for (sn, _, wn) in pts.iter().filter(|x| !x.1) {
+                den += wp * wn;
+                num += wp
+                    * wn
+                    * if (*sp as f32) > (*sn as f32) {
+                        1.0
+                    } else if (*sp as f32) == (*sn as f32) {
+                        0.5
+                    } else {
+                        0.0
+                    };
+            }
+        }
+        let all_scam = compared
+            .cells
+            .iter()
+            .find(|c| c.market == "*" && c.category == "scam")
+            .unwrap();
+        let auc = all_scam.a_roc_auc.as_ref().unwrap().value;
+        assert!(
+            (auc - num / den).abs() < 1e-9,
+            "{}: {auc} against {}",
+            t.label,
+            num / den
+        );
+        assert!(compared.disagreements.len() <= 20 && !compared.disagreements.is_empty());
         let none_in_gb = promotion::request(
             &t.db,
             &v2,

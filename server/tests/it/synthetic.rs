@@ -83,7 +83,11 @@ async fn the_synthetic_history_is_what_the_product_would_write() {
         .fetch_one(t.db.pool())
         .await
         .unwrap();
-        assert!(in_window >= 2_700, "{}: {in_window} decisions in the window", t.label);
+        assert!(
+            in_window >= 2_700,
+            "{}: {in_window} decisions in the window",
+            t.label
+        );
         assert_eq!(
             o.totals.decided, in_window as f64,
             "{}: the overview counts every decision of its window",

@@ -2,6 +2,7 @@
 //! then one logistic output per policy category), its training, evaluation and export.
 
 pub mod card;
+pub mod compare;
 pub mod onnx;
 pub mod promotion;
 pub mod quality;

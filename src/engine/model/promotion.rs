@@ -114,7 +114,7 @@ pub fn matched_threshold(old: &[f32], new_sorted_desc: &[f32], t: f64) -> f64 {
 }
 
 /// An ad both models scored: (market, champion's scores JSON, challenger's packed scores,
-/// status, audit sample, action, route, sampling probability).
+/// `reviewed` when a human reviewed it, audit sample, action, route, sampling probability).
 type PairRow = (
     String,
     String,
@@ -149,7 +149,9 @@ pub async fn preview(
         return Err(PromotionError::Already(version.to_string()));
     }
     let rows: Vec<PairRow> = sqlx::query_as(
-            "select a.market, d.scores, s.scores, a.status, d.audit_sample, d.action, d.route, d.sampling_probability \
+            "select a.market, d.scores, s.scores, \
+             case when exists (select 1 from reviews r where r.ad_id = a.id and r.source <> 'qa') then 'reviewed' else '' end, \
+             d.audit_sample, d.action, d.route, d.sampling_probability \
              from shadow_scores s join decisions d on d.ad_id = s.ad_id join ads a on a.id = s.ad_id \
              where s.version = $1 and s.at >= $2",
         )
@@ -171,9 +173,10 @@ pub async fn preview(
             let o = crate::rules::backtest::parse_scores(&r.1);
             old.push(o);
             new.push(n);
-            let (label, _) =
-                crate::rules::backtest::human_label(&r.3, r.4.0, &r.5, r.6.as_deref(), r.7);
-            labelled += u64::from(label.is_some());
+            // A final human verdict from the random sample, as the comparison counts them.
+            let sampled =
+                (r.4.0 || (r.5 == "review" && r.6.as_deref() != Some("escalation"))) && r.7 > 0.0;
+            labelled += u64::from(sampled && r.3 == "reviewed");
         }
         let scored = old.len() as u64;
         if (scored as usize) < MIN_SCORED || (labelled as usize) < MIN_LABELLED {
