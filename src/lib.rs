@@ -6,6 +6,7 @@
 
 pub mod dashboard;
 pub mod metrics;
+pub mod model_view;
 pub mod vocab;
 
 #[cfg(feature = "server")]

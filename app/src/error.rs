@@ -190,6 +190,37 @@ mod conversions {
         }
     }
 
+    impl From<amso_core::engine::model::promotion::PromotionError> for AppError {
+        fn from(e: amso_core::engine::model::promotion::PromotionError) -> Self {
+            use amso_core::engine::model::promotion::PromotionError as P;
+            match &e {
+                P::NotFound(_) | P::NoRequest(_) => {
+                    AppError::new(ErrorKind::NotFound, e.to_string())
+                }
+                P::TooLittle { .. }
+                | P::Already(_)
+                | P::SecondPerson(_)
+                | P::Decided(_)
+                | P::NothingToRollBack => AppError::new(ErrorKind::Conflict, e.to_string()),
+                P::Thresholds(_) => AppError::new(ErrorKind::Invalid, e.to_string()),
+                P::Db(db) => internal(db),
+            }
+        }
+    }
+
+    impl From<amso_core::engine::model::registry::RegistryError> for AppError {
+        fn from(e: amso_core::engine::model::registry::RegistryError) -> Self {
+            use amso_core::engine::model::registry::RegistryError as R;
+            match &e {
+                R::NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
+                R::Clash(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
+                R::Db(db) => internal(db),
+                R::Io(_) => internal(&e),
+                _ => AppError::new(ErrorKind::Invalid, e.to_string()),
+            }
+        }
+    }
+
     impl From<amso_core::rules::store::RuleError> for AppError {
         fn from(e: amso_core::rules::store::RuleError) -> Self {
             use amso_core::rules::store::RuleError;

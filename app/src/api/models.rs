@@ -6,13 +6,142 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use amso_core::model_view::{Comparison, Preview, Promotion};
+
 #[cfg(feature = "ssr")]
 use {
+    crate::error::ErrorKind,
     crate::ssr::{app_state, internal, require_area},
-    amso_core::engine::model::registry,
+    amso_core::access::audit::Actor,
+    amso_core::access::users::User,
+    amso_core::engine::model::{promotion, registry},
     amso_core::platform::time::{now_millis, to_rfc3339},
-    amso_core::vocab::role::Area,
+    amso_core::vocab::market::Market,
+    amso_core::vocab::role::{Area, Role},
 };
+
+/// Ops heads and admins change which model runs; others read.
+#[cfg(feature = "ssr")]
+fn operator() -> Result<User, AppError> {
+    let user = require_area(Area::Models)?;
+    if !matches!(user.role, Role::OpsHead | Role::Admin) {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            "only ops heads and admins change which model runs",
+        ));
+    }
+    Ok(user)
+}
+
+/// Markets from a comma-separated list (empty: every market).
+#[cfg(feature = "ssr")]
+fn markets_of(text: &str) -> Result<Vec<Market>, AppError> {
+    crate::api::limit_text("markets", text, 200)?;
+    text.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            m.parse::<Market>()
+                .map_err(|e| AppError::new(ErrorKind::Invalid, e.to_string()))
+        })
+        .collect()
+}
+
+/// The two versions on the labelled ads both scored in the last 28 days (`market` empty:
+/// all markets).
+#[server(prefix = "/rpc", endpoint = "compare_models")]
+pub async fn compare_models(a: String, b: String, market: String) -> Result<Comparison, AppError> {
+    require_area(Area::Models)?;
+    for v in [&a, &b] {
+        crate::api::limit_text("version", v, 200)?;
+    }
+    let market = markets_of(&market)?.first().copied();
+    let state = app_state()?;
+    amso_core::engine::model::compare::compare(&state.db, &a, &b, market, now_millis())
+        .await
+        .map_err(internal)
+}
+
+/// Runs `version` in shadow: it scores every new ad beside the champion.
+#[server(prefix = "/rpc", endpoint = "shadow_model")]
+pub async fn shadow_model(version: String) -> Result<(), AppError> {
+    let user = operator()?;
+    crate::api::limit_text("version", &version, 200)?;
+    let state = app_state()?;
+    Ok(registry::set_role(
+        &state.db,
+        &version,
+        registry::Role::Challenger,
+        &[],
+        &Actor::User(user.email),
+        now_millis(),
+        None,
+    )
+    .await?)
+}
+
+/// What promoting `version` in `markets` (comma-separated; empty: every market) would do.
+#[server(prefix = "/rpc", endpoint = "preview_promotion")]
+pub async fn preview_promotion(version: String, markets: String) -> Result<Preview, AppError> {
+    operator()?;
+    crate::api::limit_text("version", &version, 200)?;
+    let markets = markets_of(&markets)?;
+    let state = app_state()?;
+    Ok(promotion::preview(&state.db, &version, &markets, now_millis()).await?)
+}
+
+/// Asks for `version` to become champion in `markets`; another ops head or an admin approves.
+#[server(prefix = "/rpc", endpoint = "request_promotion")]
+pub async fn request_promotion(version: String, markets: String) -> Result<Promotion, AppError> {
+    let user = operator()?;
+    crate::api::limit_text("version", &version, 200)?;
+    let markets = markets_of(&markets)?;
+    let state = app_state()?;
+    Ok(promotion::request(
+        &state.db,
+        &version,
+        &markets,
+        &Actor::User(user.email),
+        now_millis(),
+    )
+    .await?)
+}
+
+/// Approves (someone other than the asker) or refuses a pending promotion.
+#[server(prefix = "/rpc", endpoint = "decide_promotion")]
+pub async fn decide_promotion(id: i64, approve: bool) -> Result<Promotion, AppError> {
+    let user = operator()?;
+    let state = app_state()?;
+    Ok(promotion::decide(
+        &state.db,
+        id,
+        approve,
+        &Actor::User(user.email),
+        now_millis(),
+    )
+    .await?)
+}
+
+/// Puts back the champions and thresholds from before the latest promotion.
+#[server(prefix = "/rpc", endpoint = "rollback_model")]
+pub async fn rollback_model() -> Result<Promotion, AppError> {
+    let user = operator()?;
+    let state = app_state()?;
+    Ok(promotion::rollback(&state.db, &Actor::User(user.email), now_millis()).await?)
+}
+
+/// The latest promotions, newest first, and whether the viewer may change models.
+#[server(prefix = "/rpc", endpoint = "list_promotions")]
+pub async fn list_promotions() -> Result<(Vec<Promotion>, bool, String), AppError> {
+    let user = require_area(Area::Models)?;
+    let state = app_state()?;
+    let list = promotion::list(&state.db, 20).await.map_err(internal)?;
+    Ok((
+        list,
+        matches!(user.role, Role::OpsHead | Role::Admin),
+        user.email,
+    ))
+}
 
 /// One version as the page lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,8 +2,14 @@
 //! its card's held-out figures and checksum; and which version was champion in each market at
 //! any past instant, with the role changes that led there.
 
-use crate::api::models::{ModelHistoryView, get_model_history, list_models};
+use crate::api::models::{
+    Comparison, DecidePromotion, ModelHistoryView, ModelVersionView, Preview, PreviewPromotion,
+    Promotion, RequestPromotion, RollbackModel, ShadowModel, compare_models, get_model_history,
+    list_models, list_promotions,
+};
+use crate::components::format::{EstimateText, estimate};
 use crate::components::{ErrorNote, Guarded};
+use amso_core::metrics::kpi::Estimate;
 use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,7 +31,21 @@ fn figure(v: Option<f64>) -> String {
 
 #[component]
 fn Models() -> impl IntoView {
-    let versions = Resource::new(|| (), |_| list_models());
+    let shadow = ServerAction::<ShadowModel>::new();
+    let request = ServerAction::<RequestPromotion>::new();
+    let decide = ServerAction::<DecidePromotion>::new();
+    let rollback = ServerAction::<RollbackModel>::new();
+    let changed = move || {
+        (
+            shadow.version().get(),
+            request.version().get(),
+            decide.version().get(),
+            rollback.version().get(),
+        )
+    };
+    let versions = Resource::new(changed, |_| list_models());
+    let promotions = Resource::new(changed, |_| list_promotions());
+    let promote_version = RwSignal::new(String::new());
     let at = RwSignal::new(String::new());
     let asked = RwSignal::new(String::new());
     let history = Resource::new(move || asked.get(), get_model_history);
@@ -45,7 +65,7 @@ fn Models() -> impl IntoView {
                             <thead><tr>
                                 <th scope="col">"Version"</th><th scope="col">"Role"</th><th scope="col">"Champion in"</th>
                                 <th scope="col" class="num">"ROC-AUC"</th><th scope="col" class="num">"PR-AUC"</th><th scope="col" class="num">"F1"</th>
-                                <th scope="col">"Trained on"</th><th scope="col">"Registered"</th><th scope="col">"sha-256"</th>
+                                <th scope="col">"Trained on"</th><th scope="col">"Registered"</th><th scope="col">"sha-256"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                             </tr></thead>
                             <tbody>
                                 {list.into_iter().map(|v| {
@@ -61,6 +81,7 @@ fn Models() -> impl IntoView {
                                             <td class="small">{v.data_source.clone().unwrap_or_else(|| "no card".into())}{v.heldout_rows.map(|n| format!(" · {n} held out"))}</td>
                                             <td class="small">{format!("{} by {} ({})", v.created_at, v.created_by, v.source)}</td>
                                             <td class="mono small" title=v.sha256.clone()>{v.sha256.chars().take(12).collect::<String>()}"…"</td>
+                                            <td><VersionActions v=v.clone() shadow promote_version/></td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -71,6 +92,17 @@ fn Models() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        {move || shadow.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+        <CompareCard versions/>
+        <Transition fallback=|| ()>
+            {move || promotions.get().map(|r| match r {
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                Ok((list, can, me)) => view! {
+                    {can.then(|| view! { <PromoteCard version=promote_version request/> })}
+                    <PromotionsCard list can me decide rollback/>
+                }.into_any(),
+            })}
+        </Transition>
         <section class="card" data-testid="model-history">
             <h2>"Which version decided, when"</h2>
             <form class="inline" on:submit=move |ev| { ev.prevent_default(); asked.set(at.get_untracked()); }>
@@ -118,5 +150,322 @@ fn History(h: ModelHistoryView) -> impl IntoView {
                 </li>
             }).collect_view()}
         </ul>
+    }
+}
+
+/// Run in shadow, or open the promotion form, for one version (ops heads and admins; the
+/// server refuses others).
+#[component]
+fn VersionActions(
+    v: ModelVersionView,
+    shadow: ServerAction<ShadowModel>,
+    promote_version: RwSignal<String>,
+) -> impl IntoView {
+    let version = v.version.clone();
+    let for_promote = v.version.clone();
+    let champion_everywhere = v.champion_of.len() >= 10;
+    view! {
+        <span class="inline">
+            {(v.role != "challenger" && v.role != "champion").then(|| view! {
+                <button class="btn btn-small" type="button" data-testid="model-shadow"
+                    on:click=move |_| { shadow.dispatch(ShadowModel { version: version.clone() }); }>"Run in shadow"</button>
+            })}
+            {(!champion_everywhere).then(|| view! {
+                <button class="btn btn-small" type="button" data-testid="model-promote"
+                    on:click=move |_| promote_version.set(for_promote.clone())>"Promote…"</button>
+            })}
+        </span>
+    }
+}
+
+fn estimate_cell(e: Option<&Estimate>) -> String {
+    match estimate(e) {
+        EstimateText::Missing => "too few labels".into(),
+        EstimateText::TooFew(s) => s,
+        EstimateText::Shown {
+            value, interval, ..
+        } => format!("{value} ({interval})"),
+    }
+}
+
+fn auc_cell(e: Option<&Estimate>) -> String {
+    e.map_or_else(
+        || "too few labels".to_string(),
+        |e| format!("{:.3} ({:.3}–{:.3})", e.value, e.low, e.high),
+    )
+}
+
+/// Two versions side by side on the labelled ads both scored.
+#[component]
+fn CompareCard(
+    versions: Resource<Result<Vec<ModelVersionView>, crate::error::AppError>>,
+) -> impl IntoView {
+    let a = RwSignal::new(String::new());
+    let b = RwSignal::new(String::new());
+    let market = RwSignal::new(String::new());
+    let asked = RwSignal::new(None::<(String, String, String)>);
+    let result = Resource::new(
+        move || asked.get(),
+        |q| async move {
+            match q {
+                Some((a, b, m)) => compare_models(a, b, m).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let options = move || {
+        versions
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                let label = format!(
+                    "{} ({})",
+                    v.version,
+                    if v.role.is_empty() {
+                        "–"
+                    } else {
+                        v.role.as_str()
+                    }
+                );
+                view! { <option value=v.version.clone()>{label}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="card" data-testid="model-compare">
+            <h2>"Compare two versions"</h2>
+            <p class="muted">"On exactly the ads both scored in the last 28 days (one deciding, the other in shadow) that a human settled as part of the random sample (audits and routed reviews), each weighted by 1 / its sampling probability."</p>
+            <form class="inline" on:submit=move |ev| { ev.prevent_default(); asked.set(Some((a.get_untracked(), b.get_untracked(), market.get_untracked()))); }>
+                <label for="compare-a">"A"</label>
+                <select id="compare-a" data-testid="compare-a" prop:value=move || a.get() on:change=move |ev| a.set(event_target_value(&ev))>
+                    <option value="">"choose"</option>
+                    <Transition fallback=|| ()>{options}</Transition>
+                </select>
+                <label for="compare-b">"B"</label>
+                <select id="compare-b" data-testid="compare-b" prop:value=move || b.get() on:change=move |ev| b.set(event_target_value(&ev))>
+                    <option value="">"choose"</option>
+                    <Transition fallback=|| ()>{options}</Transition>
+                </select>
+                <label for="compare-market">"Market"</label>
+                <input id="compare-market" data-testid="compare-market" placeholder="all" maxlength="3" size="4"
+                    prop:value=move || market.get() on:input=move |ev| market.set(event_target_value(&ev))/>
+                <button class="btn" type="submit" data-testid="compare-go">"Compare"</button>
+            </form>
+            <Transition fallback=|| view! { <p class="muted">"Comparing…"</p> }>
+                {move || result.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Ok(Some(c)) => view! { <ComparisonView c/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ComparisonView(c: Comparison) -> impl IntoView {
+    let scope = if c.operating.len() == 1 {
+        c.operating[0].market.clone()
+    } else {
+        "*".to_string()
+    };
+    let cells: Vec<_> = c
+        .cells
+        .iter()
+        .filter(|x| x.market == scope)
+        .cloned()
+        .collect();
+    view! {
+        <p data-testid="compare-labelled">{format!("{} labelled ads both scored. A: {}; B: {}.", c.labelled, c.a, c.b)}</p>
+        <table class="table compact" data-testid="compare-cells">
+            <caption>{if scope == "*" { "All markets, per category".to_string() } else { format!("{scope}, per category") }}</caption>
+            <thead><tr>
+                <th scope="col">"Category"</th><th scope="col" class="num">"Positives"</th>
+                <th scope="col">"ROC-AUC A"</th><th scope="col">"ROC-AUC B"</th>
+                <th scope="col">"PR-AUC A"</th><th scope="col">"PR-AUC B"</th>
+            </tr></thead>
+            <tbody>
+                {cells.into_iter().map(|x| view! {
+                    <tr>
+                        <th scope="row">{x.category.replace('_', " ")}</th>
+                        <td class="num">{format!("{:.0}", x.positives)}</td>
+                        <td>{auc_cell(x.a_roc_auc.as_ref())}</td>
+                        <td>{auc_cell(x.b_roc_auc.as_ref())}</td>
+                        <td>{auc_cell(x.a_pr_auc.as_ref())}</td>
+                        <td>{auc_cell(x.b_pr_auc.as_ref())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <table class="table compact" data-testid="compare-operating">
+            <caption>"At the thresholds each would run with (B's re-fitted to A's review volume)"</caption>
+            <thead><tr>
+                <th scope="col">"Market"</th><th scope="col" class="num">"Ads"</th>
+                <th scope="col">"Automation A / B"</th><th scope="col">"Review share A / B"</th>
+                <th scope="col">"Auto-reject precision A"</th><th scope="col">"B"</th>
+                <th scope="col">"Auto-reject recall A"</th><th scope="col">"B"</th>
+            </tr></thead>
+            <tbody>
+                {c.operating.into_iter().map(|o| view! {
+                    <tr>
+                        <th scope="row">{o.market.clone()}</th>
+                        <td class="num">{o.ads}</td>
+                        <td>{format!("{:.1}% / {:.1}%", o.a_automation * 100.0, o.b_automation * 100.0)}</td>
+                        <td>{format!("{:.1}% / {:.1}%", o.a_review_share * 100.0, o.b_review_share * 100.0)}</td>
+                        <td>{estimate_cell(o.a_reject_precision.as_ref())}</td>
+                        <td>{estimate_cell(o.b_reject_precision.as_ref())}</td>
+                        <td>{estimate_cell(o.a_reject_recall.as_ref())}</td>
+                        <td>{estimate_cell(o.b_reject_recall.as_ref())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <h3>"Where they disagree most"</h3>
+        <ul class="timeline" data-testid="compare-disagreements">
+            {c.disagreements.into_iter().map(|d| view! {
+                <li>
+                    <span class="small muted">{format!("{} · ad {} · {}", d.market, d.ad_id, d.category.replace('_', " "))}</span>" "
+                    <span>{d.headline.clone()}</span>
+                    {format!(" — A {:.2}, B {:.2}; humans: {}", d.a_score, d.b_score, d.human)}
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// Preview a promotion, then ask for a second person's approval.
+#[component]
+fn PromoteCard(
+    version: RwSignal<String>,
+    request: ServerAction<RequestPromotion>,
+) -> impl IntoView {
+    let markets = RwSignal::new(String::new());
+    let preview = ServerAction::<PreviewPromotion>::new();
+    view! {
+        <section class="card" data-testid="model-promote-card">
+            <h2>"Promote a version"</h2>
+            <p class="muted">"A canary takes some markets; leave markets empty for every market. The thresholds are re-fitted so the new model sends the same share of each market's ads to review and to rejection as the current one. Another ops head or an admin approves."</p>
+            <form class="inline" on:submit=move |ev| ev.prevent_default()>
+                <label for="promote-version">"Version"</label>
+                <input id="promote-version" data-testid="promote-version" class="mono" maxlength="200" prop:value=move || version.get() on:input=move |ev| version.set(event_target_value(&ev))/>
+                <label for="promote-markets">"Markets"</label>
+                <input id="promote-markets" data-testid="promote-markets" placeholder="ID, SG (empty: every market)" maxlength="200" prop:value=move || markets.get() on:input=move |ev| markets.set(event_target_value(&ev))/>
+                <button class="btn" type="button" data-testid="promote-preview"
+                    on:click=move |_| { preview.dispatch(PreviewPromotion { version: version.get_untracked(), markets: markets.get_untracked() }); }>"Preview"</button>
+                {move || preview.value().get().and_then(|r| r.ok()).map(|_| view! {
+                    <button class="btn btn-primary" type="button" data-testid="promote-request"
+                        on:click=move |_| { request.dispatch(RequestPromotion { version: version.get_untracked(), markets: markets.get_untracked() }); }>"Ask for approval"</button>
+                })}
+            </form>
+            {move || preview.value().get().map(|r| match r {
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                Ok(p) => view! { <PreviewView p/> }.into_any(),
+            })}
+            {move || request.value().get().map(|r| match r {
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                Ok(p) => view! { <p class="alert alert-ok" data-testid="promote-requested">{format!("Promotion {} waits for a second person.", p.id)}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn PreviewView(p: Preview) -> impl IntoView {
+    let changed: Vec<_> = p
+        .cells
+        .iter()
+        .filter(|c| {
+            (c.approve_below - c.new_approve_below).abs() > 1e-9
+                || (c.reject_at - c.new_reject_at).abs() > 1e-9
+        })
+        .cloned()
+        .collect();
+    view! {
+        <ul data-testid="promote-evidence">
+            {p.evidence.iter().map(|(m, (champion, scored, labelled))| view! {
+                <li>{format!("{m}: champion now {champion}; {scored} ads scored by both, {labelled} with a human verdict")}</li>
+            }).collect_view()}
+        </ul>
+        <table class="table compact" data-testid="promote-cells">
+            <caption>{format!("Thresholds re-fitted ({} of {} cells change)", changed.len(), p.cells.len())}</caption>
+            <thead><tr><th scope="col">"Cell"</th><th scope="col">"Approve below"</th><th scope="col">"Reject at"</th></tr></thead>
+            <tbody>
+                {changed.into_iter().map(|c| view! {
+                    <tr>
+                        <th scope="row">{format!("{} {}", c.market, c.category.replace('_', " "))}</th>
+                        <td>{format!("{:.3} → {:.3}", c.approve_below, c.new_approve_below)}</td>
+                        <td>{format!("{:.3} → {:.3}", c.reject_at, c.new_reject_at)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Promotions: pending ones to approve or refuse, and one-action rollback.
+#[component]
+fn PromotionsCard(
+    list: Vec<Promotion>,
+    can: bool,
+    me: String,
+    decide: ServerAction<DecidePromotion>,
+    rollback: ServerAction<RollbackModel>,
+) -> impl IntoView {
+    let any_done = list.iter().any(|p| p.state == "done");
+    view! {
+        <section class="card" data-testid="model-promotions">
+            <h2>"Promotions"</h2>
+            {(can && any_done).then(|| view! {
+                <p>
+                    <button class="btn btn-danger" type="button" data-testid="model-rollback"
+                        on:click=move |_| { rollback.dispatch(RollbackModel {}); }>"Roll back the latest promotion"</button>
+                    " "<span class="muted small">"Puts back the previous champion and its thresholds in the markets it moved."</span>
+                </p>
+            })}
+            {move || rollback.value().get().map(|r| match r {
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                Ok(p) => view! { <p class="alert alert-ok" data-testid="model-rolled-back">{format!("Rolled back promotion {} of {}.", p.id, p.version)}</p> }.into_any(),
+            })}
+            {move || decide.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+            {if list.is_empty() {
+                view! { <p class="muted">"No promotion yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table compact">
+                        <thead><tr><th scope="col">"#"</th><th scope="col">"Version"</th><th scope="col">"Markets"</th><th scope="col">"State"</th><th scope="col">"Asked by"</th><th scope="col">"Decided by"</th><th scope="col"></th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|p| {
+                                let id = p.id;
+                                let mine = p.requested_by == me;
+                                let pending = p.state == "pending";
+                                view! {
+                                    <tr data-testid="promotion-row">
+                                        <td>{p.id}</td>
+                                        <td class="mono">{p.version.clone()}</td>
+                                        <td>{if p.markets.is_empty() { "every market".to_string() } else { p.markets.join(", ") }}</td>
+                                        <td data-testid="promotion-state">{p.state.replace('_', " ")}</td>
+                                        <td>{p.requested_by.clone()}</td>
+                                        <td>{p.decided_by.clone().unwrap_or_default()}</td>
+                                        <td>
+                                            {(can && pending && !mine).then(|| view! {
+                                                <button class="btn btn-primary btn-small" type="button" data-testid="promotion-approve"
+                                                    on:click=move |_| { decide.dispatch(DecidePromotion { id, approve: true }); }>"Approve"</button>
+                                            })}
+                                            {(can && pending).then(|| view! {
+                                                <button class="btn btn-small" type="button" data-testid="promotion-refuse"
+                                                    on:click=move |_| { decide.dispatch(DecidePromotion { id, approve: false }); }>{if mine { "Withdraw" } else { "Refuse" }}</button>
+                                            })}
+                                            {(pending && mine).then(|| view! { <span class="muted small">"waiting for a second person"</span> })}
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
     }
 }

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/models", get(list))
         .route("/api/v1/models/history", get(history))
+        .route("/api/v1/models/compare", get(compare))
 }
 
 async fn reader(
@@ -84,4 +85,50 @@ async fn history(
         Json(json!({ "at": to_rfc3339(at), "champions": champions, "events": changes }))
             .into_response(),
     )
+}
+
+/// Query of the compare route.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct CompareQuery {
+    a: String,
+    b: String,
+    market: String,
+}
+
+/// `GET /api/v1/models/compare?a=V1&b=V2[&market=ID]`: the two versions on the labelled ads
+/// both scored in the last 28 days.
+async fn compare(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUser>>,
+    headers: HeaderMap,
+    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    reader(&state, &headers, user.as_deref()).await?;
+    let Ok(Query(q)) = query else {
+        return Err(AppError::malformed(
+            "a and b are model versions, market a market code",
+        ));
+    };
+    if q.a.trim().is_empty() || q.b.trim().is_empty() || q.a.len() > 200 || q.b.len() > 200 {
+        return Err(AppError::malformed("name two model versions: ?a=V1&b=V2"));
+    }
+    let market = match q.market.trim() {
+        "" | "*" => None,
+        m => Some(
+            m.parse::<amso_core::vocab::market::Market>()
+                .map_err(|e| AppError::malformed(e.to_string()))?,
+        ),
+    };
+    let now = now_millis();
+    for v in [&q.a, &q.b] {
+        if registry::get(&state.db, v, now).await?.is_none() {
+            return Err(AppError::new(
+                ErrorKind::NotFound,
+                format!("no model version {v}"),
+            ));
+        }
+    }
+    let c = amso_core::engine::model::compare::compare(&state.db, &q.a, &q.b, market, now).await?;
+    Ok(Json(c).into_response())
 }

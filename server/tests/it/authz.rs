@@ -136,6 +136,13 @@ const MATRIX: &[Row] = &[
     // Models: the registry and its history, read by the dashboard roles.
     row("rpc list_models", DASHBOARDS),
     row("rpc get_model_history", DASHBOARDS),
+    row("rpc compare_models", DASHBOARDS),
+    row("rpc list_promotions", DASHBOARDS),
+    row("rpc shadow_model", OPS_ADMIN),
+    row("rpc preview_promotion", OPS_ADMIN),
+    row("rpc request_promotion", OPS_ADMIN),
+    row("rpc decide_promotion", OPS_ADMIN),
+    row("rpc rollback_model", OPS_ADMIN),
     // Users.
     row("rpc list_users", ADMIN),
     row("rpc create_user", ADMIN),
@@ -158,6 +165,7 @@ const MATRIX: &[Row] = &[
     row("GET /api/v1/radar", &[KpisKey, RulesKey, Ops, Exec, Admin]),
     row("GET /api/v1/models", &[KpisKey, Ops, Exec, Admin]),
     row("GET /api/v1/models/history", &[KpisKey, Ops, Exec, Admin]),
+    row("GET /api/v1/models/compare", &[KpisKey, Ops, Exec, Admin]),
     row("GET /api/v1/rules", &[RulesKey, Ops, Exec, Admin]),
     row("POST /api/v1/rules", &[RulesKey, Ops, Admin]),
     row("GET /api/v1/rules/{id}", &[RulesKey, Ops, Exec, Admin]),
@@ -295,7 +303,13 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
             ("reason_text", ""),
         ],
         "get_team_numbers" => vec![("days", "7")],
-        "list_rules" | "list_models" => vec![],
+        "list_rules" | "list_models" | "list_promotions" | "rollback_model" => vec![],
+        "compare_models" => vec![("a", "x"), ("b", "y"), ("market", "")],
+        "shadow_model" => vec![("version", "no-such-version")],
+        "preview_promotion" | "request_promotion" => {
+            vec![("version", "no-such-version"), ("markets", "ID")]
+        }
+        "decide_promotion" => vec![("id", "999999"), ("approve", "false")],
         "get_model_history" => vec![("at", "")],
         "get_radar" => vec![("window", "24h"), ("market", "ID")],
         "get_radar_detail" => vec![("kind", "term"), ("value", "investasi"), ("market", "ID")],

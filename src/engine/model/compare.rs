@@ -14,74 +14,17 @@
 use super::CATEGORIES;
 use super::promotion::matched_threshold;
 use crate::metrics::kpi::{Estimate, HtSums, ht_ratio};
+pub use crate::model_view::{CellComparison, Comparison, Disagreement, OperatingPoint};
 use crate::platform::db::{Db, Flag};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// The window compared.
 pub const WINDOW_MS: i64 = 28 * 86_400_000;
 /// Effective positives and negatives a ranking figure needs.
 pub const MIN_EACH: f64 = 5.0;
-
-/// Both models' ranking of one market × category.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CellComparison {
-    /// A market code, or `*` for all markets.
-    pub market: String,
-    pub category: String,
-    pub positives: f64,
-    pub negatives: f64,
-    /// None: too few labels.
-    pub a_roc_auc: Option<Estimate>,
-    pub b_roc_auc: Option<Estimate>,
-    pub a_pr_auc: Option<Estimate>,
-    pub b_pr_auc: Option<Estimate>,
-}
-
-/// Both models at the thresholds each would run with, in one market.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OperatingPoint {
-    pub market: String,
-    pub ads: u64,
-    pub a_automation: f64,
-    pub b_automation: f64,
-    pub a_review_share: f64,
-    pub b_review_share: f64,
-    pub a_reject_precision: Option<Estimate>,
-    pub b_reject_precision: Option<Estimate>,
-    pub a_reject_recall: Option<Estimate>,
-    pub b_reject_recall: Option<Estimate>,
-}
-
-/// A labelled ad the two score most differently.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Disagreement {
-    pub ad_id: i64,
-    pub market: String,
-    pub headline: String,
-    pub category: String,
-    pub a_score: f32,
-    pub b_score: f32,
-    /// `reject: scam, …` or `approve`.
-    pub human: String,
-}
-
-/// The whole comparison.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    pub a: String,
-    pub b: String,
-    pub from: Millis,
-    pub to: Millis,
-    /// Labelled ads both scored.
-    pub labelled: u64,
-    pub cells: Vec<CellComparison>,
-    pub operating: Vec<OperatingPoint>,
-    pub disagreements: Vec<Disagreement>,
-}
 
 /// One labelled ad both scored.
 struct Pair {

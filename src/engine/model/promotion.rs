@@ -13,11 +13,11 @@ use super::registry::{self, Role};
 use crate::access::audit::{self, Actor, NewEntry};
 use crate::engine::decide::Band;
 use crate::engine::thresholds::{self, ThresholdError};
+pub use crate::model_view::{Preview, Promotion, Refit};
 use crate::platform::db::{Db, Flag};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The comparison window a promotion is fitted on.
@@ -26,47 +26,6 @@ pub const WINDOW_MS: i64 = 28 * 86_400_000;
 pub const MIN_SCORED: usize = 200;
 /// Of those, ads with a final human verdict (audits and routed reviews).
 pub const MIN_LABELLED: usize = 20;
-
-/// One cell's thresholds now and re-fitted for the new version.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Refit {
-    pub market: String,
-    pub category: String,
-    pub approve_below: f64,
-    pub reject_at: f64,
-    pub new_approve_below: f64,
-    pub new_reject_at: f64,
-}
-
-/// What a promotion would do.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Preview {
-    pub version: String,
-    /// Empty: every market.
-    pub markets: Vec<String>,
-    /// Per market: (champion now, ads both scored, of them with a human verdict).
-    pub evidence: BTreeMap<String, (String, u64, u64)>,
-    pub cells: Vec<Refit>,
-}
-
-/// A promotion request and what became of it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Promotion {
-    pub id: i64,
-    pub version: String,
-    pub markets: Vec<String>,
-    /// `pending`, `done`, `refused` or `rolled_back`.
-    pub state: String,
-    pub requested_by: String,
-    pub requested_at: Millis,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<Millis>,
-    pub preview: Preview,
-    /// Per market, the champion before approval.
-    pub previous: BTreeMap<String, String>,
-    pub thresholds_before: Option<i64>,
-    pub thresholds_after: Option<i64>,
-}
 
 /// Why a promotion or rollback did not happen; nothing changed.
 #[derive(Debug, thiserror::Error)]
