@@ -29,3 +29,17 @@ create table model_promotions (
     thresholds_before bigint,
     thresholds_after bigint
 );
+
+-- Trainings of candidates from human verdicts (src/engine/model/retrain.rs): one runs at a
+-- time per database; progress and log are kept.
+create table model_trainings (
+    id integer primary key autoincrement,
+    state text not null check (state in ('running', 'done', 'failed', 'cancelled')),
+    started_by text not null,
+    started_at bigint not null,
+    updated_at bigint not null,
+    finished_at bigint,
+    progress double precision not null,
+    log text not null,
+    version text
+);

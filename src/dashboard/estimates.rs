@@ -180,8 +180,19 @@ pub async fn fit(
     };
     let bins = checked_bins(db, model_version, &window).await?;
     let fitted = fit_maps(model_version, &bins, now);
+    store_maps(db, &fitted, actor, now).await?;
+    Ok(fitted)
+}
+
+/// Stores fitted maps in place of the version's earlier ones, audited as one fit.
+pub async fn store_maps(
+    db: &Db,
+    fitted: &[StoredCalibration],
+    actor: &Actor,
+    now: Millis,
+) -> sqlx::Result<()> {
     let mut tx = db.begin_write().await?;
-    for s in &fitted {
+    for s in fitted {
         sqlx::query(
             "delete from calibrations where model_version = $1 and market = $2 and target = $3",
         )
@@ -205,7 +216,7 @@ pub async fn fit(
         .execute(&mut *tx)
         .await?;
     }
-    if !fitted.is_empty() {
+    if let Some(first) = fitted.first() {
         let overall = fitted
             .iter()
             .find(|s| s.target == AD_TARGET && s.market == ALL_MARKETS);
@@ -220,7 +231,7 @@ pub async fn fit(
             NewEntry {
                 actor,
                 action: "calibration.fit",
-                object: format!("model:{model_version}"),
+                object: format!("model:{}", first.model_version),
                 before: None,
                 after: Some(after),
                 ip: None,
@@ -229,8 +240,7 @@ pub async fn fit(
         )
         .await?;
     }
-    tx.commit().await?;
-    Ok(fitted)
+    tx.commit().await
 }
 
 /// Calibration maps fitted on checked sums per market and target: the all-markets map first

@@ -190,15 +190,15 @@ pub struct ModelHistoryView {
     pub events: Vec<ModelEventView>,
 }
 
-/// Every registered version, newest first.
+/// Every registered version, newest first, and whether the viewer may change which runs.
 #[server(prefix = "/rpc", endpoint = "list_models")]
-pub async fn list_models() -> Result<Vec<ModelVersionView>, AppError> {
-    require_area(Area::Models)?;
+pub async fn list_models() -> Result<(Vec<ModelVersionView>, bool), AppError> {
+    let user = require_area(Area::Models)?;
     let state = app_state()?;
     let rows = registry::list(&state.db, now_millis())
         .await
         .map_err(internal)?;
-    Ok(rows
+    let versions = rows
         .into_iter()
         .map(|v| {
             let card = v.card.as_ref();
@@ -224,7 +224,8 @@ pub async fn list_models() -> Result<Vec<ModelVersionView>, AppError> {
                 version: v.version,
             }
         })
-        .collect())
+        .collect();
+    Ok((versions, matches!(user.role, Role::OpsHead | Role::Admin)))
 }
 
 /// Which version was champion in each market at `at` (RFC 3339; empty: now).

@@ -25,6 +25,15 @@ pub fn ModelsPage() -> impl IntoView {
     }
 }
 
+/// The first 60 characters, with an ellipsis when cut (the whole text is the cell's title).
+fn short(text: &str) -> String {
+    if text.chars().count() <= 60 {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(60).collect::<String>())
+    }
+}
+
 fn figure(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.4}"))
 }
@@ -59,8 +68,8 @@ fn Models() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || versions.get().map(|r| match r {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="muted">"No version registered yet: a server registers the model it runs when it starts, and "<code>"amso model import"</code>" adds one."</p> }.into_any(),
-                    Ok(list) => view! {
+                    Ok((list, _)) if list.is_empty() => view! { <p class="muted">"No version registered yet: a server registers the model it runs when it starts, and "<code>"amso model import"</code>" adds one."</p> }.into_any(),
+                    Ok((list, can)) => view! {
                         <table class="table">
                             <thead><tr>
                                 <th scope="col">"Version"</th><th scope="col">"Role"</th><th scope="col">"Champion in"</th>
@@ -72,16 +81,16 @@ fn Models() -> impl IntoView {
                                     let markets = if v.champion_of.len() >= 10 { "every market".to_string() } else { v.champion_of.join(", ") };
                                     view! {
                                         <tr data-testid="model-row">
-                                            <th scope="row" class="mono">{v.version.clone()}</th>
+                                            <td class="mono" data-testid="model-version">{v.version.clone()}</td>
                                             <td><span class=format!("badge role-{}", v.role) data-testid="model-role">{if v.role.is_empty() { "–".to_string() } else { v.role.clone() }}</span></td>
                                             <td data-testid="model-champion-of">{markets}</td>
                                             <td class="num">{figure(v.roc_auc)}</td>
                                             <td class="num">{figure(v.pr_auc)}</td>
                                             <td class="num">{figure(v.f1)}</td>
-                                            <td class="small">{v.data_source.clone().unwrap_or_else(|| "no card".into())}{v.heldout_rows.map(|n| format!(" · {n} held out"))}</td>
+                                            <td class="small" title=v.data_source.clone().unwrap_or_default()>{short(&v.data_source.clone().unwrap_or_else(|| "no card".into()))}{v.heldout_rows.map(|n| format!(" · {n} held out"))}</td>
                                             <td class="small">{format!("{} by {} ({})", v.created_at, v.created_by, v.source)}</td>
                                             <td class="mono small" title=v.sha256.clone()>{v.sha256.chars().take(12).collect::<String>()}"…"</td>
-                                            <td><VersionActions v=v.clone() shadow promote_version/></td>
+                                            <td>{can.then(|| view! { <VersionActions v=v.clone() shadow promote_version/> })}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -198,7 +207,7 @@ fn auc_cell(e: Option<&Estimate>) -> String {
 /// Two versions side by side on the labelled ads both scored.
 #[component]
 fn CompareCard(
-    versions: Resource<Result<Vec<ModelVersionView>, crate::error::AppError>>,
+    versions: Resource<Result<(Vec<ModelVersionView>, bool), crate::error::AppError>>,
 ) -> impl IntoView {
     let a = RwSignal::new(String::new());
     let b = RwSignal::new(String::new());
@@ -217,6 +226,7 @@ fn CompareCard(
         versions
             .get()
             .and_then(Result::ok)
+            .map(|(list, _)| list)
             .unwrap_or_default()
             .into_iter()
             .map(|v| {

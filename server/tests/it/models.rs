@@ -705,3 +705,145 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
         assert_eq!(audited, 3, "{}", t.label);
     }
 }
+
+#[tokio::test]
+async fn a_candidate_trained_from_human_verdicts_is_weighted_split_by_time_registered_and_calibrated()
+ {
+    use amso_core::engine::model::retrain::{self, RetrainError, WEIGHT_CAP};
+    use amso_core::engine::model::train::TrainParams;
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!(
+            "note: ORT_DYLIB_PATH not set; the training test is skipped (scripts/test.sh sets it)"
+        );
+        return;
+    }
+    let scorer = amso_core::engine::worker::Scorer::start(&shipped(), 16).unwrap();
+    for t in backends().await {
+        let now = amso_core::platform::time::now_millis();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let params = TrainParams {
+            buckets: 4096,
+            dim: 8,
+            epochs: 2,
+            ..Default::default()
+        };
+        // Nothing reviewed yet: refused, nothing registered.
+        let none = retrain::verdicts(&t.db, 0).await.unwrap();
+        let r = retrain::train(&none, &[], "the start", &params, |_, _| {}, &cancel);
+        assert!(matches!(r, Err(RetrainError::TooFewRows(0))), "{}", t.label);
+
+        amso_core::demo::history::seed_history(
+            &t.db,
+            &scorer,
+            &amso_core::demo::history::HistoryParams {
+                ads: 2500,
+                days: 28,
+                seed: 11,
+                end: now,
+                audit_rate_approve: 0.02,
+                audit_rate_reject: 0.05,
+                qa_rate: 0.05,
+            },
+        )
+        .await
+        .unwrap();
+        let verdicts = retrain::verdicts(&t.db, 0).await.unwrap();
+        assert!(
+            verdicts.len() >= 100,
+            "{}: {} verdicts",
+            t.label,
+            verdicts.len()
+        );
+        // Audits of 2% and 5% count 20 (50 capped) and 20; routed reviews count 1.
+        let raw: Vec<(String, f64, String)> = sqlx::query_as(
+            "select a.external_id, d.sampling_probability, d.action from decisions d join ads a on a.id = d.ad_id",
+        )
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        let p_of: std::collections::HashMap<String, (f64, String)> =
+            raw.into_iter().map(|(e, p, a)| (e, (p, a))).collect();
+        for v in &verdicts {
+            let (p, action) = &p_of[&v.ad.external_id];
+            assert!(f64::from(v.weight) <= WEIGHT_CAP + 1e-6, "{}", t.label);
+            if action == "review" {
+                assert!(
+                    (v.weight - 1.0).abs() < 1e-6,
+                    "{}: a routed review counts 1",
+                    t.label
+                );
+            } else if (v.weight - 1.0).abs() > 1e-6 {
+                assert!(
+                    (f64::from(v.weight) - (1.0 / p).min(WEIGHT_CAP)).abs() < 1e-4,
+                    "{}",
+                    t.label
+                );
+            }
+        }
+        // Too few rejections per category without the corpus (on this small history).
+        let alone = retrain::train(&verdicts, &[], "the start", &params, |_, _| {}, &cancel);
+        if let Err(e) = &alone {
+            assert!(
+                matches!(e, RetrainError::TooFewPositives(_)),
+                "{}: {e}",
+                t.label
+            );
+        }
+        let corpus: Vec<_> =
+            amso_core::demo::corpus::generate(&amso_core::demo::corpus::CorpusParams {
+                ads: 3000,
+                days: 28,
+                seed: 5,
+                end: now,
+            })
+            .iter()
+            .filter_map(|a| a.to_submitted(true).validate().ok())
+            .collect();
+        let mut epochs = Vec::new();
+        let trained = retrain::train(
+            &verdicts,
+            &corpus,
+            "the start",
+            &params,
+            |e, _| epochs.push(e),
+            &cancel,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(epochs, vec![1, 2], "{}", t.label);
+        // The held-out rows are the most recent labelled week.
+        let last = verdicts.iter().map(|v| v.at).max().unwrap();
+        let recent = verdicts
+            .iter()
+            .filter(|v| v.at > last - retrain::HELDOUT_MS)
+            .count();
+        assert_eq!(trained.card.data.heldout_rows, recent, "{}", t.label);
+        assert!(trained.card.data.split.starts_with("time:"), "{}", t.label);
+        let version = retrain::register(&t.db, &trained, &Actor::Cli, now)
+            .await
+            .unwrap();
+        let row = registry::get(&t.db, &version, now).await.unwrap().unwrap();
+        assert_eq!(
+            (row.source.as_str(), row.role),
+            ("train", Some(Role::Candidate)),
+            "{}",
+            t.label
+        );
+        let (maps,): (i64,) =
+            sqlx::query_as("select count(*) from calibrations where model_version = $1")
+                .bind(&version)
+                .fetch_one(t.db.pool())
+                .await
+                .unwrap();
+        assert!(maps > 0, "{}: calibrated from its first day", t.label);
+
+        // One training at a time per database.
+        let id = retrain::claim(&t.db, &Actor::Cli, now).await.unwrap();
+        let busy = retrain::claim(&t.db, &Actor::Cli, now).await;
+        assert!(matches!(busy, Err(RetrainError::Busy(_))), "{}", t.label);
+        retrain::finish(&t.db, id, "cancelled", None, "test", now)
+            .await
+            .unwrap();
+        retrain::claim(&t.db, &Actor::Cli, now).await.unwrap();
+    }
+}

@@ -1,7 +1,7 @@
 //! Training a model from labelled ads, the model card, and evaluation against labels.
 
 use super::quality::{CategoryQuality, category_quality};
-use super::train::{Example, TrainParams, train};
+use super::train::{Example, TrainParams};
 use super::{CATEGORIES, Weights, onnx};
 use crate::intake::validate::NewAd;
 use crate::vocab::policy::Category;
@@ -126,37 +126,62 @@ pub fn train_model(
     }
     let (heldout, training): (Vec<&NewAd>, Vec<&NewAd>) =
         labelled.iter().partition(|a| is_heldout(&a.external_id));
-    let example = |a: &NewAd| Example {
-        ids: a.features(params.buckets),
-        targets: targets(a.labels.as_deref().unwrap_or(&[])),
-    };
-    let train_set: Vec<Example> = training.iter().map(|a| example(a)).collect();
-    let weights = train(&train_set, params, progress);
+    let training: Vec<(&NewAd, f32)> = training.into_iter().map(|a| (a, 1.0)).collect();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    train_split(
+        &training,
+        &heldout,
+        source,
+        "fnv1a(external_id) % 5 == 0",
+        params,
+        progress,
+        &never,
+    )?
+    .ok_or(TrainError::NoLabels)
+}
 
+/// Trains on `training` (each ad with its weight) and evaluates on `heldout`, which also
+/// picks each category's threshold (best F1). None: cancelled.
+pub fn train_split(
+    training: &[(&NewAd, f32)],
+    heldout: &[&NewAd],
+    source: &str,
+    split: &str,
+    params: &TrainParams,
+    progress: impl FnMut(usize, f64),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<Option<(Weights, ModelCard)>, TrainError> {
+    if training.is_empty() {
+        return Err(TrainError::NoLabels);
+    }
+    let train_set: Vec<Example> = training
+        .iter()
+        .map(|(a, w)| Example {
+            ids: a.features(params.buckets),
+            targets: targets(a.labels.as_deref().unwrap_or(&[])),
+            weight: *w,
+        })
+        .collect();
+    let Some(weights) = super::train::train_until(&train_set, params, progress, cancel) else {
+        return Ok(None);
+    };
     let held_labels: Vec<Vec<Category>> = heldout
         .iter()
         .map(|a| a.labels.clone().unwrap_or_default())
         .collect();
-    let held_scores: Vec<[f32; CATEGORIES]> = heldout
-        .iter()
-        .map(|a| {
-            let p = weights.predict(&a.features(params.buckets));
-            let mut row = [0f32; CATEGORIES];
-            row.copy_from_slice(&p);
-            row
-        })
-        .collect();
+    let held_scores = score_all(&weights, heldout, params.buckets);
     let chosen = evaluate(&held_scores, &held_labels, None);
     let thresholds: BTreeMap<String, f64> = chosen
         .categories
         .iter()
         .map(|(k, q)| (k.clone(), q.threshold))
         .collect();
-
     let mut positives = BTreeMap::new();
     for c in Category::ALL {
-        let n = labelled
+        let n = training
             .iter()
+            .map(|(a, _)| *a)
+            .chain(heldout.iter().copied())
             .filter(|a| a.labels.as_ref().is_some_and(|l| l.contains(&c)))
             .count();
         positives.insert(c.as_str().to_string(), n);
@@ -168,10 +193,10 @@ pub fn train_model(
         model_type: "fastText-style: hashed word/char n-gram embeddings, mean-pooled, one sigmoid per category".into(),
         data: DataSummary {
             source: source.to_string(),
-            labelled_rows: labelled.len(),
+            labelled_rows: training.len() + heldout.len(),
             train_rows: training.len(),
             heldout_rows: heldout.len(),
-            split: "fnv1a(external_id) % 5 == 0".into(),
+            split: split.to_string(),
             positives,
         },
         params: CardParams {
@@ -184,7 +209,19 @@ pub fn train_model(
         thresholds,
         heldout: chosen,
     };
-    Ok((weights, card))
+    Ok(Some((weights, card)))
+}
+
+/// The model's scores of `ads`.
+pub fn score_all(weights: &Weights, ads: &[&NewAd], buckets: u32) -> Vec<[f32; CATEGORIES]> {
+    ads.iter()
+        .map(|a| {
+            let p = weights.predict(&a.features(buckets));
+            let mut row = [0f32; CATEGORIES];
+            row.copy_from_slice(&p);
+            row
+        })
+        .collect()
 }
 
 fn weights_fingerprint(w: &Weights) -> u32 {
@@ -203,15 +240,10 @@ fn weights_fingerprint(w: &Weights) -> u32 {
     h
 }
 
-/// Writes `DIR/model.onnx` and `DIR/card.json`.
-pub fn write_model(dir: &Path, weights: &Weights, card: &ModelCard) -> Result<(), TrainError> {
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| TrainError::Write { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+/// The model as ONNX, with its version, buckets, width and categories as metadata.
+pub fn onnx_bytes(weights: &Weights, card: &ModelCard) -> Vec<u8> {
     let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
-    let bytes = onnx::to_onnx(
+    onnx::to_onnx(
         weights,
         &[
             ("amso.model_version", card.model_version.clone()),
@@ -219,7 +251,17 @@ pub fn write_model(dir: &Path, weights: &Weights, card: &ModelCard) -> Result<()
             ("amso.dim", weights.dim.to_string()),
             ("amso.categories", categories.join(",")),
         ],
-    );
+    )
+}
+
+/// Writes `DIR/model.onnx` and `DIR/card.json`.
+pub fn write_model(dir: &Path, weights: &Weights, card: &ModelCard) -> Result<(), TrainError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| TrainError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let bytes = onnx_bytes(weights, card);
     let model = dir.join("model.onnx");
     std::fs::write(&model, bytes).map_err(io(&model))?;
     let card_path = dir.join("card.json");

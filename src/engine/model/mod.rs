@@ -7,6 +7,7 @@ pub mod onnx;
 pub mod promotion;
 pub mod quality;
 pub mod registry;
+pub mod retrain;
 pub mod runtime;
 pub mod train;
 

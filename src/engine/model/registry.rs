@@ -367,15 +367,23 @@ pub async fn list(db: &Db, now: Millis) -> sqlx::Result<Vec<VersionRow>> {
     Ok(rows
         .into_iter()
         .map(|r| {
-            let role = events
-                .iter()
-                .rfind(|e| e.version == r.0 && e.at <= now)
-                .map(|e| e.role);
-            let champion_of = champions
+            let champion_of: Vec<String> = champions
                 .iter()
                 .filter(|(_, v)| **v == r.0)
                 .map(|(m, _)| m.code().to_string())
                 .collect();
+            // Champion where it decides somewhere now; a champion replaced everywhere is retired.
+            let role = if champion_of.is_empty() {
+                events
+                    .iter()
+                    .rfind(|e| e.version == r.0 && e.at <= now)
+                    .map(|e| match e.role {
+                        Role::Champion => Role::Retired,
+                        other => other,
+                    })
+            } else {
+                Some(Role::Champion)
+            };
             VersionRow {
                 version: r.0,
                 sha256: r.1,

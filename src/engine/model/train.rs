@@ -12,6 +12,9 @@ use rand::seq::SliceRandom;
 pub struct Example {
     pub ids: Vec<u32>,
     pub targets: [f32; CATEGORIES],
+    /// How much the example counts (1 for an unweighted set; 1/sampling probability, capped,
+    /// for human verdicts drawn at different rates).
+    pub weight: f32,
 }
 
 /// Hyper-parameters.
@@ -41,8 +44,24 @@ impl Default for TrainParams {
 pub fn train(
     examples: &[Example],
     params: &TrainParams,
-    mut progress: impl FnMut(usize, f64),
+    progress: impl FnMut(usize, f64),
 ) -> Weights {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    train_until(examples, params, progress, &never).expect("never cancelled")
+}
+
+/// [`train`], stopping (None) at the end of the epoch during which `cancel` turned true.
+/// Each example's gradient is scaled by its weight over the mean weight, so a weighted set
+/// keeps the learning rate of an unweighted one.
+pub fn train_until(
+    examples: &[Example],
+    params: &TrainParams,
+    mut progress: impl FnMut(usize, f64),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<Weights> {
+    let mean_weight = (examples.iter().map(|e| f64::from(e.weight)).sum::<f64>()
+        / examples.len().max(1) as f64)
+        .max(1e-9) as f32;
     let mut rng = StdRng::seed_from_u64(params.seed);
     let dim = params.dim;
     let bound = 1.0 / dim as f32;
@@ -74,7 +93,9 @@ pub fn train(
         let mut loss = 0.0f64;
         for &i in &order {
             let ex = &examples[i];
-            let lr = params.learning_rate * (1.0 - step as f32 / total_steps).max(0.0001);
+            let lr = params.learning_rate
+                * (1.0 - step as f32 / total_steps).max(0.0001)
+                * (ex.weight / mean_weight);
             step += 1;
             if ex.ids.is_empty() {
                 continue;
@@ -109,8 +130,11 @@ pub fn train(
             epoch + 1,
             loss / (examples.len().max(1) * CATEGORIES) as f64,
         );
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
     }
-    w
+    Some(w)
 }
 
 #[cfg(test)]
@@ -130,7 +154,11 @@ mod tests {
                 }
                 let mut targets = [0.0; CATEGORIES];
                 targets[0] = if positive { 1.0 } else { 0.0 };
-                Example { ids, targets }
+                Example {
+                    ids,
+                    targets,
+                    weight: 1.0,
+                }
             })
             .collect();
         let params = TrainParams {
