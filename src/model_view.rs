@@ -103,3 +103,18 @@ pub struct Promotion {
     pub thresholds_before: Option<i64>,
     pub thresholds_after: Option<i64>,
 }
+
+/// A training's row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Training {
+    pub id: i64,
+    /// `running`, `done`, `failed` or `cancelled`.
+    pub state: String,
+    pub started_by: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// 0 to 1.
+    pub progress: f64,
+    pub log: String,
+    pub version: Option<String>,
+}

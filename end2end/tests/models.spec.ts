@@ -13,7 +13,7 @@ const amso = (args: string[]) =>
 // champion at an instant, a trained candidate put in shadow, a promotion refused while there
 // is too little comparison, and the comparison itself.
 test('an ops head reads the registry, puts a candidate in shadow, and is told a promotion needs more comparison', async ({ page }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(300_000);
   await login(page, DEMO.ops_head.email, DEMO.ops_head.password);
   await page.goto('/models');
   await hydrated(page);
@@ -60,6 +60,15 @@ test('an ops head reads the registry, puts a candidate in shadow, and is told a 
   await expect(page.getByTestId('compare-labelled')).toContainText('labelled ads both scored');
   await expect(page.getByTestId('compare-cells')).toContainText('too few labels');
   fs.rmSync(dir, { recursive: true, force: true });
+
+  // A candidate trained from the demo's human verdicts, its progress and log on the page.
+  await page.getByTestId('train-days').fill('28');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-state')).toHaveText('done', { timeout: 150_000 });
+  await expect(page.getByTestId('train-log')).toContainText('human verdicts since');
+  await expect(page.getByTestId('train-log')).toContainText('registered');
+  const trained = (await page.getByTestId('train-version').innerText()).trim();
+  await expect(page.getByTestId('model-row').filter({ hasText: trained }).getByTestId('model-role')).toHaveText('candidate');
 });
 
 test('an executive reads the registry but cannot change which model runs', async ({ page }) => {

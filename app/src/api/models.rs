@@ -6,7 +6,7 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use amso_core::model_view::{Comparison, Preview, Promotion};
+pub use amso_core::model_view::{Comparison, Preview, Promotion, Training};
 
 #[cfg(feature = "ssr")]
 use {
@@ -263,4 +263,56 @@ pub async fn get_model_history(at: String) -> Result<ModelHistoryView, AppError>
             })
             .collect(),
     })
+}
+
+/// Starts training a candidate on the verdicts of the last `days` days (and the demo corpus
+/// when asked) in the background; answers the training's id. One runs per database.
+#[server(prefix = "/rpc", endpoint = "start_training")]
+pub async fn start_training(days: u32, with_corpus: bool) -> Result<i64, AppError> {
+    use amso_core::engine::model::retrain;
+    let user = operator()?;
+    if !(1..=365).contains(&days) {
+        return Err(AppError::new(ErrorKind::Invalid, "days: 1 to 365"));
+    }
+    let state = app_state()?;
+    let actor = Actor::User(user.email);
+    let now = now_millis();
+    let id = retrain::claim(&state.db, &actor, now)
+        .await
+        .map_err(|e| match e {
+            retrain::RetrainError::Busy(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
+            other => internal(other),
+        })?;
+    let db = state.db.clone();
+    let since = now - i64::from(days) * 86_400_000;
+    tokio::spawn(async move {
+        if let Err(e) = retrain::run(&db, id, since, with_corpus, 10, &actor, |line| {
+            tracing::info!(training = id, "{line}");
+        })
+        .await
+        {
+            tracing::warn!(training = id, error = %e, "training ended without a candidate");
+        }
+    });
+    Ok(id)
+}
+
+/// The latest trainings, newest first.
+#[server(prefix = "/rpc", endpoint = "list_trainings")]
+pub async fn list_trainings() -> Result<Vec<Training>, AppError> {
+    require_area(Area::Models)?;
+    let state = app_state()?;
+    amso_core::engine::model::retrain::trainings(&state.db, 5)
+        .await
+        .map_err(internal)
+}
+
+/// Stops a running training at the end of its epoch.
+#[server(prefix = "/rpc", endpoint = "cancel_training")]
+pub async fn cancel_training(id: i64) -> Result<bool, AppError> {
+    operator()?;
+    let state = app_state()?;
+    amso_core::engine::model::retrain::cancel(&state.db, id, now_millis())
+        .await
+        .map_err(internal)
 }

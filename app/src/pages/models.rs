@@ -4,8 +4,9 @@
 
 use crate::api::models::{
     Comparison, DecidePromotion, ModelHistoryView, ModelVersionView, Preview, PreviewPromotion,
-    Promotion, RequestPromotion, RollbackModel, ShadowModel, compare_models, get_model_history,
-    list_models, list_promotions,
+    Promotion, RequestPromotion, RollbackModel, ShadowModel, Training, cancel_training,
+    compare_models, get_model_history, list_models, list_promotions, list_trainings,
+    start_training,
 };
 use crate::components::format::{EstimateText, estimate};
 use crate::components::{ErrorNote, Guarded};
@@ -107,6 +108,7 @@ fn Models() -> impl IntoView {
             {move || promotions.get().map(|r| match r {
                 Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                 Ok((list, can, me)) => view! {
+                    {can.then(|| view! { <TrainCard trained=versions/> })}
                     {can.then(|| view! { <PromoteCard version=promote_version request/> })}
                     <PromotionsCard list can me decide rollback/>
                 }.into_any(),
@@ -476,6 +478,81 @@ fn PromotionsCard(
                     </table>
                 }.into_any()
             }}
+        </section>
+    }
+}
+
+/// Asks how the latest training stands every second while one runs; reloads the versions
+/// when it ends.
+fn follow(trainings: RwSignal<Vec<Training>>, done: impl Fn() + Clone + 'static) {
+    leptos::task::spawn_local(async move {
+        let list = list_trainings().await.unwrap_or_default();
+        let running = list.first().is_some_and(|t| t.state == "running");
+        trainings.set(list);
+        if running {
+            set_timeout(
+                move || follow(trainings, done),
+                std::time::Duration::from_millis(1000),
+            );
+        } else {
+            done();
+        }
+    });
+}
+
+/// Train a candidate from the human verdicts, with its progress, log and a cancel button.
+#[component]
+fn TrainCard(
+    trained: Resource<Result<(Vec<ModelVersionView>, bool), crate::error::AppError>>,
+) -> impl IntoView {
+    let days = RwSignal::new(28u32);
+    let corpus = RwSignal::new(false);
+    let trainings = RwSignal::new(Vec::<Training>::new());
+    let error = RwSignal::new(None::<crate::error::AppError>);
+    let refresh = move || trained.refetch();
+    Effect::new(move |_| follow(trainings, refresh));
+    let start = move |_| {
+        leptos::task::spawn_local(async move {
+            match start_training(days.get_untracked(), corpus.get_untracked()).await {
+                Ok(_) => {
+                    error.set(None);
+                    follow(trainings, refresh);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="card" data-testid="model-train">
+            <h2>"Train a candidate"</h2>
+            <p class="muted">"From the final human verdicts of the chosen days (audits and routed reviews weighted by 1/sampling probability, capped at 20); the most recent labelled week is held out for the card's figures and the calibration. One training runs at a time."</p>
+            <form class="inline" on:submit=move |ev| ev.prevent_default()>
+                <label for="train-days">"Days of verdicts"</label>
+                <input id="train-days" type="number" min="1" max="365" data-testid="train-days"
+                    prop:value=move || days.get().to_string() on:input=move |ev| days.set(event_target_value(&ev).parse().unwrap_or(28))/>
+                <label><input type="checkbox" data-testid="train-corpus" prop:checked=move || corpus.get() on:change=move |ev| corpus.set(event_target_checked(&ev))/>" with the demo corpus"</label>
+                <button class="btn btn-primary" type="button" data-testid="train-start" on:click=start>"Start training"</button>
+            </form>
+            {move || error.get().map(|e| view! { <ErrorNote error=e/> })}
+            {move || trainings.get().into_iter().next().map(|t| {
+                let id = t.id;
+                let running = t.state == "running";
+                view! {
+                    <div data-testid="train-latest">
+                        <p>
+                            <span data-testid="train-state">{t.state.clone()}</span>
+                            {format!(" · started by {} · ", t.started_by)}
+                            {t.version.clone().map(|v| view! { <span class="mono" data-testid="train-version">{v}</span> })}
+                        </p>
+                        <progress max="1" value=t.progress data-testid="train-progress"></progress>
+                        {running.then(|| view! {
+                            <button class="btn btn-small" type="button" data-testid="train-cancel"
+                                on:click=move |_| { leptos::task::spawn_local(async move { let _ = cancel_training(id).await; }); }>"Cancel"</button>
+                        })}
+                        <pre class="small mono" data-testid="train-log">{t.log.clone()}</pre>
+                    </div>
+                }
+            })}
         </section>
     }
 }

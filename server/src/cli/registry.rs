@@ -171,9 +171,16 @@ pub async fn run(db: &Db, command: ModelCommand) -> Result<(), CliError> {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .map(|d| d.and_utc().timestamp_millis())
                 .unwrap_or(now - 28 * 86_400_000);
-            let version = train_candidate(db, since_ms, with_corpus, epochs, &actor, |line| {
-                eprintln!("{line}");
-            })
+            let id = amso_core::engine::model::retrain::claim(db, &actor, now).await?;
+            let version = amso_core::engine::model::retrain::run(
+                db,
+                id,
+                since_ms,
+                with_corpus,
+                epochs,
+                &actor,
+                |line| eprintln!("{line}"),
+            )
             .await?;
             println!("{version}");
         }
@@ -321,85 +328,4 @@ pub async fn run(db: &Db, command: ModelCommand) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// Trains a candidate in the database's one training slot, reporting each step to `say` and
-/// to the training's log; registers it. Shared by the command line and the Models page.
-pub async fn train_candidate(
-    db: &Db,
-    since: i64,
-    with_corpus: bool,
-    epochs: usize,
-    actor: &Actor,
-    say: impl Fn(&str) + Send + Sync + 'static,
-) -> Result<String, CliError> {
-    use amso_core::engine::model::retrain;
-    let now = now_millis();
-    let id = retrain::claim(db, actor, now).await?;
-    let outcome = async {
-        let verdicts = retrain::verdicts(db, since).await?;
-        let corpus: Vec<amso_core::intake::validate::NewAd> = if with_corpus {
-            amso_core::demo::corpus::generate(&amso_core::demo::corpus::CorpusParams {
-                ads: 20_000,
-                days: 28,
-                seed: 42,
-                end: now,
-            })
-            .iter()
-            .filter_map(|a| a.to_submitted(true).validate().ok())
-            .collect()
-        } else {
-            Vec::new()
-        };
-        let line = format!(
-            "{} human verdicts since {}{}",
-            verdicts.len(),
-            to_rfc3339(since),
-            if with_corpus { format!(", {} corpus rows", corpus.len()) } else { String::new() }
-        );
-        say(&line);
-        retrain::report(db, id, 0.02, &line, now_millis()).await?;
-        let params = amso_core::engine::model::train::TrainParams {
-            epochs: epochs.max(1),
-            ..Default::default()
-        };
-        let cancel = std::sync::atomic::AtomicBool::new(false);
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, f64)>();
-        let since_text = to_rfc3339(since);
-        let training = tokio::task::spawn_blocking(move || {
-            retrain::train(&verdicts, &corpus, &since_text, &params, |e, loss| {
-                let _ = tx.send((e, loss));
-            }, &cancel)
-        });
-        while let Some((epoch, loss)) = rx.recv().await {
-            let line = format!("epoch {epoch}/{epochs}: loss {loss:.4}");
-            say(&line);
-            retrain::report(db, id, 0.05 + 0.9 * epoch as f64 / epochs.max(1) as f64, &line, now_millis()).await?;
-        }
-        let trained = training
-            .await
-            .map_err(|e| format!("training stopped: {e}"))??
-            .ok_or(retrain::RetrainError::Cancelled)?;
-        let version = retrain::register(db, &trained, actor, now_millis()).await?;
-        let line = format!(
-            "registered {version} as a candidate: held-out macro ROC-AUC {}, PR-AUC {}, F1 {:.4} on {} ads",
-            trained.card.heldout.macro_roc_auc.map_or("–".into(), |v| format!("{v:.4}")),
-            trained.card.heldout.macro_pr_auc.map_or("–".into(), |v| format!("{v:.4}")),
-            trained.card.heldout.macro_f1,
-            trained.card.heldout.rows
-        );
-        say(&line);
-        Ok::<(String, String), CliError>((version, line))
-    }
-    .await;
-    match outcome {
-        Ok((version, line)) => {
-            retrain::finish(db, id, "done", Some(&version), &line, now_millis()).await?;
-            Ok(version)
-        }
-        Err(e) => {
-            retrain::finish(db, id, "failed", None, &e.to_string(), now_millis()).await?;
-            Err(e)
-        }
-    }
 }

@@ -143,6 +143,9 @@ const MATRIX: &[Row] = &[
     row("rpc request_promotion", OPS_ADMIN),
     row("rpc decide_promotion", OPS_ADMIN),
     row("rpc rollback_model", OPS_ADMIN),
+    row("rpc list_trainings", DASHBOARDS),
+    row("rpc start_training", OPS_ADMIN),
+    row("rpc cancel_training", OPS_ADMIN),
     // Users.
     row("rpc list_users", ADMIN),
     row("rpc create_user", ADMIN),
@@ -303,7 +306,11 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
             ("reason_text", ""),
         ],
         "get_team_numbers" => vec![("days", "7")],
-        "list_rules" | "list_models" | "list_promotions" | "rollback_model" => vec![],
+        "list_rules" | "list_models" | "list_promotions" | "rollback_model" | "list_trainings" => {
+            vec![]
+        }
+        "start_training" => vec![("days", "0"), ("with_corpus", "false")],
+        "cancel_training" => vec![("id", "999999")],
         "compare_models" => vec![("a", "x"), ("b", "y"), ("market", "")],
         "shadow_model" => vec![("version", "no-such-version")],
         "preview_promotion" | "request_promotion" => {

@@ -24,7 +24,6 @@ use crate::metrics::kpi::PSI_BINS;
 use crate::platform::db::{Db, Flag};
 use crate::platform::time::{Millis, to_rfc3339};
 use crate::vocab::policy::Category;
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::AtomicBool;
 
 /// The most one human verdict counts.
@@ -57,6 +56,8 @@ pub enum RetrainError {
     TooFewPositives(String),
     #[error("the training was cancelled")]
     Cancelled,
+    #[error("the training stopped: {0}")]
+    Stopped(String),
     #[error(transparent)]
     Train(#[from] TrainError),
     #[error(transparent)]
@@ -209,20 +210,7 @@ pub fn train(
     }))
 }
 
-/// A training's row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Training {
-    pub id: i64,
-    /// `running`, `done`, `failed` or `cancelled`.
-    pub state: String,
-    pub started_by: String,
-    pub started_at: Millis,
-    pub finished_at: Option<Millis>,
-    /// 0 to 1.
-    pub progress: f64,
-    pub log: String,
-    pub version: Option<String>,
-}
+pub use crate::model_view::Training;
 
 type TrainingRow = (
     i64,
@@ -370,4 +358,129 @@ pub async fn register(
     let maps = fit_maps(&version, &sums, now);
     store_maps(db, &maps, actor, now).await?;
     Ok(version)
+}
+
+/// Asks a running training to stop (at the end of its epoch).
+pub async fn cancel(db: &Db, id: i64, now: Millis) -> sqlx::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let n = sqlx::query(
+        "update model_trainings set state = 'cancelled', finished_at = $1, updated_at = $1, \
+         log = log || 'cancel asked\n' where id = $2 and state = 'running'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n > 0)
+}
+
+async fn cancelled(db: &Db, id: i64) -> sqlx::Result<bool> {
+    let (state,): (String,) = sqlx::query_as("select state from model_trainings where id = $1")
+        .bind(id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(state == "cancelled")
+}
+
+/// Runs training `id` (claimed with [`claim`]) on the verdicts reviewed since `since` (and the
+/// demo corpus when asked), reporting each step to `say` and to the training's log, stopping
+/// at the end of an epoch once it is cancelled; registers the candidate. Shared by the
+/// command line and the Models page.
+pub async fn run(
+    db: &Db,
+    id: i64,
+    since: Millis,
+    with_corpus: bool,
+    epochs: usize,
+    actor: &Actor,
+    say: impl Fn(&str),
+) -> Result<String, RetrainError> {
+    let now = crate::platform::time::now_millis;
+    let outcome = async {
+        let verdicts = verdicts(db, since).await?;
+        let corpus: Vec<NewAd> = if with_corpus {
+            crate::demo::corpus::generate(&crate::demo::corpus::CorpusParams {
+                ads: 20_000,
+                days: 28,
+                seed: 42,
+                end: now(),
+            })
+            .iter()
+            .filter_map(|a| a.to_submitted(true).validate().ok())
+            .collect()
+        } else {
+            Vec::new()
+        };
+        let line = format!(
+            "{} human verdicts since {}{}",
+            verdicts.len(),
+            to_rfc3339(since),
+            if with_corpus {
+                format!(", {} corpus rows", corpus.len())
+            } else {
+                String::new()
+            }
+        );
+        say(&line);
+        report(db, id, 0.02, &line, now()).await?;
+        let params = TrainParams {
+            epochs: epochs.max(1),
+            ..Default::default()
+        };
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, f64)>();
+        let since_text = to_rfc3339(since);
+        let flag = stop.clone();
+        let training = tokio::task::spawn_blocking(move || {
+            train(
+                &verdicts,
+                &corpus,
+                &since_text,
+                &params,
+                |e, loss| {
+                    let _ = tx.send((e, loss));
+                },
+                &flag,
+            )
+        });
+        while let Some((epoch, loss)) = rx.recv().await {
+            let line = format!("epoch {epoch}/{epochs}: loss {loss:.4}");
+            say(&line);
+            if cancelled(db, id).await? {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
+            let share = 0.05 + 0.9 * epoch as f64 / epochs.max(1) as f64;
+            report(db, id, share, &line, now()).await?;
+        }
+        let trained = training
+            .await
+            .map_err(|e| RetrainError::Stopped(e.to_string()))??
+            .ok_or(RetrainError::Cancelled)?;
+        let version = register(db, &trained, actor, now()).await?;
+        let h = &trained.card.heldout;
+        let line = format!(
+            "registered {version} as a candidate: held-out macro ROC-AUC {}, PR-AUC {}, F1 {:.4} on {} ads",
+            h.macro_roc_auc.map_or("–".into(), |v| format!("{v:.4}")),
+            h.macro_pr_auc.map_or("–".into(), |v| format!("{v:.4}")),
+            h.macro_f1,
+            h.rows
+        );
+        say(&line);
+        Ok::<(String, String), RetrainError>((version, line))
+    }
+    .await;
+    match outcome {
+        Ok((version, line)) => {
+            finish(db, id, "done", Some(&version), &line, now()).await?;
+            Ok(version)
+        }
+        Err(RetrainError::Cancelled) => Err(RetrainError::Cancelled),
+        Err(e) => {
+            finish(db, id, "failed", None, &e.to_string(), now()).await?;
+            Err(e)
+        }
+    }
 }
