@@ -72,11 +72,12 @@ pub async fn e2e_on(
         ads::submit(&db, "bench", chunk, now_millis()).await?;
     }
     let queued_secs = started.elapsed().as_secs_f64();
-    let scorer = Scorer::start(model_path, 4)?;
+    // One set of models for every worker, as in `amso serve` (a challenger loads once).
+    let models = amso_core::engine::serving::Models::new(Scorer::start(model_path, 4)?);
     let started = Instant::now();
     let tasks: Vec<_> = (0..workers.max(1))
         .map(|i| {
-            let (db, scorer) = (db.clone(), scorer.clone());
+            let (db, models) = (db.clone(), models.clone());
             let config = WorkerConfig {
                 worker_id: format!("bench-{i}"),
                 batch_size: 512,
@@ -86,7 +87,6 @@ pub async fn e2e_on(
                 audit_rate_reject: 0.05,
             };
             tokio::spawn(async move {
-                let models = amso_core::engine::serving::Models::new(scorer);
                 let mut rng = StdRng::seed_from_u64(1 + i as u64);
                 let mut live_rules = Default::default();
                 let mut decided = 0;

@@ -5,6 +5,7 @@ pub mod dashboards;
 pub mod engine;
 pub mod fixtures;
 pub mod measure;
+pub mod models;
 pub mod reliability;
 pub mod review;
 pub mod rules;
@@ -21,7 +22,9 @@ use std::path::PathBuf;
 pub struct BenchArgs {
     /// Comma-separated scenarios: scoring, e2e, api, python, review, dashboards, report,
     /// rules (evaluation per ad, throughput with 200 live rules against none), backtest (one
-    /// rule over --decisions of history, and the radar's check and page),
+    /// rule over --decisions of history, and the radar's check and page), challenger
+    /// (throughput with a challenger in shadow against the champion alone), train (a
+    /// candidate on --train-rows labelled ads),
     /// reliability (servers killed and restarted, several at once), load (reviewers, ingest
     /// and live dashboards together). The last two start `amso serve` processes.
     #[arg(
@@ -67,6 +70,12 @@ pub struct BenchArgs {
     /// How long the load scenario runs, in seconds.
     #[arg(long, default_value_t = 60)]
     pub load_seconds: u64,
+    /// Labelled ads the train scenario trains on.
+    #[arg(long, default_value_t = 200_000)]
+    pub train_rows: usize,
+    /// Epochs of the train scenario (the trainer's default).
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
     /// Shell command that stops the database server (the reliability scenario's restart
     /// phase, with --pg-start-cmd).
     #[arg(long)]
@@ -136,6 +145,23 @@ pub async fn run(args: &BenchArgs, config: &Config) -> Result<(), CliError> {
             )
             .await?,
         );
+    }
+    if scenarios.contains(&"challenger") {
+        out.insert(
+            "challenger".into(),
+            models::challenger(
+                &model_path,
+                &ads,
+                args.workers,
+                args.database_url.as_deref(),
+                &tmp,
+            )
+            .await?,
+        );
+    }
+    if scenarios.contains(&"train") {
+        eprintln!("train: a candidate on {} labelled ads …", args.train_rows);
+        out.insert("train".into(), models::train(args.train_rows, args.epochs)?);
     }
     if scenarios.contains(&"backtest") {
         out.insert(
