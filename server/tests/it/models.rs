@@ -847,3 +847,126 @@ async fn a_candidate_trained_from_human_verdicts_is_weighted_split_by_time_regis
         retrain::claim(&t.db, &Actor::Cli, now).await.unwrap();
     }
 }
+
+/// Two `amso serve` processes over one database switch to a new champion together: every ad
+/// either decides 5 s after the switch is decided by the new version.
+#[tokio::test]
+async fn two_servers_switch_to_a_new_champion_within_five_seconds() {
+    use amso_server::cli::bench::reliability::{Server, call};
+    if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+        eprintln!(
+            "note: ORT_DYLIB_PATH not set; the two-server run is skipped (scripts/test.sh sets it)"
+        );
+        return;
+    }
+    for t in backends().await {
+        let now = amso_core::platform::time::now_millis;
+        let (_, key) = amso_core::access::apikeys::create(
+            &t.db,
+            &Actor::System,
+            "two servers",
+            amso_core::access::apikeys::Scope::Ingest,
+        )
+        .await
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let exe = Path::new(env!("CARGO_BIN_EXE_amso"));
+        let mut servers = Vec::new();
+        for name in ["a", "b"] {
+            let mut s =
+                Server::launch(exe, &t.url, shipped().to_str().unwrap(), tmp.path(), name).unwrap();
+            s.ready().await.unwrap();
+            servers.push(s);
+        }
+        let v2 = registry::register(
+            &t.db,
+            &tiny("v2-switch", 10, 2.0),
+            None,
+            Source::Import,
+            &Actor::Cli,
+            now(),
+        )
+        .await
+        .unwrap();
+        registry::set_role(
+            &t.db,
+            &v2,
+            Role::Champion,
+            &[],
+            &Actor::Cli,
+            now(),
+            Some("test"),
+        )
+        .await
+        .unwrap();
+        let switched = now();
+        let auth = format!("Bearer {key}");
+        let mut n = 0;
+        while now() - switched < 8_000 {
+            for s in &servers {
+                n += 1;
+                let body = format!(
+                    r#"{{"external_id":"switch-{n}","market":"DE","headline":"Fahrrad {n}","body":"Neu im Laden"}}"#
+                );
+                let (status, _, text) = call(
+                    &s.addr,
+                    "POST",
+                    "/api/v1/ads",
+                    &[
+                        ("Authorization", &auth),
+                        ("Content-Type", "application/json"),
+                    ],
+                    &body,
+                )
+                .await
+                .unwrap();
+                assert!((200..300).contains(&status), "{}: {status} {text}", t.label);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+        let deadline = now() + 60_000;
+        loop {
+            let (queued,): (i64,) =
+                sqlx::query_as("select count(*) from ads where status = 'queued'")
+                    .fetch_one(t.db.pool())
+                    .await
+                    .unwrap();
+            if queued == 0 || now() > deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        for s in servers {
+            s.stop().unwrap();
+        }
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("select worker, model_version from decisions where decided_at >= $1")
+                .bind(switched + 5_000)
+                .fetch_all(t.db.pool())
+                .await
+                .unwrap();
+        let mut per_process: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (worker, version) in rows {
+            let pid = worker
+                .split('-')
+                .rev()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            per_process.entry(pid).or_default().push(version);
+        }
+        assert_eq!(
+            per_process.len(),
+            2,
+            "{}: both servers decided after the switch",
+            t.label
+        );
+        for (pid, versions) in &per_process {
+            assert!(
+                versions.iter().all(|v| *v == v2),
+                "{}: server {pid} decided with {versions:?} 5 s after the switch",
+                t.label
+            );
+        }
+    }
+}
