@@ -156,7 +156,16 @@ fn History(h: ModelHistoryView) -> impl IntoView {
                 <li>
                     <span class="small muted">{e.at.clone()}</span>" "
                     <span class="mono">{e.version.clone()}</span>
-                    {format!(" became {}{} ({})", e.role, if e.market.is_empty() { " in every market".to_string() } else { format!(" in {}", e.market) }, e.actor)}
+                    {format!(
+                        " became {}{} ({})",
+                        e.role,
+                        match (e.role.as_str(), e.market.is_empty()) {
+                            ("champion", true) => " in every market".to_string(),
+                            ("champion", false) => format!(" in {}", e.market),
+                            _ => String::new(),
+                        },
+                        e.actor
+                    )}
                     {(!e.note.is_empty()).then(|| view! { <span class="muted">{format!(" — {}", e.note)}</span> })}
                 </li>
             }).collect_view()}
