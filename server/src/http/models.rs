@@ -70,6 +70,9 @@ async fn history(
     let Ok(Query(q)) = query else {
         return Err(AppError::malformed("at is an RFC 3339 instant"));
     };
+    if q.at.len() > 64 {
+        return Err(AppError::malformed("at is an RFC 3339 instant"));
+    }
     let at = if q.at.trim().is_empty() {
         now_millis()
     } else {

@@ -852,7 +852,7 @@ async fn a_candidate_trained_from_human_verdicts_is_weighted_split_by_time_regis
 /// either decides 5 s after the switch is decided by the new version.
 #[tokio::test]
 async fn two_servers_switch_to_a_new_champion_within_five_seconds() {
-    use amso_server::cli::bench::reliability::{Server, call};
+    use amso_server::cli::bench::reliability::Server;
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
         eprintln!(
             "note: ORT_DYLIB_PATH not set; the two-server run is skipped (scripts/test.sh sets it)"
@@ -900,42 +900,13 @@ async fn two_servers_switch_to_a_new_champion_within_five_seconds() {
         .await
         .unwrap();
         let switched = now();
-        let auth = format!("Bearer {key}");
-        let mut n = 0;
-        while now() - switched < 8_000 {
-            for s in &servers {
-                n += 1;
-                let body = format!(
-                    r#"{{"external_id":"switch-{n}","market":"DE","headline":"Fahrrad {n}","body":"Neu im Laden"}}"#
-                );
-                let (status, _, text) = call(
-                    &s.addr,
-                    "POST",
-                    "/api/v1/ads",
-                    &[
-                        ("Authorization", &auth),
-                        ("Content-Type", "application/json"),
-                    ],
-                    &body,
-                )
-                .await
-                .unwrap();
-                assert!((200..300).contains(&status), "{}: {status} {text}", t.label);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        }
-        let deadline = now() + 60_000;
-        loop {
-            let (queued,): (i64,) =
-                sqlx::query_as("select count(*) from ads where status = 'queued'")
-                    .fetch_one(t.db.pool())
-                    .await
-                    .unwrap();
-            if queued == 0 || now() > deadline {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
+        post_through(&servers, &key, 8_000, t.label, |n| {
+            format!(
+                r#"{{"external_id":"switch-{n}","market":"DE","headline":"Fahrrad {n}","body":"Neu im Laden"}}"#
+            )
+        })
+        .await;
+        wait_until_decided(&t).await;
         for s in servers {
             s.stop().unwrap();
         }
@@ -947,12 +918,7 @@ async fn two_servers_switch_to_a_new_champion_within_five_seconds() {
                 .unwrap();
         let mut per_process: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for (worker, version) in rows {
-            let pid = worker
-                .split('-')
-                .rev()
-                .nth(1)
-                .unwrap_or_default()
-                .to_string();
+            let pid = process_of(&worker);
             per_process.entry(pid).or_default().push(version);
         }
         assert_eq!(

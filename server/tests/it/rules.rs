@@ -829,7 +829,7 @@ async fn a_term_list_of_100000_lines_saves_from_the_editor_and_a_bad_line_is_nam
 /// applied by both processes' workers within 5 s, with no restart.
 #[tokio::test]
 async fn two_servers_apply_a_rule_switched_on_within_five_seconds() {
-    use amso_server::cli::bench::reliability::{Server, call};
+    use amso_server::cli::bench::reliability::Server;
     if std::env::var_os("ORT_DYLIB_PATH").is_none() {
         eprintln!(
             "note: ORT_DYLIB_PATH not set; the two-server run is skipped (scripts/test.sh sets it)"
@@ -866,43 +866,13 @@ async fn two_servers_apply_a_rule_switched_on_within_five_seconds() {
             .unwrap();
         let live_at = now_millis();
         // Matching ads through both servers for 8 s; the workers of both claim them.
-        let auth = format!("Bearer {key}");
-        let mut n = 0;
-        while now_millis() - live_at < 8_000 {
-            for s in &servers {
-                n += 1;
-                let body = format!(
-                    r#"{{"external_id":"two-{n}","market":"ID","headline":"Investasi kripto {n}","body":"profit harian dijamin"}}"#
-                );
-                let (status, _, text) = call(
-                    &s.addr,
-                    "POST",
-                    "/api/v1/ads",
-                    &[
-                        ("Authorization", &auth),
-                        ("Content-Type", "application/json"),
-                    ],
-                    &body,
-                )
-                .await
-                .unwrap();
-                assert!((200..300).contains(&status), "{}: {status} {text}", t.label);
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-        // Let the last batches be decided.
-        let deadline = now_millis() + 60_000;
-        loop {
-            let (queued,): (i64,) =
-                sqlx::query_as("select count(*) from ads where status = 'queued'")
-                    .fetch_one(t.db.pool())
-                    .await
-                    .unwrap();
-            if queued == 0 || now_millis() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        post_through(&servers, &key, 8_000, t.label, |n| {
+            format!(
+                r#"{{"external_id":"two-{n}","market":"ID","headline":"Investasi kripto {n}","body":"profit harian dijamin"}}"#
+            )
+        })
+        .await;
+        wait_until_decided(&t).await;
         for s in servers {
             s.stop().unwrap();
         }
@@ -920,12 +890,7 @@ async fn two_servers_apply_a_rule_switched_on_within_five_seconds() {
         .unwrap();
         let mut per_process: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
         for (worker, by_rule) in rows {
-            let pid = worker
-                .split('-')
-                .rev()
-                .nth(1)
-                .unwrap_or_default()
-                .to_string();
+            let pid = process_of(&worker);
             let e = per_process.entry(pid).or_default();
             e.0 += 1;
             e.1 += u32::try_from(by_rule).unwrap();

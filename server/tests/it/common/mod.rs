@@ -230,3 +230,61 @@ pub async fn login(app: &Router, email: &str, password: &str) -> String {
         .session_cookie()
         .expect("login sets the session cookie")
 }
+
+/// Posts ads through each of `servers` in turn (an ingest `key`), every 150 ms for `for_ms`;
+/// `body(n)` is the n-th ad's JSON. Every post must be accepted.
+pub async fn post_through(
+    servers: &[amso_server::cli::bench::reliability::Server],
+    key: &str,
+    for_ms: i64,
+    label: &str,
+    body: impl Fn(usize) -> String,
+) {
+    let auth = format!("Bearer {key}");
+    let started = amso_core::platform::time::now_millis();
+    let mut n = 0;
+    while amso_core::platform::time::now_millis() - started < for_ms {
+        for s in servers {
+            n += 1;
+            let (status, _, text) = amso_server::cli::bench::reliability::call(
+                &s.addr,
+                "POST",
+                "/api/v1/ads",
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
+                &body(n),
+            )
+            .await
+            .unwrap();
+            assert!((200..300).contains(&status), "{label}: {status} {text}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+}
+
+/// Waits (a minute at most) until no ad is left queued.
+pub async fn wait_until_decided(t: &TestDb) {
+    let deadline = amso_core::platform::time::now_millis() + 60_000;
+    loop {
+        let (queued,): (i64,) = sqlx::query_as("select count(*) from ads where status = 'queued'")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+        if queued == 0 || amso_core::platform::time::now_millis() > deadline {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The server process of a worker id (`host-pid-tag`): its pid.
+pub fn process_of(worker: &str) -> String {
+    worker
+        .split('-')
+        .rev()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
