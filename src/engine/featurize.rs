@@ -247,9 +247,20 @@ pub fn domain_of(url: &str) -> Option<String> {
 
 /// The hashed features of an ad: bucket ids, in text order, at most [`MAX_FEATURES`].
 pub fn featurize(headline: &str, body: &str, landing_url: Option<&str>, buckets: u32) -> Vec<u32> {
+    featurize_capped(headline, body, landing_url, buckets, MAX_FEATURES)
+}
+
+/// The hashed features of an ad, in text order, at most `cap` of them.
+pub fn featurize_capped(
+    headline: &str,
+    body: &str,
+    landing_url: Option<&str>,
+    buckets: u32,
+    cap: usize,
+) -> Vec<u32> {
     let mut ids = Vec::with_capacity(128);
     for_each_feature(headline, body, landing_url, |kind, parts| {
-        if ids.len() < MAX_FEATURES {
+        if ids.len() < cap {
             let h = match parts {
                 [a] => fnv1a_parts(&[kind.tag(), a]),
                 [a, b, c] => fnv1a_parts(&[kind.tag(), a, b, c]),

@@ -3,7 +3,7 @@
 //! (final human verdicts as training rows).
 
 use super::common::{CliError, connect, refuse_demo_in_production, seed_demo_users};
-use amso_core::demo::corpus::{CorpusParams, generate};
+use amso_core::demo::corpus::{CorpusParams, generate, harden};
 use amso_core::intake::ads;
 use amso_core::intake::validate::{NewAd, read_jsonl};
 use amso_core::platform::config::Config;
@@ -28,6 +28,10 @@ pub struct SeedArgs {
     /// Write the corpus, with labels, to this JSONL file (instead of into the database).
     #[arg(long)]
     pub export: Option<std::path::PathBuf>,
+    /// With --export: paraphrase, misspell and code-switch the ads and add label noise (a
+    /// harder, less templated corpus for `amso eval --baseline`).
+    #[arg(long, requires = "export")]
+    pub hard: bool,
 }
 
 /// Options of `amso export-labels`.
@@ -66,12 +70,15 @@ pub async fn seed(config: &Config, args: &SeedArgs) -> Result<(), CliError> {
 /// `amso seed --export FILE`: the labelled demo corpus as JSONL.
 pub fn export_corpus(args: &SeedArgs, path: &Path) -> Result<(), CliError> {
     let started = Instant::now();
-    let ads = generate(&CorpusParams {
+    let mut ads = generate(&CorpusParams {
         ads: args.ads,
         days: args.days,
         seed: args.seed,
         end: amso_core::platform::time::now_millis(),
     });
+    if args.hard {
+        harden(&mut ads, args.seed);
+    }
     let file = std::fs::File::create(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     let mut out = BufWriter::new(file);

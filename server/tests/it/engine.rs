@@ -11,6 +11,7 @@ use std::process::Command;
 
 fn small_model(
     dir: &std::path::Path,
+    linear: bool,
 ) -> (
     amso_core::engine::model::Weights,
     Vec<amso_core::intake::validate::NewAd>,
@@ -33,6 +34,8 @@ fn small_model(
         buckets: 1 << 15,
         dim: 8,
         epochs: 8,
+        linear,
+        learning_rate: if linear { 4.0 } else { 0.4 },
         ..Default::default()
     };
     let (weights, card) = train_model(&ads, "test corpus", &params, |_, _| {}).unwrap();
@@ -41,14 +44,26 @@ fn small_model(
         "{:?}",
         card.heldout.macro_roc_auc
     );
+    // The card carries the in-product baseline trained on the same rows.
+    let baseline = card.baseline.as_ref().expect("the card has the baseline");
+    assert!(baseline.heldout.macro_roc_auc.unwrap() > 0.75);
+    assert_eq!(weights.dim, if linear { 10 } else { 8 });
     write_model(dir, &weights, &card).unwrap();
     (weights, ads)
 }
 
+/// Both forms the trainer writes (linear, the default, and the embedding) score the same in
+/// ONNX Runtime, the Rust reference and Python's onnxruntime.
 #[test]
 fn onnx_scores_match_rust_and_python() {
+    for linear in [true, false] {
+        onnx_parity(linear);
+    }
+}
+
+fn onnx_parity(linear: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let (weights, ads) = small_model(dir.path());
+    let (weights, ads) = small_model(dir.path(), linear);
     let mut model =
         OnnxModel::load(&dir.path().join("model.onnx")).expect("ONNX Runtime loads the model");
     assert_eq!(model.buckets, 1 << 15);

@@ -2,7 +2,7 @@
 
 use super::quality::{CategoryQuality, category_quality};
 use super::train::{Example, TrainParams};
-use super::{CATEGORIES, Weights, onnx};
+use super::{CATEGORIES, Weights, baseline, onnx};
 use crate::intake::validate::NewAd;
 use crate::vocab::policy::Category;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,29 @@ pub struct ModelCard {
     pub thresholds: BTreeMap<String, f64>,
     /// Per category quality on the held-out split, at those thresholds.
     pub heldout: Evaluation,
+    /// The linear baseline trained on the same rows and evaluated on the same held-out split
+    /// (absent from cards written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineFigures>,
+}
+
+/// The in-product baseline's figures on a model's own split ([`super::baseline`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaselineFigures {
+    pub model_type: String,
+    /// Held-out quality, each category at its own best-F1 threshold.
+    pub heldout: Evaluation,
+    pub train_seconds: f64,
+}
+
+impl ModelCard {
+    /// Held-out macro ROC-AUC of the model and of the baseline, when both are known.
+    pub fn against_baseline(&self) -> Option<(f64, f64)> {
+        Some((
+            self.heldout.macro_roc_auc?,
+            self.baseline.as_ref()?.heldout.macro_roc_auc?,
+        ))
+    }
 }
 
 /// The training data.
@@ -162,7 +185,12 @@ pub fn train_split(
             weight: *w,
         })
         .collect();
-    let Some(weights) = super::train::train_until(&train_set, params, progress, cancel) else {
+    let trained = if params.linear {
+        super::train::train_linear_until(&train_set, params, progress, cancel)
+    } else {
+        super::train::train_until(&train_set, params, progress, cancel)
+    };
+    let Some(weights) = trained else {
         return Ok(None);
     };
     let held_labels: Vec<Vec<Category>> = heldout
@@ -187,10 +215,47 @@ pub fn train_split(
         positives.insert(c.as_str().to_string(), n);
     }
     let now = chrono::Utc::now();
+    let baseline = {
+        let started = std::time::Instant::now();
+        let docs: Vec<baseline::Doc> = training
+            .iter()
+            .map(|(a, w)| baseline::Doc {
+                ids: baseline::all_features(&a.headline, &a.body, a.landing_url.as_deref()),
+                targets: targets(a.labels.as_deref().unwrap_or(&[])),
+                weight: *w,
+            })
+            .collect();
+        let Some(model) = baseline::Baseline::train(&docs, &Default::default(), cancel) else {
+            return Ok(None);
+        };
+        let scores: Vec<[f32; CATEGORIES]> = heldout
+            .iter()
+            .map(|a| {
+                model.predict(&baseline::all_features(
+                    &a.headline,
+                    &a.body,
+                    a.landing_url.as_deref(),
+                ))
+            })
+            .collect();
+        BaselineFigures {
+            model_type: baseline::BASELINE_TYPE.to_string(),
+            heldout: evaluate(&scores, &held_labels, None),
+            train_seconds: started.elapsed().as_secs_f64(),
+        }
+    };
     let card = ModelCard {
-        model_version: format!("ft-{}-{:08x}", now.format("%Y%m%d"), weights_fingerprint(&weights)),
+        model_version: format!(
+            "ft-{}-{:08x}",
+            now.format("%Y%m%d"),
+            weights_fingerprint(&weights)
+        ),
         created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        model_type: "fastText-style: hashed word/char n-gram embeddings, mean-pooled, one sigmoid per category".into(),
+        model_type: if params.linear {
+            "linear: hashed word 1–2 + char 3–5 grams, mean-pooled, one logistic regression per category (AdaGrad)".into()
+        } else {
+            "fastText-style: hashed word/char n-gram embeddings, mean-pooled, one sigmoid per category".into()
+        },
         data: DataSummary {
             source: source.to_string(),
             labelled_rows: training.len() + heldout.len(),
@@ -201,13 +266,14 @@ pub fn train_split(
         },
         params: CardParams {
             buckets: params.buckets,
-            dim: params.dim,
+            dim: weights.dim,
             epochs: params.epochs,
             learning_rate: params.learning_rate,
             seed: params.seed,
         },
         thresholds,
         heldout: chosen,
+        baseline: Some(baseline),
     };
     Ok(Some((weights, card)))
 }

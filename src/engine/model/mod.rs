@@ -1,6 +1,7 @@
 //! The ad policy classifier: a fastText-style model (hashed n-gram embeddings averaged,
 //! then one logistic output per policy category), its training, evaluation and export.
 
+pub mod baseline;
 pub mod card;
 pub mod compare;
 pub mod onnx;

@@ -17,15 +17,26 @@ pub struct Example {
     pub weight: f32,
 }
 
+/// The linear form's AdaGrad learning rate (its steps shrink per bucket by themselves).
+pub const LINEAR_LEARNING_RATE: f32 = 4.0;
+/// The embedding form's initial learning rate (decayed linearly to zero).
+pub const EMBEDDING_LEARNING_RATE: f32 = 0.4;
+
 /// Hyper-parameters.
 #[derive(Clone, Debug)]
 pub struct TrainParams {
     pub buckets: u32,
     pub dim: usize,
     pub epochs: usize,
-    /// Initial learning rate, decayed linearly to zero.
+    /// Initial learning rate (the embedding form decays it linearly to zero; the linear form
+    /// scales it per bucket by AdaGrad).
     pub learning_rate: f32,
     pub seed: u64,
+    /// The linear form ([`train_linear_until`], the default) or the low-rank embedding of
+    /// width `dim` ([`train_until`]).
+    pub linear: bool,
+    /// L2 decay of the linear form, per example seen.
+    pub l2: f32,
 }
 
 impl Default for TrainParams {
@@ -34,8 +45,10 @@ impl Default for TrainParams {
             buckets: crate::engine::featurize::DEFAULT_BUCKETS,
             dim: 16,
             epochs: 10,
-            learning_rate: 0.4,
+            learning_rate: LINEAR_LEARNING_RATE,
             seed: 7,
+            linear: true,
+            l2: 1e-6,
         }
     }
 }
@@ -137,6 +150,115 @@ pub fn train_until(
     Some(w)
 }
 
+/// Trains the linear form of the model: one logistic regression per category over the
+/// mean-pooled n-grams (the embedding is `buckets × categories` and the output layer the
+/// identity, so the ONNX graph and everything that reads it are unchanged), by stochastic
+/// gradient descent with AdaGrad step sizes (one accumulator per bucket, shared by the
+/// categories) and L2 decay. Unlike the low-rank embedding it learns each n-gram's weight for
+/// each category on its own and converges without a tuned schedule; it is the default
+/// ([`TrainParams::linear`]). Stops (None) after the epoch during which `cancel` turned true.
+pub fn train_linear_until(
+    examples: &[Example],
+    params: &TrainParams,
+    mut progress: impl FnMut(usize, f64),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<Weights> {
+    const C: usize = CATEGORIES;
+    let mean_weight = (examples.iter().map(|e| f64::from(e.weight)).sum::<f64>()
+        / examples.len().max(1) as f64)
+        .max(1e-9) as f32;
+    let buckets = params.buckets as usize;
+    let mut out_b = vec![0.0f32; C];
+    for (c, b) in out_b.iter_mut().enumerate() {
+        let pos: f32 = examples.iter().map(|e| e.targets[c] * e.weight).sum();
+        let all: f32 = examples.iter().map(|e| e.weight).sum();
+        let rate = ((pos + 1.0) / (all + 2.0)).clamp(1e-4, 1.0 - 1e-4);
+        *b = (rate / (1.0 - rate)).ln();
+    }
+    let mut out_w = vec![0.0f32; C * C];
+    for c in 0..C {
+        out_w[c * C + c] = 1.0;
+    }
+    let mut w = Weights {
+        buckets: params.buckets,
+        dim: C,
+        categories: C,
+        embedding: vec![0.0; buckets * C],
+        out_w,
+        out_b,
+    };
+    // Each example's distinct ids with their mean-pooled input (count / n).
+    let inputs: Vec<Vec<(u32, f32)>> = examples
+        .iter()
+        .map(|e| {
+            let mut ids = e.ids.clone();
+            ids.sort_unstable();
+            let unit = 1.0 / e.ids.len().max(1) as f32;
+            let mut out: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
+            for id in ids {
+                match out.last_mut() {
+                    Some((last, x)) if *last == id => *x += unit,
+                    _ => out.push((id, unit)),
+                }
+            }
+            out
+        })
+        .collect();
+    let mut grad_sq = vec![1e-8f32; buckets];
+    let mut bias_sq = [1e-8f32; C];
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut rng = StdRng::seed_from_u64(params.seed);
+    let lr = params.learning_rate;
+    for epoch in 0..params.epochs {
+        order.shuffle(&mut rng);
+        let mut loss = 0.0f64;
+        for &i in &order {
+            let (x, ex) = (&inputs[i], &examples[i]);
+            if x.is_empty() {
+                continue;
+            }
+            let scale = ex.weight / mean_weight;
+            let mut z: [f32; C] = std::array::from_fn(|c| w.out_b[c]);
+            for (id, v) in x {
+                let row = &w.embedding[*id as usize * C..(*id as usize + 1) * C];
+                for (zc, e) in z.iter_mut().zip(row) {
+                    *zc += v * e;
+                }
+            }
+            let mut g = [0.0f32; C];
+            let mut g2 = 0.0f32;
+            for c in 0..C {
+                let p = sigmoid(z[c]);
+                let y = ex.targets[c];
+                loss -= f64::from(if y > 0.5 {
+                    p.max(1e-7).ln()
+                } else {
+                    (1.0 - p).max(1e-7).ln()
+                });
+                g[c] = (y - p) * scale;
+                g2 += g[c] * g[c];
+                bias_sq[c] += g[c] * g[c];
+                w.out_b[c] += lr * g[c] / bias_sq[c].sqrt();
+            }
+            g2 /= C as f32;
+            for (id, v) in x {
+                let j = *id as usize;
+                grad_sq[j] += g2 * v * v;
+                let step = lr / grad_sq[j].sqrt();
+                let row = &mut w.embedding[j * C..(j + 1) * C];
+                for (e, gc) in row.iter_mut().zip(&g) {
+                    *e += step * (gc * v - params.l2 * *e);
+                }
+            }
+        }
+        progress(epoch + 1, loss / (examples.len().max(1) * C) as f64);
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+    }
+    Some(w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,5 +295,47 @@ mod tests {
         let pos = w.predict(&[1, 20, 30, 40])[0];
         let neg = w.predict(&[20, 30, 40, 50])[0];
         assert!(pos > 0.5 && neg < 0.5, "pos {pos} neg {neg}");
+    }
+
+    #[test]
+    fn the_linear_form_learns_one_weight_per_category_and_stops_when_cancelled() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let examples: Vec<Example> = (0..3000)
+            .map(|i| {
+                let mut ids: Vec<u32> = (0..8).map(|_| rng.gen_range(10..1000)).collect();
+                let mut targets = [0.0; CATEGORIES];
+                // Feature 1 means category 0, feature 2 category 3.
+                if i % 4 == 0 {
+                    ids.push(1);
+                    targets[0] = 1.0;
+                }
+                if i % 5 == 0 {
+                    ids.push(2);
+                    targets[3] = 1.0;
+                }
+                Example {
+                    ids,
+                    targets,
+                    weight: 1.0,
+                }
+            })
+            .collect();
+        let params = TrainParams {
+            buckets: 1024,
+            epochs: 5,
+            ..Default::default()
+        };
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let mut losses = Vec::new();
+        let w = train_linear_until(&examples, &params, |_, l| losses.push(l), &never).unwrap();
+        assert!(losses.last() < losses.first(), "{losses:?}");
+        assert_eq!((w.dim, w.embedding.len()), (CATEGORIES, 1024 * CATEGORIES));
+        let both = w.predict(&[1, 2, 20, 30]);
+        let neither = w.predict(&[20, 30, 40, 50]);
+        assert!(both[0] > 0.5 && both[3] > 0.5, "{both:?}");
+        assert!(neither[0] < 0.5 && neither[3] < 0.5, "{neither:?}");
+        assert!(both[5] < 0.5, "{both:?}");
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        assert!(train_linear_until(&examples, &params, |_, _| {}, &cancel).is_none());
     }
 }
