@@ -2,6 +2,7 @@
 //! promotion with its preview (computed in `engine::model::compare` and
 //! `engine::model::promotion`).
 
+use crate::metrics::estimate::Interval;
 use crate::metrics::kpi::Estimate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,6 +35,11 @@ pub struct OperatingPoint {
     pub b_reject_precision: Option<Estimate>,
     pub a_reject_recall: Option<Estimate>,
     pub b_reject_recall: Option<Estimate>,
+    /// Cost of risk control per 1,000 ads (USD): review time at the market's hourly rate,
+    /// budgets of wrongly rejected ads for the days lost, risk weights of missed violations;
+    /// None: too few labels.
+    pub a_cost_per_1k: Option<Interval>,
+    pub b_cost_per_1k: Option<Interval>,
 }
 
 /// A labelled ad the two score most differently.

@@ -223,6 +223,68 @@ pub fn overrule(
     }
 }
 
+/// Default share of review capacity given to ads where the champion and a shadow challenger
+/// disagree (`AMSO_LEARNING_SHARE`).
+pub const DEFAULT_LEARNING_SHARE: f64 = 0.005;
+
+/// How much two models disagree about an ad: the largest difference of their scores over the
+/// categories, in [0, 1].
+pub fn disagreement(a: &[f32; CATEGORIES], b: &[f32; CATEGORIES]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from((x - y).abs()))
+        .fold(0.0, f64::max)
+}
+
+/// The learning share: besides the audit sample, an automatic decision goes to a human with
+/// probability p = min(1, budget · d / Σd), d its [`disagreement`] with the challenger and
+/// budget = `share` × the number of this batch's verdicts that already go to humans (so the
+/// share is of review capacity, and the expected number drawn is the budget). The draw is
+/// independent of the audit draw, so the ad's probability of being checked becomes
+/// π = 1 − (1 − audit rate)(1 − p), which is what is recorded as its sampling probability:
+/// precision and recall estimates (weights 1/π) stay unbiased and training rows keep the right
+/// weights. `draws` are uniform in [0, 1), one per verdict. Answers how many were drawn.
+pub fn learning_sample(
+    verdicts: &mut [Verdict],
+    champion: &[[f32; CATEGORIES]],
+    challenger: &[[f32; CATEGORIES]],
+    share: f64,
+    draws: &[f64],
+) -> usize {
+    let to_humans = verdicts.iter().filter(|v| v.route.is_some()).count();
+    let budget = share.max(0.0) * to_humans as f64;
+    let automatic =
+        |v: &Verdict| v.action != Action::Review && matches!(v.route, None | Some(Route::Audit));
+    let d: Vec<f64> = champion
+        .iter()
+        .zip(challenger)
+        .map(|(a, b)| disagreement(a, b))
+        .collect();
+    let total: f64 = verdicts
+        .iter()
+        .zip(&d)
+        .filter(|(v, _)| automatic(v))
+        .map(|(_, d)| d)
+        .sum();
+    if budget <= 0.0 || total <= 0.0 {
+        return 0;
+    }
+    let mut drawn = 0;
+    for ((v, d), draw) in verdicts.iter_mut().zip(&d).zip(draws) {
+        if !automatic(v) || *d <= 0.0 {
+            continue;
+        }
+        let p = (budget * d / total).min(1.0);
+        v.sampling_probability = 1.0 - (1.0 - v.sampling_probability) * (1.0 - p);
+        if !v.audit_sample && *draw < p {
+            v.audit_sample = true;
+            v.route = Some(Route::Audit);
+            drawn += 1;
+        }
+    }
+    drawn
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +445,83 @@ mod tests {
         assert_eq!(v.reasons, vec![Category::Weapons, Category::Scam]);
         // Nothing matched: the model's verdict as it was.
         assert_eq!(overrule(&r, approve.clone(), &[], None, 0.5), approve);
+    }
+
+    fn automatic(action: Action, p: f64) -> Verdict {
+        Verdict {
+            action,
+            reasons: Vec::new(),
+            route: None,
+            audit_sample: false,
+            sampling_probability: p,
+        }
+    }
+
+    #[test]
+    fn the_learning_share_draws_where_the_models_disagree_and_records_the_probability() {
+        let mut scores_b = [[0.0f32; CATEGORIES]; 4];
+        scores_b[1][2] = 0.8; // strong disagreement
+        scores_b[2][5] = 0.2; // weak disagreement
+        let scores_a = [[0.0f32; CATEGORIES]; 4];
+        let mut review = automatic(Action::Review, 1.0);
+        review.route = Some(Route::Uncertain);
+        let fresh = || {
+            vec![
+                automatic(Action::Approve, 0.02),
+                automatic(Action::Approve, 0.02),
+                automatic(Action::Reject, 0.05),
+                review.clone(),
+            ]
+        };
+        // One verdict goes to humans: budget = 0.5 × 1; d = (0, 0.8, 0.2), Σd = 1.
+        let mut v = fresh();
+        let n = learning_sample(&mut v, &scores_a, &scores_b, 0.5, &[0.0, 0.39, 0.11, 0.0]);
+        assert_eq!(n, 1, "{v:?}");
+        assert_eq!(
+            v[0].sampling_probability, 0.02,
+            "no disagreement, no change"
+        );
+        assert!(!v[0].audit_sample);
+        // p = 0.4: π = 1 − 0.98 × 0.6; drawn (0.39 < 0.4).
+        assert!((v[1].sampling_probability - (1.0 - 0.98 * 0.6)).abs() < 1e-12);
+        assert!(v[1].audit_sample && v[1].route == Some(Route::Audit));
+        // p = 0.1: π = 1 − 0.95 × 0.9; not drawn (0.11 ≥ 0.1) but the probability is kept.
+        assert!((v[2].sampling_probability - (1.0 - 0.95 * 0.9)).abs() < 1e-12);
+        assert!(!v[2].audit_sample);
+        assert_eq!(v[3].sampling_probability, 1.0, "reviews are untouched");
+        // No share, or nothing going to humans: nothing changes.
+        let mut v = fresh();
+        assert_eq!(
+            learning_sample(&mut v, &scores_a, &scores_b, 0.0, &[0.0; 4]),
+            0
+        );
+        assert_eq!(v, fresh());
+        let mut v = fresh()[..3].to_vec();
+        assert_eq!(
+            learning_sample(&mut v, &scores_a[..3], &scores_b[..3], 0.5, &[0.0; 3]),
+            0
+        );
+    }
+
+    #[test]
+    fn the_learning_share_draws_the_budget_on_average() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let mut drawn = 0;
+        let rounds = 4000;
+        for _ in 0..rounds {
+            let a: Vec<[f32; CATEGORIES]> = (0..50).map(|_| [rng.r#gen(); CATEGORIES]).collect();
+            let b: Vec<[f32; CATEGORIES]> = (0..50).map(|_| [rng.r#gen(); CATEGORIES]).collect();
+            let mut v: Vec<Verdict> = (0..50).map(|_| automatic(Action::Approve, 0.0)).collect();
+            for x in v.iter_mut().take(10) {
+                x.action = Action::Review;
+                x.route = Some(Route::Uncertain);
+            }
+            let draws: Vec<f64> = (0..50).map(|_| rng.r#gen()).collect();
+            drawn += learning_sample(&mut v, &a, &b, 0.1, &draws);
+        }
+        // Budget 0.1 × 10 = 1 a round.
+        let mean = drawn as f64 / rounds as f64;
+        assert!((mean - 1.0).abs() < 0.06, "{mean}");
     }
 }

@@ -245,6 +245,9 @@ pub struct WorkerConfig {
     pub idle: Duration,
     pub audit_rate_approve: f64,
     pub audit_rate_reject: f64,
+    /// Share of review capacity drawn where the champion and a shadow challenger disagree
+    /// ([`crate::engine::decide::learning_sample`]).
+    pub learning_share: f64,
 }
 
 /// Claims, scores, decides and stores one batch; returns how many ads were decided. The
@@ -376,6 +379,16 @@ async fn decide_part(
             .collect();
         crate::rules::live::apply(&set, &rules, &facts, &mut verdicts, &draws)
     };
+    if let Some((_, Ok(challenger_scores))) = &shadow {
+        let draws: Vec<f64> = claimed.iter().map(|_| rng.r#gen::<f64>()).collect();
+        crate::engine::decide::learning_sample(
+            &mut verdicts,
+            &scores,
+            challenger_scores,
+            config.learning_share,
+            &draws,
+        );
+    }
     let decided: Vec<Decided> = claimed
         .iter()
         .zip(scores)

@@ -67,6 +67,9 @@ pub struct Config {
     pub lease_seconds: u64,
     pub audit_rate_approve: f64,
     pub audit_rate_reject: f64,
+    /// Share of review capacity given to ads where the champion and a shadow challenger
+    /// disagree.
+    pub learning_share: f64,
     pub review_lease_seconds: u64,
     pub qa_rate: f64,
     pub undo_window_seconds: u64,
@@ -156,6 +159,11 @@ impl Config {
             lease_seconds: parse(&get, "AMSO_LEASE_SECONDS", 60)?,
             audit_rate_approve: parse(&get, "AMSO_AUDIT_RATE_APPROVE", 0.02)?,
             audit_rate_reject: parse(&get, "AMSO_AUDIT_RATE_REJECT", 0.05)?,
+            learning_share: parse(
+                &get,
+                "AMSO_LEARNING_SHARE",
+                crate::engine::decide::DEFAULT_LEARNING_SHARE,
+            )?,
             review_lease_seconds: parse(&get, "AMSO_REVIEW_LEASE_SECONDS", 300)?,
             qa_rate: parse(&get, "AMSO_QA_RATE", 0.05)?,
             undo_window_seconds: parse(&get, "AMSO_UNDO_SECONDS", 30)?,
@@ -194,6 +202,7 @@ impl Config {
         for (name, rate) in [
             ("AMSO_AUDIT_RATE_APPROVE", config.audit_rate_approve),
             ("AMSO_AUDIT_RATE_REJECT", config.audit_rate_reject),
+            ("AMSO_LEARNING_SHARE", config.learning_share),
             ("AMSO_QA_RATE", config.qa_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {

@@ -161,6 +161,8 @@ pub struct ModelVersionView {
     pub roc_auc: Option<f64>,
     pub pr_auc: Option<f64>,
     pub f1: Option<f64>,
+    /// The in-product TF-IDF + logistic regression baseline's macro ROC-AUC on the same split.
+    pub baseline_roc_auc: Option<f64>,
     pub heldout_rows: Option<u64>,
     /// What it was trained on, as its card says.
     pub data_source: Option<String>,
@@ -214,6 +216,7 @@ pub async fn list_models() -> Result<(Vec<ModelVersionView>, bool), AppError> {
                 roc_auc: num("/heldout/macro_roc_auc"),
                 pr_auc: num("/heldout/macro_pr_auc"),
                 f1: num("/heldout/macro_f1"),
+                baseline_roc_auc: num("/baseline/heldout/macro_roc_auc"),
                 heldout_rows: card
                     .and_then(|c| c.pointer("/heldout/rows"))
                     .and_then(|x| x.as_u64()),

@@ -10,6 +10,7 @@ use crate::api::models::{
 };
 use crate::components::format::{EstimateText, estimate};
 use crate::components::{ErrorNote, Guarded};
+use amso_core::metrics::estimate::Interval;
 use amso_core::metrics::kpi::Estimate;
 use amso_core::vocab::role::Area;
 use leptos::prelude::*;
@@ -74,7 +75,7 @@ fn Models() -> impl IntoView {
                         <table class="table">
                             <thead><tr>
                                 <th scope="col">"Version"</th><th scope="col">"Role"</th><th scope="col">"Champion in"</th>
-                                <th scope="col" class="num">"ROC-AUC"</th><th scope="col" class="num">"PR-AUC"</th><th scope="col" class="num">"F1"</th>
+                                <th scope="col" class="num">"ROC-AUC"</th><th scope="col" class="num" title="The TF-IDF + logistic regression baseline trained on the same rows, on the same held-out split">"Baseline"</th><th scope="col" class="num">"PR-AUC"</th><th scope="col" class="num">"F1"</th>
                                 <th scope="col">"Trained on"</th><th scope="col">"Registered"</th><th scope="col">"sha-256"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                             </tr></thead>
                             <tbody>
@@ -86,6 +87,7 @@ fn Models() -> impl IntoView {
                                             <td><span class=format!("badge role-{}", v.role) data-testid="model-role">{if v.role.is_empty() { "–".to_string() } else { v.role.clone() }}</span></td>
                                             <td data-testid="model-champion-of">{markets}</td>
                                             <td class="num">{figure(v.roc_auc)}</td>
+                                            <td class="num" data-testid="model-baseline">{figure(v.baseline_roc_auc)}</td>
                                             <td class="num">{figure(v.pr_auc)}</td>
                                             <td class="num">{figure(v.f1)}</td>
                                             <td class="small" title=v.data_source.clone().unwrap_or_default()>{short(&v.data_source.clone().unwrap_or_else(|| "no card".into()))}{v.heldout_rows.map(|n| format!(" · {n} held out"))}</td>
@@ -97,7 +99,7 @@ fn Models() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <p class="hint">"Figures are macro averages over the categories on the card's held-out split. Import a model with "<code>"amso model import DIR"</code>"; export one with "<code>"amso model export VERSION --out DIR"</code>"."</p>
+                        <p class="hint">"Figures are macro averages over the categories on the card's held-out split; Baseline is the ROC-AUC of a TF-IDF + logistic regression model trained on the same rows, so a model that does not beat it is visible at once. Import a model with "<code>"amso model import DIR"</code>"; export one with "<code>"amso model export VERSION --out DIR"</code>"."</p>
                     }.into_any(),
                 })}
             </Transition>
@@ -206,6 +208,13 @@ fn estimate_cell(e: Option<&Estimate>) -> String {
             value, interval, ..
         } => format!("{value} ({interval})"),
     }
+}
+
+fn cost_cell(c: Option<&Interval>) -> String {
+    c.map_or_else(
+        || "too few labels".to_string(),
+        |c| format!("${:.2} (${:.2}–${:.2})", c.value, c.low, c.high),
+    )
 }
 
 fn auc_cell(e: Option<&Estimate>) -> String {
@@ -327,6 +336,7 @@ fn ComparisonView(c: Comparison) -> impl IntoView {
                 <th scope="col">"Automation A / B"</th><th scope="col">"Review share A / B"</th>
                 <th scope="col">"Auto-reject precision A"</th><th scope="col">"B"</th>
                 <th scope="col">"Auto-reject recall A"</th><th scope="col">"B"</th>
+                <th scope="col">"Cost / 1,000 ads A"</th><th scope="col">"B"</th>
             </tr></thead>
             <tbody>
                 {c.operating.into_iter().map(|o| view! {
@@ -339,10 +349,13 @@ fn ComparisonView(c: Comparison) -> impl IntoView {
                         <td>{estimate_cell(o.b_reject_precision.as_ref())}</td>
                         <td>{estimate_cell(o.a_reject_recall.as_ref())}</td>
                         <td>{estimate_cell(o.b_reject_recall.as_ref())}</td>
+                        <td>{cost_cell(o.a_cost_per_1k.as_ref())}</td>
+                        <td>{cost_cell(o.b_cost_per_1k.as_ref())}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
+        <p class="small muted">"Cost per 1,000 ads: review time at the market's hourly rate, the budgets of wrongly rejected ads for the days lost, and the risk weight of each missed violation; ranges are 95% intervals."</p>
         <h3>"Where they disagree most"</h3>
         <ul class="timeline" data-testid="compare-disagreements">
             {c.disagreements.into_iter().map(|d| view! {

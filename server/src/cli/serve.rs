@@ -167,6 +167,7 @@ pub fn spawn_workers(
                 idle: std::time::Duration::from_millis(200),
                 audit_rate_approve: config.audit_rate_approve,
                 audit_rate_reject: config.audit_rate_reject,
+                learning_share: config.learning_share,
             };
             tokio::spawn(worker::run_worker(
                 db.clone(),

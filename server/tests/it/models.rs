@@ -326,6 +326,8 @@ async fn submit_and_decide(
         idle: std::time::Duration::from_millis(5),
         audit_rate_approve: 0.02,
         audit_rate_reject: 0.05,
+        // A large learning share, so that a few hundred ads show it.
+        learning_share: 0.5,
     };
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
     let mut rules = Default::default();
@@ -481,6 +483,26 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
             "{}: it scored every ad",
             t.label
         );
+        // The learning share: automatic decisions the two models disagree on carry a
+        // sampling probability above the audit rate (recorded for every such ad, drawn or
+        // not), and none where they agree exactly.
+        let (raised, drawn): (i64, i64) = sqlx::query_as(
+            "select count(*), coalesce(sum(case when d.audit_sample then 1 else 0 end), 0) \
+             from decisions d where d.action <> 'review' \
+             and d.sampling_probability > (case when d.action = 'approve' then 0.02 else 0.05 end) + 1e-9",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        assert!(raised > 0, "{}: no probability raised", t.label);
+        assert!(drawn <= raised, "{}", t.label);
+        let reviews: i64 = sqlx::query_scalar(
+            "select count(*) from decisions where action <> 'review' and sampling_probability > 1.0",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(reviews, 0, "{}: probabilities stay within [0, 1]", t.label);
 
         // Too few human verdicts yet: refused, nothing changed.
         let early = promotion::request(
@@ -558,6 +580,20 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
             num / den
         );
         assert!(compared.disagreements.len() <= 20 && !compared.disagreements.is_empty());
+        // Cost per 1,000 ads for both models at their thresholds, with an interval around it.
+        let id = compared
+            .operating
+            .iter()
+            .find(|o| o.market == "ID")
+            .unwrap();
+        for c in [&id.a_cost_per_1k, &id.b_cost_per_1k] {
+            let c = c.as_ref().expect("enough labels in ID for a cost");
+            assert!(
+                c.value.is_finite() && c.low <= c.value && c.value <= c.high && c.low >= 0.0,
+                "{}: {c:?}",
+                t.label
+            );
+        }
         let none_in_gb = promotion::request(
             &t.db,
             &v2,

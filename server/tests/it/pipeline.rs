@@ -29,6 +29,7 @@ fn worker(id: &str) -> WorkerConfig {
         idle: Duration::from_millis(10),
         audit_rate_approve: 0.02,
         audit_rate_reject: 0.05,
+        learning_share: 0.0,
     }
 }
 

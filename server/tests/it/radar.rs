@@ -142,6 +142,7 @@ async fn a_new_wave_surfaces_at_the_top_within_one_check() {
             idle: std::time::Duration::from_millis(5),
             audit_rate_approve: 0.02,
             audit_rate_reject: 0.05,
+            learning_share: 0.0,
         };
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
         let decided = amso_core::engine::worker::process_batch(

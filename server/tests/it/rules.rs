@@ -35,6 +35,7 @@ fn worker() -> WorkerConfig {
         idle: Duration::from_millis(10),
         audit_rate_approve: 0.0,
         audit_rate_reject: 0.0,
+        learning_share: 0.0,
     }
 }
 

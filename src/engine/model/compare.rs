@@ -13,6 +13,7 @@
 
 use super::CATEGORIES;
 use super::promotion::matched_threshold;
+use crate::metrics::estimate::Interval;
 use crate::metrics::kpi::{Estimate, HtSums, ht_ratio};
 pub use crate::model_view::{CellComparison, Comparison, Disagreement, OperatingPoint};
 use crate::platform::db::{Db, Flag};
@@ -37,6 +38,7 @@ struct Pair {
     /// Per category, whether the human found it.
     y: [bool; CATEGORIES],
     human: String,
+    budget: f64,
 }
 
 /// Weighted ROC-AUC (ties count half) and its Hanley–McNeil interval on effective counts.
@@ -109,6 +111,46 @@ pub fn pr_auc(scored: &[(f32, bool, f64)]) -> Option<Estimate> {
     })
 }
 
+/// Weighted sums of a per-ad cost over a sample drawn with known probabilities.
+#[derive(Default)]
+struct CostSums {
+    w: f64,
+    w2: f64,
+    wc: f64,
+    w2c: f64,
+    w2c2: f64,
+}
+
+/// Fewer effective ads than this give no cost figure.
+const MIN_COST_SAMPLE: f64 = 10.0;
+
+impl CostSums {
+    fn add(&mut self, w: f64, usd: f64) {
+        self.w += w;
+        self.w2 += w * w;
+        self.wc += w * usd;
+        self.w2c += w * w * usd;
+        self.w2c2 += w * w * usd * usd;
+    }
+
+    /// The mean cost per 1,000 ads (Hájek ratio Σw·c / Σw) with its linearised normal 95%
+    /// interval, Var = Σ w²(c − ĉ)² / (Σw)², clipped at 0; None below [`MIN_COST_SAMPLE`]
+    /// effective ads.
+    fn per_1k(&self) -> Option<Interval> {
+        if self.w <= 0.0 || self.w * self.w / self.w2 < MIN_COST_SAMPLE {
+            return None;
+        }
+        let mean = self.wc / self.w;
+        let spread = (self.w2c2 - 2.0 * mean * self.w2c + mean * mean * self.w2).max(0.0);
+        let half = 1.96 * spread.sqrt() / self.w;
+        Some(Interval {
+            value: 1000.0 * mean,
+            low: 1000.0 * (mean - half).max(0.0),
+            high: 1000.0 * (mean + half),
+        })
+    }
+}
+
 /// Kish effective counts of positives and negatives.
 fn effective(scored: &[(f32, bool, f64)]) -> (f64, f64) {
     let kish = |hit: bool| {
@@ -133,6 +175,7 @@ type LabelledRow = (
     f64,
     String,
     String,
+    f64,
 );
 
 /// Compares versions `a` and `b` over the 28 days before `now`, in `market` or all.
@@ -146,7 +189,7 @@ pub async fn compare(
     let from = now - WINDOW_MS;
     let rows: Vec<LabelledRow> = sqlx::query_as(
         "select a.id, a.market, a.headline, d.model_version, d.scores, d.audit_sample, d.action, d.route, \
-         d.sampling_probability, r.verdict, r.categories \
+         d.sampling_probability, r.verdict, r.categories, a.daily_budget_usd \
          from decisions d join ads a on a.id = d.ad_id \
          join reviews r on r.ad_id = a.id and r.source <> 'qa' \
          and r.id = (select max(r2.id) from reviews r2 where r2.ad_id = a.id and r2.source <> 'qa') \
@@ -208,6 +251,7 @@ pub async fn compare(
             } else {
                 "approve".into()
             },
+            budget: r.11,
         });
     }
     let mut markets: Vec<String> = pairs.iter().map(|p| p.market.clone()).collect();
@@ -245,6 +289,15 @@ pub async fn compare(
         }
     }
     let (_, bands) = crate::engine::thresholds::current(db).await?;
+    let rates = crate::dashboard::kpis::rates(db).await?;
+    let handling: Vec<(String, f64)> = sqlx::query_as(
+        "select market, cast(avg(finished_at - started_at) as double precision) from reviews \
+         where finished_at >= $1 and finished_at < $2 and not bulk group by market",
+    )
+    .bind(from)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?;
     let mut operating = Vec::new();
     for m in &markets {
         let inside: Vec<&Pair> = pairs.iter().filter(|p| p.market == *m).collect();
@@ -265,15 +318,35 @@ pub async fn compare(
             let nb = matched_threshold(&old, &new, ab);
             b_bands[i] = (nb, matched_threshold(&old, &new, rj).max(nb));
         }
+        // A review's cost: the market's mean handling time at its reviewers' hourly rate.
+        let review_usd = handling
+            .iter()
+            .find(|(x, _)| x == m)
+            .map_or(0.0, |(_, ms)| ms / 3_600_000.0)
+            * rates.hourly(m);
         let point = |pick: fn(&Pair) -> &[f32; CATEGORIES],
                      bands_of: &dyn Fn(usize) -> (f64, f64)| {
             let (mut auto, mut review, mut w_all) = (0.0, 0.0, 0.0);
             let (mut precision, mut recall) = (HtSums::default(), HtSums::default());
+            let mut cost = CostSums::default();
             for p in &inside {
                 let s = pick(p);
                 let rejects = (0..CATEGORIES).any(|i| f64::from(s[i]) >= bands_of(i).1);
                 let routed = !rejects && (0..CATEGORIES).any(|i| f64::from(s[i]) >= bands_of(i).0);
                 let violating = p.y.iter().any(|x| *x);
+                let usd = if routed {
+                    review_usd
+                } else if rejects && !violating {
+                    p.budget * rates.cost.days_lost_per_false_reject
+                } else if !rejects {
+                    (0..CATEGORIES)
+                        .filter(|i| p.y[*i])
+                        .map(|i| rates.cost.risk_weight_usd[i])
+                        .sum()
+                } else {
+                    0.0
+                };
+                cost.add(p.weight, usd);
                 w_all += p.weight;
                 if routed {
                     review += p.weight;
@@ -292,6 +365,7 @@ pub async fn compare(
                 review / w_all.max(1e-9),
                 ht_ratio(&precision),
                 ht_ratio(&recall),
+                cost.per_1k(),
             )
         };
         let a_point = point(|p| &p.a, &|i| band(Category::ALL[i]));
@@ -307,6 +381,8 @@ pub async fn compare(
             b_reject_precision: b_point.2,
             a_reject_recall: a_point.3,
             b_reject_recall: b_point.3,
+            a_cost_per_1k: a_point.4,
+            b_cost_per_1k: b_point.4,
         });
     }
     let mut disagreements: Vec<Disagreement> = pairs
@@ -399,5 +475,26 @@ mod tests {
             .collect();
         let expected: f64 = (1..=6).map(|k| k as f64 / (2 * k - 1) as f64).sum::<f64>() / 6.0;
         assert!((pr_auc(&alt).unwrap().value - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cost_per_thousand_is_the_weighted_mean_with_a_linearised_interval() {
+        let mut c = CostSums::default();
+        // Ten ads of weight 2 costing nothing, ten of weight 1 costing $3.
+        for _ in 0..10 {
+            c.add(2.0, 0.0);
+            c.add(1.0, 3.0);
+        }
+        let i = c.per_1k().unwrap();
+        // Mean = 30 / 30 = $1 an ad = $1,000 per 1,000.
+        assert!((i.value - 1000.0).abs() < 1e-9);
+        // Σw²(c − 1)² = 10·4·1 + 10·1·4 = 80; half-width = 1.96·√80 / 30 per ad.
+        let half = 1.96 * 80f64.sqrt() / 30.0 * 1000.0;
+        assert!((i.high - i.value - half).abs() < 1e-9);
+        assert!((i.value - i.low - half).abs() < 1e-9);
+        // Too few effective ads: no figure.
+        let mut few = CostSums::default();
+        few.add(5.0, 1.0);
+        assert!(few.per_1k().is_none());
     }
 }

@@ -462,11 +462,17 @@ pub async fn run(
         let version = register(db, &trained, actor, now()).await?;
         let h = &trained.card.heldout;
         let line = format!(
-            "registered {version} as a candidate: held-out macro ROC-AUC {}, PR-AUC {}, F1 {:.4} on {} ads",
+            "registered {version} as a candidate: held-out macro ROC-AUC {}, PR-AUC {}, F1 {:.4} on {} ads; the TF-IDF baseline on the same rows: ROC-AUC {}",
             h.macro_roc_auc.map_or("–".into(), |v| format!("{v:.4}")),
             h.macro_pr_auc.map_or("–".into(), |v| format!("{v:.4}")),
             h.macro_f1,
-            h.rows
+            h.rows,
+            trained
+                .card
+                .baseline
+                .as_ref()
+                .and_then(|b| b.heldout.macro_roc_auc)
+                .map_or("–".into(), |v| format!("{v:.4}")),
         );
         say(&line);
         Ok::<(String, String), RetrainError>((version, line))

@@ -85,6 +85,7 @@ pub async fn e2e_on(
                 idle: Duration::from_millis(1),
                 audit_rate_approve: 0.02,
                 audit_rate_reject: 0.05,
+                learning_share: 0.0,
             };
             tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(1 + i as u64);
@@ -152,6 +153,7 @@ pub async fn api(
         idle: Duration::from_millis(2),
         audit_rate_approve: 0.02,
         audit_rate_reject: 0.05,
+        learning_share: 0.0,
     };
     let worker = tokio::spawn(amso_core::engine::worker::run_worker(
         db.clone(),
