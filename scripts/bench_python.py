@@ -125,7 +125,7 @@ def featurize(headline: str, body: str, url, buckets: int) -> list:
         host = host[4:] if host.startswith("www.") else host
         if host:
             feats.append(b"d\x1f" + host.encode())
-    return [fnv1a(f) % buckets for f in feats[:384]]
+    return [fnv1a(f) % buckets for f in feats[:4096]]
 
 
 def main() -> int:

@@ -415,6 +415,9 @@ pub struct WeeklyReport {
     pub alerts: Vec<DriftAlert>,
     /// Model versions that decided ads during the week.
     pub models: Vec<String>,
+    /// The week's promotions and rollbacks, as sentences, oldest first.
+    #[serde(default)]
+    pub model_changes: Vec<String>,
     pub reasons: Vec<OverrideCount>,
     pub reviewers: Vec<OverrideCount>,
     /// The week's overridden ads, newest first (bounded).

@@ -958,6 +958,9 @@ pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
     ads
 }
 
+/// Share of a hardened corpus's ads padded with several sentences of ordinary copy.
+const LONG_SHARE: f64 = 0.2;
+
 /// Share of a hardened corpus's ads whose labels are flipped on top of [`LABEL_NOISE`].
 const HARD_EXTRA_NOISE: f64 = 0.01;
 
@@ -965,7 +968,8 @@ const HARD_EXTRA_NOISE: f64 = 0.01;
 /// paraphrased (words dropped, fillers and words of other ads of its language inserted,
 /// phrases reordered), misspelt (adjacent letters swapped, dropped or doubled), code-switched
 /// (part of a non-English ad replaced by English words of the same kind of text, violating or
-/// not), and labels are flipped for [`HARD_EXTRA_NOISE`] more of the ads. Deterministic for a
+/// not), [`LONG_SHARE`] of them are made long (the message among several sentences of other
+/// ads' ordinary copy), and labels are flipped for [`HARD_EXTRA_NOISE`] more of the ads. Deterministic for a
 /// seed. `amso seed --export FILE --hard` writes it; `amso eval --baseline` measures on it.
 pub fn harden(ads: &mut [CorpusAd], seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x4a2d_c0de);
@@ -982,6 +986,14 @@ pub fn harden(ads: &mut [CorpusAd], seed: u64) {
         if side.len() < 20_000 {
             side.extend(ad.headline.split_whitespace().map(str::to_string));
             side.extend(ad.body.split_whitespace().map(str::to_string));
+        }
+    }
+    // Clean bodies per language, to pad some ads into long ones.
+    let mut bodies: std::collections::BTreeMap<&'static str, Vec<String>> = Default::default();
+    for ad in ads.iter().filter(|a| a.labels.is_empty()) {
+        let pool = bodies.entry(ad.language.code()).or_default();
+        if pool.len() < 2_000 {
+            pool.push(ad.body.clone());
         }
     }
     let empty = (Vec::new(), Vec::new());
@@ -1032,6 +1044,20 @@ pub fn harden(ads: &mut [CorpusAd], seed: u64) {
                 out.push(text.clone());
             }
             *text = out.join(" ");
+        }
+        // Some ads are long: the message buried among several sentences of ordinary copy.
+        if rng.gen_bool(LONG_SHARE) {
+            if let Some(pool) = bodies.get(ad.language.code()).filter(|p| !p.is_empty()) {
+                let padding = |n: usize, rng: &mut StdRng| {
+                    (0..n)
+                        .map(|_| pool[rng.gen_range(0..pool.len())].clone())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                let before = padding(rng.gen_range(1..6), &mut rng);
+                let after = padding(rng.gen_range(0..4), &mut rng);
+                ad.body = format!("{before} {} {after}", ad.body).trim().to_string();
+            }
         }
         if rng.gen_bool(HARD_EXTRA_NOISE) {
             if ad.labels.is_empty() {

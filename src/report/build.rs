@@ -224,6 +224,7 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
         .filter(|a| in_scope(&a.market))
         .collect();
     let models = models_between(db, &window).await?;
+    let model_changes = model_changes_between(db, &window, tz).await?;
     let mut overridden = dashboard::overrides::overridden_ads(db, &week_filter, 2000).await?;
     overridden.retain(|a| in_scope(&a.market));
     overridden.truncate(OVERRIDDEN_LISTED);
@@ -263,6 +264,7 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
         drift,
         alerts,
         models,
+        model_changes,
         reasons: overrides.by_reason,
         reviewers: overrides.by_reviewer,
         overridden,
@@ -362,6 +364,52 @@ pub fn selection_of(week: IsoWeek) -> Selection {
         to: w.to,
         ..Selection::default()
     }
+}
+
+/// The promotions and rollbacks that changed a champion inside a window, oldest first, as
+/// sentences: which version, in which markets, when (in the report's time zone) and by whom.
+async fn model_changes_between(db: &Db, w: &Window, tz: Tz) -> sqlx::Result<Vec<String>> {
+    let events = crate::engine::model::registry::events(db).await?;
+    // (note, version) → (first instant, actor, markets), in order of first instant.
+    let mut changes: Vec<(String, String, Millis, String, Vec<String>)> = Vec::new();
+    for e in events.into_iter().filter(|e| {
+        e.role == crate::engine::model::registry::Role::Champion
+            && e.at >= w.from_ms
+            && e.at < w.to_ms
+    }) {
+        let Some(note) = e
+            .note
+            .filter(|n| n.starts_with("promotion ") || n.starts_with("rollback of promotion "))
+        else {
+            continue;
+        };
+        let market = e.market.unwrap_or_else(|| "every market".into());
+        match changes.iter_mut().find(|c| c.0 == note && c.1 == e.version) {
+            Some(c) => c.4.push(market),
+            None => changes.push((note, e.version, e.at, e.actor, vec![market])),
+        }
+    }
+    Ok(changes
+        .into_iter()
+        .map(|(note, version, at, actor, markets)| {
+            let when = chrono::DateTime::from_timestamp_millis(at)
+                .map(|t| t.with_timezone(&tz).format("%a %-d %b %H:%M").to_string())
+                .unwrap_or_default();
+            let what = if note.starts_with("rollback") {
+                format!("{version} became champion again")
+            } else {
+                format!("{version} became champion")
+            };
+            let mut note = note;
+            if let Some(first) = note.get(..1) {
+                note = first.to_uppercase() + &note[1..];
+            }
+            format!(
+                "{note}: {what} in {} on {when} ({actor}).",
+                markets.join(", ")
+            )
+        })
+        .collect())
 }
 
 /// Model versions that decided ads inside a window, by decisions, most first.

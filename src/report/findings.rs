@@ -174,6 +174,7 @@ pub fn findings(r: &WeeklyReport) -> Vec<String> {
         [one] => format!("Model in use: {one}."),
         many => format!("Models in use: {} (most decisions first).", many.join(", ")),
     });
+    out.extend(r.model_changes.iter().cloned());
     out
 }
 

@@ -2,7 +2,7 @@
 //! the real ONNX Runtime, checked against the pure-Rust reference and the official Python
 //! onnxruntime.
 
-use amso_core::demo::corpus::{CorpusParams, generate};
+use amso_core::demo::corpus::{CorpusParams, generate, harden};
 use amso_core::engine::featurize::featurize;
 use amso_core::engine::model::card::{train_model, write_model};
 use amso_core::engine::model::runtime::{OnnxModel, RuntimeError, pad_batch};
@@ -127,12 +127,19 @@ fn the_python_reference_featurizer_agrees_with_the_product() {
         eprintln!("note: AMSO_TEST_PYTHON not set; featurizer agreement skipped");
         return;
     };
-    let corpus = generate(&CorpusParams {
+    // Reworded, misspelt and partly long ads: some have more features than the old cap of 384.
+    let mut corpus = generate(&CorpusParams {
         ads: 800,
         days: 7,
         seed: 11,
         end: 1_795_000_000_000,
     });
+    harden(&mut corpus, 11);
+    assert!(
+        corpus
+            .iter()
+            .any(|a| featurize(&a.headline, &a.body, Some(&a.landing_url), 131072).len() > 384)
+    );
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ads.jsonl");
     let lines: Vec<String> = corpus

@@ -726,6 +726,31 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
             "{}",
             t.label
         );
+        // The weekly report of this week names the promotion and the rollback.
+        let req = amso_core::report::build::Request {
+            week: amso_core::report::week::IsoWeek::of(chrono::Utc::now().date_naive()),
+            tz: amso_core::report::Tz::UTC,
+            markets: Vec::new(),
+        };
+        let report = amso_core::report::build::build(&t.db, &req, now())
+            .await
+            .unwrap();
+        let named = |start: &str| {
+            report
+                .findings
+                .iter()
+                .any(|f| f.starts_with(start) && f.contains(" in ID on "))
+        };
+        assert!(
+            named(&format!("Promotion {}: {v2} became champion", asked.id))
+                && named(&format!(
+                    "Rollback of promotion {}: {v1} became champion again",
+                    asked.id
+                )),
+            "{}: {:?}",
+            t.label,
+            report.model_changes
+        );
         let again = promotion::rollback(&t.db, &Actor::Cli, now()).await;
         assert!(
             matches!(again, Err(PromotionError::NothingToRollBack)),
