@@ -271,6 +271,30 @@ pub async fn market_sums(db: &Db, f: &Filter) -> sqlx::Result<MarketSums> {
     })
 }
 
+/// When more than one model version decided inside the filter's window (and the filter does
+/// not pick one), each version's totals over the window, most decisions first; else nothing.
+pub async fn by_version(db: &Db, f: &Filter, rates: &Rates) -> sqlx::Result<Vec<(String, Kpis)>> {
+    if f.model.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut versions = grouped(db, "rollup_ads", &["decided"], &["model_version"], f, true).await?;
+    versions.retain(|(_, v)| v[0] > 0.0);
+    if versions.len() < 2 {
+        return Ok(Vec::new());
+    }
+    versions.sort_by(|a, b| b.1[0].total_cmp(&a.1[0]));
+    let mut out = Vec::with_capacity(versions.len());
+    for (k, _) in versions {
+        let one = Filter {
+            model: Some(k[0].clone()),
+            ..f.clone()
+        };
+        let (_, totals) = kpis_by_market(&market_sums(db, &one).await?, rates);
+        out.push((k[0].clone(), totals));
+    }
+    Ok(out)
+}
+
 /// Per-market figures and their total (costs summed per market, since rates differ).
 pub fn kpis_by_market(s: &MarketSums, rates: &Rates) -> (BTreeMap<String, Kpis>, Kpis) {
     let mut per = BTreeMap::new();

@@ -128,7 +128,9 @@ pub async fn overview(db: &Db, f: &Filter, now: Millis) -> Result<Overview, Dash
             .collect()
     };
     let drift = drift_cells(db, f, &reference_window(&f.window)).await?;
+    let by_version = super::kpis::by_version(db, f, &rates).await?;
     Ok(Overview {
+        by_version,
         previous_window: prev_filter.window.clone(),
         window: f.window.clone(),
         totals,

@@ -152,6 +152,10 @@ pub struct Overview {
     pub tripwires: Vec<TripwireAlert>,
     /// Model versions seen in the rollups, newest data first.
     pub models: Vec<String>,
+    /// Each version's totals over the window when more than one decided in it (a promotion,
+    /// a canary or a rollback inside the window), most decisions first; empty otherwise.
+    #[serde(default)]
+    pub by_version: Vec<(String, Kpis)>,
 }
 
 /// Precision, recall and F1 of automatic rejection for one market × category (market `ALL`
@@ -418,6 +422,9 @@ pub struct WeeklyReport {
     /// The week's promotions and rollbacks, as sentences, oldest first.
     #[serde(default)]
     pub model_changes: Vec<String>,
+    /// Each version's totals over the week when more than one decided in it.
+    #[serde(default)]
+    pub by_version: Vec<(String, Kpis)>,
     pub reasons: Vec<OverrideCount>,
     pub reviewers: Vec<OverrideCount>,
     /// The week's overridden ads, newest first (bounded).

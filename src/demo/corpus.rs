@@ -1033,10 +1033,10 @@ pub fn harden(ads: &mut [CorpusAd], seed: u64) {
                         w = misspell(&w, &mut rng);
                     }
                     out.push(w);
-                    if rng.gen_bool(0.08) {
-                        if let Some(extra) = borrow(&mut rng, own, violating) {
-                            out.push(extra);
-                        }
+                    if rng.gen_bool(0.08)
+                        && let Some(extra) = borrow(&mut rng, own, violating)
+                    {
+                        out.push(extra);
                     }
                 }
             }
@@ -1046,18 +1046,18 @@ pub fn harden(ads: &mut [CorpusAd], seed: u64) {
             *text = out.join(" ");
         }
         // Some ads are long: the message buried among several sentences of ordinary copy.
-        if rng.gen_bool(LONG_SHARE) {
-            if let Some(pool) = bodies.get(ad.language.code()).filter(|p| !p.is_empty()) {
-                let padding = |n: usize, rng: &mut StdRng| {
-                    (0..n)
-                        .map(|_| pool[rng.gen_range(0..pool.len())].clone())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                };
-                let before = padding(rng.gen_range(1..6), &mut rng);
-                let after = padding(rng.gen_range(0..4), &mut rng);
-                ad.body = format!("{before} {} {after}", ad.body).trim().to_string();
-            }
+        if rng.gen_bool(LONG_SHARE)
+            && let Some(pool) = bodies.get(ad.language.code()).filter(|p| !p.is_empty())
+        {
+            let padding = |n: usize, rng: &mut StdRng| {
+                (0..n)
+                    .map(|_| pool[rng.gen_range(0..pool.len())].clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let before = padding(rng.gen_range(1..6), &mut rng);
+            let after = padding(rng.gen_range(0..4), &mut rng);
+            ad.body = format!("{before} {} {after}", ad.body).trim().to_string();
         }
         if rng.gen_bool(HARD_EXTRA_NOISE) {
             if ad.labels.is_empty() {

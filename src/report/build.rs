@@ -225,6 +225,12 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
         .collect();
     let models = models_between(db, &window).await?;
     let model_changes = model_changes_between(db, &window, tz).await?;
+    // Split by version for all markets or one (a partial scope has no single filter).
+    let by_version = if scope.len() <= 1 || scope.len() == Market::ALL.len() {
+        dashboard::kpis::by_version(db, &filter(window.clone(), single(scope)), &rates).await?
+    } else {
+        Vec::new()
+    };
     let mut overridden = dashboard::overrides::overridden_ads(db, &week_filter, 2000).await?;
     overridden.retain(|a| in_scope(&a.market));
     overridden.truncate(OVERRIDDEN_LISTED);
@@ -265,6 +271,7 @@ pub async fn build(db: &Db, req: &Request, now: Millis) -> Result<WeeklyReport, 
         alerts,
         models,
         model_changes,
+        by_version,
         reasons: overrides.by_reason,
         reviewers: overrides.by_reviewer,
         overridden,

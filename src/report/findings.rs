@@ -175,6 +175,29 @@ pub fn findings(r: &WeeklyReport) -> Vec<String> {
         many => format!("Models in use: {} (most decisions first).", many.join(", ")),
     });
     out.extend(r.model_changes.iter().cloned());
+    if !r.by_version.is_empty() {
+        let parts: Vec<String> = r
+            .by_version
+            .iter()
+            .map(|(v, k)| {
+                let precision = k
+                    .estimates
+                    .as_ref()
+                    .and_then(|e| e.figures.precision.as_ref())
+                    .or(k.precision.as_ref())
+                    .map_or("too few samples".to_string(), |p| {
+                        format!("{} ({}–{})", pct(Some(p.value)), pct(Some(p.low)), pct(Some(p.high)))
+                    });
+                format!(
+                    "{v}: {} ads, {} automated, override rate {}, auto-reject precision {precision}",
+                    int(k.decided),
+                    pct(k.automation_rate),
+                    pct(k.override_rate),
+                )
+            })
+            .collect();
+        out.push(format!("By model version: {}.", parts.join("; ")));
+    }
     out
 }
 

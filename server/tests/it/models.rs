@@ -751,6 +751,28 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
             t.label,
             report.model_changes
         );
+        // Two versions decided this week: the report splits the figures by version, and its
+        // counts are the decisions each version made.
+        let made: Vec<(String, i64)> = sqlx::query_as(
+            "select model_version, count(*) from decisions group by model_version order by 2 desc",
+        )
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        let split: Vec<(String, i64)> = report
+            .by_version
+            .iter()
+            .map(|(v, k)| (v.clone(), k.decided as i64))
+            .collect();
+        assert_eq!(split, made, "{}", t.label);
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.starts_with("By model version: ")),
+            "{}",
+            t.label
+        );
         let again = promotion::rollback(&t.db, &Actor::Cli, now()).await;
         assert!(
             matches!(again, Err(PromotionError::NothingToRollBack)),

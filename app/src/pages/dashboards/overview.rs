@@ -264,6 +264,7 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
         <DriftBox cells=data.drift.clone() alerts=data.alerts.clone() query/>
         <TripwireBox alerts=data.tripwires.clone() query/>
         <MarketTable rows=data.markets.clone() sparklines query/>
+        {(!data.by_version.is_empty()).then(|| view! { <VersionsBox versions=data.by_version.clone()/> })}
         <RulesBox rules/>
         <div class="chart-grid">
             <ChartFigure svg=automation_chart testid="chart-automation">
@@ -281,6 +282,41 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
                 </table>
             </ChartFigure>
         </div>
+    }
+}
+
+/// When more than one model version decided in the window (a promotion, a canary or a
+/// rollback inside it): each version's own figures.
+#[component]
+fn VersionsBox(versions: Vec<(String, Kpis)>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="versions-box">
+            <h2>"By model version"</h2>
+            <p class="muted small">"More than one model version decided ads in this window; each row is what that version decided. Precision is model-assisted where the slice has it, else audit-only."</p>
+            <table class="table">
+                <thead><tr>
+                    <th scope="col">"Version"</th><th scope="col" class="num">"Decided"</th>
+                    <th scope="col" class="num">"Automation"</th><th scope="col" class="num">"Override rate"</th>
+                    <th scope="col" class="num">"Auto-reject precision"</th><th scope="col" class="num">"Cost / 1,000 ads"</th>
+                </tr></thead>
+                <tbody>
+                    {versions.into_iter().map(|(v, k)| {
+                        let precision = assisted(&k, false).or(k.precision);
+                        let cost = cost_per_1k(&k);
+                        view! {
+                            <tr data-testid="versions-box-row">
+                                <th scope="row" class="mono">{v}</th>
+                                <td class="num">{format::int(k.decided)}</td>
+                                <td class="num">{format::pct(k.automation_rate)}</td>
+                                <td class="num">{format::pct(k.override_rate)}<div class="muted small">{format!("of {} checked", format::int(k.checked))}</div></td>
+                                {estimate_cell(precision.as_ref())}
+                                <td class="num">{cost.map_or_else(|| "too few samples".to_string(), |c| format!("{} [{}–{}]", format::money(c.value), format::money(c.low), format::money(c.high)))}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
     }
 }
 
