@@ -773,6 +773,24 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
             "{}",
             t.label
         );
+        // The overview (last 7 days, all markets) splits the same way.
+        let f = amso_core::dashboard::filter::resolve(
+            &amso_core::dashboard::view::Selection {
+                window: "7d".into(),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+        let o = amso_core::dashboard::overview::overview(&t.db, &f, now())
+            .await
+            .unwrap();
+        let split: Vec<(String, i64)> = o
+            .by_version
+            .iter()
+            .map(|(v, k)| (v.clone(), k.decided as i64))
+            .collect();
+        assert_eq!(split, made, "{}", t.label);
         let again = promotion::rollback(&t.db, &Actor::Cli, now()).await;
         assert!(
             matches!(again, Err(PromotionError::NothingToRollBack)),
