@@ -86,7 +86,7 @@ fn Models() -> impl IntoView {
                                             <td class="mono" data-testid="model-version">{v.version.clone()}</td>
                                             <td><span class=format!("badge role-{}", v.role) data-testid="model-role">{if v.role.is_empty() { "–".to_string() } else { v.role.clone() }}</span></td>
                                             <td data-testid="model-champion-of">{markets}</td>
-                                            <td class="num">{figure(v.roc_auc)}</td>
+                                            <td class="num">{figure(v.roc_auc)}{below_baseline(v.roc_auc, v.baseline_roc_auc).then(|| view! { <div><span class="badge badge-warn" title="The TF-IDF + logistic regression baseline ranks the held-out ads better than this model">"below baseline"</span></div> })}</td>
                                             <td class="num" data-testid="model-baseline">{figure(v.baseline_roc_auc)}</td>
                                             <td class="num">{figure(v.pr_auc)}</td>
                                             <td class="num">{figure(v.f1)}</td>
@@ -208,6 +208,11 @@ fn estimate_cell(e: Option<&Estimate>) -> String {
             value, interval, ..
         } => format!("{value} ({interval})"),
     }
+}
+
+/// Whether a model ranks worse than its baseline by more than 0.001 of ROC-AUC.
+fn below_baseline(model: Option<f64>, baseline: Option<f64>) -> bool {
+    matches!((model, baseline), (Some(m), Some(b)) if m < b - 0.001)
 }
 
 fn cost_cell(c: Option<&Interval>) -> String {
