@@ -69,6 +69,11 @@ test('an ops head reads the registry, puts a candidate in shadow, and is told a 
   await expect(page.getByTestId('train-log')).toContainText('registered');
   const trained = (await page.getByTestId('train-version').innerText()).trim();
   await expect(page.getByTestId('model-row').filter({ hasText: trained }).getByTestId('model-role')).toHaveText('candidate');
+  // Its card carries the TF-IDF baseline trained on the same rows, named in the log too.
+  await expect(page.getByTestId('train-log')).toContainText(/the TF-IDF baseline on the same rows: ROC-AUC [01]\.\d{4}/);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('model-row').filter({ hasText: trained }).getByTestId('model-baseline')).toHaveText(/^[01]\.\d{4}$/);
 });
 
 test('an executive reads the registry but cannot change which model runs', async ({ page }) => {

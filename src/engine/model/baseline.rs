@@ -63,6 +63,13 @@ pub struct Baseline {
     bias: [f32; CATEGORIES],
 }
 
+/// The log-odds of a category's (weighted, smoothed) base rate: where a logistic output
+/// starts, so that early updates learn signal rather than the prior.
+pub(super) fn prior_logit(positives: f32, all: f32) -> f32 {
+    let rate = ((positives + 1.0) / (all + 2.0)).clamp(1e-4, 1.0 - 1e-4);
+    (rate / (1.0 - rate)).ln()
+}
+
 /// Counts of each distinct id, sorted by id.
 fn counts(ids: &[u32]) -> Vec<(u32, f32)> {
     let mut sorted = ids.to_vec();
@@ -132,11 +139,9 @@ impl Baseline {
         for (v, d) in vectors.iter_mut().zip(docs) {
             *v = model.vector(&d.ids);
         }
+        let all: f32 = docs.iter().map(|d| d.weight).sum();
         for (c, b) in model.bias.iter_mut().enumerate() {
-            let pos: f32 = docs.iter().map(|d| d.targets[c] * d.weight).sum();
-            let all: f32 = docs.iter().map(|d| d.weight).sum();
-            let rate = ((pos + 1.0) / (all + 2.0)).clamp(1e-4, 1.0 - 1e-4);
-            *b = (rate / (1.0 - rate)).ln();
+            *b = prior_logit(docs.iter().map(|d| d.targets[c] * d.weight).sum(), all);
         }
         let mean_weight = (docs.iter().map(|d| f64::from(d.weight)).sum::<f64>()
             / docs.len().max(1) as f64)

@@ -1,6 +1,7 @@
 //! Training the classifier with stochastic gradient descent on the per-category logistic
 //! loss, as fastText's one-vs-all mode does.
 
+use super::baseline::prior_logit;
 use super::{CATEGORIES, Weights, sigmoid};
 use rand::Rng;
 use rand::SeedableRng;
@@ -168,13 +169,10 @@ pub fn train_linear_until(
         / examples.len().max(1) as f64)
         .max(1e-9) as f32;
     let buckets = params.buckets as usize;
-    let mut out_b = vec![0.0f32; C];
-    for (c, b) in out_b.iter_mut().enumerate() {
-        let pos: f32 = examples.iter().map(|e| e.targets[c] * e.weight).sum();
-        let all: f32 = examples.iter().map(|e| e.weight).sum();
-        let rate = ((pos + 1.0) / (all + 2.0)).clamp(1e-4, 1.0 - 1e-4);
-        *b = (rate / (1.0 - rate)).ln();
-    }
+    let all: f32 = examples.iter().map(|e| e.weight).sum();
+    let out_b: Vec<f32> = (0..C)
+        .map(|c| prior_logit(examples.iter().map(|e| e.targets[c] * e.weight).sum(), all))
+        .collect();
     let mut out_w = vec![0.0f32; C * C];
     for c in 0..C {
         out_w[c * C + c] = 1.0;
