@@ -13,12 +13,9 @@
 //! It is trained in Rust on exactly the rows a model is trained on, so every card (and
 //! `amso eval --baseline`) can say whether the model earns its place on the user's own data.
 
-use super::CATEGORIES;
-use super::sigmoid;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use std::sync::atomic::{AtomicBool, Ordering};
+use super::train::{AdaGrad, SparseRow, adagrad_logistic};
+use super::{CATEGORIES, sigmoid};
+use std::sync::atomic::AtomicBool;
 
 /// Hash buckets of the baseline's vocabulary.
 pub const BASELINE_BUCKETS: u32 = 1 << 20;
@@ -61,13 +58,6 @@ pub struct Baseline {
     /// `BASELINE_BUCKETS × CATEGORIES`, row-major.
     weights: Vec<f32>,
     bias: [f32; CATEGORIES],
-}
-
-/// The log-odds of a category's (weighted, smoothed) base rate: where a logistic output
-/// starts, so that early updates learn signal rather than the prior.
-pub(super) fn prior_logit(positives: f32, all: f32) -> f32 {
-    let rate = ((positives + 1.0) / (all + 2.0)).clamp(1e-4, 1.0 - 1e-4);
-    (rate / (1.0 - rate)).ln()
 }
 
 /// Counts of each distinct id, sorted by id.
@@ -114,17 +104,15 @@ impl Baseline {
         self.logits(&self.vector(ids)).map(sigmoid)
     }
 
-    /// Trains on `docs`; None when `cancel` turned true (checked after each epoch).
+    /// Trains on `docs` ([`adagrad_logistic`] over their TF-IDF vectors); None when `cancel`
+    /// turned true (checked after each epoch).
     pub fn train(docs: &[Doc], params: &BaselineParams, cancel: &AtomicBool) -> Option<Baseline> {
         let buckets = BASELINE_BUCKETS as usize;
         let mut df = vec![0u32; buckets];
-        let mut vectors: Vec<Vec<(u32, f32)>> = Vec::with_capacity(docs.len());
         for d in docs {
-            let c = counts(&d.ids);
-            for (id, _) in &c {
-                df[*id as usize] += 1;
+            for (id, _) in counts(&d.ids) {
+                df[id as usize] += 1;
             }
-            vectors.push(c);
         }
         let n = docs.len() as f32;
         let idf: Vec<f32> = df
@@ -133,53 +121,26 @@ impl Baseline {
             .collect();
         let mut model = Baseline {
             idf,
-            weights: vec![0.0; buckets * CATEGORIES],
+            weights: Vec::new(),
             bias: [0.0; CATEGORIES],
         };
-        for (v, d) in vectors.iter_mut().zip(docs) {
-            *v = model.vector(&d.ids);
-        }
-        let all: f32 = docs.iter().map(|d| d.weight).sum();
-        for (c, b) in model.bias.iter_mut().enumerate() {
-            *b = prior_logit(docs.iter().map(|d| d.targets[c] * d.weight).sum(), all);
-        }
-        let mean_weight = (docs.iter().map(|d| f64::from(d.weight)).sum::<f64>()
-            / docs.len().max(1) as f64)
-            .max(1e-9) as f32;
-        let mut grad_sq = vec![1e-6f32; buckets];
-        let mut bias_sq = [1e-6f32; CATEGORIES];
-        let mut order: Vec<usize> = (0..docs.len()).collect();
-        let mut rng = StdRng::seed_from_u64(params.seed);
-        for _ in 0..params.epochs {
-            order.shuffle(&mut rng);
-            for &i in &order {
-                let v = &vectors[i];
-                let d = &docs[i];
-                let scale = d.weight / mean_weight;
-                let z = model.logits(v);
-                let mut g = [0.0f32; CATEGORIES];
-                let mut g2 = 0.0f32;
-                for c in 0..CATEGORIES {
-                    g[c] = (d.targets[c] - sigmoid(z[c])) * scale;
-                    g2 += g[c] * g[c];
-                    bias_sq[c] += g[c] * g[c];
-                    model.bias[c] += params.learning_rate * g[c] / bias_sq[c].sqrt();
-                }
-                g2 /= CATEGORIES as f32;
-                for (id, x) in v {
-                    let j = *id as usize;
-                    grad_sq[j] += g2 * x * x;
-                    let step = params.learning_rate / grad_sq[j].sqrt();
-                    let row = &mut model.weights[j * CATEGORIES..(j + 1) * CATEGORIES];
-                    for (w, gc) in row.iter_mut().zip(&g) {
-                        *w += step * (gc * x - params.l2 * *w);
-                    }
-                }
-            }
-            if cancel.load(Ordering::Relaxed) {
-                return None;
-            }
-        }
+        let rows: Vec<SparseRow> = docs
+            .iter()
+            .map(|d| SparseRow {
+                x: model.vector(&d.ids),
+                targets: d.targets,
+                weight: d.weight,
+            })
+            .collect();
+        let opts = AdaGrad {
+            buckets,
+            epochs: params.epochs,
+            learning_rate: params.learning_rate,
+            l2: params.l2,
+            seed: params.seed,
+            epsilon: 1e-6,
+        };
+        (model.weights, model.bias) = adagrad_logistic(&rows, &opts, |_, _| {}, cancel)?;
         Some(model)
     }
 }
@@ -232,7 +193,8 @@ mod tests {
 
     #[test]
     fn learns_a_separable_signal_and_honours_weights() {
-        use rand::Rng;
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
         let mut rng = StdRng::seed_from_u64(3);
         let docs: Vec<Doc> = (0..3000)
             .map(|i| {

@@ -1,7 +1,6 @@
 //! Training the classifier with stochastic gradient descent on the per-category logistic
 //! loss, as fastText's one-vs-all mode does.
 
-use super::baseline::prior_logit;
 use super::{CATEGORIES, Weights, sigmoid};
 use rand::Rng;
 use rand::SeedableRng;
@@ -86,8 +85,7 @@ pub fn train_until(
     let mut out_b = vec![0.0f32; CATEGORIES];
     for (c, b) in out_b.iter_mut().enumerate() {
         let pos = examples.iter().filter(|e| e.targets[c] > 0.5).count() as f32;
-        let rate = ((pos + 1.0) / (examples.len() as f32 + 2.0)).clamp(1e-4, 1.0 - 1e-4);
-        *b = (rate / (1.0 - rate)).ln();
+        *b = prior_logit(pos, examples.len() as f32);
     }
     let mut w = Weights {
         buckets: params.buckets,
@@ -161,65 +159,120 @@ pub fn train_until(
 pub fn train_linear_until(
     examples: &[Example],
     params: &TrainParams,
-    mut progress: impl FnMut(usize, f64),
+    progress: impl FnMut(usize, f64),
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Option<Weights> {
     const C: usize = CATEGORIES;
-    let mean_weight = (examples.iter().map(|e| f64::from(e.weight)).sum::<f64>()
-        / examples.len().max(1) as f64)
-        .max(1e-9) as f32;
-    let buckets = params.buckets as usize;
-    let all: f32 = examples.iter().map(|e| e.weight).sum();
-    let out_b: Vec<f32> = (0..C)
-        .map(|c| prior_logit(examples.iter().map(|e| e.targets[c] * e.weight).sum(), all))
-        .collect();
-    let mut out_w = vec![0.0f32; C * C];
-    for c in 0..C {
-        out_w[c * C + c] = 1.0;
-    }
-    let mut w = Weights {
-        buckets: params.buckets,
-        dim: C,
-        categories: C,
-        embedding: vec![0.0; buckets * C],
-        out_w,
-        out_b,
-    };
     // Each example's distinct ids with their mean-pooled input (count / n).
-    let inputs: Vec<Vec<(u32, f32)>> = examples
+    let rows: Vec<SparseRow> = examples
         .iter()
         .map(|e| {
             let mut ids = e.ids.clone();
             ids.sort_unstable();
             let unit = 1.0 / e.ids.len().max(1) as f32;
-            let mut out: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
+            let mut x: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
             for id in ids {
-                match out.last_mut() {
-                    Some((last, x)) if *last == id => *x += unit,
-                    _ => out.push((id, unit)),
+                match x.last_mut() {
+                    Some((last, v)) if *last == id => *v += unit,
+                    _ => x.push((id, unit)),
                 }
             }
-            out
+            SparseRow {
+                x,
+                targets: e.targets,
+                weight: e.weight,
+            }
         })
         .collect();
-    let mut grad_sq = vec![1e-8f32; buckets];
-    let mut bias_sq = [1e-8f32; C];
-    let mut order: Vec<usize> = (0..examples.len()).collect();
-    let mut rng = StdRng::seed_from_u64(params.seed);
-    let lr = params.learning_rate;
-    for epoch in 0..params.epochs {
+    let opts = AdaGrad {
+        buckets: params.buckets as usize,
+        epochs: params.epochs,
+        learning_rate: params.learning_rate,
+        l2: params.l2,
+        seed: params.seed,
+        epsilon: 1e-8,
+    };
+    let (embedding, bias) = adagrad_logistic(&rows, &opts, progress, cancel)?;
+    let mut out_w = vec![0.0f32; C * C];
+    for c in 0..C {
+        out_w[c * C + c] = 1.0;
+    }
+    Some(Weights {
+        buckets: params.buckets,
+        dim: C,
+        categories: C,
+        embedding,
+        out_w,
+        out_b: bias.to_vec(),
+    })
+}
+
+/// One training row of a sparse linear model: (id, value) pairs with distinct ids, the 0/1
+/// targets and the row's weight.
+pub(super) struct SparseRow {
+    pub x: Vec<(u32, f32)>,
+    pub targets: [f32; CATEGORIES],
+    pub weight: f32,
+}
+
+/// The log-odds of a category's (weighted, smoothed) base rate: where a logistic output
+/// starts, so that early updates learn signal rather than the prior.
+fn prior_logit(positives: f32, all: f32) -> f32 {
+    let rate = ((positives + 1.0) / (all + 2.0)).clamp(1e-4, 1.0 - 1e-4);
+    (rate / (1.0 - rate)).ln()
+}
+
+/// How [`adagrad_logistic`] trains.
+pub(super) struct AdaGrad {
+    pub buckets: usize,
+    pub epochs: usize,
+    pub learning_rate: f32,
+    /// L2 decay per example seen.
+    pub l2: f32,
+    pub seed: u64,
+    /// Where the squared-gradient accumulators start.
+    pub epsilon: f32,
+}
+
+/// One logistic regression per category over sparse rows, by stochastic gradient descent with
+/// AdaGrad step sizes (one accumulator per bucket, shared by the categories) and L2 decay;
+/// each row's gradient is scaled by its weight over the mean weight, and each output starts at
+/// the log-odds of its weighted base rate. Rows without features are skipped. Calls
+/// `progress(epoch, mean loss)` after each epoch and stops (None) after the one during which
+/// `cancel` turned true. Answers the `buckets × categories` weights (row-major) and the biases.
+pub(super) fn adagrad_logistic(
+    rows: &[SparseRow],
+    opts: &AdaGrad,
+    mut progress: impl FnMut(usize, f64),
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Option<(Vec<f32>, [f32; CATEGORIES])> {
+    const C: usize = CATEGORIES;
+    let mean_weight = (rows.iter().map(|r| f64::from(r.weight)).sum::<f64>()
+        / rows.len().max(1) as f64)
+        .max(1e-9) as f32;
+    let all: f32 = rows.iter().map(|r| r.weight).sum();
+    let mut bias: [f32; C] = std::array::from_fn(|c| {
+        prior_logit(rows.iter().map(|r| r.targets[c] * r.weight).sum(), all)
+    });
+    let mut weights = vec![0.0f32; opts.buckets * C];
+    let mut grad_sq = vec![opts.epsilon; opts.buckets];
+    let mut bias_sq = [opts.epsilon; C];
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let lr = opts.learning_rate;
+    for epoch in 0..opts.epochs {
         order.shuffle(&mut rng);
         let mut loss = 0.0f64;
         for &i in &order {
-            let (x, ex) = (&inputs[i], &examples[i]);
-            if x.is_empty() {
+            let row = &rows[i];
+            if row.x.is_empty() {
                 continue;
             }
-            let scale = ex.weight / mean_weight;
-            let mut z: [f32; C] = std::array::from_fn(|c| w.out_b[c]);
-            for (id, v) in x {
-                let row = &w.embedding[*id as usize * C..(*id as usize + 1) * C];
-                for (zc, e) in z.iter_mut().zip(row) {
+            let scale = row.weight / mean_weight;
+            let mut z = bias;
+            for (id, v) in &row.x {
+                let w = &weights[*id as usize * C..(*id as usize + 1) * C];
+                for (zc, e) in z.iter_mut().zip(w) {
                     *zc += v * e;
                 }
             }
@@ -227,7 +280,7 @@ pub fn train_linear_until(
             let mut g2 = 0.0f32;
             for c in 0..C {
                 let p = sigmoid(z[c]);
-                let y = ex.targets[c];
+                let y = row.targets[c];
                 loss -= f64::from(if y > 0.5 {
                     p.max(1e-7).ln()
                 } else {
@@ -236,25 +289,25 @@ pub fn train_linear_until(
                 g[c] = (y - p) * scale;
                 g2 += g[c] * g[c];
                 bias_sq[c] += g[c] * g[c];
-                w.out_b[c] += lr * g[c] / bias_sq[c].sqrt();
+                bias[c] += lr * g[c] / bias_sq[c].sqrt();
             }
             g2 /= C as f32;
-            for (id, v) in x {
+            for (id, v) in &row.x {
                 let j = *id as usize;
                 grad_sq[j] += g2 * v * v;
                 let step = lr / grad_sq[j].sqrt();
-                let row = &mut w.embedding[j * C..(j + 1) * C];
-                for (e, gc) in row.iter_mut().zip(&g) {
-                    *e += step * (gc * v - params.l2 * *e);
+                let w = &mut weights[j * C..(j + 1) * C];
+                for (e, gc) in w.iter_mut().zip(&g) {
+                    *e += step * (gc * v - opts.l2 * *e);
                 }
             }
         }
-        progress(epoch + 1, loss / (examples.len().max(1) * C) as f64);
+        progress(epoch + 1, loss / (rows.len().max(1) * C) as f64);
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
     }
-    Some(w)
+    Some((weights, bias))
 }
 
 #[cfg(test)]
