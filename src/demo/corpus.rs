@@ -803,6 +803,16 @@ fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
 
 /// Generates the corpus, ordered by submission time.
 pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
+    generate_with(params, true)
+}
+
+/// The corpus as it was before the campaign waves (the same ads, the waves' ads left as
+/// drawn): what a model trained before them could have learnt from.
+pub fn generate_without_waves(params: &CorpusParams) -> Vec<CorpusAd> {
+    generate_with(params, false)
+}
+
+fn generate_with(params: &CorpusParams, with_waves: bool) -> Vec<CorpusAd> {
     let mut rng = StdRng::seed_from_u64(params.seed);
     let day_ms: i64 = 86_400_000;
     let start = params.end - i64::from(params.days.max(1)) * day_ms;
@@ -949,7 +959,9 @@ pub fn generate(params: &CorpusParams) -> Vec<CorpusAd> {
             labels,
             submitted_at,
         };
-        if let Some(wave) = wave_at(market, submitted_at, waves, &mut wave_rng) {
+        if let Some(wave) = wave_at(market, submitted_at, waves, &mut wave_rng)
+            && with_waves
+        {
             wave.take_over(&mut ad, offer, &mut wave_rng);
         }
         ads.push(ad);

@@ -4,7 +4,7 @@
 use crate::access::audit::{self, Actor, NewEntry};
 use crate::engine::decide::{Band, Rule};
 use crate::platform::db::{Db, WriteTx};
-use crate::platform::time::now_millis;
+use crate::platform::time::{Millis, now_millis};
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
 use serde::Serialize;
@@ -194,6 +194,7 @@ pub async fn write_bands(
     actor: &Actor,
     bands: &[(Market, Category, Band)],
     note: &str,
+    at: Millis,
 ) -> Result<i64, ThresholdError> {
     for (_, _, band) in bands {
         if !(0.0..=1.0).contains(&band.approve_below)
@@ -212,7 +213,7 @@ pub async fn write_bands(
     let new = old + 1;
     sqlx::query("insert into threshold_versions (version, created_at, created_by, note) values ($1, $2, $3, $4)")
         .bind(new)
-        .bind(now_millis())
+        .bind(at)
         .bind(actor.as_text())
         .bind(note)
         .execute(&mut **tx)
@@ -239,7 +240,7 @@ pub async fn write_bands(
         .execute(&mut **tx)
         .await?;
     }
-    audit::record(
+    audit::record_at(
         &mut **tx,
         NewEntry {
             actor,
@@ -249,6 +250,7 @@ pub async fn write_bands(
             after: Some(json!({ "version": new, "cells": bands.len(), "note": note })),
             ip: None,
         },
+        at,
     )
     .await?;
     Ok(new)

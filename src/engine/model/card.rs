@@ -39,6 +39,16 @@ pub struct BaselineFigures {
 }
 
 impl ModelCard {
+    /// The card as written at `at` (a history replayed after the fact): its date, and the
+    /// date in its version.
+    pub fn dated(mut self, at: chrono::DateTime<chrono::Utc>) -> ModelCard {
+        if let Some(fingerprint) = self.model_version.rsplit('-').next() {
+            self.model_version = format!("ft-{}-{fingerprint}", at.format("%Y%m%d"));
+        }
+        self.created_at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self
+    }
+
     /// Held-out macro ROC-AUC of the model and of the baseline, when both are known.
     pub fn against_baseline(&self) -> Option<(f64, f64)> {
         Some((

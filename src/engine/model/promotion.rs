@@ -343,6 +343,7 @@ pub async fn decide(
             actor,
             &bands,
             &format!("re-fitted for model {} (promotion {id})", p.version),
+            now,
         )
         .await?;
         let note = format!("promotion {id}");
@@ -445,7 +446,7 @@ pub async fn rollback(db: &Db, actor: &Actor, now: Millis) -> Result<Promotion, 
             .into_iter()
             .filter(|(m, _, _)| p.previous.contains_key(m.code()))
             .collect();
-        thresholds::write_bands(&mut tx, actor, &restored, &note).await?;
+        thresholds::write_bands(&mut tx, actor, &restored, &note, now).await?;
     }
     sqlx::query("update model_promotions set state = 'rolled_back' where id = $1")
         .bind(id)

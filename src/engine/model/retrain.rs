@@ -86,16 +86,24 @@ type VerdictRow = (
 
 /// The final human verdicts of reviews finished at or after `since`, weighted.
 pub async fn verdicts(db: &Db, since: Millis) -> sqlx::Result<Vec<Verdict>> {
+    verdicts_between(db, since, Millis::MAX).await
+}
+
+/// The final human verdicts as they stood at `until`: of reviews finished from `since` up to
+/// (not including) `until`, each ad's latest, weighted.
+pub async fn verdicts_between(db: &Db, since: Millis, until: Millis) -> sqlx::Result<Vec<Verdict>> {
     let rows: Vec<VerdictRow> = sqlx::query_as(
         "select a.external_id, a.market, a.language, a.headline, a.body, a.landing_url, a.advertiser_id, \
          a.daily_budget_usd, r.verdict, r.categories, r.finished_at, d.audit_sample, d.action, d.route, \
          d.sampling_probability \
          from reviews r join ads a on a.id = r.ad_id join decisions d on d.ad_id = a.id \
-         where r.source <> 'qa' and r.finished_at >= $1 and r.id = ( \
-            select max(r2.id) from reviews r2 where r2.ad_id = r.ad_id and r2.source <> 'qa') \
+         where r.source <> 'qa' and r.finished_at >= $1 and r.finished_at < $2 and r.id = ( \
+            select max(r2.id) from reviews r2 where r2.ad_id = r.ad_id and r2.source <> 'qa' \
+            and r2.finished_at < $2) \
          order by r.finished_at, r.id",
     )
     .bind(since)
+    .bind(until)
     .fetch_all(db.pool())
     .await?;
     Ok(rows
@@ -154,11 +162,26 @@ pub fn train(
     progress: impl FnMut(usize, f64),
     cancel: &AtomicBool,
 ) -> Result<Option<Trained>, RetrainError> {
+    train_holding_out(
+        verdicts, corpus, since_text, HELDOUT_MS, params, progress, cancel,
+    )
+}
+
+/// [`train`] with the most recent `heldout_ms` of verdicts held out instead of a week.
+pub fn train_holding_out(
+    verdicts: &[Verdict],
+    corpus: &[NewAd],
+    since_text: &str,
+    heldout_ms: i64,
+    params: &TrainParams,
+    progress: impl FnMut(usize, f64),
+    cancel: &AtomicBool,
+) -> Result<Option<Trained>, RetrainError> {
     if verdicts.len() < MIN_ROWS {
         return Err(RetrainError::TooFewRows(verdicts.len()));
     }
     let last = verdicts.iter().map(|v| v.at).max().unwrap_or(0);
-    let cut = last - HELDOUT_MS;
+    let cut = last - heldout_ms;
     let (held, recent_train): (Vec<&Verdict>, Vec<&Verdict>) =
         verdicts.iter().partition(|v| v.at > cut);
     let mut training: Vec<(&NewAd, f32)> = recent_train.iter().map(|v| (&v.ad, v.weight)).collect();
@@ -191,10 +214,15 @@ pub fn train(
             format!(" + demo corpus ({} rows, weight 1)", corpus.len())
         }
     );
-    let split = format!(
-        "time: verdicts after {} (the most recent labelled week) held out",
-        to_rfc3339(cut)
-    );
+    let span = if heldout_ms == HELDOUT_MS {
+        "the most recent labelled week".to_string()
+    } else {
+        format!(
+            "the most recent {:.1} labelled days",
+            heldout_ms as f64 / 86_400_000.0
+        )
+    };
+    let split = format!("time: verdicts after {} ({span}) held out", to_rfc3339(cut));
     let Some((weights, card)) = card::train_split(
         &training, &heldout, &source, &split, params, progress, cancel,
     )?
