@@ -40,6 +40,14 @@ pub struct OperatingPoint {
     /// None: too few labels.
     pub a_cost_per_1k: Option<Interval>,
     pub b_cost_per_1k: Option<Interval>,
+    /// Labelled ads where one model calls a violation (a score of at least 0.5) and the other
+    /// does not.
+    #[serde(default)]
+    pub split_ads: u64,
+    /// Of those, the weighted share where the humans side with B (the ad violates exactly
+    /// when B flags it), with its Wilson interval on effective counts.
+    #[serde(default)]
+    pub b_right_when_split: Option<Estimate>,
 }
 
 /// A labelled ad the two score most differently.

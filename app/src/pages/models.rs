@@ -215,6 +215,13 @@ fn below_baseline(model: Option<f64>, baseline: Option<f64>) -> bool {
     matches!((model, baseline), (Some(m), Some(b)) if m < b - 0.001)
 }
 
+fn split_cell(ads: u64, e: Option<&Estimate>) -> String {
+    if ads == 0 {
+        return "they never split".into();
+    }
+    format!("{} of {ads} ads", estimate_cell(e))
+}
+
 fn cost_cell(c: Option<&Interval>) -> String {
     c.map_or_else(
         || "too few labels".to_string(),
@@ -342,6 +349,7 @@ fn ComparisonView(c: Comparison) -> impl IntoView {
                 <th scope="col">"Auto-reject precision A"</th><th scope="col">"B"</th>
                 <th scope="col">"Auto-reject recall A"</th><th scope="col">"B"</th>
                 <th scope="col">"Cost / 1,000 ads A"</th><th scope="col">"B"</th>
+                <th scope="col">"Where they split: humans side with B"</th>
             </tr></thead>
             <tbody>
                 {c.operating.into_iter().map(|o| view! {
@@ -356,11 +364,12 @@ fn ComparisonView(c: Comparison) -> impl IntoView {
                         <td>{estimate_cell(o.b_reject_recall.as_ref())}</td>
                         <td>{cost_cell(o.a_cost_per_1k.as_ref())}</td>
                         <td>{cost_cell(o.b_cost_per_1k.as_ref())}</td>
+                        <td data-testid="compare-split">{split_cell(o.split_ads, o.b_right_when_split.as_ref())}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
-        <p class="small muted">"Cost per 1,000 ads: review time at the market's hourly rate, the budgets of wrongly rejected ads for the days lost, and the risk weight of each missed violation; ranges are 95% intervals."</p>
+        <p class="small muted">"Cost per 1,000 ads: review time at the market's hourly rate, the budgets of wrongly rejected ads for the days lost, and the risk weight of each missed violation. Where they split: the labelled ads where one model calls a violation (a score of 0.5 or more) and the other does not, and how often (weighted) the humans' verdict sides with B; with the whole interval above 50%, B is measurably right more often. Ranges are 95% intervals."</p>
         <h3>"Where they disagree most"</h3>
         <ul class="timeline" data-testid="compare-disagreements">
             {c.disagreements.into_iter().map(|d| view! {
