@@ -8,9 +8,11 @@
 use crate::access::audit::Actor;
 use crate::access::users::{self, NewUser, UserError};
 use crate::demo::corpus::{CorpusParams, generate};
+use crate::demo::lifecycle;
 use crate::engine::commit::{self, Decided};
-use crate::engine::decide::{Rule, Rules, decide};
+use crate::engine::decide::{Rule, Rules, decide, learning_sample};
 use crate::engine::rules_store;
+use crate::engine::serving::store_shadow;
 use crate::engine::worker::{AdText, EngineError, Scorer};
 use crate::intake::ads;
 use crate::intake::validate::NewAd;
@@ -23,7 +25,7 @@ use crate::vocab::queue::{HumanVerdict, Source};
 use crate::vocab::role::Role;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
@@ -43,6 +45,11 @@ pub struct HistoryParams {
     pub audit_rate_approve: f64,
     pub audit_rate_reject: f64,
     pub qa_rate: f64,
+    /// The model file `scorer` runs: when given, the history has a model lifecycle around it
+    /// ([`super::lifecycle`]: an earlier champion for the first week, the shipped model's
+    /// promotion, a challenger in shadow for the last days). None: the shipped model decides
+    /// throughout and the registry is left alone.
+    pub lifecycle: Option<std::path::PathBuf>,
 }
 
 /// What was written.
@@ -70,6 +77,18 @@ pub enum HistoryError {
     User(#[from] UserError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Registry(#[from] crate::engine::model::registry::RegistryError),
+    #[error(transparent)]
+    Promotion(#[from] crate::engine::model::promotion::PromotionError),
+    #[error(transparent)]
+    Retrain(#[from] crate::engine::model::retrain::RetrainError),
+    #[error(transparent)]
+    Train(#[from] crate::engine::model::card::TrainError),
+    #[error(transparent)]
+    Runtime(#[from] crate::engine::model::runtime::RuntimeError),
+    #[error("the demo's model history: {0}")]
+    Lifecycle(String),
 }
 
 /// A member of the demo review team and how they work.
@@ -207,7 +226,7 @@ pub async fn seed_history(
         return Err(HistoryError::NotEmpty);
     }
     let mut rng = StdRng::seed_from_u64(p.seed ^ 0x005e_ed0f_4157);
-    let (mut team, ops) = team(db, &mut rng).await?;
+    let (team, ops) = team(db, &mut rng).await?;
     let mut summary = HistorySummary {
         reviewers: team.len(),
         ..Default::default()
@@ -232,19 +251,55 @@ pub async fn seed_history(
     summary.ads = stored.len();
     let by_external: HashMap<&str, &crate::demo::corpus::CorpusAd> =
         corpus.iter().map(|a| (a.external_id.as_str(), a)).collect();
-    // Ground truth per ad id: (market, labels, licensed).
-    let mut facts: HashMap<i64, (Market, Vec<Category>, bool)> = HashMap::new();
+    let mut desk = Desk {
+        team,
+        ops,
+        settings: DeskSettings {
+            lease_ms: 5 * 60 * 1000,
+            qa_rate: p.qa_rate,
+            undo_window_ms: 0,
+        },
+        facts: HashMap::new(),
+        appeal_considered: HashSet::new(),
+    };
 
-    // The machine decides hour by hour, as the ads arrive.
-    let rules = rules_store::load(db, p.audit_rate_approve, p.audit_rate_reject).await?;
+    // The machine decides hour by hour, as the ads arrive. With a lifecycle: the earlier
+    // champion for the first week (the shipped model in shadow beside it), then the shipped
+    // model once that week's reviews have let it be promoted, and for the last days a
+    // challenger trained on the reviews until then, in shadow with its learning share.
+    let start = p.end - i64::from(p.days) * DAY;
+    let promote_at = start + lifecycle::EARLIER_SPAN;
+    let challenge_at = p.end - lifecycle::CHALLENGER_AGE;
+    let lifecycle = p
+        .lifecycle
+        .as_deref()
+        .filter(|_| p.days >= lifecycle::MIN_DAYS);
+    let mut earlier = match lifecycle {
+        Some(path) => Some(lifecycle::begin(db, path, p.seed, start).await?),
+        None => None,
+    };
+    let mut challenger: Option<Scorer> = None;
+    let mut rules = rules_store::load(db, p.audit_rate_approve, p.audit_rate_reject).await?;
     let mut i = 0;
     while i < stored.len() {
         let hour = news[i].1 / HOUR;
+        if earlier.is_some() && hour * HOUR >= promote_at {
+            let span = (promote_at, promote_at);
+            work_queues(db, &mut desk, &rules, p, span, &mut rng, &mut summary).await?;
+            lifecycle::promote(db, &scorer.model_version, promote_at).await?;
+            rules = rules_store::load(db, p.audit_rate_approve, p.audit_rate_reject).await?;
+            earlier = None;
+        }
+        if lifecycle.is_some() && challenger.is_none() && hour * HOUR >= challenge_at {
+            let span = (challenge_at, challenge_at);
+            work_queues(db, &mut desk, &rules, p, span, &mut rng, &mut summary).await?;
+            challenger = Some(lifecycle::challenger(db, p.seed, start, challenge_at).await?);
+        }
         let mut j = i;
         while j < stored.len() && news[j].1 / HOUR == hour {
             j += 1;
         }
-        let texts = news[i..j]
+        let texts: Vec<AdText> = news[i..j]
             .iter()
             .map(|(a, _)| AdText {
                 headline: a.headline.clone(),
@@ -252,13 +307,23 @@ pub async fn seed_history(
                 landing_url: a.landing_url.clone(),
             })
             .collect();
-        let scores = scorer.score(texts).await?;
+        let deciding = earlier.as_ref().unwrap_or(scorer);
+        let shadowing = if earlier.is_some() {
+            Some(scorer)
+        } else {
+            challenger.as_ref()
+        };
+        let shadow = match shadowing {
+            Some(s) => Some(s.score(texts.clone()).await?),
+            None => None,
+        };
+        let scores = deciding.score(texts).await?;
         let mut rows = Vec::with_capacity(j - i);
         for (k, s) in scores.into_iter().enumerate() {
             let (ad, submitted_at) = &news[i + k];
             let id = stored[i + k].id;
             let src = by_external.get(ad.external_id.as_str());
-            facts.insert(
+            desk.facts.insert(
                 id,
                 (
                     ad.market,
@@ -281,26 +346,81 @@ pub async fn seed_history(
         // waited more than an hour (the last ad near the hour's end would push past it).
         let last = news[j - 1].1;
         let decided_at = (last + 1500).min((hour + 1) * HOUR - 1).max(last);
+        if let Some(shadow) = &shadow {
+            let champion: Vec<_> = rows.iter().map(|r| r.scores).collect();
+            let mut verdicts: Vec<_> = rows.iter().map(|r| r.verdict.clone()).collect();
+            let draws: Vec<f64> = rows.iter().map(|_| rng.r#gen::<f64>()).collect();
+            learning_sample(
+                &mut verdicts,
+                &champion,
+                shadow,
+                lifecycle::LEARNING_SHARE,
+                &draws,
+            );
+            for (row, verdict) in rows.iter_mut().zip(verdicts) {
+                row.verdict = verdict;
+            }
+        }
         commit::record(
             db,
             "demo-history",
-            &scorer.model_version,
+            &deciding.model_version,
             rules.thresholds_version,
             &rows,
             decided_at,
         )
         .await?;
+        if let (Some(shadow), Some(shadowing)) = (shadow, shadowing) {
+            let scored: Vec<_> = stored[i..j].iter().map(|a| a.id).zip(shadow).collect();
+            store_shadow(db, &shadowing.model_version, &scored, decided_at).await?;
+        }
         i = j;
     }
+    let span = (p.end - BACKLOG, p.end - 60_000);
+    work_queues(db, &mut desk, &rules, p, span, &mut rng, &mut summary).await?;
 
-    // People work the queues, oldest first, in rounds: first reviews, then the appeals,
-    // QA second reviews and escalations those create.
-    let settings = DeskSettings {
-        lease_ms: 5 * 60 * 1000,
-        qa_rate: p.qa_rate,
-        undo_window_ms: 0,
-    };
-    let cutoff = p.end - BACKLOG;
+    // The reviews' rollup changes, as the server's folder would have written them.
+    crate::rollup::store::fold(db).await?;
+    let (open,): (i64,) = sqlx::query_as("select count(*) from review_tasks where state = 'open'")
+        .fetch_one(db.pool())
+        .await?;
+    summary.open_items = open;
+    // Drift checks as the server would have run them each day of the last ten, so that the
+    // alerts carry the day the drift was first seen.
+    for days_ago in (0..10).rev() {
+        crate::dashboard::drift_alerts::check_drift(db, p.end - days_ago * 86_400_000).await?;
+    }
+    // Calibration maps as the server fits them, so that the estimates read from the start.
+    crate::dashboard::estimates::refit_all(db, p.end, &crate::access::audit::Actor::System).await?;
+    // The radar as the server's check keeps it.
+    crate::radar::store::check(db, p.end).await?;
+    Ok(summary)
+}
+
+/// The demo review team at work, and what the history has told it so far.
+struct Desk {
+    team: Vec<Reviewer>,
+    /// Who decides escalations.
+    ops: Option<Scope>,
+    settings: DeskSettings,
+    /// Ground truth per decided ad: (market, labels, licensed).
+    facts: HashMap<i64, (Market, Vec<Category>, bool)>,
+    /// Rejected ads whose advertisers have had their chance to appeal.
+    appeal_considered: HashSet<i64>,
+}
+
+/// People work the queues, oldest first, in rounds: first the items that came in before
+/// `cutoff`, then the appeals, QA second reviews and escalations those create; a review that
+/// would finish at or after `until` waits for a later call.
+async fn work_queues(
+    db: &Db,
+    desk: &mut Desk,
+    rules: &Rules,
+    p: &HistoryParams,
+    (cutoff, until): (Millis, Millis),
+    rng: &mut StdRng,
+    summary: &mut HistorySummary,
+) -> Result<(), HistoryError> {
     for round in 0..4 {
         let open: Vec<(i64, i64, String, String, i64, Option<i64>)> = sqlx::query_as(
             "select id, ad_id, source, market, created_at, excluded_reviewer from review_tasks \
@@ -317,7 +437,7 @@ pub async fn seed_history(
             if round == 0 && rng.gen_bool(STRAGGLERS) {
                 continue;
             }
-            let Some((_, labels, licensed)) = facts.get(&ad_id).cloned() else {
+            let Some((_, labels, licensed)) = desk.facts.get(&ad_id).cloned() else {
                 continue;
             };
             let machine: Option<(String, String)> =
@@ -331,13 +451,14 @@ pub async fn seed_history(
                 .iter()
                 .filter_map(|c| c.parse().ok())
                 .collect();
-            let wait = lognormal(&mut rng, 1.5 * HOUR as f64, 0.9) as Millis;
+            let wait = lognormal(rng, 1.5 * HOUR as f64, 0.9) as Millis;
             let (scope, accuracy, start, handling) = if source == Source::Escalation {
-                let Some(ops) = &ops else { continue };
-                let handling = lognormal(&mut rng, 180_000.0, 0.6) as Millis;
+                let Some(ops) = &desk.ops else { continue };
+                let handling = lognormal(rng, 180_000.0, 0.6) as Millis;
                 (ops.clone(), 0.99, created_at + wait, handling)
             } else {
-                let candidates: Vec<usize> = team
+                let candidates: Vec<usize> = desk
+                    .team
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| {
@@ -348,17 +469,17 @@ pub async fn seed_history(
                 if candidates.is_empty() {
                     continue;
                 }
-                let r = &mut team[candidates[rng.gen_range(0..candidates.len())]];
+                let r = &mut desk.team[candidates[rng.gen_range(0..candidates.len())]];
                 let start = (created_at + wait).max(r.busy_until);
-                let handling = lognormal(&mut rng, r.median_s * 1000.0, 0.6) as Millis;
+                let handling = lognormal(rng, r.median_s * 1000.0, 0.6) as Millis;
                 r.busy_until = start + handling;
                 (r.scope.clone(), r.accuracy, start, handling)
             };
             let finish = start + handling.max(4000);
-            if finish >= p.end - 60_000 {
+            if finish >= until {
                 continue;
             }
-            let violated = truth(&rules, market, &labels, licensed);
+            let violated = truth(rules, market, &labels, licensed);
             let mut reject = !violated.is_empty();
             if !rng.gen_bool(accuracy) {
                 reject = !reject;
@@ -390,7 +511,7 @@ pub async fn seed_history(
             } else {
                 None
             };
-            review::queues::claim(db, &scope, task, &settings, start).await?;
+            review::queues::claim(db, &scope, task, &desk.settings, start).await?;
             let done = review::verdicts::submit(
                 db,
                 &scope,
@@ -401,7 +522,7 @@ pub async fn seed_history(
                     reason_code: reason_code.map(str::to_string),
                     reason_text: None,
                 },
-                &settings,
+                &desk.settings,
                 false,
                 rng.r#gen::<f64>(),
                 finish,
@@ -412,32 +533,17 @@ pub async fn seed_history(
             summary.escalations_decided += usize::from(source == Source::Escalation);
         }
         if round == 0 {
-            summary.appeals = file_appeals(db, &facts, &rules, p, &mut rng).await?;
+            summary.appeals += file_appeals(db, desk, rules, p, rng).await?;
         }
     }
-    // The reviews' rollup changes, as the server's folder would have written them.
-    crate::rollup::store::fold(db).await?;
-    let (open,): (i64,) = sqlx::query_as("select count(*) from review_tasks where state = 'open'")
-        .fetch_one(db.pool())
-        .await?;
-    summary.open_items = open;
-    // Drift checks as the server would have run them each day of the last ten, so that the
-    // alerts carry the day the drift was first seen.
-    for days_ago in (0..10).rev() {
-        crate::dashboard::drift_alerts::check_drift(db, p.end - days_ago * 86_400_000).await?;
-    }
-    // Calibration maps as the server fits them, so that the estimates read from the start.
-    crate::dashboard::estimates::refit_all(db, p.end, &crate::access::audit::Actor::System).await?;
-    // The radar as the server's check keeps it.
-    crate::radar::store::check(db, p.end).await?;
-    Ok(summary)
+    Ok(())
 }
 
 /// Advertisers appeal rejections: often when the rejection was wrong, sometimes when it
 /// was right.
 async fn file_appeals(
     db: &Db,
-    facts: &HashMap<i64, (Market, Vec<Category>, bool)>,
+    desk: &mut Desk,
     rules: &Rules,
     p: &HistoryParams,
     rng: &mut StdRng,
@@ -457,7 +563,10 @@ async fn file_appeals(
     ];
     let mut filed = 0;
     for (ad_id, rejected_at) in rejected {
-        let Some((market, labels, licensed)) = facts.get(&ad_id) else {
+        if !desk.appeal_considered.insert(ad_id) {
+            continue;
+        }
+        let Some((market, labels, licensed)) = desk.facts.get(&ad_id) else {
             continue;
         };
         let wrong = truth(rules, *market, labels, *licensed).is_empty();

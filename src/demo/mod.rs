@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod corpus;
 pub mod history;
+pub mod lifecycle;
 pub mod synthetic;

@@ -121,6 +121,8 @@ pub async fn seed_history(
             audit_rate_approve: config.audit_rate_approve,
             audit_rate_reject: config.audit_rate_reject,
             qa_rate: config.qa_rate,
+            lifecycle: (ads >= amso_core::demo::lifecycle::MIN_ADS)
+                .then(|| Path::new(&config.model_path).to_path_buf()),
         },
     )
     .await

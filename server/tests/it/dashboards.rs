@@ -166,6 +166,7 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             audit_rate_approve: 0.02,
             audit_rate_reject: 0.05,
             qa_rate: 0.05,
+            lifecycle: None,
         };
         seed_history(&t.db, &scorer, &p).await.unwrap();
 

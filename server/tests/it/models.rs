@@ -844,6 +844,7 @@ async fn a_candidate_trained_from_human_verdicts_is_weighted_split_by_time_regis
                 audit_rate_approve: 0.02,
                 audit_rate_reject: 0.05,
                 qa_rate: 0.05,
+                lifecycle: None,
             },
         )
         .await

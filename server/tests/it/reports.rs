@@ -144,6 +144,7 @@ async fn report_files_equal_the_kpis_api() {
                 audit_rate_approve: 0.02,
                 audit_rate_reject: 0.05,
                 qa_rate: 0.05,
+                lifecycle: None,
             },
         )
         .await
@@ -548,6 +549,7 @@ async fn the_schedule_renders_once_for_two_servers_and_mails_the_pdf() {
                 audit_rate_approve: 0.02,
                 audit_rate_reject: 0.05,
                 qa_rate: 0.05,
+                lifecycle: None,
             },
         )
         .await

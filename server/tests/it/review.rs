@@ -678,6 +678,7 @@ async fn demo_history_looks_like_a_real_operation() {
             audit_rate_approve: 0.02,
             audit_rate_reject: 0.05,
             qa_rate: 0.05,
+            lifecycle: None,
         };
         let s = seed_history(&t.db, &scorer, &p).await.unwrap();
         assert_eq!(s.ads, 3000, "{}", t.label);
