@@ -76,6 +76,80 @@ test('an ops head reads the registry, puts a candidate in shadow, and is told a 
   await expect(page.getByTestId('model-row').filter({ hasText: trained }).getByTestId('model-baseline')).toHaveText(/^[01]\.\d{4}$/);
 });
 
+// The demo's lifecycle as an ops head meets it: an earlier champion at the start of the
+// history, a challenger trained on the reviewers' verdicts whose comparison in ID says the
+// humans side with it where the two split, a canary promotion in ID that needs a second
+// person (an admin approves), and a one-click rollback that puts the champion back.
+test('an ops head reads the demo challenger in ID, promotes it there after an admin approves, and rolls back', async ({ browser }) => {
+  test.setTimeout(180_000);
+  const ops = await browser.newPage();
+  await login(ops, DEMO.ops_head.email, DEMO.ops_head.password);
+  await ops.goto('/models');
+  await hydrated(ops);
+  const everywhere = ops.getByTestId('model-row').filter({ has: ops.getByTestId('model-champion-of').filter({ hasText: 'every market' }) });
+  const champion = (await everywhere.getByTestId('model-version').innerText()).trim();
+  const row = ops.getByTestId('model-row').filter({ hasText: 'sofia.reyes@ops.amso.test' });
+  await expect(row.getByTestId('model-role')).toHaveText('challenger');
+  const challenger = (await row.getByTestId('model-version').innerText()).trim();
+
+  // Four weeks ago another version decided in ID.
+  await ops.getByTestId('model-at').fill(new Date(Date.now() - 27 * 86_400_000).toISOString());
+  await ops.getByTestId('model-at-go').click();
+  await expect(ops.getByTestId('champion-ID')).not.toContainText(champion);
+  await expect(ops.getByTestId('champion-ID')).toContainText('ft-');
+
+  // The comparison in ID: where the two split, the humans side with the challenger.
+  await ops.getByTestId('compare-a').selectOption(champion);
+  await ops.getByTestId('compare-b').selectOption(challenger);
+  await ops.getByTestId('compare-market').fill('ID');
+  await ops.getByTestId('compare-go').click();
+  const split = ops.getByTestId('compare-split');
+  await expect(split).toHaveText(/^\d+\.\d% \(\d+\.\d–\d+\.\d%\) of \d+ ads$/);
+  const [, value, low, high] = (await split.innerText()).match(/^(\d+\.\d)% \((\d+\.\d)–(\d+\.\d)%\)/)!;
+  console.log(`humans side with the challenger in ID: ${value}% (${low}–${high}%)`);
+  expect(Number(value)).toBeGreaterThan(50);
+  await expect(ops.getByTestId('compare-disagreements')).toContainText('humans: reject: scam');
+
+  // Ask for a canary in ID; the asker cannot approve their own request.
+  await row.getByTestId('model-promote').click();
+  await expect(ops.getByTestId('promote-version')).toHaveValue(challenger);
+  await ops.getByTestId('promote-markets').fill('ID');
+  await ops.getByTestId('promote-preview').click();
+  await expect(ops.getByTestId('promote-evidence')).toContainText('ID');
+  await ops.getByTestId('promote-request').click();
+  await expect(ops.getByTestId('promote-requested')).toContainText('waits for a second person');
+  await ops.reload();
+  await hydrated(ops);
+  const pending = ops.getByTestId('promotion-row').filter({ hasText: challenger }).filter({ hasText: 'pending' });
+  await expect(pending).toContainText('waiting for a second person');
+  await expect(pending.getByTestId('promotion-approve')).toHaveCount(0);
+
+  // An admin approves: the challenger decides ID, the champion keeps the other nine markets.
+  const admin = await browser.newPage();
+  await login(admin, DEMO.admin.email, DEMO.admin.password);
+  await admin.goto('/models');
+  await hydrated(admin);
+  const asked = admin.getByTestId('promotion-row').filter({ hasText: challenger }).filter({ hasText: 'pending' });
+  await asked.getByTestId('promotion-approve').click();
+  await expect(admin.getByTestId('promotion-row').filter({ hasText: challenger }).first().getByTestId('promotion-state')).toHaveText('done');
+  await ops.reload();
+  await hydrated(ops);
+  await expect(row.getByTestId('model-champion-of')).toHaveText('ID');
+  const old = ops.getByTestId('model-row').filter({ hasText: champion });
+  await expect(old.getByTestId('model-champion-of')).not.toContainText('ID');
+  await expect(old.getByTestId('model-champion-of')).toContainText('SG');
+
+  // One click puts the champion and its thresholds back in ID.
+  await ops.getByTestId('model-rollback').click();
+  await expect(ops.getByTestId('model-rolled-back')).toContainText(challenger);
+  await ops.reload();
+  await hydrated(ops);
+  await expect(old.getByTestId('model-champion-of')).toHaveText('every market');
+  await expect(row.getByTestId('model-champion-of')).toHaveText('');
+  await admin.close();
+  await ops.close();
+});
+
 test('an executive reads the registry but cannot change which model runs', async ({ page }) => {
   await login(page, DEMO.executive.email, DEMO.executive.password);
   await page.goto('/models');
