@@ -594,6 +594,38 @@ async fn shadow_then_canary_promotion_with_a_second_approver_then_rollback() {
                 t.label
             );
         }
+        // Where the two split (one calls a violation at 0.5, the other not), the weighted share
+        // where the humans side with B, recomputed from the raw rows.
+        let raw: Vec<(String, Vec<u8>, f64, String)> = sqlx::query_as(
+            "select d.scores, s.scores, d.sampling_probability, r.verdict from reviews r \
+             join decisions d on d.ad_id = r.ad_id join shadow_scores s on s.ad_id = r.ad_id \
+             join ads a on a.id = r.ad_id where a.market = 'ID' and s.version = $1",
+        )
+        .bind(&v2)
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+        let (mut split, mut w, mut wy) = (0u64, 0.0, 0.0);
+        for (a, b, p, verdict) in &raw {
+            let a: Vec<f32> = serde_json::from_str(a).unwrap();
+            let b = amso_core::engine::serving::unpack(b).unwrap();
+            let (a_calls, b_calls) = (a.iter().any(|x| *x >= 0.5), b.iter().any(|x| *x >= 0.5));
+            if a_calls != b_calls {
+                split += 1;
+                w += 1.0 / p;
+                wy += if b_calls == (verdict == "reject") {
+                    1.0 / p
+                } else {
+                    0.0
+                };
+            }
+        }
+        assert!(split > 0, "{}: the two models never split in ID", t.label);
+        assert_eq!(id.split_ads, split, "{}", t.label);
+        match &id.b_right_when_split {
+            Some(e) => assert!((e.value - wy / w).abs() < 1e-9, "{}: {e:?}", t.label),
+            None => assert_eq!(split, 0, "{}", t.label),
+        }
         let none_in_gb = promotion::request(
             &t.db,
             &v2,
