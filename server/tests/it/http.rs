@@ -459,3 +459,59 @@ async fn errors_have_one_shape_and_one_status_whichever_way_they_come() {
         );
     }
 }
+
+/// What `path` answers to a browser that accepts `encodings`, read whole.
+async fn fetch_encoded(app: &axum::Router, path: &str, cookie: Option<&str>, encodings: &str) -> Reply {
+    let mut req = get(path, cookie);
+    req.headers_mut()
+        .insert(header::ACCEPT_ENCODING, encodings.parse().unwrap());
+    send(app, req).await
+}
+
+fn encoding(r: &Reply) -> Option<&str> {
+    r.headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Pages and JSON go out brotli-compressed to a browser that accepts it, gzip to one that
+/// only takes gzip, as they are to one that takes neither; the body decodes to the page; the
+/// live stream is never compressed (it must flush event by event).
+#[tokio::test]
+async fn pages_and_json_are_compressed_for_browsers_that_accept_it() {
+    use std::io::Read;
+    let t = sqlite().await;
+    let app = app(&t);
+    let plain = send(&app, get("/login", None)).await;
+    assert_eq!(encoding(&plain), None);
+    assert!(plain.text().contains("<html"), "{}", plain.text());
+
+    let br = fetch_encoded(&app, "/login", None, "gzip, deflate, br").await;
+    assert_eq!(br.status, StatusCode::OK);
+    assert_eq!(encoding(&br), Some("br"));
+    let mut page = String::new();
+    brotli::Decompressor::new(&br.body[..], 4096)
+        .read_to_string(&mut page)
+        .expect("a brotli body");
+    assert!(page.contains("<html") && page.contains("Log in to AMSO"), "{page}");
+    assert!(br.body.len() < plain.body.len(), "{} against {}", br.body.len(), plain.body.len());
+
+    let gz = fetch_encoded(&app, "/api/v1/kpis", None, "gzip").await;
+    assert_eq!(gz.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(encoding(&gz), Some("gzip"));
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(&gz.body[..])
+        .read_to_string(&mut json)
+        .expect("a gzip body");
+    let error: serde_json::Value = serde_json::from_str(&json).expect("a JSON error");
+    assert_eq!(error["kind"], "unauthenticated", "{json}");
+
+    let (email, password) = demo(Role::OpsHead);
+    let cookie = login(&app, email, password).await;
+    let mut req = get("/api/v1/stream", Some(&cookie));
+    req.headers_mut()
+        .insert(header::ACCEPT_ENCODING, "br, gzip".parse().unwrap());
+    let stream = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers().get(header::CONTENT_ENCODING).is_none());
+}
