@@ -511,7 +511,12 @@ async fn work_queues(
             } else {
                 None
             };
-            review::queues::claim(db, &scope, task, &desk.settings, start).await?;
+            // Someone who took part in the ad's earlier calls (an appeal's rejecter, an
+            // escalation's first reader) may not take it: it waits for another.
+            match review::queues::claim(db, &scope, task, &desk.settings, start).await {
+                Err(ReviewError::Forbidden(_)) => continue,
+                other => other?,
+            }
             let done = review::verdicts::submit(
                 db,
                 &scope,
