@@ -282,9 +282,12 @@ mod conversions {
                 NotFound(_) => AppError::new(ErrorKind::NotFound, e.to_string()),
                 DuplicateEmail(_) => AppError::new(ErrorKind::Conflict, e.to_string()),
                 SelfLockout => AppError::new(ErrorKind::Forbidden, e.to_string()),
-                InvalidEmail(_) | WeakPassword(_) | ReviewerWithoutMarkets | InvalidDisplayName => {
-                    AppError::new(ErrorKind::Invalid, e.to_string())
-                }
+                InvalidEmail(_)
+                | WeakPassword(_)
+                | ReviewerWithoutMarkets
+                | InvalidDisplayName
+                | InvalidTimeZone(_)
+                | InvalidLanguage(_) => AppError::new(ErrorKind::Invalid, e.to_string()),
             }
         }
     }

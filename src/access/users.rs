@@ -22,6 +22,13 @@ pub struct User {
     pub disabled: bool,
     pub demo_credentials: bool,
     pub created_at: Millis,
+    /// IANA time zone their days and date windows are read in.
+    pub time_zone: String,
+    /// Whether someone chose it (until then the browser proposes its own at login).
+    pub time_zone_chosen: bool,
+    /// ISO 639-1 codes of the languages they read, sorted; empty: any (claim-next does not
+    /// match on language for them).
+    pub languages: Vec<String>,
 }
 
 /// What is needed to create a user.
@@ -33,6 +40,10 @@ pub struct NewUser {
     pub markets: Vec<Market>,
     pub password: String,
     pub demo_credentials: bool,
+    /// IANA time zone; `None`: UTC.
+    pub time_zone: Option<String>,
+    /// ISO 639-1 codes; empty: any language.
+    pub languages: Vec<String>,
 }
 
 /// A change to an existing user; `None` leaves a field as it is.
@@ -43,6 +54,8 @@ pub struct UserChange {
     pub markets: Option<Vec<Market>>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    pub time_zone: Option<String>,
+    pub languages: Option<Vec<String>>,
 }
 
 /// Why a user operation was refused.
@@ -62,6 +75,10 @@ pub enum UserError {
     NotFound(i64),
     #[error("you cannot disable or demote your own account")]
     SelfLockout,
+    #[error("time_zone: `{0}` is not an IANA time zone (e.g. Asia/Tokyo, Europe/Berlin, UTC)")]
+    InvalidTimeZone(String),
+    #[error("languages: `{0}` is not an ISO 639-1 language code (two letters, e.g. ja, en)")]
+    InvalidLanguage(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -75,9 +92,12 @@ struct UserRow {
     disabled: Flag,
     demo_credentials: Flag,
     created_at: i64,
+    time_zone: String,
+    time_zone_chosen: Flag,
+    languages: String,
 }
 
-const USER_COLUMNS: &str = "id, email, display_name, role, disabled, demo_credentials, created_at";
+const USER_COLUMNS: &str = "id, email, display_name, role, disabled, demo_credentials, created_at, time_zone, time_zone_chosen, languages";
 
 /// Lower-cased, trimmed email, or an error if it does not look like one.
 pub fn normalize_email(email: &str) -> Result<String, UserError> {
@@ -95,6 +115,63 @@ pub fn normalize_email(email: &str) -> Result<String, UserError> {
     } else {
         Err(UserError::InvalidEmail(email))
     }
+}
+
+/// The IANA name, or an error naming the field.
+pub fn check_time_zone(zone: &str) -> Result<String, UserError> {
+    let zone = zone.trim();
+    zone.parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_string())
+        .map_err(|_| UserError::InvalidTimeZone(zone.chars().take(64).collect()))
+}
+
+/// Every ISO 639-1 code, sorted.
+const ISO_639_1: [&str; 184] = [
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh",
+    "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da",
+    "de", "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr",
+    "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz",
+    "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj",
+    "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln",
+    "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb",
+    "nd", "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi",
+    "pl", "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk",
+    "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti",
+    "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo",
+    "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
+];
+
+/// The languages, lower-cased, each an ISO 639-1 code, sorted and without repeats.
+pub fn check_languages<S: AsRef<str>>(codes: &[S]) -> Result<Vec<String>, UserError> {
+    let mut out = Vec::with_capacity(codes.len());
+    for code in codes {
+        let code = code.as_ref().trim().to_ascii_lowercase();
+        if code.is_empty() {
+            continue;
+        }
+        let known = ISO_639_1.binary_search(&code.as_str()).is_ok();
+        if !known {
+            return Err(UserError::InvalidLanguage(code.chars().take(16).collect()));
+        }
+        out.push(code);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The longest list of languages accepted, as typed.
+pub const MAX_LANGUAGES_LEN: usize = 200;
+
+/// A comma-separated list of language codes, checked (see [`check_languages`]).
+pub fn parse_languages(list: &str) -> Result<Vec<String>, UserError> {
+    if list.len() > MAX_LANGUAGES_LEN {
+        return Err(UserError::InvalidLanguage(format!(
+            "{}… (the list is limited to {MAX_LANGUAGES_LEN} characters)",
+            list.chars().take(8).collect::<String>()
+        )));
+    }
+    check_languages(&list.split(',').collect::<Vec<_>>())
 }
 
 fn check_display_name(name: &str) -> Result<String, UserError> {
@@ -135,6 +212,14 @@ impl UserRow {
             disabled: self.disabled.0,
             demo_credentials: self.demo_credentials.0,
             created_at: self.created_at,
+            time_zone: self.time_zone,
+            time_zone_chosen: self.time_zone_chosen.0,
+            languages: self
+                .languages
+                .split(',')
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 }
@@ -151,6 +236,9 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
     if new.role.is_market_scoped() && markets.is_empty() {
         return Err(UserError::ReviewerWithoutMarkets);
     }
+    let time_zone_chosen = new.time_zone.is_some();
+    let time_zone = check_time_zone(new.time_zone.as_deref().unwrap_or("UTC"))?;
+    let languages = check_languages(&new.languages)?;
     let demo_credentials = new.demo_credentials || password::is_published_demo(&new.password);
     let password = new.password;
     let hash = tokio::task::spawn_blocking(move || password::hash(&password))
@@ -160,8 +248,8 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
     let mut tx = db.begin_write().await?;
     let now = now_millis();
     let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
-        "insert into users (email, display_name, role, password_hash, disabled, demo_credentials, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $7) returning id",
+        "insert into users (email, display_name, role, password_hash, disabled, demo_credentials, created_at, updated_at, time_zone, time_zone_chosen, languages) \
+         values ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) returning id",
     )
     .bind(&email)
     .bind(&display_name)
@@ -170,6 +258,9 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
     .bind(false)
     .bind(demo_credentials)
     .bind(now)
+    .bind(&time_zone)
+    .bind(time_zone_chosen)
+    .bind(languages.join(","))
     .fetch_one(&mut *tx)
     .await;
     let id = match inserted {
@@ -187,6 +278,9 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, UserEr
         disabled: false,
         demo_credentials,
         created_at: now,
+        time_zone,
+        time_zone_chosen,
+        languages,
     };
     audit::record(
         &mut *tx,
@@ -231,6 +325,8 @@ fn audit_view(user: &User) -> serde_json::Value {
         "role": user.role,
         "markets": user.markets,
         "disabled": user.disabled,
+        "time_zone": user.time_zone,
+        "languages": user.languages,
     })
 }
 
@@ -263,6 +359,13 @@ pub async fn update(
     if let Some(disabled) = change.disabled {
         after.disabled = disabled;
     }
+    if let Some(zone) = &change.time_zone {
+        after.time_zone = check_time_zone(zone)?;
+        after.time_zone_chosen = true;
+    }
+    if let Some(languages) = &change.languages {
+        after.languages = check_languages(languages)?;
+    }
     if after.role.is_market_scoped() && after.markets.is_empty() {
         return Err(UserError::ReviewerWithoutMarkets);
     }
@@ -284,12 +387,16 @@ pub async fn update(
 
     let mut tx = db.begin_write().await?;
     sqlx::query(
-        "update users set display_name = $1, role = $2, disabled = $3, updated_at = $4 where id = $5",
+        "update users set display_name = $1, role = $2, disabled = $3, updated_at = $4, \
+         time_zone = $5, time_zone_chosen = $6, languages = $7 where id = $8",
     )
     .bind(&after.display_name)
     .bind(after.role.as_str())
     .bind(after.disabled)
     .bind(now_millis())
+    .bind(&after.time_zone)
+    .bind(after.time_zone_chosen)
+    .bind(after.languages.join(","))
     .bind(id)
     .execute(&mut *tx)
     .await?;
@@ -417,6 +524,32 @@ mod tests {
             "ana@x.",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(check_time_zone(" Asia/Tokyo ").unwrap(), "Asia/Tokyo");
+        assert_eq!(check_time_zone("UTC").unwrap(), "UTC");
+        for bad in ["", "Mars/Base", "+09:00", "JST9"] {
+            let e = check_time_zone(bad).unwrap_err().to_string();
+            assert!(e.starts_with("time_zone:"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn languages_are_iso_639_1_codes_sorted_once() {
+        assert_eq!(
+            parse_languages("ja, EN,ja,").unwrap(),
+            vec!["en".to_string(), "ja".to_string()]
+        );
+        assert_eq!(parse_languages("").unwrap(), Vec::<String>::new());
+        for code in ["aa", "zu", "ar", "ko", "id", "pt", "zh"] {
+            assert_eq!(parse_languages(code).unwrap(), vec![code.to_string()]);
+        }
+        for bad in ["jp", "eng", "e", "xx", "en-US", "ｊａ"] {
+            let e = parse_languages(bad).unwrap_err().to_string();
+            assert!(e.starts_with("languages:"), "{bad}: {e}");
         }
     }
 }

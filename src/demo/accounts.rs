@@ -16,6 +16,8 @@ pub struct DemoLogin {
     pub role: Role,
     pub display_name: &'static str,
     pub markets: &'static [Market],
+    /// ISO 639-1 codes of the languages they read (empty: any).
+    pub languages: &'static [&'static str],
 }
 
 /// The demo logins, one per role.
@@ -26,6 +28,7 @@ pub const DEMO_LOGINS: [DemoLogin; 4] = [
         role: Role::Reviewer,
         display_name: "Rina Reviewer",
         markets: &[Market::Us, Market::Gb, Market::De],
+        languages: &["en", "de"],
     },
     DemoLogin {
         email: "ops@amso.test",
@@ -33,6 +36,7 @@ pub const DEMO_LOGINS: [DemoLogin; 4] = [
         role: Role::OpsHead,
         display_name: "Omar Ops",
         markets: &[],
+        languages: &[],
     },
     DemoLogin {
         email: "exec@amso.test",
@@ -40,6 +44,7 @@ pub const DEMO_LOGINS: [DemoLogin; 4] = [
         role: Role::Executive,
         display_name: "Eva Executive",
         markets: &[],
+        languages: &[],
     },
     DemoLogin {
         email: "admin@amso.test",
@@ -47,6 +52,7 @@ pub const DEMO_LOGINS: [DemoLogin; 4] = [
         role: Role::Admin,
         display_name: "Ada Admin",
         markets: &[],
+        languages: &[],
     },
 ];
 
@@ -62,6 +68,9 @@ pub async fn ensure_demo_users(db: &Db) -> Result<usize, UserError> {
             markets: login.markets.to_vec(),
             password: login.password.into(),
             demo_credentials: true,
+            // Not chosen: the browser proposes its own zone at the first login.
+            time_zone: None,
+            languages: login.languages.iter().map(|l| l.to_string()).collect(),
         };
         match users::create(db, &Actor::System, new).await {
             Ok(_) => created += 1,

@@ -172,6 +172,8 @@ async fn ops_head(db: &Db, name: &str) -> Result<Actor, HistoryError> {
                 markets: Vec::new(),
                 password,
                 demo_credentials: false,
+                time_zone: None,
+                languages: Vec::new(),
             },
         )
         .await?;

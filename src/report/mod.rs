@@ -75,11 +75,24 @@ impl Format {
         }
     }
 
+    /// With `bom`, a CSV starts with the UTF-8 byte-order mark, so Excel opens Japanese,
+    /// Korean and Arabic text as UTF-8 rather than the local code page; other formats are
+    /// left as they are.
+    pub fn with_bom(self, bom: bool, mut bytes: Vec<u8>) -> Vec<u8> {
+        if bom && self == Format::Csv && !bytes.starts_with(UTF8_BOM) {
+            bytes.splice(0..0, UTF8_BOM.iter().copied());
+        }
+        bytes
+    }
+
     /// The file name a download gets: `amso-weekly-2026-W47.pdf`.
     pub fn file_name(self, week: &impl std::fmt::Display) -> String {
         format!("amso-weekly-{week}.{}", self.as_str())
     }
 }
+
+/// The UTF-8 byte-order mark.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl std::str::FromStr for Format {
     type Err = ReportError;
@@ -98,6 +111,17 @@ impl std::str::FromStr for Format {
 #[cfg(test)]
 mod tests {
     use super::build::per_week;
+
+    #[test]
+    fn only_a_csv_gets_the_byte_order_mark_and_only_once() {
+        use super::{Format, UTF8_BOM};
+        let csv = Format::Csv.with_bom(true, "市場,件数\n".as_bytes().to_vec());
+        assert!(csv.starts_with(UTF8_BOM));
+        assert_eq!(&csv[3..], "市場,件数\n".as_bytes());
+        assert_eq!(Format::Csv.with_bom(true, csv.clone()), csv);
+        assert_eq!(Format::Csv.with_bom(false, b"a\n".to_vec()), b"a\n");
+        assert_eq!(Format::Pdf.with_bom(true, b"%PDF".to_vec()), b"%PDF");
+    }
     use super::findings::{cost_driver, findings};
     use super::week::{IsoWeek, time_zone};
     use super::*;

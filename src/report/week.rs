@@ -3,7 +3,7 @@
 
 use super::ReportError;
 use crate::dashboard::view::Window;
-use crate::platform::time::Millis;
+use crate::platform::time::{Millis, local_midnight};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Weekday};
 use chrono_tz::Tz;
 
@@ -83,21 +83,6 @@ impl IsoWeek {
             from_ms: local_midnight(first, tz),
             to_ms: local_midnight(last + Duration::days(1), tz),
         }
-    }
-}
-
-/// Midnight of a local date as epoch milliseconds (a midnight that a clock change skips is
-/// read as the first instant after it).
-fn local_midnight(date: NaiveDate, tz: Tz) -> Millis {
-    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    match tz.from_local_datetime(&midnight) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
-            t.timestamp_millis()
-        }
-        chrono::LocalResult::None => tz
-            .from_local_datetime(&(midnight + Duration::hours(1)))
-            .earliest()
-            .map_or(0, |t| t.timestamp_millis()),
     }
 }
 

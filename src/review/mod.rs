@@ -4,6 +4,7 @@
 //! audit entry on the ad (`ad:{id}`) in the same transaction as the change itself.
 
 pub mod appeals;
+pub mod exposure;
 pub mod queues;
 pub mod reasons;
 pub mod tasks;

@@ -2,7 +2,7 @@
 //! due order, or a chosen one) under a lease that its holder renews.
 
 use super::tasks::task_for;
-use super::{DeskSettings, ReviewError, Scope, check_works, placeholders};
+use super::{DeskSettings, ReviewError, Scope, check_works, exposure, placeholders};
 use crate::platform::db::{Backend, Db, WriteTx};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
@@ -73,6 +73,93 @@ pub async fn market_summaries(
         .collect())
 }
 
+/// The open backlog of one language in one market, and who on the team can be handed it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LanguageBacklog {
+    pub market: Market,
+    /// ISO 639-1 code; `None`: the ads declared none, and anyone may be handed them.
+    pub language: Option<String>,
+    pub open: i64,
+    pub overdue: i64,
+    pub oldest_at: Option<Millis>,
+    /// Display names of the enabled reviewers carrying the market who read the language (or
+    /// have no languages set); empty: claim-next hands these items to nobody.
+    pub readers: Vec<String>,
+}
+
+/// The reviewers' queues in `markets` by market and language, each with who can take it;
+/// the languages nobody reads first, then by market and size.
+pub async fn language_backlog(
+    db: &Db,
+    markets: &[Market],
+    now: Millis,
+) -> sqlx::Result<Vec<LanguageBacklog>> {
+    if markets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sources: Vec<Source> = Source::ALL
+        .into_iter()
+        .filter(|s| s.worked_by(crate::vocab::role::Role::Reviewer))
+        .collect();
+    let sql = format!(
+        "select market, language, count(*), cast(sum(case when due_at < $1 then 1 else 0 end) as bigint), \
+         min(created_at) from review_tasks where state = 'open' and source in ({}) and market in ({}) \
+         group by market, language",
+        placeholders(2, sources.len()),
+        placeholders(2 + sources.len(), markets.len())
+    );
+    let mut q =
+        sqlx::query_as::<_, (String, Option<String>, i64, i64, Option<i64>)>(&sql).bind(now);
+    for s in &sources {
+        q = q.bind(s.as_str());
+    }
+    for m in markets {
+        q = q.bind(m.code());
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let team: Vec<(String, String, String)> = sqlx::query_as(
+        "select u.display_name, u.languages, m.market from users u \
+         join user_markets m on m.user_id = u.id where u.role = 'reviewer' and u.disabled = $1 \
+         order by u.display_name",
+    )
+    .bind(false)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<LanguageBacklog> = rows
+        .into_iter()
+        .filter_map(|(market, language, open, overdue, oldest_at)| {
+            let language = language.filter(|l| !l.is_empty());
+            let readers = team
+                .iter()
+                .filter(|(_, reads, m)| {
+                    *m == market
+                        && match &language {
+                            None => true,
+                            Some(l) => reads.is_empty() || reads.split(',').any(|r| r == l),
+                        }
+                })
+                .map(|(name, _, _)| name.clone())
+                .collect();
+            Some(LanguageBacklog {
+                market: market.parse().ok()?,
+                language,
+                open,
+                overdue,
+                oldest_at,
+                readers,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (!a.readers.is_empty(), a.market, std::cmp::Reverse(a.open)).cmp(&(
+            !b.readers.is_empty(),
+            b.market,
+            std::cmp::Reverse(b.open),
+        ))
+    });
+    Ok(out)
+}
+
 /// The queues this person works, summed over the markets they see.
 pub fn for_scope(rows: &[MarketQueue], scope: &Scope) -> Vec<QueueSummary> {
     Source::ALL
@@ -126,10 +213,12 @@ pub async fn held(db: &Db, scope: &Scope) -> sqlx::Result<Option<(i64, Source)>>
 }
 
 /// Hands this person the next item of `source` in their markets, under a lease: the most
-/// urgent by SLA due time, then the riskiest. An item they already hold in this queue is
-/// handed back (lease renewed); one held in another queue is released first. `None` when
-/// the queue has nothing for them. `avoid` is an item just skipped, not to be handed back at
-/// once.
+/// urgent by SLA due time, then the riskiest. Someone who has languages set is handed only
+/// items in a language they read (or declaring none): an item nobody reads waits, and the
+/// queue page flags it to the ops heads, rather than going to someone who would guess. An
+/// item they already hold in this queue is handed back (lease renewed); one held in another
+/// queue is released first. `None` when the queue has nothing for them. `avoid` is an item
+/// just skipped, not to be handed back at once.
 pub async fn claim_next(
     db: &Db,
     scope: &Scope,
@@ -159,26 +248,68 @@ pub async fn claim_next(
     // wins. Inside one write transaction (PostgreSQL skips rows other claimers have locked;
     // SQLite has one writer at a time); the claim goes into `review_claims`, which refuses a
     // second live holder. The task row itself is never written to claim it.
-    let candidate_sql = format!(
-        "select t.id, t.due_at, t.risk from review_tasks t \
-         where t.state = 'open' and t.source = $1 and t.market = $2 \
-         and not exists (select 1 from review_claims c where c.task_id = t.id and c.lease_expires_at >= $3) \
-         and (t.excluded_reviewer is null or t.excluded_reviewer <> $4) and t.id <> $5 \
-         and not exists (select 1 from review_task_exclusions x where x.task_id = t.id and x.user_id = $4) \
-         order by t.due_at, t.risk desc limit 1 {lock}"
-    );
+    // With languages, one index lookup per market and language read (and one for items that
+    // declare none): an `in` list would have to sort the whole backlog of the market.
+    let (reads, zone) = desk_profile(db, scope.user_id).await?;
+    let lookups: Vec<(Market, Option<&str>)> = markets
+        .iter()
+        .flat_map(|m| {
+            let any = reads.is_empty().then_some((*m, None));
+            let each = reads.iter().map(|l| (*m, Some(l.as_str())));
+            let none = (!reads.is_empty()).then_some((*m, Some("")));
+            any.into_iter().chain(each).chain(none)
+        })
+        .collect();
     for _ in 0..5 {
         let mut tx = db.begin_write().await?;
+        // Categories whose daily cap this person has reached are skipped: those items stay
+        // for others, in the same order.
+        let (reached, wellness) =
+            exposure::lock_and_reached(&mut tx, scope.user_id, &zone, now).await?;
+        let candidate_sql = |language: &str, first_free: usize| {
+            let capped = if reached.is_empty() {
+                String::new()
+            } else {
+                let likes: Vec<String> = (0..reached.len())
+                    .map(|i| format!("d.reasons like ${}", first_free + i))
+                    .collect();
+                format!(
+                    "and not exists (select 1 from decisions d where d.ad_id = t.ad_id and ({}))",
+                    likes.join(" or ")
+                )
+            };
+            format!(
+                "select t.id, t.due_at, t.risk from review_tasks t \
+                 where t.state = 'open' and t.source = $1 and t.market = $2 {language} \
+                 and not exists (select 1 from review_claims c where c.task_id = t.id and c.lease_expires_at >= $3) \
+                 and (t.excluded_reviewer is null or t.excluded_reviewer <> $4) and t.id <> $5 \
+                 and not exists (select 1 from review_task_exclusions x where x.task_id = t.id and x.user_id = $4) \
+                 {capped} order by t.due_at, t.risk desc limit 1 {lock}"
+            )
+        };
+        let any_language = candidate_sql("", 6);
+        let in_language = candidate_sql("and t.language = $6", 7);
+        let no_language = candidate_sql("and t.language is null", 6);
         let mut best: Option<(i64, Millis, f64)> = None;
-        for m in &markets {
-            let row: Option<(i64, Millis, f64)> = sqlx::query_as(&candidate_sql)
+        for (m, language) in &lookups {
+            let sql = match language {
+                None => &any_language,
+                Some("") => &no_language,
+                Some(_) => &in_language,
+            };
+            let mut q = sqlx::query_as(sql)
                 .bind(source.as_str())
                 .bind(m.code())
                 .bind(now)
                 .bind(scope.user_id)
-                .bind(avoid.unwrap_or(-1))
-                .fetch_optional(&mut *tx)
-                .await?;
+                .bind(avoid.unwrap_or(-1));
+            if let Some(l) = language.filter(|l| !l.is_empty()) {
+                q = q.bind(l);
+            }
+            for c in &reached {
+                q = q.bind(format!("%\"{}\"%", c.as_str()));
+            }
+            let row: Option<(i64, Millis, f64)> = q.fetch_optional(&mut *tx).await?;
             if let Some(c) = row {
                 let better = best.is_none_or(|b| c.1 < b.1 || (c.1 == b.1 && c.2 > b.2));
                 if better {
@@ -191,6 +322,7 @@ pub async fn claim_next(
         };
         match hold(&mut tx, id, scope.user_id, now, now + settings.lease_ms).await {
             Ok(true) => {
+                exposure::record_shown(&mut tx, scope.user_id, id, &wellness, now).await?;
                 tx.commit().await?;
                 return Ok(Some(id));
             }
@@ -203,6 +335,24 @@ pub async fn claim_next(
     }
     Err(ReviewError::Conflict(
         "the queue is very busy; try again".into(),
+    ))
+}
+
+/// The languages this person reads (ISO 639-1 codes; empty: any) and their time zone.
+pub async fn desk_profile(db: &Db, user_id: i64) -> sqlx::Result<(Vec<String>, String)> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("select languages, time_zone from users where id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let (languages, zone) = row.unwrap_or_default();
+    Ok((
+        languages
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect(),
+        zone,
     ))
 }
 
@@ -230,7 +380,23 @@ pub async fn claim(
             "this item must go to a different reviewer".into(),
         ));
     }
+    let (_, zone) = desk_profile(db, scope.user_id).await?;
     let mut tx = db.begin_write().await?;
+    // A chosen item counts against the caps as a handed one does, and past a cap is refused.
+    let (reached, wellness) =
+        exposure::lock_and_reached(&mut tx, scope.user_id, &zone, now).await?;
+    let shows = exposure::categories_of(&mut tx, task_id).await?;
+    if let Some(c) = shows.iter().find(|c| reached.contains(*c)) {
+        return Err(ReviewError::Forbidden(format!(
+            "you have reached today's limit of {} items for {}; it goes to someone else",
+            wellness
+                .caps
+                .iter()
+                .find(|(x, _)| x == c)
+                .map_or(0, |(_, n)| *n),
+            c.as_str().replace('_', " ")
+        )));
+    }
     let taken = match hold(
         &mut tx,
         task_id,
@@ -245,6 +411,7 @@ pub async fn claim(
         Err(e) => return Err(e.into()),
     };
     if taken {
+        exposure::record_shown(&mut tx, scope.user_id, task_id, &wellness, now).await?;
         tx.commit().await?;
         Ok(())
     } else {

@@ -149,15 +149,16 @@ pub async fn open(tx: &mut WriteTx, tasks: &[NewTask<'_>], now: Millis) -> sqlx:
         sqlx::query_as("select market, sla_hours from market_settings")
             .fetch_all(&mut **tx)
             .await?;
-    // 9 parameters a row; 500 rows stay under every backend's parameter limit.
+    // 10 parameters a row; 500 rows stay under every backend's parameter limit. The ad's
+    // language is copied so claim-next can match it to reviewers off an index.
     for chunk in tasks.chunks(500) {
         let mut sql = String::from(
-            "insert into review_tasks (ad_id, source, market, state, created_at, due_at, risk, excluded_reviewer, note, qa_of) values ",
+            "insert into review_tasks (ad_id, source, market, state, created_at, due_at, risk, excluded_reviewer, note, qa_of, language) values ",
         );
         sql.push_str(&values_list(
             tx.backend(),
             chunk.len(),
-            "(?,?,?,'open',?,?,?,?,?,?)",
+            "(?,?,?,'open',?,?,?,?,?,?,(select a.language from ads a where a.id = ?))",
         ));
         let mut q = sqlx::query(&sql);
         for t in chunk {
@@ -170,7 +171,8 @@ pub async fn open(tx: &mut WriteTx, tasks: &[NewTask<'_>], now: Millis) -> sqlx:
                 .bind(t.risk)
                 .bind(t.excluded_reviewer)
                 .bind(t.note)
-                .bind(t.qa_of);
+                .bind(t.qa_of)
+                .bind(t.ad_id);
         }
         q.execute(&mut **tx).await?;
     }

@@ -21,6 +21,10 @@ pub struct Viewer {
     pub display_name: String,
     pub role: Role,
     pub markets: Vec<Market>,
+    /// IANA zone their days are read in.
+    pub time_zone: String,
+    /// Whether anyone chose it; until then the page proposes the browser's zone.
+    pub time_zone_chosen: bool,
 }
 
 impl Viewer {
@@ -38,6 +42,8 @@ pub(super) fn to_viewer(user: users::User) -> Viewer {
         display_name: user.display_name,
         role: user.role,
         markets: user.markets,
+        time_zone: user.time_zone,
+        time_zone_chosen: user.time_zone_chosen,
     }
 }
 
@@ -45,6 +51,38 @@ pub(super) fn to_viewer(user: users::User) -> Viewer {
 #[server(prefix = "/rpc", endpoint = "get_viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     Ok(current_user()?.map(to_viewer))
+}
+
+/// The longest time zone name accepted (the longest IANA name has 32 characters).
+pub const MAX_TIME_ZONE_LEN: usize = 64;
+
+/// Sets the logged-in person's own time zone (any role; audited like every user change).
+#[server(prefix = "/rpc", endpoint = "set_my_time_zone")]
+pub async fn set_my_time_zone(time_zone: String) -> Result<String, AppError> {
+    use amso_core::access::audit::Actor;
+
+    let user = current_user()?
+        .ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "log in to continue"))?;
+    if time_zone.len() > MAX_TIME_ZONE_LEN {
+        return Err(AppError::new(
+            ErrorKind::Invalid,
+            format!("time_zone is limited to {MAX_TIME_ZONE_LEN} characters"),
+        ));
+    }
+    let state = app_state()?;
+    let after = users::update(
+        &state.db,
+        &Actor::User(user.email.clone()),
+        Some(user.id),
+        user.id,
+        users::UserChange {
+            time_zone: Some(time_zone),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(after.time_zone)
 }
 
 /// The longest `next` path followed after login.

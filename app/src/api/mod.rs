@@ -15,6 +15,7 @@ pub mod review;
 pub mod rules;
 pub mod thresholds;
 pub mod users;
+pub mod wellness;
 
 /// The longest search string a list accepts.
 pub const MAX_SEARCH: usize = 200;

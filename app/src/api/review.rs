@@ -14,7 +14,7 @@ use {
     crate::ssr::{app_state, internal, require_area},
     amso_core::{
         access::users::User,
-        platform::time::now_millis,
+        platform::time::{local_days, now_millis, zone_or_utc},
         review::{self, ReviewError, Scope},
         vocab::queue::HumanVerdict,
         vocab::role::Area,
@@ -32,7 +32,7 @@ pub struct QueueCard {
     pub overdue: i64,
 }
 
-/// This person's numbers for today (UTC).
+/// This person's numbers for today (their local day).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DayNumbers {
     pub reviews: i64,
@@ -52,6 +52,28 @@ pub struct QueueOverview {
     pub held: Option<(i64, Source)>,
     pub markets: Vec<String>,
     pub today: DayNumbers,
+    /// The IANA zone "today" is read in (the person's own).
+    pub time_zone: String,
+    /// When this person's day began, RFC 3339 UTC (shown on hover).
+    pub day_from: String,
+    /// The languages this person reads; empty: any.
+    pub reads: Vec<String>,
+    /// The reviewers' backlog by market and language in this person's markets, with who can
+    /// take it.
+    pub languages: Vec<LanguageRow>,
+}
+
+/// One market × language of the reviewers' backlog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LanguageRow {
+    pub market: String,
+    /// ISO 639-1 code; `None`: the ads declared none.
+    pub language: Option<String>,
+    pub open: i64,
+    pub overdue: i64,
+    pub oldest_age: Option<String>,
+    /// Who can be handed these items; empty: nobody (flagged).
+    pub readers: Vec<String>,
 }
 
 /// A managed reason code.
@@ -85,6 +107,10 @@ pub struct ReviewScreen {
     /// Items left in this queue for this person, besides this one.
     pub remaining: i64,
     pub undo_window_seconds: i64,
+    /// Items of capped (hard to look at) categories this person was handed in a row.
+    pub harmful_run: i64,
+    /// The run at which a break is offered.
+    pub break_after: i64,
 }
 
 /// The advertiser's record.
@@ -212,11 +238,6 @@ fn day_numbers(d: &review::team::ReviewerDay) -> DayNumbers {
     }
 }
 
-#[cfg(feature = "ssr")]
-fn start_of_day(now: i64) -> i64 {
-    now - now.rem_euclid(86_400_000)
-}
-
 /// The queues this person works, with sizes and ages in their markets, and their day.
 #[server(prefix = "/rpc", endpoint = "get_queue_overview")]
 pub async fn get_queue_overview() -> Result<QueueOverview, AppError> {
@@ -239,19 +260,34 @@ pub async fn get_queue_overview() -> Result<QueueOverview, AppError> {
     let held = review::queues::held(&state.db, &scope)
         .await
         .map_err(internal)?;
-    let (days, _, _) =
-        review::team::reviewer_stats(&state.db, start_of_day(now), now + 1, Some(user.id))
-            .await
-            .map_err(internal)?;
+    let tz = zone_or_utc(&user.time_zone);
+    let (day_from, _) = local_days(now, tz, 1);
+    let (days, _, _) = review::team::reviewer_stats(&state.db, day_from, now + 1, Some(user.id))
+        .await
+        .map_err(internal)?;
+    let markets = scope.visible_markets();
+    let languages = review::queues::language_backlog(&state.db, &markets, now)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|l| LanguageRow {
+            market: l.market.code().to_string(),
+            language: l.language,
+            open: l.open,
+            overdue: l.overdue,
+            oldest_age: l.oldest_at.map(|t| span(now - t)),
+            readers: l.readers,
+        })
+        .collect();
     Ok(QueueOverview {
         queues,
         held,
-        markets: scope
-            .visible_markets()
-            .iter()
-            .map(|m| m.code().to_string())
-            .collect(),
+        markets: markets.iter().map(|m| m.code().to_string()).collect(),
         today: days.first().map(day_numbers).unwrap_or_default(),
+        time_zone: tz.name().to_string(),
+        day_from: amso_core::platform::time::to_rfc3339(day_from),
+        reads: user.languages.clone(),
+        languages,
     })
 }
 
@@ -345,6 +381,13 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         .find(|q| q.source == task.source)
         .map_or(0, |q| q.available);
     let overdue = task.due_at < now;
+    let harmful_run = review::exposure::run_of(&state.db, user.id, now)
+        .await
+        .map_err(internal)?;
+    let break_after = review::exposure::wellness(&state.db)
+        .await
+        .map_err(internal)?
+        .break_after;
     Ok(ReviewScreen {
         task_id,
         source: task.source,
@@ -381,6 +424,8 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         reasons,
         remaining,
         undo_window_seconds: state.config.undo_window_seconds as i64,
+        harmful_run,
+        break_after,
     })
 }
 
@@ -716,14 +761,10 @@ pub async fn get_team_numbers(days: i64) -> Result<TeamNumbers, AppError> {
     let state = app_state()?;
     let days = days.clamp(1, 90);
     let now = now_millis();
-    let (rows, kappa, qa_pairs) = review::team::reviewer_stats(
-        &state.db,
-        start_of_day(now) - (days - 1) * 86_400_000,
-        now + 1,
-        None,
-    )
-    .await
-    .map_err(internal)?;
+    let (from, _) = local_days(now, zone_or_utc(&user.time_zone), days);
+    let (rows, kappa, qa_pairs) = review::team::reviewer_stats(&state.db, from, now + 1, None)
+        .await
+        .map_err(internal)?;
     let mut rows: Vec<_> = rows.iter().collect();
     rows.sort_by(|a, b| b.reviews.cmp(&a.reviews).then_with(|| a.name.cmp(&b.name)));
     Ok(TeamNumbers {

@@ -28,6 +28,19 @@ pub struct UserSummary {
     pub demo_credentials: bool,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// ISO 639-1 codes; empty: any language.
+    pub languages: Vec<String>,
+}
+
+/// Formats a language list for display (`en, ja`), or `any` when empty.
+pub fn languages_label(languages: &[String]) -> String {
+    if languages.is_empty() {
+        "any".into()
+    } else {
+        languages.join(", ")
+    }
 }
 
 /// Formats a market list for display (`US, GB`), or `all` when empty.
@@ -54,6 +67,8 @@ fn to_summary(u: users::User) -> UserSummary {
         disabled: u.disabled,
         demo_credentials: u.demo_credentials,
         created_at: rfc3339(u.created_at),
+        time_zone: u.time_zone,
+        languages: u.languages,
     }
 }
 
@@ -80,7 +95,13 @@ fn parse_markets(markets: &str) -> Result<Vec<amso_core::vocab::market::Market>,
         .map_err(|e| AppError::new(ErrorKind::Invalid, e.to_string()))
 }
 
-/// Creates a user (admins only). `markets` is a comma-separated list of market codes.
+#[cfg(feature = "ssr")]
+fn parse_languages(languages: &str) -> Result<Vec<String>, AppError> {
+    users::parse_languages(languages).map_err(AppError::from)
+}
+
+/// Creates a user (admins only). `markets` and `languages` are comma-separated lists of
+/// market and ISO 639-1 codes; no `time_zone`: UTC.
 #[server(prefix = "/rpc", endpoint = "create_user")]
 pub async fn create_user(
     email: String,
@@ -88,6 +109,8 @@ pub async fn create_user(
     role: String,
     markets: String,
     password: String,
+    #[server(default)] time_zone: Option<String>,
+    #[server(default)] languages: Option<String>,
 ) -> Result<UserSummary, AppError> {
     let admin = require_area(Area::Users)?;
     let state = app_state()?;
@@ -98,6 +121,8 @@ pub async fn create_user(
         markets: parse_markets(&markets)?,
         password,
         demo_credentials: false,
+        time_zone: time_zone.filter(|z| !z.trim().is_empty()),
+        languages: parse_languages(languages.as_deref().unwrap_or(""))?,
     };
     let user = users::create(&state.db, &Actor::User(admin.email), new)
         .await
@@ -105,9 +130,11 @@ pub async fn create_user(
     Ok(to_summary(user))
 }
 
-/// Changes a user's name, role, markets, enabled state or password (admins only).
-/// An empty `password` leaves it unchanged.
+/// Changes a user's name, role, markets, enabled state, password, time zone or languages
+/// (admins only). An empty `password`, and a missing `time_zone` or `languages`, leave them
+/// unchanged.
 #[server(prefix = "/rpc", endpoint = "update_user")]
+#[allow(clippy::too_many_arguments)]
 pub async fn update_user(
     id: i64,
     display_name: String,
@@ -115,6 +142,8 @@ pub async fn update_user(
     markets: String,
     disabled: bool,
     password: String,
+    #[server(default)] time_zone: Option<String>,
+    #[server(default)] languages: Option<String>,
 ) -> Result<UserSummary, AppError> {
     use amso_core::access::{password as pw, sessions};
 
@@ -134,6 +163,8 @@ pub async fn update_user(
         markets: Some(parse_markets(&markets)?),
         disabled: Some(disabled),
         password,
+        time_zone,
+        languages: languages.as_deref().map(parse_languages).transpose()?,
     };
     let user = users::update(
         &state.db,

@@ -3,9 +3,10 @@
 
 use crate::AuthContext;
 use crate::api::review::{
-    BulkReview, OpenReview, QueueRow, StartReview, get_queue_overview, get_team_numbers,
-    list_review_queue,
+    BulkReview, LanguageRow, OpenReview, QueueRow, StartReview, get_queue_overview,
+    get_team_numbers, list_review_queue,
 };
+use crate::api::wellness::{SetBreakAfter, SetExposureCap, get_exposure};
 use crate::components::{ErrorNote, Guarded};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
@@ -73,6 +74,9 @@ fn QueuesOverview() -> impl IntoView {
             <h1>"Review queues"</h1>
             <p class="muted">"Items are handed out most urgent first (SLA due time, then risk: top score × daily budget). Each is reserved for you while you work on it."</p>
         </header>
+        {move || query.read().get("break").map(|_| view! {
+            <div class="alert alert-ok" role="status" data-testid="on-break">"Enjoy the break. The item you held stays yours for a few minutes; after that it goes back to the queue."</div>
+        })}
         {move || query.read().get("empty").map(|s| view! {
             <div class="alert" role="status" data-testid="queue-empty">{format!("Nothing left for you in {}. Well done.", s.parse::<Source>().map(|s| s.label()).unwrap_or("that queue"))}</div>
         })}
@@ -120,7 +124,9 @@ fn QueuesOverview() -> impl IntoView {
                         }).collect_view()}
                     </div>
                     <section class="card" data-testid="my-day">
-                        <h2>"Your day (UTC)"</h2>
+                        <h2 title=format!("Since {} UTC", o.day_from.replace('T', " ").trim_end_matches('Z'))>
+                            "Your day " <span class="muted small" data-testid="my-day-zone">{format!("({})", o.time_zone)}</span>
+                        </h2>
                         <dl class="facts facts-row">
                             <dt>"Reviews"</dt><dd>{o.today.reviews}</dd>
                             <dt>"Overrides of the machine"</dt><dd>{o.today.overrides}</dd>
@@ -129,12 +135,177 @@ fn QueuesOverview() -> impl IntoView {
                             <dt>"Agreed with the machine on audits"</dt><dd>{format!("{} of {} ({})", o.today.audits_agreed, o.today.audits, pct(o.today.audits_agreed, o.today.audits))}</dd>
                         </dl>
                     </section>
+                    <LanguageTable rows=o.languages reads=o.reads/>
                 }.into_any(),
             })}
         </Transition>
         <Show when=is_ops>
             <TeamTable/>
+            <ExposureTable/>
         </Show>
+    }
+}
+
+/// The reviewers' backlog by market and language, with who can be handed it; languages
+/// nobody on the team reads come first, flagged: claim-next hands those items to nobody.
+#[component]
+fn LanguageTable(rows: Vec<LanguageRow>, reads: Vec<String>) -> impl IntoView {
+    let unread: i64 = rows
+        .iter()
+        .filter(|r| r.readers.is_empty())
+        .map(|r| r.open)
+        .sum();
+    let reads_label = if reads.is_empty() {
+        "You are handed items in any language.".to_string()
+    } else {
+        format!(
+            "You are handed items in {} (and ads that declare no language).",
+            reads.join(", ")
+        )
+    };
+    view! {
+        <section class="card" data-testid="languages">
+            <h2>"Backlog by language"</h2>
+            <p class="muted small">{reads_label}</p>
+            {(unread > 0).then(|| view! {
+                <div class="alert alert-error" role="alert" data-testid="unread-alert">
+                    {format!("{unread} open item(s) are in a language no reviewer of their market reads: nobody is handed them. Add a reader (Users page, or amso user set --languages).")}
+                </div>
+            })}
+            {if rows.is_empty() {
+                view! { <p class="muted">"Nothing waiting."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table">
+                        <thead><tr><th>"Market"</th><th>"Language"</th><th class="num">"Open"</th><th class="num">"Past SLA"</th><th>"Oldest"</th><th>"Who can take it"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let nobody = r.readers.is_empty();
+                                let lang = r.language.clone().unwrap_or_else(|| "not declared".into());
+                                let test_id = format!("lang-{}-{}", r.market, r.language.as_deref().unwrap_or("none"));
+                                view! {
+                                    <tr class:lang-none=nobody data-testid=test_id>
+                                        <td>{r.market}</td>
+                                        <td>{lang}</td>
+                                        <td class="num">{r.open}</td>
+                                        <td class="num">{r.overdue}</td>
+                                        <td>{r.oldest_age.unwrap_or_else(|| "—".into())}</td>
+                                        <td data-testid="readers">{if nobody {
+                                            view! { <span class="badge badge-err">"Nobody reads it"</span> }.into_any()
+                                        } else {
+                                            r.readers.join(", ").into_any()
+                                        }}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// What each reviewer was shown today and this week in the capped categories, against the
+/// caps; the caps and the break setting, editable (audited).
+#[component]
+fn ExposureTable() -> impl IntoView {
+    let set_cap = ServerAction::<SetExposureCap>::new();
+    let set_break = ServerAction::<SetBreakAfter>::new();
+    let exposure = Resource::new(
+        move || (set_cap.version().get(), set_break.version().get()),
+        |_| get_exposure(),
+    );
+    let category = RwSignal::new("adult".to_string());
+    let cap = RwSignal::new(String::new());
+    let break_after = RwSignal::new(String::new());
+    view! {
+        <section class="card" data-testid="exposure">
+            <h2>"Exposure to hard content"</h2>
+            <p class="muted small">"Items each reviewer was handed in the categories with a daily limit: today and over the last 7 days, each in the reviewer's own time zone. Past a limit, claim-next hands them none of that category until their next day."</p>
+            {move || set_cap.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
+            {move || set_break.value().get().and_then(Result::err).map(|e| view! { <ErrorNote error=e/> })}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || exposure.get().map(|r| match r {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(x) => {
+                        let caps = x.caps.clone();
+                        view! {
+                            <p class="small" data-testid="caps">
+                                {if caps.is_empty() { "No daily limits.".to_string() } else {
+                                    format!("Daily limits: {}. A break is offered after {} such items in a row.",
+                                        caps.iter().map(|(c, n)| format!("{} {n}", c.replace('_', " "))).collect::<Vec<_>>().join(", "), x.break_after)
+                                }}
+                            </p>
+                            {if x.rows.is_empty() {
+                                view! { <p class="muted">"No reviewers."</p> }.into_any()
+                            } else {
+                                let heads = caps.clone();
+                                view! {
+                                    <table class="table">
+                                        <thead><tr>
+                                            <th>"Reviewer"</th>
+                                            {heads.into_iter().map(|(c, n)| view! { <th class="num">{format!("{} today / {n}", c.replace('_', " "))}</th><th class="num">"7 days"</th> }).collect_view()}
+                                            <th class="num">"In a row"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {x.rows.into_iter().map(|r| {
+                                                let caps = caps.clone();
+                                                view! {
+                                                    <tr data-testid="exposure-row">
+                                                        <td>{r.name}<div class="muted small">{r.time_zone}</div></td>
+                                                        {r.today.iter().zip(&r.week).zip(&caps).map(|((t, w), (_, cap))| {
+                                                            let full = *t >= *cap;
+                                                            view! {
+                                                                <td class="num" class:bad=full>{*t}{full.then_some(" (limit)")}</td>
+                                                                <td class="num">{*w}</td>
+                                                            }
+                                                        }).collect_view()}
+                                                        <td class="num">{r.run}</td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+            <form class="toolbar" data-testid="cap-form" on:submit=move |ev| {
+                ev.prevent_default();
+                let text = cap.get();
+                let daily_cap = text.trim().parse::<i64>().ok();
+                if text.trim().is_empty() || daily_cap.is_some() {
+                    set_cap.dispatch(SetExposureCap { category: category.get(), daily_cap });
+                }
+            }>
+                <label>"Category"
+                    <select on:change=move |ev| category.set(event_target_value(&ev)) prop:value=move || category.get()>
+                        {Category::ALL.map(|c| view! { <option value=c.as_str()>{c.as_str().replace('_', " ")}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Daily limit"
+                    <input type="number" min="0" step="1" placeholder="empty: no limit" data-testid="cap-input"
+                        prop:value=cap on:input=move |ev| cap.set(event_target_value(&ev))/>
+                </label>
+                <button type="submit" class="btn btn-small" data-testid="cap-save">"Set limit"</button>
+            </form>
+            <form class="toolbar" on:submit=move |ev| {
+                ev.prevent_default();
+                if let Ok(n) = break_after.get().trim().parse::<i64>() {
+                    set_break.dispatch(SetBreakAfter { break_after: n });
+                }
+            }>
+                <label>"Offer a break after"
+                    <input type="number" min="1" step="1" data-testid="break-input"
+                        prop:value=break_after on:input=move |ev| break_after.set(event_target_value(&ev))/>
+                </label>
+                " items in a row "
+                <button type="submit" class="btn btn-small">"Save"</button>
+            </form>
+        </section>
     }
 }
 

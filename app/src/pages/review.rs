@@ -6,6 +6,7 @@ use crate::api::ads::AdDetail;
 use crate::api::review::{
     EscalateReview, ReviewScreen, SkipReview, SubmitReview, UndoReview, get_review,
 };
+use crate::api::wellness::TakeBreak;
 use crate::components::ad_text::{
     ContributionBars, MarkedAdText, RuleHits, ScoreBars, status_class, status_label,
 };
@@ -461,6 +462,7 @@ fn Screen(s: ReviewScreen, draft: Draft, lost: RwSignal<bool>) -> impl IntoView 
         {move || lost.get().then(|| view! {
             <div class="alert alert-warn" role="alert">"This item is no longer reserved for you (its lease expired or it was decided). "<a href="/queues">"Back to the queues"</a></div>
         })}
+        <BreakPrompt run=s.harmful_run after=s.break_after held=s.held/>
         {s.note.clone().map(|n| {
             let title = if s.source == Source::Appeal { "The advertiser's appeal" } else { "Escalation note" };
             view! { <section class="card note-card" data-testid="task-note"><h2>{title}</h2><p dir="auto">{n}</p></section> }
@@ -471,6 +473,33 @@ fn Screen(s: ReviewScreen, draft: Draft, lost: RwSignal<bool>) -> impl IntoView 
         </div>
         <History s=s.clone()/>
         <ReasonPicker s draft/>
+    }
+}
+
+/// After a run of items from hard-to-look-at categories, a break is offered (not forced: the
+/// item stays reserved while they decide).
+#[component]
+fn BreakPrompt(run: i64, after: i64, held: bool) -> impl IntoView {
+    let take = ServerAction::<TakeBreak>::new();
+    let dismissed = RwSignal::new(false);
+    let navigate = use_navigate();
+    let due = held && run >= after;
+    Effect::new(move |_| {
+        if let Some(Ok(())) = take.value().get() {
+            navigate("/queues?break=1", Default::default());
+        }
+    });
+    view! {
+        <Show when=move || due && !dismissed.get()>
+            <div class="alert alert-warn break-prompt" role="alert" data-testid="break-prompt">
+                {format!("You have been handed {run} items in a row from the categories with exposure limits. Step away from the screen for ten minutes; this item waits for you.")}
+                <div class="actions">
+                    <button class="btn btn-primary btn-small" data-testid="take-break"
+                        on:click=move |_| { take.dispatch(TakeBreak {}); }>"Take a break"</button>
+                    <button class="btn btn-small" on:click=move |_| dismissed.set(true)>"Not now"</button>
+                </div>
+            </div>
+        </Show>
     }
 }
 

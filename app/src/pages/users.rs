@@ -1,8 +1,9 @@
 //! `/admin/users`: administrators list, create and edit users.
 
+use crate::components::nav::MARKET_ZONES;
 use crate::components::{ErrorNote, Guarded, MarketPicker, RoleSelect, market_codes};
 use crate::{api::users::CreateUser, api::users::UpdateUser, api::users::list_users};
-use crate::{api::users::UserSummary, api::users::markets_label};
+use crate::{api::users::UserSummary, api::users::languages_label, api::users::markets_label};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::role::{Area, Role};
 use leptos::prelude::*;
@@ -61,6 +62,8 @@ fn NewUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
     let role = RwSignal::new(Role::Reviewer);
     let markets = RwSignal::new(Vec::<Market>::new());
     let password = RwSignal::new(String::new());
+    let time_zone = RwSignal::new(String::new());
+    let languages = RwSignal::new(String::new());
 
     // Clear the form after a successful create.
     Effect::new(move |_| {
@@ -69,6 +72,8 @@ fn NewUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
             display_name.set(String::new());
             password.set(String::new());
             markets.set(Vec::new());
+            time_zone.set(String::new());
+            languages.set(String::new());
         }
     });
 
@@ -80,6 +85,8 @@ fn NewUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
             role: role.get().as_str().to_string(),
             markets: market_codes(&markets.get()),
             password: password.get(),
+            time_zone: Some(time_zone.get()).filter(|z| !z.trim().is_empty()),
+            languages: Some(languages.get()),
         });
     };
 
@@ -139,6 +146,32 @@ fn NewUserForm(create: ServerAction<CreateUser>) -> impl IntoView {
                         on:input=move |ev| password.set(event_target_value(&ev))
                     />
                 </div>
+                <div class="field">
+                    <label for="new-zone">"Time zone"</label>
+                    <input
+                        id="new-zone"
+                        type="text"
+                        list="new-zone-list"
+                        maxlength="64"
+                        placeholder="UTC (the browser proposes one at first login)"
+                        prop:value=time_zone
+                        on:input=move |ev| time_zone.set(event_target_value(&ev))
+                    />
+                    <datalist id="new-zone-list">
+                        {MARKET_ZONES.map(|z| view! { <option value=z></option> }).collect_view()}
+                    </datalist>
+                </div>
+                <div class="field">
+                    <label for="new-languages">"Languages they read"</label>
+                    <input
+                        id="new-languages"
+                        type="text"
+                        maxlength="200"
+                        placeholder="ISO 639-1 codes, e.g. ja, en (empty: any)"
+                        prop:value=languages
+                        on:input=move |ev| languages.set(event_target_value(&ev))
+                    />
+                </div>
                 <div class="field field-wide">
                     <MarketPicker selected=markets name="new-markets"/>
                     <p class="hint">
@@ -171,6 +204,7 @@ fn UserTable(list: Vec<UserSummary>, update: ServerAction<UpdateUser>) -> impl I
                     <th>"Name"</th>
                     <th>"Role"</th>
                     <th>"Markets"</th>
+                    <th>"Time zone · languages"</th>
                     <th>"Status"</th>
                     <th>"Created (UTC)"</th>
                     <th><span class="sr-only">"Actions"</span></th>
@@ -217,6 +251,10 @@ fn UserRow(user: UserSummary, editing: RwSignal<Option<i64>>) -> impl IntoView {
             <td>{user.display_name}</td>
             <td>{user.role.label()}</td>
             <td>{markets_label(&user.markets)}</td>
+            <td>
+                {user.time_zone}
+                <div class="muted small" data-testid="user-languages">{languages_label(&user.languages)}</div>
+            </td>
             <td>{status}</td>
             <td class="nowrap">{user.created_at.replace('T', " ").replace('Z', "")}</td>
             <td>
@@ -240,7 +278,11 @@ fn UserEditRow(
     let markets = RwSignal::new(user.markets.clone());
     let disabled = RwSignal::new(user.disabled);
     let password = RwSignal::new(String::new());
+    let zone_before = user.time_zone.clone();
+    let time_zone = RwSignal::new(user.time_zone.clone());
+    let languages = RwSignal::new(user.languages.join(", "));
     let save = move |_| {
+        let zone = time_zone.get();
         update.dispatch(UpdateUser {
             id,
             display_name: display_name.get(),
@@ -248,6 +290,9 @@ fn UserEditRow(
             markets: market_codes(&markets.get()),
             disabled: disabled.get(),
             password: password.get(),
+            // An unchanged zone is not sent, so it does not count as chosen.
+            time_zone: (zone != zone_before).then_some(zone),
+            languages: Some(languages.get()),
         });
         editing.set(None);
     };
@@ -266,8 +311,31 @@ fn UserEditRow(
             <td>
                 <RoleSelect selected=role id=format!("role-{id}")/>
             </td>
-            <td colspan="2">
+            <td>
                 <MarketPicker selected=markets name=format!("markets-{id}")/>
+            </td>
+            <td>
+                <input
+                    type="text"
+                    list="edit-zone-list"
+                    maxlength="64"
+                    aria-label="Time zone"
+                    prop:value=time_zone
+                    on:input=move |ev| time_zone.set(event_target_value(&ev))
+                />
+                <datalist id="edit-zone-list">
+                    {MARKET_ZONES.map(|z| view! { <option value=z></option> }).collect_view()}
+                </datalist>
+                <input
+                    type="text"
+                    maxlength="200"
+                    aria-label="Languages"
+                    placeholder="ja, en (empty: any)"
+                    prop:value=languages
+                    on:input=move |ev| languages.set(event_target_value(&ev))
+                />
+            </td>
+            <td>
                 <label class="check">
                     <input
                         type="checkbox"

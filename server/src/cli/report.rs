@@ -25,6 +25,9 @@ pub struct ReportArgs {
     /// IANA time zone of the week; default AMSO_REPORT_TIME_ZONE (UTC).
     #[arg(long, default_value = "")]
     pub time_zone: String,
+    /// CSV only: start the file with a UTF-8 byte-order mark, so Excel reads every script.
+    #[arg(long)]
+    pub bom: bool,
 }
 
 /// Runs `amso report`.
@@ -50,6 +53,7 @@ async fn write(db: &Db, config: &Config, args: &ReportArgs) -> Result<(), Report
     let started = std::time::Instant::now();
     let built = report::build::build(db, &req, now).await?;
     let bytes = report::build::render_async(std::sync::Arc::new(built), format).await?;
+    let bytes = format.with_bom(args.bom, bytes);
     std::fs::write(out, &bytes)
         .map_err(|e| ReportError::Invalid(format!("cannot write {}: {e}", out.display())))?;
     println!(

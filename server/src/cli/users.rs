@@ -2,7 +2,7 @@
 
 use super::common::CliError;
 use amso_core::access::audit::Actor;
-use amso_core::access::users::{self, NewUser};
+use amso_core::access::users::{self, NewUser, UserChange};
 use amso_core::platform::db::Db;
 use amso_core::vocab::market::parse_market_list;
 use amso_core::vocab::role::Role;
@@ -30,9 +30,32 @@ pub enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// IANA time zone their days are read in, e.g. Asia/Tokyo (default UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Comma-separated ISO 639-1 codes of the languages they read, e.g. ja,en (default:
+        /// any; claim-next then does not match on language for them).
+        #[arg(long, default_value = "")]
+        languages: String,
+    },
+    /// Change a user's time zone or languages.
+    Set {
+        /// Login email of the user to change.
+        #[arg(long)]
+        email: String,
+        /// IANA time zone, e.g. Europe/Berlin.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Comma-separated ISO 639-1 codes; an empty string: any language.
+        #[arg(long)]
+        languages: Option<String>,
     },
     /// List users.
-    List,
+    List {
+        /// One JSON array of users (id, email, role, markets, time zone, languages, …).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `amso user …`.
@@ -44,8 +67,11 @@ pub async fn run(db: &Db, command: UserCommand) -> Result<(), CliError> {
             markets,
             name,
             password_stdin,
+            time_zone,
+            languages,
         } => {
             let markets = parse_market_list(&markets)?;
+            let languages = users::parse_languages(&languages)?;
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line)?;
@@ -65,24 +91,70 @@ pub async fn run(db: &Db, command: UserCommand) -> Result<(), CliError> {
                     markets,
                     password: password.clone(),
                     demo_credentials: false,
+                    time_zone,
+                    languages,
                 },
             )
             .await?;
             println!(
-                "created user {} ({}) id {}",
+                "created user {} ({}) id {}, time zone {}, languages {}",
                 user.email,
                 user.role.label(),
-                user.id
+                user.id,
+                user.time_zone,
+                languages_label(&user.languages)
             );
             if generated {
                 println!("password (shown once): {password}");
             }
             Ok(())
         }
-        UserCommand::List => {
-            for u in users::list(db).await? {
+        UserCommand::Set {
+            email,
+            time_zone,
+            languages,
+        } => {
+            let email = users::normalize_email(&email)?;
+            let Some(user) = users::list(db)
+                .await?
+                .into_iter()
+                .find(|u| u.email == email)
+            else {
+                return Err(format!("no user with email {email}").into());
+            };
+            let languages = languages
+                .as_deref()
+                .map(users::parse_languages)
+                .transpose()?;
+            let after = users::update(
+                db,
+                &Actor::Cli,
+                None,
+                user.id,
+                UserChange {
+                    time_zone,
+                    languages,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            println!(
+                "{}: time zone {}, languages {}",
+                after.email,
+                after.time_zone,
+                languages_label(&after.languages)
+            );
+            Ok(())
+        }
+        UserCommand::List { json } => {
+            let list = users::list(db).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            for u in list {
                 println!(
-                    "{:>4}  {:<32} {:<10} {:<20} {}",
+                    "{:>4}  {:<32} {:<10} {:<12} {:<20} {:<10} {}",
                     u.id,
                     u.email,
                     u.role.as_str(),
@@ -91,11 +163,21 @@ pub async fn run(db: &Db, command: UserCommand) -> Result<(), CliError> {
                         .map(|m| m.code())
                         .collect::<Vec<_>>()
                         .join(","),
+                    u.time_zone,
+                    languages_label(&u.languages),
                     if u.disabled { "disabled" } else { "active" }
                 );
             }
             Ok(())
         }
+    }
+}
+
+fn languages_label(languages: &[String]) -> String {
+    if languages.is_empty() {
+        "any".into()
+    } else {
+        languages.join(",")
     }
 }
 

@@ -31,6 +31,8 @@ struct WeeklyQuery {
     markets: String,
     /// IANA time zone; default the configured reporting time zone.
     tz: String,
+    /// CSV only: start with a UTF-8 byte-order mark (for Excel).
+    bom: bool,
 }
 
 /// Who may read reports: an API key with the `kpis` scope, or a role that sees dashboards.
@@ -69,7 +71,7 @@ fn download(format: Format, name: &str, bytes: Vec<u8>) -> Response {
     r
 }
 
-/// `GET /api/v1/reports/weekly?week=2026-W47&format=pdf|xlsx|csv&markets=US,GB&tz=UTC`.
+/// `GET /api/v1/reports/weekly?week=2026-W47&format=pdf|xlsx|csv&markets=US,GB&tz=UTC[&bom=true]`.
 async fn weekly(
     State(state): State<AppState>,
     user: Option<Extension<CurrentUser>>,
@@ -85,6 +87,7 @@ async fn weekly(
     let req = Request::asked(&q.week, &q.markets, &q.tz, state.config.report_tz(), now)?;
     let built = report::build::build(&state.db, &req, now).await?;
     let bytes = report::build::render_async(std::sync::Arc::new(built), format).await?;
+    let bytes = format.with_bom(q.bom, bytes);
     Ok(download(format, &format.file_name(&req.week), bytes))
 }
 
@@ -92,6 +95,8 @@ async fn weekly(
 #[serde(default)]
 struct ArchivedQuery {
     format: String,
+    /// CSV only: start with a UTF-8 byte-order mark.
+    bom: bool,
 }
 
 /// `GET /api/v1/reports/archive/{id}?format=pdf|xlsx|csv`: a kept rendering.
@@ -114,7 +119,11 @@ async fn archived(
         .await
         .map_err(ReportError::from)?
     {
-        Some((week, bytes)) => Ok(download(format, &format.file_name(&week), bytes)),
+        Some((week, bytes)) => Ok(download(
+            format,
+            &format.file_name(&week),
+            format.with_bom(q.bom, bytes),
+        )),
         None => Err(AppError::new(
             ErrorKind::NotFound,
             "no such report in the archive",

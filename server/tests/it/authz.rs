@@ -41,6 +41,7 @@ const OPS_ADMIN: &[Who] = &[Ops, Admin];
 const REPORTS: &[Who] = &[Exec, Ops, Admin];
 const ADMIN: &[Who] = &[Admin];
 const AUDIT: &[Who] = &[Ops, Admin];
+const PEOPLE: &[Who] = &[Reviewer, Ops, Exec, Admin];
 
 /// One row: a server function (`rpc name`) or a route (`METHOD /path`), who may call it,
 /// and whether it reaches a review item (then a reviewer outside its market is refused).
@@ -70,6 +71,7 @@ const fn scoped(call: &'static str, allowed: &'static [Who]) -> Row {
 const MATRIX: &[Row] = &[
     // Who is logged in (nobody, for an API key).
     row("rpc get_viewer", EVERYONE),
+    row("rpc set_my_time_zone", PEOPLE),
     // Ads (ops heads and admins).
     row("rpc list_ads", ADS),
     row("rpc get_ad_detail", ADS),
@@ -110,6 +112,10 @@ const MATRIX: &[Row] = &[
     row("rpc list_review_queue", QUEUES),
     scoped("rpc bulk_review", QUEUES),
     row("rpc get_team_numbers", OPS),
+    row("rpc get_exposure", OPS),
+    row("rpc set_exposure_cap", OPS),
+    row("rpc set_break_after", OPS),
+    row("rpc take_break", QUEUES),
     row("rpc list_reason_codes", QUEUES),
     scoped("rpc open_review", QUEUES),
     // Thresholds & policy (with SLAs and reason codes).
@@ -247,6 +253,7 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
             ("email", "matrix-target@example.com"),
             ("password", "a-long-password"),
         ],
+        "set_my_time_zone" => vec![("time_zone", "UTC")],
         "list_ads" => vec![("query[page]", "1")],
         "get_ad_detail" => vec![("id", &ad)],
         "list_audit" => vec![("prefix", ""), ("q", ""), ("limit", "5")],
@@ -306,6 +313,9 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
             ("reason_text", ""),
         ],
         "get_team_numbers" => vec![("days", "7")],
+        "get_exposure" | "take_break" => vec![],
+        "set_exposure_cap" => vec![("category", "adult"), ("daily_cap", "150")],
+        "set_break_after" => vec![("break_after", "25")],
         "list_rules" | "list_models" | "list_promotions" | "rollback_model" | "list_trainings" => {
             vec![]
         }

@@ -61,6 +61,8 @@ async fn users_are_validated_updated_and_audited() {
             markets,
             password: "a-long-password".into(),
             demo_credentials: false,
+            time_zone: None,
+            languages: Vec::new(),
         };
         let user = users::create(
             &t.db,

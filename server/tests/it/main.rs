@@ -18,3 +18,4 @@ mod review;
 mod rules;
 mod security;
 mod synthetic;
+mod team;

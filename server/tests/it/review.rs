@@ -27,6 +27,8 @@ pub(crate) async fn reviewer(t: &TestDb, email: &str, role: Role, markets: Vec<M
             markets: markets.clone(),
             password: "a-long-password".into(),
             demo_credentials: false,
+            time_zone: None,
+            languages: Vec::new(),
         },
     )
     .await

@@ -129,6 +129,8 @@ pub async fn live_latency(
             markets: vec![],
             password: password.into(),
             demo_credentials: false,
+            time_zone: None,
+            languages: Vec::new(),
         },
     )
     .await?;

@@ -472,6 +472,8 @@ pub async fn reliability(
             markets: Market::ALL.to_vec(),
             password: password.clone(),
             demo_credentials: false,
+            time_zone: None,
+            languages: Vec::new(),
         },
     )
     .await
@@ -776,6 +778,8 @@ pub async fn load(
                 },
                 password: "load-password-long".into(),
                 demo_credentials: false,
+                time_zone: None,
+                languages: Vec::new(),
             },
         )
         .await

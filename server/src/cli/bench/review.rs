@@ -84,6 +84,13 @@ pub async fn review(args: &BenchArgs, url: Option<&str>, tmp: &Path) -> Result<V
                 markets: vec![market],
                 password: "bench-password-long-enough".into(),
                 demo_credentials: false,
+                time_zone: None,
+                // Language matching on: one index lookup per language they read.
+                languages: market
+                    .languages()
+                    .iter()
+                    .map(|l| l.code().to_string())
+                    .collect(),
             },
         )
         .await

@@ -1,0 +1,93 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { DEMO, hydrated, login } from './helpers';
+
+const root = path.resolve(__dirname, '..', '..');
+
+/** Runs the `amso` CLI against the server's database, as an admin would. */
+function amso(args: string[], input?: string): string {
+  return execFileSync(path.join(root, 'target/debug/amso'), args, { cwd: root, env: process.env, input }).toString();
+}
+
+test('a Tokyo reviewer takes the zone the browser proposes, their day starts at Tokyo midnight, and they are handed Japanese', async ({ browser }) => {
+  const email = `aya-${Date.now()}@example.com`;
+  const password = 'aya-long-password-1';
+  amso(['user', 'add', '--email', email, '--role', 'reviewer', '--markets', 'JP', '--languages', 'ja', '--name', 'Aya Mori', '--password-stdin'], `${password}\n`);
+  const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+  const page = await context.newPage();
+  await login(page, email, password);
+  await page.goto('/queues');
+  await hydrated(page);
+  // Nobody chose a zone for her yet: the browser's is proposed.
+  await expect(page.getByTestId('time-zone-name')).toHaveText('UTC');
+  await expect(page.getByTestId('zone-proposal')).toContainText('Your browser is on Asia/Tokyo');
+  await page.getByTestId('zone-accept').click();
+  await expect(page.getByTestId('time-zone-name')).toHaveText('Asia/Tokyo');
+  await hydrated(page);
+  await expect(page.getByTestId('zone-proposal')).toHaveCount(0);
+  await expect(page.getByTestId('my-day-zone')).toHaveText('(Asia/Tokyo)');
+  // Her day began at Tokyo midnight: 15:00 UTC.
+  await expect(page.getByTestId('my-day').locator('h2')).toHaveAttribute('title', /^Since \d{4}-\d\d-\d\d 15:00:00 UTC$/);
+  await expect(page.getByTestId('languages')).toContainText('You are handed items in ja');
+  await expect(page.getByTestId('lang-JP-ja')).toBeVisible();
+  // A reload keeps the choice (no proposal again).
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('time-zone-name')).toHaveText('Asia/Tokyo');
+  await expect(page.getByTestId('zone-proposal')).toHaveCount(0);
+
+  // Claim-next hands her an item in Japanese.
+  await page.getByTestId('start-uncertain').click();
+  await expect(page).toHaveURL(/\/queues\/item\/\d+$/);
+  await expect(page.locator('.review-header')).toContainText('JP · ja');
+  await context.close();
+});
+
+test('an ops head sees which languages nobody on a market\'s team reads, and who can take the rest', async ({ page }) => {
+  const yui = 'yui.tanaka@reviewers.amso.test';
+  // Yui is the one JP reviewer reading English; while she reads only Japanese, JP's
+  // English items have nobody.
+  amso(['user', 'set', '--email', yui, '--languages', 'ja']);
+  try {
+    await login(page, DEMO.ops_head.email, DEMO.ops_head.password);
+    await page.goto('/queues');
+    await hydrated(page);
+    const english = page.getByTestId('lang-JP-en');
+    await expect(english).toBeVisible();
+    await expect(english.getByTestId('readers')).toHaveText('Nobody reads it');
+    await expect(page.getByTestId('unread-alert')).toContainText('no reviewer of their market reads');
+    await expect(page.getByTestId('lang-JP-ja').getByTestId('readers')).toContainText('Haruto Sato');
+    await page.screenshot({ path: 'test-results/queues-languages.png', fullPage: true });
+  } finally {
+    amso(['user', 'set', '--email', yui, '--languages', 'ja,en']);
+  }
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('lang-JP-en').getByTestId('readers')).toContainText('Yui Tanaka');
+});
+
+test('an ops head reads each reviewer\'s exposure and changes a daily limit, audited', async ({ page }) => {
+  await login(page, DEMO.ops_head.email, DEMO.ops_head.password);
+  await page.goto('/queues');
+  await hydrated(page);
+  const exposure = page.getByTestId('exposure');
+  await expect(exposure.getByTestId('caps')).toContainText('adult 150');
+  await expect(exposure.getByTestId('exposure-row').first()).toBeVisible();
+  await expect(exposure.locator('th', { hasText: 'adult today / 150' })).toBeVisible();
+  await exposure.getByTestId('cap-input').fill('120');
+  await exposure.getByTestId('cap-save').click();
+  await expect(exposure.getByTestId('caps')).toContainText('adult 120');
+  // A limit below zero is refused by the server, naming the field.
+  const refused = await page.request.post('/rpc/set_exposure_cap', {
+    form: { category: 'adult', daily_cap: '-5' },
+    headers: { Accept: 'application/json' },
+  });
+  expect(refused.status()).toBe(422);
+  expect((await refused.json()).error).toContain('daily_cap');
+  await exposure.getByTestId('cap-input').fill('150');
+  await exposure.getByTestId('cap-save').click();
+  await expect(exposure.getByTestId('caps')).toContainText('adult 150');
+  await page.goto('/admin/audit');
+  await expect(page.getByText('settings.exposure_cap').first()).toBeVisible();
+});
