@@ -37,18 +37,22 @@ test('a Tokyo reviewer takes the zone the browser proposes, their day starts at 
   await expect(page.getByTestId('time-zone-name')).toHaveText('Asia/Tokyo');
   await expect(page.getByTestId('zone-proposal')).toHaveCount(0);
 
-  // Claim-next hands her an item in Japanese.
-  await page.getByTestId('start-uncertain').click();
+  // Claim-next hands her an item in Japanese, from whichever queue has one.
+  await page.locator('button[data-testid^="start-"]:not([disabled])').first().click();
   await expect(page).toHaveURL(/\/queues\/item\/\d+$/);
   await expect(page.locator('.review-header')).toContainText('JP · ja');
   await context.close();
 });
 
 test('an ops head sees which languages nobody on a market\'s team reads, and who can take the rest', async ({ page }) => {
-  const yui = 'yui.tanaka@reviewers.amso.test';
-  // Yui is the one JP reviewer reading English; while she reads only Japanese, JP's
-  // English items have nobody.
-  amso(['user', 'set', '--email', yui, '--languages', 'ja']);
+  // Everyone in JP who reads English (or any language) reads only Japanese for a while, so
+  // JP's English items have nobody.
+  type Listed = { email: string; role: string; markets: string[]; languages: string[]; disabled: boolean };
+  const team = (JSON.parse(amso(['user', 'list', '--json'])) as Listed[]).filter(
+    (u) => u.role === 'reviewer' && !u.disabled && u.markets.includes('JP') && (u.languages.length === 0 || u.languages.includes('en')),
+  );
+  expect(team.map((u) => u.email)).toContain('yui.tanaka@reviewers.amso.test');
+  for (const u of team) amso(['user', 'set', '--email', u.email, '--languages', 'ja']);
   try {
     await login(page, DEMO.ops_head.email, DEMO.ops_head.password);
     await page.goto('/queues');
@@ -60,7 +64,7 @@ test('an ops head sees which languages nobody on a market\'s team reads, and who
     await expect(page.getByTestId('lang-JP-ja').getByTestId('readers')).toContainText('Haruto Sato');
     await page.screenshot({ path: 'test-results/queues-languages.png', fullPage: true });
   } finally {
-    amso(['user', 'set', '--email', yui, '--languages', 'ja,en']);
+    for (const u of team) amso(['user', 'set', '--email', u.email, '--languages', u.languages.join(',')]);
   }
   await page.reload();
   await hydrated(page);

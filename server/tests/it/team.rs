@@ -325,7 +325,12 @@ async fn a_person_sets_their_own_zone_and_their_day_follows_it() {
             rpc("set_my_time_zone", &[("time_zone", &long)], Some(&cookie)),
         )
         .await;
-        assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", t.label);
+        assert_eq!(
+            too_long.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            t.label
+        );
 
         let ok = send(
             &app,
