@@ -117,9 +117,17 @@ pub fn normalize_email(email: &str) -> Result<String, UserError> {
     }
 }
 
+/// The longest time zone name accepted (the longest IANA name has 32 characters).
+pub const MAX_TIME_ZONE_LEN: usize = 64;
+
 /// The IANA name, or an error naming the field.
 pub fn check_time_zone(zone: &str) -> Result<String, UserError> {
     let zone = zone.trim();
+    if zone.len() > MAX_TIME_ZONE_LEN {
+        return Err(UserError::InvalidTimeZone(
+            zone.chars().take(MAX_TIME_ZONE_LEN).collect(),
+        ));
+    }
     zone.parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_string())
         .map_err(|_| UserError::InvalidTimeZone(zone.chars().take(64).collect()))

@@ -8,12 +8,12 @@
 
 use super::ReviewError;
 use crate::access::audit::{self, Actor, NewEntry};
-use crate::platform::db::{Backend, Db, WriteTx};
+use crate::platform::db::{Db, WriteTx};
 use crate::platform::time::{Millis, local_days, zone_or_utc};
 use crate::vocab::policy::Category;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A run of harmful items ends after this long without one.
 pub const RUN_GAP_MS: Millis = 15 * 60 * 1000;
@@ -179,18 +179,15 @@ pub(super) async fn lock_and_reached(
     time_zone: &str,
     now: Millis,
 ) -> sqlx::Result<(Vec<Category>, Wellness)> {
+    // An upsert that changes nothing still takes the row's lock (PostgreSQL) for the rest of
+    // the transaction; SQLite's one writer at a time does the same for free.
     sqlx::query(
-        "insert into exposure_runs (user_id, run, last_at) values ($1, 0, 0) on conflict (user_id) do nothing",
+        "insert into exposure_runs (user_id, run, last_at) values ($1, 0, 0) \
+         on conflict (user_id) do update set run = exposure_runs.run",
     )
     .bind(user_id)
     .execute(&mut **tx)
     .await?;
-    if tx.backend() == Backend::Postgres {
-        sqlx::query("select run from exposure_runs where user_id = $1 for update")
-            .bind(user_id)
-            .execute(&mut **tx)
-            .await?;
-    }
     let wellness = wellness_on(tx).await?;
     if wellness.caps.is_empty() {
         return Ok((Vec::new(), wellness));
@@ -237,16 +234,17 @@ pub(super) async fn categories_of(tx: &mut WriteTx, task_id: i64) -> sqlx::Resul
         .collect())
 }
 
-/// Records that a newly handed item was shown to this person, and moves their run on.
+/// Records that a newly handed item, showing `categories`, was shown to this person, and
+/// moves their run on.
 pub(super) async fn record_shown(
     tx: &mut WriteTx,
     user_id: i64,
     task_id: i64,
+    categories: &[Category],
     wellness: &Wellness,
     now: Millis,
 ) -> sqlx::Result<()> {
-    let categories = categories_of(tx, task_id).await?;
-    for c in &categories {
+    for c in categories {
         sqlx::query(
             "insert into exposures (user_id, task_id, category, shown_at) values ($1, $2, $3, $4) \
              on conflict (user_id, task_id, category) do nothing",
@@ -281,12 +279,12 @@ pub async fn run_of(db: &Db, user_id: i64, now: Millis) -> sqlx::Result<i64> {
             .bind(user_id)
             .fetch_optional(db.pool())
             .await?;
-    Ok(row.map_or(
-        0,
-        |(run, last_at)| {
-            if last_at < now - RUN_GAP_MS { 0 } else { run }
-        },
-    ))
+    Ok(row.map_or(0, |(run, last_at)| current_run(run, last_at, now)))
+}
+
+/// A stored run as it stands at `now`: over after [`RUN_GAP_MS`] without a harmful item.
+fn current_run(run: i64, last_at: Millis, now: Millis) -> i64 {
+    if last_at < now - RUN_GAP_MS { 0 } else { run }
 }
 
 /// This person takes a break: their run starts again from nothing.
@@ -328,6 +326,19 @@ pub async fn team_exposure(db: &Db, now: Millis) -> sqlx::Result<Vec<ReviewerExp
             .bind(now - 8 * 86_400_000)
             .fetch_all(db.pool())
             .await?;
+    let mut shown: HashMap<i64, Vec<(Category, Millis)>> = HashMap::new();
+    for (user_id, c, at) in rows {
+        if let Ok(c) = c.parse() {
+            shown.entry(user_id).or_default().push((c, at));
+        }
+    }
+    let runs: HashMap<i64, (i64, Millis)> =
+        sqlx::query_as::<_, (i64, i64, i64)>("select user_id, run, last_at from exposure_runs")
+            .fetch_all(db.pool())
+            .await?
+            .into_iter()
+            .map(|(u, run, last_at)| (u, (run, last_at)))
+            .collect();
     let mut out = Vec::with_capacity(people.len());
     for (user_id, name, time_zone) in people {
         let tz = zone_or_utc(&time_zone);
@@ -335,25 +346,23 @@ pub async fn team_exposure(db: &Db, now: Millis) -> sqlx::Result<Vec<ReviewerExp
         let (week_from, _) = local_days(now, tz, 7);
         let mut today = BTreeMap::new();
         let mut week = BTreeMap::new();
-        for (_, c, at) in rows.iter().filter(|r| r.0 == user_id) {
-            let Ok(c) = c.parse::<Category>() else {
-                continue;
-            };
+        for (c, at) in shown.get(&user_id).map(Vec::as_slice).unwrap_or_default() {
             if *at >= week_from {
-                *week.entry(c).or_insert(0) += 1;
+                *week.entry(*c).or_insert(0) += 1;
             }
             if *at >= day_from {
-                *today.entry(c).or_insert(0) += 1;
+                *today.entry(*c).or_insert(0) += 1;
             }
         }
-        let run = run_of(db, user_id, now).await?;
         out.push(ReviewerExposure {
             user_id,
             name,
             time_zone: tz.name().to_string(),
             today,
             week,
-            run,
+            run: runs
+                .get(&user_id)
+                .map_or(0, |(run, last_at)| current_run(*run, *last_at, now)),
         });
     }
     out.sort_by(|a, b| {

@@ -322,7 +322,8 @@ pub async fn claim_next(
         };
         match hold(&mut tx, id, scope.user_id, now, now + settings.lease_ms).await {
             Ok(true) => {
-                exposure::record_shown(&mut tx, scope.user_id, id, &wellness, now).await?;
+                let shows = exposure::categories_of(&mut tx, id).await?;
+                exposure::record_shown(&mut tx, scope.user_id, id, &shows, &wellness, now).await?;
                 tx.commit().await?;
                 return Ok(Some(id));
             }
@@ -411,7 +412,7 @@ pub async fn claim(
         Err(e) => return Err(e.into()),
     };
     if taken {
-        exposure::record_shown(&mut tx, scope.user_id, task_id, &wellness, now).await?;
+        exposure::record_shown(&mut tx, scope.user_id, task_id, &shows, &wellness, now).await?;
         tx.commit().await?;
         Ok(())
     } else {
