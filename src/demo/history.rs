@@ -479,33 +479,34 @@ async fn work_queues(
                 .filter_map(|c| c.parse().ok())
                 .collect();
             let wait = lognormal(rng, 1.5 * HOUR as f64, 0.9) as Millis;
-            let (scope, accuracy, start, handling) = if source == Source::Escalation {
-                let Some(ops) = &desk.ops else { continue };
-                let handling = lognormal(rng, 180_000.0, 0.6) as Millis;
-                (ops.clone(), 0.99, created_at + wait, handling)
-            } else {
-                let candidates: Vec<usize> = desk
-                    .team
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| {
-                        r.scope.markets.contains(&market)
-                            && Some(r.scope.user_id) != excluded
-                            && language.as_ref().is_none_or(|l| {
-                                r.reads.is_empty() || r.reads.iter().any(|x| x == l)
+            let (scope, accuracy, start, handling) =
+                if source == Source::Escalation {
+                    let Some(ops) = &desk.ops else { continue };
+                    let handling = lognormal(rng, 180_000.0, 0.6) as Millis;
+                    (ops.clone(), 0.99, created_at + wait, handling)
+                } else {
+                    let candidates: Vec<usize> =
+                        desk.team
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, r)| {
+                                r.scope.markets.contains(&market)
+                                    && Some(r.scope.user_id) != excluded
+                                    && language.as_deref().filter(|l| !l.is_empty()).is_none_or(
+                                        |l| r.reads.is_empty() || r.reads.iter().any(|x| x == l),
+                                    )
                             })
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
-                if candidates.is_empty() {
-                    continue;
-                }
-                let r = &mut desk.team[candidates[rng.gen_range(0..candidates.len())]];
-                let start = (created_at + wait).max(r.busy_until);
-                let handling = lognormal(rng, r.median_s * 1000.0, 0.6) as Millis;
-                r.busy_until = start + handling;
-                (r.scope.clone(), r.accuracy, start, handling)
-            };
+                            .map(|(i, _)| i)
+                            .collect();
+                    if candidates.is_empty() {
+                        continue;
+                    }
+                    let r = &mut desk.team[candidates[rng.gen_range(0..candidates.len())]];
+                    let start = (created_at + wait).max(r.busy_until);
+                    let handling = lognormal(rng, r.median_s * 1000.0, 0.6) as Millis;
+                    r.busy_until = start + handling;
+                    (r.scope.clone(), r.accuracy, start, handling)
+                };
             let finish = start + handling.max(4000);
             if finish >= until {
                 continue;

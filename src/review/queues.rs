@@ -2,7 +2,7 @@
 //! due order, or a chosen one) under a lease that its holder renews.
 
 use super::tasks::task_for;
-use super::{DeskSettings, ReviewError, Scope, check_works, exposure, placeholders};
+use super::{DeskSettings, ReviewError, Scope, check_works, exposure, golden, placeholders};
 use crate::platform::db::{Backend, Db, WriteTx};
 use crate::platform::time::Millis;
 use crate::vocab::market::Market;
@@ -200,11 +200,13 @@ pub async fn summaries(db: &Db, scope: &Scope, now: Millis) -> sqlx::Result<Vec<
     Ok(for_scope(&rows, scope))
 }
 
-/// The open item this person holds, if any: (task id, source).
+/// The open item this person holds, if any: (task id, source). A golden item counts.
 pub async fn held(db: &Db, scope: &Scope) -> sqlx::Result<Option<(i64, Source)>> {
     let row: Option<(i64, String)> = sqlx::query_as(
         "select t.id, t.source from review_claims c join review_tasks t on t.id = c.task_id \
-         where c.user_id = $1 and t.state = 'open'",
+         where c.user_id = $1 and t.state = 'open' \
+         union all select g.id, g.source from golden_tasks g where g.user_id = $1 and g.state = 'open' \
+         limit 1",
     )
     .bind(scope.user_id)
     .fetch_optional(db.pool())
@@ -249,7 +251,8 @@ pub async fn claim_next(
     // SQLite has one writer at a time); the claim goes into `review_claims`, which refuses a
     // second live holder. The task row itself is never written to claim it.
     // With languages, one index lookup per market and language read (and one for items that
-    // declare none): an `in` list would have to sort the whole backlog of the market.
+    // declare none, stored as ''): an `in` list would have to sort the whole backlog of the
+    // market.
     let (reads, zone) = desk_profile(db, scope.user_id).await?;
     let lookups: Vec<(Market, Option<&str>)> = markets
         .iter()
@@ -266,6 +269,26 @@ pub async fn claim_next(
         // for others, in the same order.
         let (reached, wellness) =
             exposure::lock_and_reached(&mut tx, scope.user_id, &zone, now).await?;
+        // Now and then a golden item, in the same queue and looking the same.
+        if golden::hands_golden(wellness.golden_rate, rand::random::<f64>())
+            && let Some((id, ad_id)) = golden::hand(
+                &mut tx,
+                scope,
+                source,
+                &markets,
+                &reads,
+                &reached,
+                settings,
+                rand::random::<f64>(),
+                now,
+            )
+            .await?
+        {
+            let shows = exposure::categories_of_ad(&mut tx, ad_id).await?;
+            exposure::record_shown(&mut tx, scope.user_id, id, &shows, &wellness, now).await?;
+            tx.commit().await?;
+            return Ok(Some(id));
+        }
         let candidate_sql = |language: &str, first_free: usize| {
             let capped = if reached.is_empty() {
                 String::new()
@@ -289,22 +312,20 @@ pub async fn claim_next(
         };
         let any_language = candidate_sql("", 6);
         let in_language = candidate_sql("and t.language = $6", 7);
-        let no_language = candidate_sql("and t.language is null", 6);
         let mut best: Option<(i64, Millis, f64)> = None;
         for (m, language) in &lookups {
-            let sql = match language {
-                None => &any_language,
-                Some("") => &no_language,
-                Some(_) => &in_language,
-            };
-            let mut q = sqlx::query_as(sql)
-                .bind(source.as_str())
-                .bind(m.code())
-                .bind(now)
-                .bind(scope.user_id)
-                .bind(avoid.unwrap_or(-1));
-            if let Some(l) = language.filter(|l| !l.is_empty()) {
-                q = q.bind(l);
+            let mut q = sqlx::query_as(if language.is_some() {
+                &in_language
+            } else {
+                &any_language
+            })
+            .bind(source.as_str())
+            .bind(m.code())
+            .bind(now)
+            .bind(scope.user_id)
+            .bind(avoid.unwrap_or(-1));
+            if let Some(l) = language {
+                q = q.bind(*l);
             }
             for c in &reached {
                 q = q.bind(format!("%\"{}\"%", c.as_str()));
@@ -375,6 +396,14 @@ pub async fn claim(
     if t.claimed_by == Some(scope.user_id) {
         renew(db, scope, task_id, settings, now).await?;
         return Ok(());
+    }
+    if golden::task_of_user(db.pool(), task_id, scope.user_id)
+        .await?
+        .is_some()
+    {
+        return Err(ReviewError::Conflict(
+            "this item has already been decided".into(),
+        ));
     }
     if is_excluded(db.pool(), task_id, scope.user_id).await? {
         return Err(ReviewError::Forbidden(
@@ -462,6 +491,7 @@ pub(super) async fn hold(
         .bind(task_id)
         .execute(&mut **tx)
         .await?;
+    golden::drop_open(tx, user_id).await?;
     let r = sqlx::query(
         "insert into review_claims (task_id, user_id, claimed_at, lease_expires_at) \
          values ($1, $2, $3, $4) on conflict (task_id) do update set user_id = excluded.user_id, \
@@ -485,6 +515,9 @@ pub async fn renew(
     settings: &DeskSettings,
     now: Millis,
 ) -> sqlx::Result<bool> {
+    if let Some(renewed) = golden::renew(db, scope.user_id, task_id, settings, now).await? {
+        return Ok(renewed);
+    }
     let mut tx = db.begin_write().await?;
     let r = sqlx::query(
         "update review_claims set lease_expires_at = $1 where task_id = $2 and user_id = $3",

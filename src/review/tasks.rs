@@ -99,9 +99,28 @@ pub async fn blind_for(db: &Db, ad_id: i64, user_id: i64) -> sqlx::Result<bool> 
 
 /// The item this person may look at: one they hold, in their scope and queue.
 pub async fn task_for(db: &Db, scope: &Scope, id: i64) -> Result<Task, ReviewError> {
-    let t = task(db, id)
-        .await?
-        .ok_or(ReviewError::NotFound("review item"))?;
+    let t = match task(db, id).await? {
+        Some(t) => t,
+        // A golden item reads as an ordinary one, to the one person it was handed to.
+        None => super::golden::task_of_user(db.pool(), id, scope.user_id)
+            .await?
+            .map(|g| Task {
+                id: g.id,
+                ad_id: g.ad_id,
+                source: g.source,
+                market: g.market,
+                state: if g.open { "open" } else { "done" }.into(),
+                created_at: g.created_at,
+                due_at: g.due_at,
+                risk: 0.0,
+                claimed_by: g.open.then_some(g.user_id),
+                claimed_at: Some(g.claimed_at),
+                lease_expires_at: Some(g.lease_expires_at),
+                note: None,
+                qa_of: None,
+            })
+            .ok_or(ReviewError::NotFound("review item"))?,
+    };
     if !scope.sees(t.market) {
         return Err(ReviewError::Forbidden(format!(
             "the {} market is outside your scope",
@@ -150,7 +169,9 @@ pub async fn open(tx: &mut WriteTx, tasks: &[NewTask<'_>], now: Millis) -> sqlx:
             .fetch_all(&mut **tx)
             .await?;
     // 10 parameters a row; 500 rows stay under every backend's parameter limit. The ad's
-    // language is copied so claim-next can match it to reviewers off an index.
+    // language is copied so claim-next can match it to reviewers off an index ('' when the ad
+    // declares none: an equality every lookup can use, where `is null` let PostgreSQL's
+    // generic plans walk a market's whole queue).
     for chunk in tasks.chunks(500) {
         let mut sql = String::from(
             "insert into review_tasks (ad_id, source, market, state, created_at, due_at, risk, excluded_reviewer, note, qa_of, language) values ",
@@ -158,7 +179,7 @@ pub async fn open(tx: &mut WriteTx, tasks: &[NewTask<'_>], now: Millis) -> sqlx:
         sql.push_str(&values_list(
             tx.backend(),
             chunk.len(),
-            "(?,?,?,'open',?,?,?,?,?,?,(select a.language from ads a where a.id = ?))",
+            "(?,?,?,'open',?,?,?,?,?,?,coalesce((select a.language from ads a where a.id = ?), ''))",
         ));
         let mut q = sqlx::query(&sql);
         for t in chunk {
