@@ -28,6 +28,8 @@ pub struct Wellness {
     pub caps: Vec<(Category, i64)>,
     /// A break prompt after this many items of capped categories in a row.
     pub break_after: i64,
+    /// The share of a reviewer's items that are golden (see [`super::golden`]).
+    pub golden_rate: f64,
 }
 
 impl Wellness {
@@ -56,8 +58,8 @@ async fn wellness_on(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Wellness> {
         sqlx::query_as("select category, daily_cap from exposure_caps order by category")
             .fetch_all(&mut *conn)
             .await?;
-    let (break_after,): (i64,) =
-        sqlx::query_as("select break_after from wellness_settings where id = 1")
+    let (break_after, golden_rate): (i64, f64) =
+        sqlx::query_as("select break_after, golden_rate from wellness_settings where id = 1")
             .fetch_one(&mut *conn)
             .await?;
     Ok(Wellness {
@@ -66,6 +68,7 @@ async fn wellness_on(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Wellness> {
             .filter_map(|(c, n)| Some((c.parse().ok()?, n)))
             .collect(),
         break_after,
+        golden_rate,
     })
 }
 
@@ -226,12 +229,24 @@ pub(super) async fn categories_of(tx: &mut WriteTx, task_id: i64) -> sqlx::Resul
     .bind(task_id)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row
-        .and_then(|(r,)| serde_json::from_str::<Vec<String>>(&r).ok())
+    Ok(flagged(row))
+}
+
+/// The categories the machine flagged on an ad.
+pub(super) async fn categories_of_ad(tx: &mut WriteTx, ad_id: i64) -> sqlx::Result<Vec<Category>> {
+    let row: Option<(String,)> = sqlx::query_as("select reasons from decisions where ad_id = $1")
+        .bind(ad_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(flagged(row))
+}
+
+fn flagged(row: Option<(String,)>) -> Vec<Category> {
+    row.and_then(|(r,)| serde_json::from_str::<Vec<String>>(&r).ok())
         .unwrap_or_default()
         .iter()
         .filter_map(|c| c.parse().ok())
-        .collect())
+        .collect()
 }
 
 /// Records that a newly handed item, showing `categories`, was shown to this person, and
@@ -381,6 +396,7 @@ mod tests {
         let w = Wellness {
             caps: vec![(Category::Adult, 3), (Category::Weapons, 0)],
             break_after: 5,
+            golden_rate: 0.0,
         };
         let mut shown = BTreeMap::new();
         assert_eq!(w.reached(&shown), vec![Category::Weapons]);

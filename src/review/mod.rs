@@ -5,6 +5,7 @@
 
 pub mod appeals;
 pub mod exposure;
+pub mod golden;
 pub mod queues;
 pub mod reasons;
 pub mod tasks;

@@ -3,7 +3,7 @@
 
 use super::check_works;
 use super::tasks::{TASK_COLUMNS, TASK_FROM, Task, TaskRow, open_task, task_from};
-use super::{DeskSettings, ReviewError, Scope, required_text};
+use super::{DeskSettings, ReviewError, Scope, golden, required_text};
 use crate::access::audit::{self, NewEntry};
 use crate::platform::db::{Db, Flag, WriteTx};
 use crate::platform::time::Millis;
@@ -199,6 +199,11 @@ pub async fn submit(
     now: Millis,
 ) -> Result<Submitted, ReviewError> {
     let mut tx = db.begin_write().await?;
+    // A golden item is scored, not decided; the answer reads like any other.
+    if let Some(done) = golden::answer(&mut tx, scope, task_id, s, now).await? {
+        tx.commit().await?;
+        return Ok(done);
+    }
     let t = take(&mut tx, scope, task_id, bulk, now).await?;
     if bulk && !t.source.allows_bulk() {
         return Err(ReviewError::Invalid(format!(
@@ -354,6 +359,10 @@ pub async fn escalate(
 ) -> Result<(), ReviewError> {
     let note = required_text(note, "the note", "say in a note why this needs an ops head")?;
     let mut tx = db.begin_write().await?;
+    if golden::let_go(&mut tx, scope, task_id).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
     let t = take(&mut tx, scope, task_id, false, now).await?;
     if t.source == Source::Escalation {
         return Err(ReviewError::Invalid(
@@ -395,6 +404,10 @@ pub async fn escalate(
 /// Puts an item this person holds back in its queue at once, and records the skip.
 pub async fn skip(db: &Db, scope: &Scope, task_id: i64, now: Millis) -> Result<(), ReviewError> {
     let mut tx = db.begin_write().await?;
+    if golden::let_go(&mut tx, scope, task_id).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
     let released = sqlx::query("delete from review_claims where task_id = $1 and user_id = $2")
         .bind(task_id)
         .bind(scope.user_id)
@@ -441,6 +454,10 @@ pub async fn undo(
     now: Millis,
 ) -> Result<i64, ReviewError> {
     let mut tx = db.begin_write().await?;
+    if let Some(task_id) = golden::undo(&mut tx, scope, review_id, settings, now).await? {
+        tx.commit().await?;
+        return Ok(task_id);
+    }
     let row: Option<UndoRow> = sqlx::query_as(
         "select task_id, ad_id, reviewer_id, source, verdict, status_before, finished_at, bulk \
          from reviews where id = $1",

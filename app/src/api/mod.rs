@@ -7,6 +7,7 @@ pub mod ads;
 pub mod audit;
 pub mod auth;
 pub mod dashboards;
+pub mod golden;
 pub mod keys;
 pub mod models;
 pub mod radar;

@@ -334,6 +334,33 @@ pub async fn get_review(task_id: i64) -> Result<ReviewScreen, AppError> {
         ad.timeline
             .retain(|(_, _, action, _)| matches!(action.as_str(), "submitted" | "decided"));
     }
+    // A golden item is shown as the ad stood when the machine decided it, arriving when its
+    // task says: no human call, no answer, nothing dated weeks back.
+    if let Some(g) = review::golden::task_of_user(state.db.pool(), task_id, user.id)
+        .await
+        .map_err(internal)?
+    {
+        ad.status = match ad.action.as_deref() {
+            Some("approve") => "auto_approved",
+            Some("reject") => "auto_rejected",
+            _ => "in_review",
+        }
+        .into();
+        ad.audit_sample = g.source == Source::Audit;
+        let submitted = amso_core::platform::time::to_rfc3339(g.created_at - 1_800);
+        let decided = amso_core::platform::time::to_rfc3339(g.created_at);
+        ad.submitted_at = submitted.clone();
+        ad.decided_at = Some(decided.clone());
+        ad.timeline
+            .retain(|(_, _, action, _)| matches!(action.as_str(), "submitted" | "decided"));
+        for (at, _, action, _) in &mut ad.timeline {
+            *at = if action == "submitted" {
+                submitted.clone()
+            } else {
+                decided.clone()
+            };
+        }
+    }
     let (_, cells) = amso_core::engine::thresholds::current(&state.db)
         .await
         .map_err(internal)?;

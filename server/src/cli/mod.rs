@@ -6,6 +6,7 @@ pub mod bench;
 pub mod common;
 pub mod data;
 pub mod estimates;
+pub mod golden;
 pub mod model;
 pub mod radar;
 pub mod registry;
@@ -79,6 +80,12 @@ pub enum Command {
         #[command(subcommand)]
         command: registry::ModelCommand,
     },
+    /// Golden items: decided ads with a set right answer, handed to reviewers now and then to
+    /// measure their accuracy.
+    Golden {
+        #[command(subcommand)]
+        command: golden::GoldenCommand,
+    },
     /// Manage API keys.
     Apikey {
         #[command(subcommand)]
@@ -137,6 +144,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Model { command } => {
             let db = connect(&config).await?;
             let result = registry::run(&db, command).await;
+            db.close().await;
+            result
+        }
+        Command::Golden { command } => {
+            let db = connect(&config).await?;
+            let result = golden::run(&db, command).await;
             db.close().await;
             result
         }

@@ -116,6 +116,13 @@ const MATRIX: &[Row] = &[
     row("rpc set_exposure_cap", OPS),
     row("rpc set_break_after", OPS),
     row("rpc take_break", QUEUES),
+    row("rpc get_golden_accuracy", QUEUES),
+    row("rpc get_golden_set", OPS),
+    row("rpc get_ad_golden", OPS),
+    row("rpc mark_golden", OPS),
+    row("rpc unmark_golden", OPS),
+    row("rpc set_golden_rate", OPS),
+    row("rpc import_golden", OPS),
     row("rpc list_reason_codes", QUEUES),
     scoped("rpc open_review", QUEUES),
     // Thresholds & policy (with SLAs and reason codes).
@@ -316,6 +323,13 @@ fn rpc_args(name: &str, f: &Fixture, (task, ad): (i64, i64)) -> Vec<(String, Str
         "get_exposure" | "take_break" => vec![],
         "set_exposure_cap" => vec![("category", "adult"), ("daily_cap", "150")],
         "set_break_after" => vec![("break_after", "25")],
+        "get_golden_accuracy" => vec![("days", "7")],
+        "get_golden_set" => vec![],
+        "get_ad_golden" => vec![("ad_id", &ad)],
+        "mark_golden" => vec![("ad_id", &ad), ("verdict", "approve")],
+        "unmark_golden" => vec![("ad_id", "999999")],
+        "set_golden_rate" => vec![("rate", "0.02")],
+        "import_golden" => vec![("text", "")],
         "list_rules" | "list_models" | "list_promotions" | "rollback_model" | "list_trainings" => {
             vec![]
         }

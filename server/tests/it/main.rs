@@ -8,6 +8,7 @@ mod common;
 mod dashboards;
 mod db;
 mod engine;
+mod golden;
 mod http;
 mod models;
 mod pipeline;

@@ -18,7 +18,7 @@ use amso_core::vocab::role::Role;
 use axum::http::StatusCode;
 use std::collections::{BTreeMap, BTreeSet};
 
-async fn member(t: &TestDb, email: &str, languages: &[&str]) -> Scope {
+pub(crate) async fn member(t: &TestDb, email: &str, languages: &[&str]) -> Scope {
     let user = users::create(
         &t.db,
         &Actor::System,
@@ -45,7 +45,7 @@ async fn member(t: &TestDb, email: &str, languages: &[&str]) -> Scope {
 
 /// Ads in JP routed to the uncertain queue, `n` per language (`None`: no language declared);
 /// returns ad id → language.
-async fn queued(
+pub(crate) async fn queued(
     t: &TestDb,
     category: Category,
     per_language: &[(Option<&str>, usize)],
