@@ -95,3 +95,75 @@ test('an ops head reads each reviewer\'s exposure and changes a daily limit, aud
   await page.goto('/admin/audit');
   await expect(page.getByText('settings.exposure_cap').first()).toBeVisible();
 });
+
+test('a golden item reaches a reviewer looking like any other; an ops head marks one on its ad page and reads accuracy on them', async ({ browser }) => {
+  type Golden = { ad_id: number; market: string; queue: string; answered: number };
+  const golden = () => JSON.parse(amso(['golden', 'list', '--json'])) as Golden[];
+  const answered = () => golden().reduce((n, g) => n + g.answered, 0);
+  const before = golden();
+  const target = before.find((g) => g.queue === 'uncertain')!;
+  expect(target).toBeTruthy();
+  const answeredBefore = answered();
+
+  // The ops head: a golden ad's page names its answer; another decided ad is marked and unmarked.
+  const ops = await browser.newPage();
+  await login(ops, DEMO.ops_head.email, DEMO.ops_head.password);
+  await ops.goto(`/ads/${target.ad_id}`);
+  await hydrated(ops);
+  await expect(ops.getByTestId('golden-answer')).toContainText('Golden: the right answer is');
+  const plain = [1, 2, 3, 4, 5, 6, 7, 8].map((d) => target.ad_id + d).find((id) => !before.some((g) => g.ad_id === id))!;
+  await ops.goto(`/ads/${plain}`);
+  await hydrated(ops);
+  await expect(ops.getByTestId('golden-box')).toContainText('Not golden');
+  await ops.getByTestId('golden-verdict').selectOption('reject');
+  await ops.getByTestId('golden-cat-scam').check();
+  await ops.getByTestId('golden-save').click();
+  await expect(ops.getByTestId('golden-answer')).toHaveText('Golden: the right answer is reject (scam)');
+  await ops.getByRole('button', { name: 'Remove from the golden set' }).click();
+  await expect(ops.getByTestId('golden-box')).toContainText('Not golden');
+
+  // Every item golden for a moment: a new reviewer in that market is handed one.
+  const setRate = async (percent: string) => {
+    await ops.goto('/queues');
+    await hydrated(ops);
+    await ops.getByTestId('golden-rate-input').fill(percent);
+    await ops.getByTestId('golden-rate-form').getByRole('button', { name: 'Save' }).click();
+    await expect(ops.getByTestId('golden-rate')).toContainText(`${Number(percent).toFixed(1)}% of each reviewer's items are golden`);
+  };
+  await setRate('100');
+  const stamp = Date.now();
+  const email = `gold-${stamp}@example.com`;
+  const name = `Gale ${stamp}`;
+  const password = 'gold-long-password-1';
+  amso(['user', 'add', '--email', email, '--role', 'reviewer', '--markets', target.market, '--name', name, '--password-stdin'], `${password}\n`);
+  const page = await browser.newPage();
+  try {
+    await login(page, email, password);
+    await page.goto('/queues');
+    await hydrated(page);
+    await page.getByTestId('start-uncertain').click();
+    await expect(page).toHaveURL(/\/queues\/item\/\d+$/);
+    await expect(page.getByTestId('ad-id')).toBeVisible();
+    // Nothing on the screen tells it apart: the machine's call, the verdict keys, no answer.
+    await expect(page.getByTestId('machine-action')).toBeVisible();
+    await expect(page.getByTestId('verdict-approve')).toBeVisible();
+    expect((await page.locator('main').innerText()).toLowerCase()).not.toContain('golden');
+    await page.screenshot({ path: 'test-results/golden-item.png', fullPage: true });
+    await page.keyboard.press('a');
+    await page.keyboard.press('Enter');
+    await expect.poll(answered).toBe(answeredBefore + 1);
+  } finally {
+    await setRate('2');
+  }
+
+  // The ops head reads accuracy on golden items beside QA agreement; the reviewer their own.
+  await expect(ops.getByTestId('golden-accuracy').getByTestId('golden-row').first()).toBeVisible();
+  await expect(ops.getByTestId('golden-accuracy').getByTestId('golden-row').filter({ hasText: name })).toContainText(/[01] of 1/);
+  await expect(ops.getByTestId('golden-accuracy').getByTestId('golden-overall').first()).toHaveText(/(\d+% \(\d+–\d+%\)|\d+ of \d+)/);
+  await ops.getByTestId('golden-accuracy').scrollIntoViewIfNeeded();
+  await ops.screenshot({ path: 'test-results/golden-accuracy.png', fullPage: true });
+  await page.goto('/queues');
+  await hydrated(page);
+  await expect(page.getByTestId('golden-accuracy').getByTestId('golden-row')).toHaveCount(1);
+  await expect(page.getByTestId('golden-accuracy')).toContainText('Your accuracy on golden items');
+});

@@ -401,6 +401,7 @@ pub async fn seed_history(
     }
     let span = (p.end - BACKLOG, p.end - 60_000);
     work_queues(db, &mut desk, &rules, p, span, &mut rng, &mut summary).await?;
+    golden_week(db, &desk, &rules, p).await?;
 
     // The reviews' rollup changes, as the server's folder would have written them.
     crate::rollup::store::fold(db).await?;
@@ -571,6 +572,120 @@ async fn work_queues(
         }
         if round == 0 {
             summary.appeals += file_appeals(db, desk, rules, p, rng).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Golden items per market: ads of the history whose right answer an ops head set
+/// (reviewed items, the answer the policy gives), and the last week's golden answers of every
+/// reviewer, right as often as they are (a random stream of its own, so the rest of the
+/// history is the same with or without this).
+const GOLDEN_PER_MARKET: usize = 8;
+
+/// A golden item of the demo: ad, market, language, the queue it is handed in, and the
+/// categories its right answer names (none: approve).
+type GoldenPick = (i64, Market, Option<String>, Source, Vec<Category>);
+
+async fn golden_week(
+    db: &Db,
+    desk: &Desk,
+    rules: &Rules,
+    p: &HistoryParams,
+) -> Result<(), HistoryError> {
+    let mut rng = StdRng::seed_from_u64(p.seed ^ 0x0901_d0e5);
+    let ops = Actor::User(
+        crate::demo::accounts::DEMO_LOGINS
+            .iter()
+            .find(|d| d.role == Role::OpsHead)
+            .map_or("ops@amso.test", |d| d.email)
+            .to_string(),
+    );
+    let mut golden: Vec<GoldenPick> = Vec::new();
+    for market in Market::ALL {
+        let reviewed: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "select t.ad_id, t.source, a.language from review_tasks t join ads a on a.id = t.ad_id \
+             where t.market = $1 and t.state = 'done' and t.source in ('uncertain', 'restricted') \
+             and t.created_at < $2 order by t.id",
+        )
+        .bind(market.code())
+        .bind(p.end - 7 * DAY)
+        .fetch_all(db.pool())
+        .await?;
+        let mut picked = 0;
+        let mut i = 0;
+        while picked < GOLDEN_PER_MARKET && !reviewed.is_empty() && i < 10 * GOLDEN_PER_MARKET {
+            i += 1;
+            let (ad, source, language) = &reviewed[rng.gen_range(0..reviewed.len())];
+            let (Some((_, labels, licensed)), Ok(source)) =
+                (desk.facts.get(ad), source.parse::<Source>())
+            else {
+                continue;
+            };
+            if golden.iter().any(|g| g.0 == *ad) {
+                continue;
+            }
+            let right = truth(rules, market, labels, *licensed);
+            let verdict = if right.is_empty() {
+                HumanVerdict::Approve
+            } else {
+                HumanVerdict::Reject
+            };
+            review::golden::mark(db, &ops, *ad, verdict, &right, p.end - 8 * DAY).await?;
+            golden.push((*ad, market, language.clone(), source, right));
+            picked += 1;
+        }
+    }
+    for r in &desk.team {
+        let mine: Vec<&GoldenPick> = golden
+            .iter()
+            .filter(|g| {
+                r.scope.markets.contains(&g.1)
+                    && g.2
+                        .as_deref()
+                        .filter(|l| !l.is_empty())
+                        .is_none_or(|l| r.reads.is_empty() || r.reads.iter().any(|x| x == l))
+            })
+            .collect();
+        let answers = rng.gen_range(6..=12).min(mine.len());
+        let mut order: Vec<usize> = (0..mine.len()).collect();
+        for k in 0..answers {
+            let pick = rng.gen_range(k..order.len());
+            order.swap(k, pick);
+            let (ad, _, _, source, right) = mine[order[k]];
+            let reject = right.is_empty() != rng.gen_bool(r.accuracy);
+            let submission = Submission {
+                verdict: if reject {
+                    HumanVerdict::Reject
+                } else {
+                    HumanVerdict::Approve
+                },
+                categories: if !reject {
+                    Vec::new()
+                } else if right.is_empty() {
+                    vec![Category::Scam]
+                } else {
+                    right.clone()
+                },
+                reason_code: None,
+                reason_text: None,
+            };
+            let handed = p.end - rng.gen_range(HOUR..6 * DAY);
+            let answered = handed + lognormal(&mut rng, r.median_s * 1000.0, 0.6) as Millis;
+            match review::golden::answer_at(
+                db,
+                &r.scope,
+                *ad,
+                *source,
+                &submission,
+                handed,
+                answered,
+            )
+            .await
+            {
+                Ok(_) | Err(ReviewError::Invalid(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(())

@@ -43,6 +43,8 @@ pub struct GoldenItem {
     pub marked_at: Millis,
     pub answered: i64,
     pub correct: i64,
+    /// The queue it is handed in: the machine's review route, or audit.
+    pub queue: String,
 }
 
 /// Whether a claim with uniform `draw` in [0, 1) hands a golden item, at `rate`.
@@ -264,6 +266,15 @@ pub async fn import_labels(
     Ok((marked, refused))
 }
 
+/// Whether the machine has decided an ad (only then can it be golden).
+pub async fn is_decided(db: &Db, ad_id: i64) -> sqlx::Result<bool> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from decisions where ad_id = $1")
+        .bind(ad_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n > 0)
+}
+
 /// The golden answer of an ad, if it is golden.
 pub async fn of_ad(db: &Db, ad_id: i64) -> sqlx::Result<Option<(HumanVerdict, Vec<Category>)>> {
     let row: Option<(String, String)> =
@@ -285,6 +296,7 @@ type ItemRow = (
     i64,
     i64,
     i64,
+    Option<String>,
 );
 
 /// Every golden item, newest first, with how many answers it got and how many were right.
@@ -292,7 +304,8 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<GoldenItem>> {
     let rows: Vec<ItemRow> = sqlx::query_as(
         "select g.ad_id, a.external_id, a.market, a.headline, g.verdict, g.categories, g.marked_by, g.marked_at, \
          cast((select count(*) from golden_answers x where x.ad_id = g.ad_id) as bigint), \
-         cast((select count(*) from golden_answers x where x.ad_id = g.ad_id and x.correct = 1) as bigint) \
+         cast((select count(*) from golden_answers x where x.ad_id = g.ad_id and x.correct = 1) as bigint), \
+         (select case when d.action = 'review' then d.route else 'audit' end from decisions d where d.ad_id = g.ad_id) \
          from golden_items g join ads a on a.id = g.ad_id order by g.marked_at desc, g.ad_id desc",
     )
     .fetch_all(db.pool())
@@ -311,6 +324,7 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<GoldenItem>> {
                 marked_at: r.7,
                 answered: r.8,
                 correct: r.9,
+                queue: r.10.unwrap_or_else(|| "audit".into()),
             })
         })
         .collect())
@@ -690,6 +704,46 @@ pub(super) async fn answer(
     }))
 }
 
+/// Hands golden `ad_id` to this reviewer in `source` at `handed_at` and takes their answer at
+/// `answered_at`: how a history written after the fact (the demo's) records golden answers.
+pub async fn answer_at(
+    db: &Db,
+    scope: &Scope,
+    ad_id: i64,
+    source: Source,
+    s: &Submission,
+    handed_at: Millis,
+    answered_at: Millis,
+) -> Result<Submitted, ReviewError> {
+    let (market,): (String,) = sqlx::query_as("select market from ads where id = $1")
+        .bind(ad_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(ReviewError::NotFound("ad"))?;
+    let mut tx = db.begin_write().await?;
+    let id = next_id(&mut tx, "review_tasks").await?;
+    sqlx::query(
+        "insert into golden_tasks (id, ad_id, user_id, source, market, created_at, due_at, claimed_at, lease_expires_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(ad_id)
+    .bind(scope.user_id)
+    .bind(source.as_str())
+    .bind(&market)
+    .bind(handed_at - 600_000)
+    .bind(handed_at + 86_400_000)
+    .bind(handed_at)
+    .bind(answered_at.max(handed_at) + 300_000)
+    .execute(&mut *tx)
+    .await?;
+    let done = answer(&mut tx, scope, id, s, answered_at)
+        .await?
+        .ok_or(ReviewError::NotFound("golden item"))?;
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// Inside a skip's or an escalation's transaction: lets go of a golden item this person
 /// holds (unscored). False when `task_id` is not a golden item of theirs.
 pub(super) async fn let_go(tx: &mut WriteTx, scope: &Scope, task_id: i64) -> sqlx::Result<bool> {
@@ -776,7 +830,9 @@ pub async fn accuracy(
     .bind(only)
     .fetch_all(db.pool())
     .await?;
-    let mut by: BTreeMap<i64, (GoldenScore, BTreeMap<String, (i64, i64)>)> = BTreeMap::new();
+    // Per reviewer: their score and, per category key, (answered, right).
+    type Cells = BTreeMap<String, (i64, i64)>;
+    let mut by: BTreeMap<i64, (GoldenScore, Cells)> = BTreeMap::new();
     for (user, email, name, verdict, categories, expected, expected_categories) in rows {
         let (Some(verdict), Some(expected)) = (
             HumanVerdict::parse(&verdict),

@@ -231,12 +231,24 @@ pub async fn get_golden_set() -> Result<GoldenSet, AppError> {
     })
 }
 
-/// The golden answer of one ad, if it is golden (ops heads; the ad page).
+/// An ad as its page's golden box reads it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdGolden {
+    /// Only a decided ad can be golden.
+    pub decided: bool,
+    /// Its right answer (verdict, categories), if it is golden.
+    pub answer: Option<(String, Vec<String>)>,
+}
+
+/// Whether one ad can be golden and its answer if it is (ops heads; the ad page).
 #[server(prefix = "/rpc", endpoint = "get_ad_golden")]
-pub async fn get_ad_golden(ad_id: i64) -> Result<Option<(String, Vec<String>)>, AppError> {
+pub async fn get_ad_golden(ad_id: i64) -> Result<AdGolden, AppError> {
     require_ops()?;
     let state = app_state()?;
-    Ok(golden::of_ad(&state.db, ad_id)
+    let decided = golden::is_decided(&state.db, ad_id)
+        .await
+        .map_err(internal)?;
+    let answer = golden::of_ad(&state.db, ad_id)
         .await
         .map_err(internal)?
         .map(|(v, c)| {
@@ -244,7 +256,8 @@ pub async fn get_ad_golden(ad_id: i64) -> Result<Option<(String, Vec<String>)>, 
                 v.as_str().to_string(),
                 c.iter().map(|c| c.as_str().to_string()).collect(),
             )
-        }))
+        });
+    Ok(AdGolden { decided, answer })
 }
 
 /// Marks a decided ad golden with its right answer, or changes it (ops heads; audited).

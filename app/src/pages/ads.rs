@@ -225,6 +225,13 @@ fn AdView() -> impl IntoView {
         },
         get_ad_detail,
     );
+    let ad_id = Signal::derive(move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
     view! {
         <p><a href="/ads">"← All ads"</a></p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -233,6 +240,7 @@ fn AdView() -> impl IntoView {
                 Err(e) => view! { <ErrorNote error=e/> }.into_any(),
             })}
         </Transition>
+        <super::golden::GoldenBox ad_id/>
     }
 }
 

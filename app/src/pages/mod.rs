@@ -3,6 +3,7 @@
 pub mod ads;
 pub mod audit;
 pub mod dashboards;
+pub mod golden;
 pub mod keys;
 pub mod login;
 pub mod models;

@@ -8,6 +8,7 @@ use crate::api::review::{
 };
 use crate::api::wellness::{SetBreakAfter, SetExposureCap, get_exposure};
 use crate::components::{ErrorNote, Guarded};
+use crate::pages::golden::{GoldenAccuracyTable, GoldenSetCard};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::queue::Source;
@@ -139,8 +140,10 @@ fn QueuesOverview() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
-        <Show when=is_ops>
+        <Show when=is_ops fallback=|| view! { <GoldenAccuracyTable team=false/> }>
             <TeamTable/>
+            <GoldenAccuracyTable team=true/>
+            <GoldenSetCard/>
             <ExposureTable/>
         </Show>
     }

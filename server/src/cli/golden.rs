@@ -135,6 +135,7 @@ pub async fn run(db: &Db, command: GoldenCommand) -> Result<(), CliError> {
                             "ad_id": g.ad_id,
                             "external_id": g.external_id,
                             "market": g.market,
+                            "queue": g.queue,
                             "verdict": g.verdict.as_str(),
                             "categories": g.categories,
                             "marked_by": g.marked_by,
