@@ -72,6 +72,19 @@ pub fn client_ip() -> Option<String> {
         .and_then(|p| p.extensions.get::<ClientIp>().and_then(|c| c.0.clone()))
 }
 
+/// The logged-in ops head (the queues' settings: exposure limits, golden items); otherwise
+/// 401 or 403 saying that `what` is for ops heads.
+pub fn require_ops_head(what: &str) -> Result<User, AppError> {
+    let user = require_area(Area::Queues)?;
+    if user.role != amso_core::vocab::role::Role::OpsHead {
+        return Err(AppError::new(
+            ErrorKind::Forbidden,
+            format!("{what} are for ops heads"),
+        ));
+    }
+    Ok(user)
+}
+
 /// The logged-in user if their role may open `area`; otherwise 401 or 403.
 pub fn require_area(area: Area) -> Result<User, AppError> {
     let user = current_user()?

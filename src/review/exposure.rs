@@ -54,18 +54,18 @@ pub async fn wellness(db: &Db) -> sqlx::Result<Wellness> {
 }
 
 async fn wellness_on(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Wellness> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("select category, daily_cap from exposure_caps order by category")
-            .fetch_all(&mut *conn)
-            .await?;
-    let (break_after, golden_rate): (i64, f64) =
-        sqlx::query_as("select break_after, golden_rate from wellness_settings where id = 1")
-            .fetch_one(&mut *conn)
-            .await?;
+    // One round trip (claim-next reads this on every claim): the settings row beside each cap.
+    let rows: Vec<(i64, f64, Option<String>, Option<i64>)> = sqlx::query_as(
+        "select w.break_after, w.golden_rate, c.category, c.daily_cap from wellness_settings w \
+         left join exposure_caps c on 1 = 1 where w.id = 1 order by c.category",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let (break_after, golden_rate) = rows.first().map_or((25, 0.0), |r| (r.0, r.1));
     Ok(Wellness {
         caps: rows
             .into_iter()
-            .filter_map(|(c, n)| Some((c.parse().ok()?, n)))
+            .filter_map(|(_, _, c, n)| Some((c?.parse().ok()?, n?)))
             .collect(),
         break_after,
         golden_rate,

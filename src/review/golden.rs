@@ -482,6 +482,9 @@ pub(super) async fn hand(
     let Some((ad_id, market)) = q.fetch_optional(&mut **tx).await? else {
         return Ok(None);
     };
+    let Ok(parsed) = market.parse::<Market>() else {
+        return Ok(None);
+    };
     let sla: Option<(f64,)> =
         sqlx::query_as("select sla_hours from market_settings where market = $1")
             .bind(&market)
@@ -496,22 +499,43 @@ pub(super) async fn hand(
         .execute(&mut **tx)
         .await?;
     drop_open(tx, scope.user_id).await?;
+    open_task(
+        tx,
+        &GoldenTask {
+            id,
+            ad_id,
+            user_id: scope.user_id,
+            source,
+            market: parsed,
+            created_at,
+            due_at,
+            claimed_at: now,
+            lease_expires_at: now + settings.lease_ms,
+            open: true,
+        },
+    )
+    .await?;
+    Ok(Some((id, ad_id)))
+}
+
+/// Writes a golden task, handed to its reviewer.
+async fn open_task(tx: &mut WriteTx, t: &GoldenTask) -> sqlx::Result<()> {
     sqlx::query(
         "insert into golden_tasks (id, ad_id, user_id, source, market, created_at, due_at, claimed_at, lease_expires_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(id)
-    .bind(ad_id)
-    .bind(scope.user_id)
-    .bind(source.as_str())
-    .bind(&market)
-    .bind(created_at)
-    .bind(due_at)
-    .bind(now)
-    .bind(now + settings.lease_ms)
+    .bind(t.id)
+    .bind(t.ad_id)
+    .bind(t.user_id)
+    .bind(t.source.as_str())
+    .bind(t.market.code())
+    .bind(t.created_at)
+    .bind(t.due_at)
+    .bind(t.claimed_at)
+    .bind(t.lease_expires_at)
     .execute(&mut **tx)
     .await?;
-    Ok(Some((id, ad_id)))
+    Ok(())
 }
 
 /// Lets go of the golden item this person holds, if any (they took another item).
@@ -720,22 +744,26 @@ pub async fn answer_at(
         .fetch_optional(db.pool())
         .await?
         .ok_or(ReviewError::NotFound("ad"))?;
+    let market: Market = market
+        .parse()
+        .map_err(|_| ReviewError::NotFound("ad market"))?;
     let mut tx = db.begin_write().await?;
     let id = next_id(&mut tx, "review_tasks").await?;
-    sqlx::query(
-        "insert into golden_tasks (id, ad_id, user_id, source, market, created_at, due_at, claimed_at, lease_expires_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    open_task(
+        &mut tx,
+        &GoldenTask {
+            id,
+            ad_id,
+            user_id: scope.user_id,
+            source,
+            market,
+            created_at: handed_at - 600_000,
+            due_at: handed_at + 86_400_000,
+            claimed_at: handed_at,
+            lease_expires_at: answered_at.max(handed_at) + 300_000,
+            open: true,
+        },
     )
-    .bind(id)
-    .bind(ad_id)
-    .bind(scope.user_id)
-    .bind(source.as_str())
-    .bind(&market)
-    .bind(handed_at - 600_000)
-    .bind(handed_at + 86_400_000)
-    .bind(handed_at)
-    .bind(answered_at.max(handed_at) + 300_000)
-    .execute(&mut *tx)
     .await?;
     let done = answer(&mut tx, scope, id, s, answered_at)
         .await?

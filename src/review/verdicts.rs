@@ -199,12 +199,20 @@ pub async fn submit(
     now: Millis,
 ) -> Result<Submitted, ReviewError> {
     let mut tx = db.begin_write().await?;
-    // A golden item is scored, not decided; the answer reads like any other.
-    if let Some(done) = golden::answer(&mut tx, scope, task_id, s, now).await? {
-        tx.commit().await?;
-        return Ok(done);
-    }
-    let t = take(&mut tx, scope, task_id, bulk, now).await?;
+    let t = match take(&mut tx, scope, task_id, bulk, now).await {
+        Ok(t) => t,
+        // Not a review task: a golden item is scored, not decided, and answers like any other.
+        Err(ReviewError::NotFound(what)) => {
+            return match golden::answer(&mut tx, scope, task_id, s, now).await? {
+                Some(done) => {
+                    tx.commit().await?;
+                    Ok(done)
+                }
+                None => Err(ReviewError::NotFound(what)),
+            };
+        }
+        Err(e) => return Err(e),
+    };
     if bulk && !t.source.allows_bulk() {
         return Err(ReviewError::Invalid(format!(
             "{} items are decided one at a time",

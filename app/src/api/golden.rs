@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     crate::error::ErrorKind,
-    crate::ssr::{app_state, internal, require_area},
+    crate::ssr::{app_state, internal, require_area, require_ops_head},
     amso_core::access::audit::Actor,
-    amso_core::access::users::User,
     amso_core::metrics::kpi::{Z95, wilson},
     amso_core::platform::time::{now_millis, to_rfc3339},
     amso_core::review::golden,
@@ -100,18 +99,6 @@ pub struct GoldenSet {
 pub struct GoldenImport {
     pub marked: usize,
     pub errors: Vec<(usize, String)>,
-}
-
-#[cfg(feature = "ssr")]
-fn require_ops() -> Result<User, AppError> {
-    let user = require_area(Area::Queues)?;
-    if user.role != Role::OpsHead {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "golden items are set by ops heads",
-        ));
-    }
-    Ok(user)
 }
 
 /// Parses a verdict and its categories as an ops head gives them.
@@ -208,7 +195,7 @@ pub async fn get_golden_accuracy(days: i64) -> Result<GoldenAccuracy, AppError> 
 /// The golden set and the golden share (ops heads).
 #[server(prefix = "/rpc", endpoint = "get_golden_set")]
 pub async fn get_golden_set() -> Result<GoldenSet, AppError> {
-    require_ops()?;
+    require_ops_head("golden items")?;
     let state = app_state()?;
     let rate = golden::rate(&state.db).await.map_err(internal)?;
     let items = golden::list(&state.db).await.map_err(internal)?;
@@ -243,7 +230,7 @@ pub struct AdGolden {
 /// Whether one ad can be golden and its answer if it is (ops heads; the ad page).
 #[server(prefix = "/rpc", endpoint = "get_ad_golden")]
 pub async fn get_ad_golden(ad_id: i64) -> Result<AdGolden, AppError> {
-    require_ops()?;
+    require_ops_head("golden items")?;
     let state = app_state()?;
     let decided = golden::is_decided(&state.db, ad_id)
         .await
@@ -267,7 +254,7 @@ pub async fn mark_golden(
     verdict: String,
     #[server(default)] categories: Vec<String>,
 ) -> Result<(), AppError> {
-    let user = require_ops()?;
+    let user = require_ops_head("golden items")?;
     let state = app_state()?;
     let (verdict, categories) =
         parse_answer(&verdict, &categories).map_err(|e| AppError::new(ErrorKind::Invalid, e))?;
@@ -286,7 +273,7 @@ pub async fn mark_golden(
 /// Takes an ad out of the golden set (ops heads; audited).
 #[server(prefix = "/rpc", endpoint = "unmark_golden")]
 pub async fn unmark_golden(ad_id: i64) -> Result<(), AppError> {
-    let user = require_ops()?;
+    let user = require_ops_head("golden items")?;
     let state = app_state()?;
     golden::unmark(&state.db, &Actor::User(user.email), ad_id, now_millis())
         .await
@@ -296,7 +283,7 @@ pub async fn unmark_golden(ad_id: i64) -> Result<(), AppError> {
 /// Sets the share of each reviewer's items that are golden, 0–1 (ops heads; audited).
 #[server(prefix = "/rpc", endpoint = "set_golden_rate")]
 pub async fn set_golden_rate(rate: f64) -> Result<(), AppError> {
-    let user = require_ops()?;
+    let user = require_ops_head("golden items")?;
     let state = app_state()?;
     golden::set_rate(&state.db, &Actor::User(user.email), rate, now_millis())
         .await
@@ -308,7 +295,7 @@ pub async fn set_golden_rate(rate: f64) -> Result<(), AppError> {
 /// the others still load (ops heads; each audited).
 #[server(prefix = "/rpc", endpoint = "import_golden")]
 pub async fn import_golden(text: String) -> Result<GoldenImport, AppError> {
-    let user = require_ops()?;
+    let user = require_ops_head("golden items")?;
     if text.len() > MAX_IMPORT_BYTES {
         return Err(AppError::new(
             ErrorKind::Invalid,

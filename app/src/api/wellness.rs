@@ -8,13 +8,12 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use {
     crate::error::ErrorKind,
-    crate::ssr::{app_state, internal, require_area},
+    crate::ssr::{app_state, internal, require_area, require_ops_head},
     amso_core::access::audit::Actor,
-    amso_core::access::users::User,
     amso_core::platform::time::now_millis,
     amso_core::review::exposure,
     amso_core::vocab::policy::Category,
-    amso_core::vocab::role::{Area, Role},
+    amso_core::vocab::role::Area,
 };
 
 /// One reviewer's row: per capped category (in the order of [`Exposure::caps`]), items shown
@@ -39,18 +38,6 @@ pub struct Exposure {
 }
 
 #[cfg(feature = "ssr")]
-fn require_ops() -> Result<User, AppError> {
-    let user = require_area(Area::Queues)?;
-    if user.role != Role::OpsHead {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "exposure limits are for ops heads",
-        ));
-    }
-    Ok(user)
-}
-
-#[cfg(feature = "ssr")]
 fn parse_category(category: &str) -> Result<Category, AppError> {
     category.parse().map_err(|_| {
         AppError::new(
@@ -66,7 +53,7 @@ fn parse_category(category: &str) -> Result<Category, AppError> {
 /// Every reviewer's exposure to the capped categories (ops heads).
 #[server(prefix = "/rpc", endpoint = "get_exposure")]
 pub async fn get_exposure() -> Result<Exposure, AppError> {
-    require_ops()?;
+    require_ops_head("exposure limits")?;
     let state = app_state()?;
     let now = now_millis();
     let wellness = exposure::wellness(&state.db).await.map_err(internal)?;
@@ -106,7 +93,7 @@ pub async fn set_exposure_cap(
     category: String,
     #[server(default)] daily_cap: Option<i64>,
 ) -> Result<(), AppError> {
-    let user = require_ops()?;
+    let user = require_ops_head("exposure limits")?;
     let state = app_state()?;
     let category = parse_category(&category)?;
     exposure::set_cap(
@@ -124,7 +111,7 @@ pub async fn set_exposure_cap(
 /// (ops heads; audited).
 #[server(prefix = "/rpc", endpoint = "set_break_after")]
 pub async fn set_break_after(break_after: i64) -> Result<(), AppError> {
-    let user = require_ops()?;
+    let user = require_ops_head("exposure limits")?;
     let state = app_state()?;
     exposure::set_break_after(
         &state.db,
