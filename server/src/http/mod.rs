@@ -47,10 +47,19 @@ pub struct Server {
     pub live: std::sync::Arc<stream::LiveFeed>,
 }
 
+/// The pages' routes, listed once per process. Listing renders the whole app; doing it while
+/// other pages render (a second router built beside a serving one, as the tests do) now and
+/// then left one of those renders waiting for ever.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Builds the whole application router over `state`.
 pub fn build_router(state: AppState) -> Server {
     let http_metrics = HttpMetrics::default();
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

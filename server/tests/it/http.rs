@@ -4,6 +4,8 @@ use crate::common::*;
 use amso_core::demo::accounts::DEMO_LOGINS;
 use amso_core::vocab::role::Role;
 use axum::http::{StatusCode, header};
+use std::sync::Arc;
+use std::time::Duration;
 
 fn demo(role: Role) -> (&'static str, &'static str) {
     let d = DEMO_LOGINS.iter().find(|d| d.role == role).unwrap();
@@ -522,4 +524,37 @@ async fn pages_and_json_are_compressed_for_browsers_that_accept_it() {
     let stream = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
     assert_eq!(stream.status(), StatusCode::OK);
     assert!(stream.headers().get(header::CONTENT_ENCODING).is_none());
+}
+
+/// Routers built while others serve (as every test here does) never leave a page unfinished:
+/// listing the routes for each new router used to strand one render in thirty for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_finish_while_new_routers_are_built_beside_them() {
+    let t = Arc::new(sqlite().await);
+    let (email, password) = demo(Role::Executive);
+    let cookie = login(&app(&t), email, password).await;
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let (t, cookie) = (t.clone(), cookie.clone());
+        clients.push(tokio::spawn(async move {
+            let mut served = app(&t);
+            let mut unfinished = 0;
+            for i in 0..24 {
+                if i % 3 == 0 {
+                    served = app(&t);
+                }
+                let page = send(&served, get("/reports", Some(&cookie)));
+                match tokio::time::timeout(Duration::from_secs(10), page).await {
+                    Ok(r) => assert_eq!(r.status, StatusCode::OK),
+                    Err(_) => unfinished += 1,
+                }
+            }
+            unfinished
+        }));
+    }
+    let mut unfinished = 0;
+    for c in clients {
+        unfinished += c.await.expect("client");
+    }
+    assert_eq!(unfinished, 0, "pages left unfinished out of 192");
 }

@@ -157,22 +157,31 @@ impl Reply {
 }
 
 /// Sends one request through the router.
+///
+/// A request that has not answered in 60 s fails the test with its method and path: a hang
+/// must not eat the whole suite's time limit.
 pub async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app
-        .clone()
-        .oneshot(req)
+    let what = format!("{} {}", req.method(), req.uri());
+    let exchange = async {
+        let res = app
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router is infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = axum::body::to_bytes(res.into_body(), 16 << 20)
+            .await
+            .expect("read body");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), exchange)
         .await
-        .expect("router is infallible");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = axum::body::to_bytes(res.into_body(), 16 << 20)
-        .await
-        .expect("read body");
-    Reply {
-        status,
-        headers,
-        body,
-    }
+        .unwrap_or_else(|_| panic!("{what} did not answer within 60 s"))
 }
 
 /// A GET with an optional cookie.
