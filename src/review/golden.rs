@@ -485,14 +485,9 @@ pub(super) async fn hand(
     let Ok(parsed) = market.parse::<Market>() else {
         return Ok(None);
     };
-    let sla: Option<(f64,)> =
-        sqlx::query_as("select sla_hours from market_settings where market = $1")
-            .bind(&market)
-            .fetch_optional(&mut **tx)
-            .await?;
     // It arrived a little while ago, as the items around it did.
     let created_at = now - (wait_draw * 90.0 * 60_000.0) as Millis - 60_000;
-    let due_at = created_at + (sla.map_or(24.0, |s| s.0) * 3_600_000.0) as Millis;
+    let due_at = super::tasks::due_for(tx, parsed, created_at).await?;
     let id = next_id(tx, "review_tasks").await?;
     sqlx::query("delete from review_claims where user_id = $1")
         .bind(scope.user_id)

@@ -159,6 +159,16 @@ fn due_at(sla_hours: &[(String, f64)], market: Market, clock_from: Millis) -> Mi
     clock_from + (hours * 3_600_000.0) as Millis
 }
 
+/// When an item of `market` whose clock starts at `clock_from` is due, read inside `tx`.
+pub async fn due_for(tx: &mut WriteTx, market: Market, clock_from: Millis) -> sqlx::Result<Millis> {
+    let sla_hours: Vec<(String, f64)> =
+        sqlx::query_as("select market, sla_hours from market_settings where market = $1")
+            .bind(market.code())
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(due_at(&sla_hours, market, clock_from))
+}
+
 /// Opens review tasks inside `tx`, many to a statement, each due by [`due_at`].
 pub async fn open(tx: &mut WriteTx, tasks: &[NewTask<'_>], now: Millis) -> sqlx::Result<()> {
     if tasks.is_empty() {
