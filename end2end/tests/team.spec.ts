@@ -61,14 +61,14 @@ test('an ops head sees which languages nobody on a market\'s team reads, and who
     await expect(english).toBeVisible();
     await expect(english.getByTestId('readers')).toHaveText('Nobody reads it');
     await expect(page.getByTestId('unread-alert')).toContainText('no reviewer of their market reads');
-    await expect(page.getByTestId('lang-JP-ja').getByTestId('readers')).toContainText('Haruto Sato');
+    await expect(page.getByTestId('lang-JP-ja').getByTestId('readers')).toContainText('佐藤 陽翔');
     await page.screenshot({ path: 'test-results/queues-languages.png', fullPage: true });
   } finally {
     for (const u of team) amso(['user', 'set', '--email', u.email, '--languages', u.languages.join(',')]);
   }
   await page.reload();
   await hydrated(page);
-  await expect(page.getByTestId('lang-JP-en').getByTestId('readers')).toContainText('Yui Tanaka');
+  await expect(page.getByTestId('lang-JP-en').getByTestId('readers')).toContainText('田中 結衣');
 });
 
 test('an ops head reads each reviewer\'s exposure and changes a daily limit, audited', async ({ page }) => {
@@ -167,3 +167,66 @@ test('a golden item reaches a reviewer looking like any other; an ops head marks
   await expect(page.getByTestId('golden-accuracy').getByTestId('golden-row')).toHaveCount(1);
   await expect(page.getByTestId('golden-accuracy')).toContainText('Your accuracy on golden items');
 });
+
+/** The platform fonts Chromium drew a node's text with, and how many glyphs each drew. */
+async function fontsOf(page: import('@playwright/test').Page, selector: string): Promise<{ familyName: string; glyphCount: number }[]> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('DOM.enable');
+  await cdp.send('CSS.enable');
+  const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+  const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+  const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+  await cdp.detach();
+  return fonts;
+}
+
+for (const [market, lang, name, face, letters] of [
+  ['JP', 'ja', 'a Japanese', /Noto Sans CJK/, /[\u3040-\u30ff\u4e00-\u9fff]/],
+  ['AE', 'ar', 'an Arabic', /Noto (Sans|Naskh|Kufi) Arabic/, /[\u0600-\u06ff]/],
+] as const) {
+  test(`${name} ad on the review screen is drawn in a face with its glyphs${lang === 'ar' ? ', right to left' : ''}`, async ({ page }) => {
+    const email = `script-${lang}-${Date.now()}@example.com`;
+    const password = 'script-long-password-1';
+    amso(['user', 'add', '--email', email, '--role', 'reviewer', '--markets', market, '--languages', lang, '--name', `Script ${lang}`, '--password-stdin'], `${password}\n`);
+    await login(page, email, password);
+    await page.goto('/queues');
+    await hydrated(page);
+    await page.locator('button[data-testid^="start-"]:not([disabled])').first().click();
+    await expect(page).toHaveURL(/\/queues\/item\/\d+$/);
+    await expect(page.locator('.review-header')).toContainText(`${market} · ${lang}`);
+    const headline = page.locator('.ad-headline');
+    await expect(headline).toContainText(letters);
+    // Chromium says which installed faces drew the headline: the script's own face drew
+    // glyphs (no empty boxes from a face without them).
+    const fonts = await fontsOf(page, '.ad-headline');
+    const drawn = fonts.filter((f) => face.test(f.familyName)).reduce((n, f) => n + f.glyphCount, 0);
+    expect(drawn, JSON.stringify(fonts)).toBeGreaterThan(0);
+    expect((await headline.boundingBox())!.width).toBeGreaterThan(20);
+    if (lang === 'ar') {
+      await expect(page.getByTestId('ad-text')).toHaveAttribute('dir', 'rtl');
+      // Two letters in a row of one word: the first in reading order sits to the right.
+      const order = await headline.evaluate((el, re) => {
+        const letter = new RegExp(re);
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const t = (n as Text).data;
+          for (let i = 0; i + 1 < t.length; i++) {
+            if (letter.test(t[i]) && letter.test(t[i + 1])) {
+              const at = (k: number) => {
+                const r = document.createRange();
+                r.setStart(n!, k);
+                r.setEnd(n!, k + 1);
+                return r.getBoundingClientRect().left;
+              };
+              return { first: at(i), second: at(i + 1) };
+            }
+          }
+        }
+        return null;
+      }, letters.source);
+      expect(order).not.toBeNull();
+      expect(order!.first).toBeGreaterThan(order!.second);
+    }
+    await page.screenshot({ path: `test-results/review-${lang}.png` });
+  });
+}

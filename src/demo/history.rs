@@ -105,7 +105,8 @@ struct Reviewer {
 
 /// (name, market, accuracy, median seconds, languages read): two per market; Indonesia and
 /// Brazil are understaffed and less accurate, a few people are slow, and in Indonesia, Japan
-/// and Korea only one of the two reads English.
+/// and Korea only one of the two reads English. The Japanese, Korean and Emirati reviewers'
+/// names are written in their own scripts (their e-mail addresses in `NATIVE`'s Latin form).
 const TEAM: [(&str, Market, f64, f64, &str); 20] = [
     ("Jordan Lee", Market::Us, 0.97, 45.0, "en,es"),
     ("Maya Patel", Market::Us, 0.96, 60.0, "en"),
@@ -119,14 +120,24 @@ const TEAM: [(&str, Market, f64, f64, &str); 20] = [
     ("Pedro Lima", Market::Br, 0.88, 240.0, "pt,en"),
     ("Putri Wijaya", Market::Id, 0.91, 90.0, "id,en"),
     ("Budi Santoso", Market::Id, 0.85, 120.0, "id"),
-    ("Yui Tanaka", Market::Jp, 0.97, 55.0, "ja,en"),
-    ("Haruto Sato", Market::Jp, 0.96, 200.0, "ja"),
-    ("Minji Kim", Market::Kr, 0.96, 50.0, "ko,en"),
-    ("Jisoo Park", Market::Kr, 0.95, 60.0, "ko"),
-    ("Omar Haddad", Market::Ae, 0.95, 70.0, "ar,en"),
-    ("Layla Nasser", Market::Ae, 0.96, 65.0, "ar,en,fr"),
+    ("田中 結衣", Market::Jp, 0.97, 55.0, "ja,en"),
+    ("佐藤 陽翔", Market::Jp, 0.96, 200.0, "ja"),
+    ("김민지", Market::Kr, 0.96, 50.0, "ko,en"),
+    ("박지수", Market::Kr, 0.95, 60.0, "ko"),
+    ("عمر حداد", Market::Ae, 0.95, 70.0, "ar,en"),
+    ("ليلى ناصر", Market::Ae, 0.96, 65.0, "ar,en,fr"),
     ("Wei Ling Tan", Market::Sg, 0.97, 50.0, "en,zh,ms"),
     ("Arjun Nair", Market::Sg, 0.96, 55.0, "en,ta"),
+];
+
+/// The Latin form of the names written in another script, for their e-mail addresses.
+const NATIVE: [(&str, &str); 6] = [
+    ("田中 結衣", "yui.tanaka"),
+    ("佐藤 陽翔", "haruto.sato"),
+    ("김민지", "minji.kim"),
+    ("박지수", "jisoo.park"),
+    ("عمر حداد", "omar.haddad"),
+    ("ليلى ناصر", "layla.nasser"),
 ];
 
 /// Where each market's demo reviewers sit.
@@ -160,10 +171,14 @@ async fn team(db: &Db, rng: &mut StdRng) -> Result<(Vec<Reviewer>, Option<Scope>
     let existing = users::list(db).await?;
     let mut out = Vec::new();
     for (name, market, accuracy, median_s, languages) in TEAM {
-        let email = format!(
-            "{}@reviewers.amso.test",
-            name.to_lowercase().replace(' ', ".")
-        );
+        let local = NATIVE
+            .iter()
+            .find(|(native, _)| *native == name)
+            .map_or_else(
+                || name.to_lowercase().replace(' ', "."),
+                |(_, l)| l.to_string(),
+            );
+        let email = format!("{local}@reviewers.amso.test");
         let user = match existing.iter().find(|u| u.email == email) {
             Some(u) => u.clone(),
             None => {

@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod build;
 pub mod findings;
+mod fonts;
 pub mod pdf;
 pub mod tidy;
 pub mod trend;

@@ -1,6 +1,7 @@
 //! The report as an A4 PDF (krilla): a summary page with the headline figures and what moved,
 //! the market table with the trends, cost and drift, and the overrides with the notes on
-//! sample sizes. DejaVu Sans is embedded (subset), so the text is selectable and searchable;
+//! sample sizes. The faces (`fonts`: DejaVu Sans, Noto for Arabic, Japanese and Korean) are
+//! embedded as subsets, so the text in every market's script is selectable and searchable;
 //! the charts are the dashboards' own (`charts`, plotters), placed as vector graphics with
 //! their text kept as text. Meaning never rests on colour alone, so it prints in grey.
 
@@ -17,13 +18,10 @@ use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
 use krilla_svg::{SurfaceExt, SvgSettings};
-use skrifa::MetadataProvider;
 use std::sync::{Arc, OnceLock};
 
-const REGULAR: &[u8] = include_bytes!("../../public/fonts/DejaVuSans.ttf");
-const BOLD: &[u8] = include_bytes!("../../public/fonts/DejaVuSans-Bold.ttf");
+use super::fonts::{DEJAVU, DEJAVU_BOLD, faces};
 /// The family charts are drawn in once their SVG is handed to the PDF.
 const FAMILY: &str = "DejaVu Sans";
 
@@ -39,47 +37,22 @@ const MUTED: (u8, u8, u8) = (0x49, 0x50, 0x57);
 const RULE: (u8, u8, u8) = (0xad, 0xb5, 0xbd);
 const SHADE: (u8, u8, u8) = (0xf1, 0xf3, 0xf5);
 
-/// The two faces, parsed once.
-struct Fonts {
-    regular: Font,
-    bold: Font,
-    svg: Arc<usvg::fontdb::Database>,
-}
-
-fn fonts() -> &'static Fonts {
-    static FONTS: OnceLock<Fonts> = OnceLock::new();
-    FONTS.get_or_init(|| {
+/// The charts' font database (their text is Latin: codes, weeks and figures), built once.
+fn chart_fonts() -> Arc<usvg::fontdb::Database> {
+    static DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
+    DB.get_or_init(|| {
         let mut db = usvg::fontdb::Database::new();
-        db.load_font_data(REGULAR.to_vec());
-        db.load_font_data(BOLD.to_vec());
+        db.load_font_data(DEJAVU.to_vec());
+        db.load_font_data(DEJAVU_BOLD.to_vec());
         db.set_sans_serif_family(FAMILY);
-        Fonts {
-            regular: Font::new(REGULAR.to_vec().into(), 0).expect("DejaVu Sans parses"),
-            bold: Font::new(BOLD.to_vec().into(), 0).expect("DejaVu Sans Bold parses"),
-            svg: Arc::new(db),
-        }
+        Arc::new(db)
     })
+    .clone()
 }
 
-/// Width of `s` in points at `size`.
+/// Width of `s` in points at `size`, each character in the face that draws it.
 fn text_width(s: &str, bold: bool, size: f32) -> f32 {
-    let data = if bold { BOLD } else { REGULAR };
-    let Ok(font) = skrifa::FontRef::new(data) else {
-        return 0.0;
-    };
-    let charmap = font.charmap();
-    let metrics = font.glyph_metrics(
-        skrifa::instance::Size::new(size),
-        skrifa::instance::LocationRef::default(),
-    );
-    s.chars()
-        .map(|c| {
-            charmap
-                .map(c)
-                .and_then(|g| metrics.advance_width(g))
-                .unwrap_or(size * 0.6)
-        })
-        .sum()
+    faces().width(s, bold, size)
 }
 
 /// Text cut to fit `width`, with an ellipsis when cut.
@@ -146,20 +119,19 @@ impl Sheet<'_, '_> {
         if s.is_empty() {
             return;
         }
-        let f = fonts();
         self.s.set_fill(Some(fill(c)));
-        self.s.draw_text(
-            Point::from_xy(x, baseline),
-            if bold {
-                f.bold.clone()
-            } else {
-                f.regular.clone()
-            },
-            size,
-            s,
-            false,
-            TextDirection::Auto,
-        );
+        let mut x = x;
+        for run in faces().runs(s, bold, size) {
+            self.s.draw_text(
+                Point::from_xy(x, baseline),
+                run.font,
+                size,
+                run.text,
+                false,
+                run.direction,
+            );
+            x += run.width;
+        }
     }
 
     /// A line of text at the cursor, which moves down by `size * 1.35`.
@@ -272,7 +244,7 @@ impl Sheet<'_, '_> {
             )
             .replace(charts::FONT, FAMILY);
         let opt = usvg::Options {
-            fontdb: fonts().svg.clone(),
+            fontdb: chart_fonts(),
             font_family: FAMILY.into(),
             ..usvg::Options::default()
         };
@@ -833,6 +805,33 @@ fn overrides(sheet: &mut Sheet<'_, '_>, r: &WeeklyReport) -> Result<(), ReportEr
             0.0,
         );
     }
+    if !r.overridden.is_empty() {
+        sheet.heading("Overridden this week, the latest");
+        let rows: Vec<Vec<String>> = r
+            .overridden
+            .iter()
+            .take(5)
+            .map(|a| {
+                vec![
+                    a.market.clone(),
+                    a.headline.clone(),
+                    format!("{} → {}", a.machine_action, a.verdict),
+                    a.reviewer.clone(),
+                ]
+            })
+            .collect();
+        sheet.table(
+            &[
+                ("Market", 10.0, Align::Left),
+                ("Ad", 48.0, Align::Left),
+                ("Machine → reviewer", 20.0, Align::Left),
+                ("Reviewer", 22.0, Align::Left),
+            ],
+            &rows,
+            false,
+            8.0,
+        );
+    }
     sheet.heading("Notes on sample sizes and method");
     for n in &r.sample_notes {
         sheet.bullet(n, 8.5);
@@ -987,5 +986,109 @@ mod tests {
         if let Ok(dir) = std::env::var("AMSO_REPORT_SAMPLE_DIR") {
             std::fs::write(format!("{dir}/sample.pdf"), &pdf).unwrap();
         }
+    }
+
+    /// Names, reason labels and ad text in Japanese, Korean and Arabic come back out of the
+    /// PDF as the same text (poppler's `pdftotext`, which `scripts/setup.sh` installs), drawn
+    /// in faces that have their glyphs.
+    #[test]
+    fn every_script_is_drawn_and_reads_back() {
+        use crate::dashboard::view::{OverriddenAd, OverrideCount};
+        assert!(
+            super::faces().missing().is_empty(),
+            "fonts missing: {:?} (scripts/setup.sh installs fonts-noto-core and fonts-noto-cjk)",
+            super::faces().missing()
+        );
+        let person = |label: &str| OverrideCount {
+            key: label.into(),
+            label: label.into(),
+            reviews: 10.0,
+            overrides: 3.0,
+            rate: Some(0.3),
+        };
+        let ad = |market: &str, headline: &str, reviewer: &str| OverriddenAd {
+            ad_id: 1,
+            market: market.into(),
+            category: "gambling".into(),
+            machine_action: "approve".into(),
+            verdict: "reject".into(),
+            source: "audit".into(),
+            reason_code: None,
+            reviewer: reviewer.into(),
+            at: "2026-11-20T10:00:00Z".into(),
+            headline: headline.into(),
+            advertiser: "x".into(),
+            reason_text: None,
+        };
+        let r = WeeklyReport {
+            week: "2026-W47".into(),
+            time_zone: "Asia/Tokyo".into(),
+            reasons: vec![
+                person("賭博の広告"),
+                person("도박 광고"),
+                person("إعلان قمار"),
+            ],
+            overridden: vec![
+                ad("JP", "今すぐ登録してボーナス", "佐藤 花子"),
+                ad("KR", "지금 가입하고 보너스 받기", "김민준"),
+                ad("AE", "سجل الآن واحصل على مكافأة", "سارة العلي"),
+            ],
+            ..WeeklyReport::default()
+        };
+        let pdf = render(&r).unwrap();
+        if let Ok(dir) = std::env::var("AMSO_REPORT_SAMPLE_DIR") {
+            std::fs::write(format!("{dir}/scripts.pdf"), &pdf).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("report.pdf");
+        std::fs::write(&file, &pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .expect("pdftotext runs (poppler-utils; scripts/setup.sh installs it)");
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        for s in [
+            "賭博の広告",
+            "도박 광고",
+            "今すぐ登録してボーナス",
+            "지금 가입하고 보너스 받기",
+            "佐藤 花子",
+            "김민준",
+        ] {
+            assert!(text.contains(s), "{s:?} not in the PDF's text:\n{text}");
+        }
+        // Arabic comes back as the same words in the same (reading) order. Word by word the
+        // letters are compared as a set: poppler writes the two letters of a ligature glyph
+        // (lam-alef, لا) reversed when it turns a right-to-left line back into reading order,
+        // though the PDF maps the glyph to them in order.
+        let letters = |w: &str| {
+            let mut v: Vec<char> = w.chars().collect();
+            v.sort_unstable();
+            v
+        };
+        for s in ["إعلان قمار", "سجل الآن واحصل على مكافأة", "سارة العلي"]
+        {
+            let want: Vec<Vec<char>> = s.split_whitespace().map(letters).collect();
+            let found = text.lines().any(|line| {
+                let line: String = line
+                    .chars()
+                    .filter(|c| !('\u{202a}'..='\u{202e}').contains(c))
+                    .collect();
+                let got: Vec<Vec<char>> = line.split_whitespace().map(letters).collect();
+                got.windows(want.len()).any(|w| w == want.as_slice())
+            });
+            assert!(found, "{s:?} not in the PDF's text:\n{text}");
+        }
+        let fonts = String::from_utf8_lossy(&pdf);
+        for face in ["NotoSansCJKjp", "NotoSansCJKkr", "NotoSansArabic"] {
+            assert!(fonts.contains(face), "{face} is embedded");
+        }
+        assert!(
+            pdf.len() < 400_000,
+            "subset faces keep it small: {} bytes",
+            pdf.len()
+        );
     }
 }
