@@ -230,3 +230,19 @@ for (const [market, lang, name, face, letters] of [
     await page.screenshot({ path: `test-results/review-${lang}.png` });
   });
 }
+
+test('an ops head in Tokyo reads the dashboards in Tokyo days', async ({ page }) => {
+  amso(['user', 'set', '--email', DEMO.ops_head.email, '--time-zone', 'Asia/Tokyo']);
+  try {
+    await login(page, DEMO.ops_head.email, DEMO.ops_head.password);
+    await page.goto('/dashboards?window=7d');
+    await hydrated(page);
+    await expect(page.getByTestId('window')).toContainText('(Asia/Tokyo)');
+    await expect(page.getByTestId('chart-automation').locator('thead')).toContainText('Day (Asia/Tokyo)');
+    // The API answers in the same days for the logged-in user.
+    const api = await page.request.get('/api/v1/kpis');
+    expect((await api.json()).window.time_zone).toBe('Asia/Tokyo');
+  } finally {
+    amso(['user', 'set', '--email', DEMO.ops_head.email, '--time-zone', 'UTC']);
+  }
+});

@@ -2,7 +2,7 @@
 //! category, per day), the language mix (Jensen–Shannon distance).
 
 use super::drift_alerts::alerts;
-use super::filter::{Filter, days_window};
+use super::filter::{Filter, days_window_in, zone_of};
 use super::kpis::{grouped, window_days};
 use super::scores::{MIN_DAILY_DRIFT_SCORES, histograms};
 use crate::dashboard::view::{DriftCell, Window};
@@ -18,7 +18,11 @@ use std::collections::BTreeMap;
 pub fn reference_window(current: &Window) -> Window {
     let first =
         NaiveDate::parse_from_str(&current.from, "%Y-%m-%d").expect("window dates are valid");
-    days_window(first - Duration::days(28), first - Duration::days(1))
+    days_window_in(
+        first - Duration::days(28),
+        first - Duration::days(1),
+        zone_of(current),
+    )
 }
 
 /// PSI per market × category, current window against reference.

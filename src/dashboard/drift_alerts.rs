@@ -62,12 +62,14 @@ pub async fn check_drift(db: &Db, now: Millis) -> sqlx::Result<usize> {
         to: String::new(),
         from_ms: to_ms - 7 * DAY_MS,
         to_ms,
+        zone: String::new(),
     };
     let reference = Window {
         from: String::new(),
         to: String::new(),
         from_ms: current.from_ms - 28 * DAY_MS,
         to_ms: current.from_ms,
+        zone: String::new(),
     };
     let all = Filter {
         window: current.clone(),

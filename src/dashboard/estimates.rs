@@ -177,6 +177,7 @@ pub async fn fit(
         to: String::new(),
         from_ms: (today - FIT_DAYS + 1) * DAY_MS,
         to_ms: (today + 1) * DAY_MS,
+        zone: String::new(),
     };
     let bins = checked_bins(db, model_version, &window).await?;
     let fitted = fit_maps(model_version, &bins, now);
@@ -473,6 +474,7 @@ pub async fn check_tripwires(db: &Db, now: Millis) -> sqlx::Result<usize> {
             to: String::new(),
             from_ms: to_ms - 7 * DAY_MS,
             to_ms,
+            zone: String::new(),
         },
         market: None,
         category: None,

@@ -392,6 +392,7 @@ pub async fn history_widths(db: &Db) -> sqlx::Result<Option<HistoryWidths>> {
             to: String::new(),
             from_ms: first * DAY_MS,
             to_ms: (last + 1) * DAY_MS,
+            zone: String::new(),
         },
         market: None,
         category: None,

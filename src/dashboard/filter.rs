@@ -1,12 +1,15 @@
 //! What a dashboard page asks for: the window, markets, categories and model of its URL, resolved
-//! into a filter (whole UTC days or hours) and checked.
+//! into a filter (calendar days of the viewer's zone, read from daily rollups when they are
+//! whole UTC days and from hourly ones otherwise) and checked.
 
 use crate::dashboard::view::{Selection, Window};
 use crate::platform::time::Millis;
+use crate::platform::time::{local_date, local_midnight, zone_or_utc};
 use crate::rollup::HOUR_MS;
 use crate::vocab::market::Market;
 use crate::vocab::policy::Category;
-use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
+use chrono_tz::Tz;
 
 pub(super) const DAY_MS: i64 = 24 * HOUR_MS;
 
@@ -82,27 +85,46 @@ pub(super) enum Param {
     Text(String),
 }
 
-fn day_start(date: NaiveDate) -> Millis {
-    Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
-        .timestamp_millis()
-}
-
 /// The window of whole UTC days from `first` to `last` inclusive.
 pub fn days_window(first: NaiveDate, last: NaiveDate) -> Window {
+    days_window_in(first, last, Tz::UTC)
+}
+
+/// The window of the calendar days `first` to `last` inclusive in `zone`: from local
+/// midnight to local midnight (23 or 25 hours for a day with a DST change).
+pub fn days_window_in(first: NaiveDate, last: NaiveDate, zone: Tz) -> Window {
     Window {
         from: first.format("%Y-%m-%d").to_string(),
         to: last.format("%Y-%m-%d").to_string(),
-        from_ms: day_start(first),
-        to_ms: day_start(last) + DAY_MS,
+        from_ms: local_midnight(first, zone),
+        to_ms: local_midnight(last + Duration::days(1), zone),
+        zone: if zone == Tz::UTC {
+            String::new()
+        } else {
+            zone.name().to_string()
+        },
     }
 }
 
-/// The window of the same length just before `w`.
+/// The zone a window's days are in.
+pub fn zone_of(w: &Window) -> Tz {
+    if w.zone.is_empty() {
+        Tz::UTC
+    } else {
+        zone_or_utc(&w.zone)
+    }
+}
+
+/// The window of the same length just before `w`, in its zone.
 pub fn previous_window(w: &Window) -> Window {
     let first = NaiveDate::parse_from_str(&w.from, "%Y-%m-%d").expect("window dates are valid");
     let last = NaiveDate::parse_from_str(&w.to, "%Y-%m-%d").expect("window dates are valid");
     let days = (last - first).num_days() + 1;
-    days_window(first - Duration::days(days), first - Duration::days(1))
+    days_window_in(
+        first - Duration::days(days),
+        first - Duration::days(1),
+        zone_of(w),
+    )
 }
 
 fn parse_day(s: &str, what: &str) -> Result<NaiveDate, DashboardError> {
@@ -113,13 +135,17 @@ fn parse_day(s: &str, what: &str) -> Result<NaiveDate, DashboardError> {
     Ok(day)
 }
 
-/// Resolves what a page or API client asked for, against today's date (UTC).
+/// Resolves what a page or API client asked for, in UTC days.
 pub fn resolve(sel: &Selection, now: Millis) -> Result<Filter, DashboardError> {
-    let today = Utc
-        .timestamp_millis_opt(now)
-        .single()
-        .ok_or_else(|| DashboardError::Invalid("bad clock".into()))?
-        .date_naive();
+    resolve_in(sel, now, Tz::UTC)
+}
+
+/// Resolves what a page or API client asked for in the calendar days of `zone` (the viewer's):
+/// "today" and "last 7 days" start at local midnight, and the dates of a custom window are
+/// local dates. The hourly rollups make any zone exact.
+pub fn resolve_in(sel: &Selection, now: Millis, zone: Tz) -> Result<Filter, DashboardError> {
+    let today = local_date(now, zone);
+    let days_window = |first, last| days_window_in(first, last, zone);
     let window = match sel.window.as_str() {
         "today" => days_window(today, today),
         "" | "7d" => days_window(today - Duration::days(6), today),
@@ -171,4 +197,76 @@ pub fn resolve(sel: &Selection, now: Millis) -> Result<Filter, DashboardError> {
         category,
         model,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::kpis::window_days;
+
+    fn at(rfc3339: &str) -> Millis {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    fn sel(window: &str) -> Selection {
+        Selection {
+            window: window.into(),
+            ..Selection::default()
+        }
+    }
+
+    #[test]
+    fn today_starts_at_the_viewers_midnight() {
+        // 23:30 UTC on the 2nd is already the 3rd in Tokyo and still the 2nd in Los Angeles.
+        let now = at("2026-12-02T23:30:00Z");
+        let tokyo = resolve_in(&sel("today"), now, "Asia/Tokyo".parse().unwrap()).unwrap();
+        assert_eq!(tokyo.window.from, "2026-12-03");
+        assert_eq!(tokyo.window.from_ms, at("2026-12-02T15:00:00Z"));
+        assert_eq!(tokyo.window.to_ms, at("2026-12-03T15:00:00Z"));
+        assert!(!tokyo.whole_utc_days(), "read from the hourly rollups");
+        let la = resolve_in(&sel("today"), now, "America/Los_Angeles".parse().unwrap()).unwrap();
+        assert_eq!(la.window.from, "2026-12-02");
+        assert_eq!(la.window.from_ms, at("2026-12-02T08:00:00Z"));
+        let utc = resolve(&sel("today"), now).unwrap();
+        assert_eq!(
+            (utc.window.from.as_str(), utc.window.zone.as_str()),
+            ("2026-12-02", "")
+        );
+        assert!(utc.whole_utc_days());
+    }
+
+    #[test]
+    fn a_week_across_a_dst_change_has_a_25_hour_day() {
+        // Los Angeles falls back on Sunday 2026-11-01.
+        let now = at("2026-11-03T12:00:00Z");
+        let la = "America/Los_Angeles".parse().unwrap();
+        let f = resolve_in(&sel("7d"), now, la).unwrap();
+        assert_eq!(
+            (f.window.from.as_str(), f.window.to.as_str()),
+            ("2026-10-28", "2026-11-03")
+        );
+        assert_eq!(f.window.to_ms - f.window.from_ms, (7 * 24 + 1) * HOUR_MS);
+        let days = window_days(&f.window);
+        assert_eq!(days.len(), 7);
+        assert_eq!(days[0].1, "10-28");
+        assert_eq!(days[6].1, "11-03");
+        // The week before, in the same zone, ends where this one starts.
+        let before = previous_window(&f.window);
+        assert_eq!(before.to_ms, f.window.from_ms);
+        assert_eq!(
+            (before.from.as_str(), before.zone.as_str()),
+            ("2026-10-21", "America/Los_Angeles")
+        );
+        // Custom dates are the viewer's dates.
+        let custom = Selection {
+            window: "custom".into(),
+            from: "2026-11-01".into(),
+            to: "2026-11-01".into(),
+            ..Selection::default()
+        };
+        let sunday = resolve_in(&custom, now, la).unwrap();
+        assert_eq!(sunday.window.to_ms - sunday.window.from_ms, 25 * HOUR_MS);
+    }
 }

@@ -2,14 +2,16 @@
 //! review durations. The overview, the KPIs API and the weekly report all start here.
 
 use super::estimates::{self, SliceTotals};
-use super::filter::{DAY_MS, Filter, Param};
+use super::filter::{Filter, Param, zone_of};
 use crate::dashboard::view::{Kpis, Window};
 use crate::metrics::estimate::{self, Estimates, KnownCost};
 use crate::metrics::kpi::{self, Cost, CostInputs, CostRates, HtSums};
 use crate::platform::db::Db;
-use crate::rollup::{AD_MEASURES, ad};
+use crate::platform::time::{local_date, local_midnight};
+use crate::rollup::{AD_MEASURES, HOUR_MS, ad};
 use crate::vocab::policy::Category;
-use chrono::{TimeZone, Utc};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
 pub(super) async fn grouped(
@@ -38,14 +40,20 @@ pub(super) async fn grouped_where(
     if !condition.is_empty() {
         clause = format!("{clause} and {condition}");
     }
-    // Whole days are read from the daily rollups; other windows from the hourly ones, where a
-    // (UTC) day is `hour / 24`.
+    // Whole UTC days are read from the daily rollups; other windows from the hourly ones,
+    // where a UTC day is `hour / 24` and a day in another zone is found for each hour below
+    // (an expression of the day, such as a week number, stays in UTC days).
     let daily = filter.whole_utc_days();
+    let zone = zone_of(&filter.window);
+    let local_days = !daily && zone != Tz::UTC;
+    let day_at = group.iter().position(|g| *g == "day");
     let group: Vec<String> = group
         .iter()
         .map(|g| {
             if daily {
                 g.to_string()
+            } else if local_days && *g == "day" {
+                "hour".to_string()
             } else {
                 g.replace("day", "(hour / 24)")
             }
@@ -94,7 +102,35 @@ pub(super) async fn grouped_where(
             .collect::<Result<Vec<_>, _>>()?;
         out.push((key, values));
     }
+    if let (true, Some(at)) = (local_days, day_at) {
+        out = by_local_day(out, at, zone);
+    }
     Ok(out)
+}
+
+/// Rows keyed by hour at `at` summed into the local calendar days of `zone` (the day's number
+/// as [`window_days`] gives it).
+fn by_local_day(
+    rows: Vec<(Vec<String>, Vec<f64>)>,
+    at: usize,
+    zone: Tz,
+) -> Vec<(Vec<String>, Vec<f64>)> {
+    let mut days: BTreeMap<Vec<String>, Vec<f64>> = BTreeMap::new();
+    for (mut key, values) in rows {
+        let hour: i64 = key[at].parse().unwrap_or(0);
+        key[at] = day_number(local_date(hour * HOUR_MS, zone)).to_string();
+        let sums = days.entry(key).or_insert_with(|| vec![0.0; values.len()]);
+        for (s, v) in sums.iter_mut().zip(values) {
+            *s += v;
+        }
+    }
+    days.into_iter().collect()
+}
+
+/// A calendar date as days since 1970-01-01 (the epoch-day number a UTC day has in the
+/// rollups).
+fn day_number(date: NaiveDate) -> i64 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("the epoch exists")).num_days()
 }
 
 /// Reviewer rates and capacity per market, and the global cost rates.
@@ -351,18 +387,15 @@ pub fn estimated(t: &SliceTotals, cost: &Cost, decided: f64, rates: &CostRates) 
     )
 }
 
-/// The days of a window as `MM-DD` labels and their epoch-day numbers.
+/// The days of a window (calendar days of its zone) as `MM-DD` labels and their day
+/// numbers.
 pub fn window_days(w: &Window) -> Vec<(i64, String)> {
+    let zone = zone_of(w);
     let mut out = Vec::new();
-    let mut day = w.from_ms / DAY_MS;
-    while day * DAY_MS < w.to_ms {
-        let label = Utc
-            .timestamp_millis_opt(day * DAY_MS)
-            .single()
-            .map(|d| d.format("%m-%d").to_string())
-            .unwrap_or_default();
-        out.push((day, label));
-        day += 1;
+    let mut date = local_date(w.from_ms, zone);
+    while local_midnight(date, zone) < w.to_ms {
+        out.push((day_number(date), date.format("%m-%d").to_string()));
+        date += chrono::Duration::days(1);
     }
     out
 }

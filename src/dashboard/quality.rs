@@ -90,6 +90,9 @@ pub async fn quality(db: &Db, f: &Filter) -> sqlx::Result<crate::dashboard::view
     let end_week = ((f.window.to_ms - 1).div_euclid(DAY_MS) + 3).div_euclid(7);
     let trend = f.with_window(Window {
         from_ms: (7 * (end_week - 7) - 3) * DAY_MS,
+        // Weeks are UTC weeks (the weekly rollups' own); the days of the window are the
+        // viewer's.
+        zone: String::new(),
         ..f.window.clone()
     });
     let (table, measures, p_at, r_at) = match f.category {

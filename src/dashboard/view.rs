@@ -30,6 +30,9 @@ pub struct Window {
     pub to: String,
     pub from_ms: i64,
     pub to_ms: i64,
+    /// The IANA zone whose calendar days the window is made of ("" for UTC).
+    #[serde(default)]
+    pub zone: String,
 }
 
 /// The headline figures of one slice and window.

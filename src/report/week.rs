@@ -77,12 +77,7 @@ impl IsoWeek {
     pub fn span(self, weeks: i64, tz: Tz) -> Window {
         let first = self.monday();
         let last = first + Duration::weeks(weeks) - Duration::days(1);
-        Window {
-            from: first.format("%Y-%m-%d").to_string(),
-            to: last.format("%Y-%m-%d").to_string(),
-            from_ms: local_midnight(first, tz),
-            to_ms: local_midnight(last + Duration::days(1), tz),
-        }
+        crate::dashboard::filter::days_window_in(first, last, tz)
     }
 }
 

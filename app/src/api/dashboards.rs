@@ -119,12 +119,20 @@ pub struct BandInForce {
     pub can_apply: bool,
 }
 
+/// A daily chart's axis title, naming the zone its days are in.
+#[cfg(feature = "ssr")]
+fn day_axis(f: &Filter) -> String {
+    format!("Day ({})", crate::pages::dashboards::zone_label(&f.window))
+}
+
 /// The reader's filter, checked for role first.
 #[cfg(feature = "ssr")]
 fn reader(sel: &Selection) -> Result<(User, amso_core::platform::db::Db, Filter), AppError> {
     let user = require_area(Area::Dashboards)?;
     let state = app_state()?;
-    let f = dashboard::filter::resolve(sel, now_millis()).map_err(AppError::from)?;
+    // The viewer's calendar days: "today" starts at their midnight.
+    let zone = amso_core::platform::time::zone_or_utc(&user.time_zone);
+    let f = dashboard::filter::resolve_in(sel, now_millis(), zone).map_err(AppError::from)?;
     Ok((user, state.db, f))
 }
 
@@ -183,7 +191,7 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
     draw(move || {
         let days = &data.days;
         let automation_chart = charts::line_chart(
-            &ChartSpec::new("Automation rate per day", "Day (UTC)", "Automated share of decisions")
+            &ChartSpec::new("Automation rate per day", &day_axis(&f), "Automated share of decisions")
                 .desc(&format!(
                     "Share of decisions made without a human, per day, {}.",
                     span(&data.window)
@@ -193,7 +201,7 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
             &[Series::new("Automation rate", data.daily_automation.clone())],
         );
         let override_chart = charts::line_chart(
-            &ChartSpec::new("Override rate per day", "Day (UTC)", "Overridden share of checked")
+            &ChartSpec::new("Override rate per day", &day_axis(&f), "Overridden share of checked")
                 .desc(&format!(
                     "Share of human-checked automatic decisions that a reviewer overruled, per day, {}.",
                     span(&data.window)
@@ -351,7 +359,8 @@ pub async fn get_drift(
             to: ref_to,
             ..Selection::default()
         };
-        dashboard::filter::resolve(&custom, now_millis())
+        let zone = amso_core::dashboard::filter::zone_of(&f.window);
+        dashboard::filter::resolve_in(&custom, now_millis(), zone)
             .map_err(AppError::from)?
             .window
     };
@@ -386,11 +395,13 @@ pub async fn get_drift(
             .map(|(name, values)| Series::new(&name.replace('_', " "), values.clone()))
             .collect();
         let trend_chart = charts::line_chart_with_marks(
-            &ChartSpec::new("PSI per day, most drifted slices", "Day (UTC)", "PSI").desc(&format!(
-                "Population stability index of each day's scores against the reference {}; \
+            &ChartSpec::new("PSI per day, most drifted slices", &day_axis(&f), "PSI").desc(
+                &format!(
+                    "Population stability index of each day's scores against the reference {}; \
                  0.1 starts watch, 0.2 drifted.",
-                span(&data.reference)
-            )),
+                    span(&data.reference)
+                ),
+            ),
             &data.days,
             &series,
             &[(0.1, "watch"), (0.2, "drifted")],
@@ -461,7 +472,7 @@ pub async fn get_cost(sel: Selection) -> Result<CostBoard, AppError> {
         let trend_chart = charts::line_chart(
             &ChartSpec::new(
                 "Cost per 1,000 ads per day",
-                "Day (UTC)",
+                &day_axis(&f),
                 "USD per 1,000 ads",
             )
             .desc(&format!(
@@ -526,7 +537,7 @@ pub async fn get_overrides(sel: Selection) -> Result<OverridesBoard, AppError> {
             format!("Override rate per day, {slice_name}")
         };
         let trend_chart = charts::line_chart(
-            &ChartSpec::new(&title, "Day (UTC)", "Overridden share of checked")
+            &ChartSpec::new(&title, &day_axis(&f), "Overridden share of checked")
                 .desc(&format!(
                     "Share of human-checked automatic decisions that a reviewer overruled, per day, {}.",
                     span(&data.window)

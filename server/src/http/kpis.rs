@@ -31,6 +31,9 @@ struct KpiQuery {
     market: String,
     category: String,
     model: String,
+    /// The IANA zone whose calendar days the window is in (default: the logged-in user's,
+    /// UTC for an API key).
+    tz: String,
 }
 
 fn estimate_json(e: Option<Estimate>) -> Value {
@@ -83,7 +86,11 @@ pub fn overview_json(o: &Overview) -> Value {
     let mut totals = kpis_json(&o.totals, backlog_total);
     totals["backlog_by_queue"] = json!(o.backlog);
     json!({
-        "window": { "from": o.window.from, "to": o.window.to },
+        "window": {
+            "from": o.window.from,
+            "to": o.window.to,
+            "time_zone": if o.window.zone.is_empty() { "UTC" } else { o.window.zone.as_str() },
+        },
         "previous_window": { "from": o.previous_window.from, "to": o.previous_window.to },
         "totals": totals,
         "previous": kpis_json(&o.previous, 0),
@@ -111,16 +118,16 @@ async fn kpis(
     headers: HeaderMap,
     query: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
-    match caller(&state, &headers, user.as_deref()).await? {
-        Caller::Key(k) if k.scope == Scope::Kpis => {}
-        Caller::User(u) if Area::Dashboards.allows(u.role) => {}
+    let own_zone = match caller(&state, &headers, user.as_deref()).await? {
+        Caller::Key(k) if k.scope == Scope::Kpis => String::new(),
+        Caller::User(u) if Area::Dashboards.allows(u.role) => u.time_zone.clone(),
         _ => {
             return Err(AppError::new(
                 ErrorKind::Forbidden,
                 "KPIs need an API key with the kpis scope, or a role that sees dashboards",
             ));
         }
-    }
+    };
     let Ok(Query(q)) = query else {
         return Err(AppError::malformed("bad query string"));
     };
@@ -136,8 +143,17 @@ async fn kpis(
         category: q.category,
         model: q.model,
     };
+    let zone = match q.tz.trim() {
+        "" => amso_core::platform::time::zone_or_utc(&own_zone),
+        tz => tz.parse().map_err(|_| {
+            let shown: String = tz.chars().take(64).collect();
+            AppError::malformed(format!(
+                "tz: `{shown}` is not an IANA time zone (e.g. Asia/Tokyo, UTC)"
+            ))
+        })?,
+    };
     let now = now_millis();
-    let filter = filter::resolve(&sel, now)?;
+    let filter = filter::resolve_in(&sel, now, zone)?;
     let o = overview::overview(&state.db, &filter, now).await?;
     Ok(Json(overview_json(&o)).into_response())
 }

@@ -327,6 +327,32 @@ async fn dashboard_numbers_equal_the_raw_rows() {
             t.label,
             k.cost.review
         );
+        // The same 28 days as a Tokyo viewer sees them: from Tokyo midnight to Tokyo
+        // midnight, read from the hourly rollups, each day's count that of its local hours.
+        let tokyo = amso_core::platform::time::zone_or_utc("Asia/Tokyo");
+        let ft = dashboard::filter::resolve_in(&window_28d(), now, tokyo).unwrap();
+        assert_eq!(ft.window.from_ms.rem_euclid(86_400_000), 15 * 3_600_000);
+        assert_eq!(ft.window.zone, "Asia/Tokyo");
+        let ot = dashboard::overview::overview(&t.db, &ft, now)
+            .await
+            .unwrap();
+        let dt = direct(&t, ft.window.from_ms, ft.window.to_ms).await;
+        assert_eq!(ot.totals.decided, dt.decided, "{}", t.label);
+        assert_ne!(dt.decided, d.decided, "{}: nine hours apart", t.label);
+        let per_day = |i: usize| -> f64 { ot.markets.iter().map(|m| m.daily_decided[i]).sum() };
+        let days = ot.markets[0].daily_decided.len();
+        assert_eq!(days, 28, "{}", t.label);
+        assert_eq!(
+            (0..days).map(per_day).sum::<f64>(),
+            dt.decided,
+            "{}",
+            t.label
+        );
+        for i in [0, 13, 27] {
+            let from = ft.window.from_ms + i as i64 * 86_400_000;
+            let one = direct(&t, from, from + 86_400_000).await;
+            assert_eq!(per_day(i), one.decided, "{}: Tokyo day {i}", t.label);
+        }
         let sum_markets: f64 = o.markets.iter().map(|m| m.kpis.decided).sum();
         assert_eq!(sum_markets, k.decided);
 
@@ -411,6 +437,24 @@ async fn dashboard_numbers_equal_the_raw_rows() {
         .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
         assert_eq!(r.json()["kind"], "invalid");
+        // Days in another zone on request: Tokyo's 28 days, as the overview counted them.
+        let get_tz = |tz: &str| {
+            let mut r = with_key(&bi);
+            *r.uri_mut() = format!(
+                "/api/v1/kpis?from={}&to={}&tz={tz}",
+                ft.window.from, ft.window.to
+            )
+            .parse()
+            .unwrap();
+            r
+        };
+        let r = send(&app, get_tz("Asia/Tokyo")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["window"]["time_zone"], "Asia/Tokyo");
+        assert_eq!(r.json()["totals"]["decided"].as_f64(), Some(dt.decided));
+        let r = send(&app, get_tz("Mars/Olympus")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(r.json()["error"].as_str().unwrap().starts_with("tz:"));
 
         // The page's server function, as the executive, says the same; a reviewer gets 403.
         let exec = DEMO_LOGINS

@@ -49,7 +49,7 @@ fn Overview() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || board.get().and_then(Result::ok).map(|b| view! {
                     <span class="muted small" data-testid="updated">{format!("updated {} UTC", b.updated)}</span>
-                    <span class="muted small">{format!(" · {}, compared with {}", window_text(&b.data.window), window_text(&b.data.previous_window))}</span>
+                    <span class="muted small" data-testid="window">{format!(" · {}, compared with {}", window_text(&b.data.window), window_text(&b.data.previous_window))}</span>
                 })}
             </Transition>
         </div>
@@ -168,6 +168,8 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
         rules,
     } = board;
     let (k, p) = (data.totals.clone(), data.previous.clone());
+    let day_heading = format!("Day ({})", super::zone_label(&data.window));
+    let (automation_day, override_day) = (day_heading.clone(), day_heading);
     let rel = |c: f64, p: f64, better| format::delta_relative(Some(c), Some(p), better);
     let days = data.days.clone();
     let automation_rows = days
@@ -270,14 +272,14 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
             <ChartFigure svg=automation_chart testid="chart-automation">
                 <table class="table compact">
                     <caption class="sr-only">"Automation rate per day"</caption>
-                    <thead><tr><th scope="col">"Day (UTC)"</th><th scope="col" class="num">"Automation rate"</th></tr></thead>
+                    <thead><tr><th scope="col">{automation_day.clone()}</th><th scope="col" class="num">"Automation rate"</th></tr></thead>
                     <tbody>{automation_rows}</tbody>
                 </table>
             </ChartFigure>
             <ChartFigure svg=override_chart testid="chart-override">
                 <table class="table compact">
                     <caption class="sr-only">"Override rate per day"</caption>
-                    <thead><tr><th scope="col">"Day (UTC)"</th><th scope="col" class="num">"Override rate"</th></tr></thead>
+                    <thead><tr><th scope="col">{override_day.clone()}</th><th scope="col" class="num">"Override rate"</th></tr></thead>
                     <tbody>{override_rows}</tbody>
                 </table>
             </ChartFigure>
