@@ -8,7 +8,8 @@ scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$root/.tools/node_modules/.bin:$PATH"
 
 printf '\n==> building AMSO (release)\n'
-cargo leptos build --release
+# --precompress: the bundle's .br and .gz at the highest levels, served as they are.
+cargo leptos build --release --precompress
 
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"

@@ -49,7 +49,17 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<(), CliError> {
         }
     }
 
-    let leptos_options = leptos::config::get_configuration(None)?.leptos_options;
+    let mut leptos_options = leptos::config::get_configuration(None)?.leptos_options;
+    // cargo-leptos names the bundle's files after their content hashes and lists them in a
+    // hash file beside the binary; a server started without cargo-leptos's variables finds
+    // it there too, so pages always name the files that exist.
+    let beside = std::env::current_exe().ok().and_then(|exe| {
+        exe.parent()
+            .map(|d| d.join(leptos_options.hash_file.as_ref()))
+    });
+    if beside.is_some_and(|f| f.is_file()) {
+        leptos_options.hash_files = true;
+    }
     let addr = leptos_options.site_addr;
     let scorer = start_scorer(&config)?;
     if scorer.is_some() {

@@ -229,3 +229,22 @@ fn urlencode(s: &str) -> String {
     }
     out
 }
+
+/// Caching of the bundle under `/pkg/`: when its files are named after their content hash
+/// (`hashed`), a browser keeps them a year without asking again (a new build has new names);
+/// otherwise it asks each time and gets 304 while the file is unchanged.
+pub async fn bundle_caching(State(hashed): State<bool>, req: Request, next: Next) -> Response {
+    let bundle = req.uri().path().starts_with("/pkg/");
+    let mut response = next.run(req).await;
+    if bundle && response.status().is_success() {
+        let policy = if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}

@@ -18,7 +18,7 @@ pub mod stream;
 
 use self::error::{AppError, ErrorKind, json_api_errors, rpc_error_status};
 use self::metrics::HttpMetrics;
-use self::middleware::{refuse_cross_site, resolve_viewer, security_headers};
+use self::middleware::{bundle_caching, refuse_cross_site, resolve_viewer, security_headers};
 use self::session_store::DbSessionStore;
 use amso_app::ssr::AppState;
 use amso_app::{App, shell};
@@ -125,6 +125,10 @@ pub fn build_router(state: AppState) -> Server {
             state.config.clone(),
             security_headers,
         ))
+        .layer(mw::from_fn_with_state(
+            state.leptos_options.hash_files,
+            bundle_caching,
+        ))
         .layer(mw::from_fn_with_state(http_metrics.clone(), metrics::track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -139,10 +143,11 @@ pub fn build_router(state: AppState) -> Server {
             HeaderValue::from_static("same-origin"),
         ))
         // Pages, JSON and the bundle go out brotli- or gzip-compressed to browsers that accept
-        // it (a reviewer on a slow link gets the wasm at about a third of its size); the live
-        // stream and images are left alone (tower-http's default predicate). The fastest
-        // level: compressing a multi-megabyte bundle on every request at brotli's default
-        // level would cost seconds of CPU.
+        // it; the live stream and images are left alone (tower-http's default predicate). The
+        // fastest level: compressing a multi-megabyte bundle on every request at brotli's
+        // default level would cost seconds of CPU. A release build made with `--precompress`
+        // has the bundle's .br and .gz beside it at the highest levels, served as they are
+        // (already encoded, so this layer passes them by).
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(TraceLayer::new_for_http())
         .with_state(state);

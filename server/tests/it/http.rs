@@ -476,6 +476,64 @@ fn encoding(r: &Reply) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// The bundle goes out as built: its precompressed brotli file to a browser that takes brotli
+/// (the highest level, not the on-the-fly fastest), the plain file to one that takes nothing;
+/// hashed names are cached for a year, unhashed ones revalidated.
+#[tokio::test]
+async fn the_bundle_goes_out_precompressed_and_hashed_names_are_cached_for_good() {
+    use std::io::{Read, Write};
+    let t = sqlite().await;
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    let wasm: Vec<u8> = (0..200_000u32)
+        .map(|i| (i % 251) as u8 ^ (i / 977) as u8)
+        .collect();
+    let mut packed = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut packed, 4096, 11, 22);
+        w.write_all(&wasm).unwrap();
+    }
+    std::fs::write(site.path().join("pkg/amso.0f3a9c.wasm"), &wasm).unwrap();
+    std::fs::write(site.path().join("pkg/amso.0f3a9c.wasm.br"), &packed).unwrap();
+    for hashed in [true, false] {
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("amso")
+            .site_root(site.path().to_string_lossy().to_string())
+            .hash_files(hashed)
+            .build();
+        let app = app_with_options(&t, config(&t.url), options);
+        let br = fetch_encoded(&app, "/pkg/amso.0f3a9c.wasm", "gzip, deflate, br").await;
+        assert_eq!(br.status, StatusCode::OK);
+        assert_eq!(encoding(&br), Some("br"));
+        assert_eq!(
+            br.body.as_ref(),
+            packed.as_slice(),
+            "the file built, as it is"
+        );
+        let mut back = Vec::new();
+        brotli::Decompressor::new(&br.body[..], 4096)
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, wasm);
+        let cache = br.headers[header::CACHE_CONTROL].to_str().unwrap();
+        if hashed {
+            assert_eq!(cache, "public, max-age=31536000, immutable");
+        } else {
+            assert_eq!(cache, "no-cache");
+        }
+        let plain = send(&app, get("/pkg/amso.0f3a9c.wasm", None)).await;
+        assert_eq!(encoding(&plain), None);
+        assert_eq!(plain.body.len(), wasm.len());
+        // Pages are never cached that way.
+        let page = send(&app, get("/login", None)).await;
+        assert!(
+            page.headers
+                .get(header::CACHE_CONTROL)
+                .is_none_or(|v| v != cache)
+        );
+    }
+}
+
 /// Pages and JSON go out brotli-compressed to a browser that accepts it, gzip to one that
 /// only takes gzip, as they are to one that takes neither; the body decodes to the page; the
 /// live stream is never compressed (it must flush event by event).

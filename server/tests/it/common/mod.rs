@@ -106,7 +106,15 @@ pub fn app(t: &TestDb) -> Router {
 
 /// The application router over `db` with `config`.
 pub fn app_with(t: &TestDb, config: Config) -> Router {
-    let leptos_options = LeptosOptions::builder().output_name("amso").build();
+    app_with_options(
+        t,
+        config,
+        LeptosOptions::builder().output_name("amso").build(),
+    )
+}
+
+/// The application router over `db` with `config`, serving the site `leptos_options` says.
+pub fn app_with_options(t: &TestDb, config: Config, leptos_options: LeptosOptions) -> Router {
     build_router(AppState {
         leptos_options,
         db: t.db.clone(),
