@@ -108,11 +108,7 @@ pub fn days_window_in(first: NaiveDate, last: NaiveDate, zone: Tz) -> Window {
 
 /// The zone a window's days are in.
 pub fn zone_of(w: &Window) -> Tz {
-    if w.zone.is_empty() {
-        Tz::UTC
-    } else {
-        zone_or_utc(&w.zone)
-    }
+    zone_or_utc(w.zone_name())
 }
 
 /// The window of the same length just before `w`, in its zone.

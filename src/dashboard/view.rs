@@ -35,6 +35,22 @@ pub struct Window {
     pub zone: String,
 }
 
+impl Window {
+    /// The zone's name for people: `Asia/Tokyo`, or `UTC`.
+    pub fn zone_name(&self) -> &str {
+        if self.zone.is_empty() {
+            "UTC"
+        } else {
+            &self.zone
+        }
+    }
+
+    /// The heading of a column or axis of its days: `Day (Asia/Tokyo)`.
+    pub fn day_label(&self) -> String {
+        format!("Day ({})", self.zone_name())
+    }
+}
+
 /// The headline figures of one slice and window.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Kpis {

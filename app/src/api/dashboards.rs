@@ -119,12 +119,6 @@ pub struct BandInForce {
     pub can_apply: bool,
 }
 
-/// A daily chart's axis title, naming the zone its days are in.
-#[cfg(feature = "ssr")]
-fn day_axis(f: &Filter) -> String {
-    format!("Day ({})", crate::pages::dashboards::zone_label(&f.window))
-}
-
 /// The reader's filter, checked for role first.
 #[cfg(feature = "ssr")]
 fn reader(sel: &Selection) -> Result<(User, amso_core::platform::db::Db, Filter), AppError> {
@@ -191,7 +185,7 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
     draw(move || {
         let days = &data.days;
         let automation_chart = charts::line_chart(
-            &ChartSpec::new("Automation rate per day", &day_axis(&f), "Automated share of decisions")
+            &ChartSpec::new("Automation rate per day", &f.window.day_label(), "Automated share of decisions")
                 .desc(&format!(
                     "Share of decisions made without a human, per day, {}.",
                     span(&data.window)
@@ -201,7 +195,7 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
             &[Series::new("Automation rate", data.daily_automation.clone())],
         );
         let override_chart = charts::line_chart(
-            &ChartSpec::new("Override rate per day", &day_axis(&f), "Overridden share of checked")
+            &ChartSpec::new("Override rate per day", &f.window.day_label(), "Overridden share of checked")
                 .desc(&format!(
                     "Share of human-checked automatic decisions that a reviewer overruled, per day, {}.",
                     span(&data.window)
@@ -395,13 +389,16 @@ pub async fn get_drift(
             .map(|(name, values)| Series::new(&name.replace('_', " "), values.clone()))
             .collect();
         let trend_chart = charts::line_chart_with_marks(
-            &ChartSpec::new("PSI per day, most drifted slices", &day_axis(&f), "PSI").desc(
-                &format!(
-                    "Population stability index of each day's scores against the reference {}; \
+            &ChartSpec::new(
+                "PSI per day, most drifted slices",
+                &f.window.day_label(),
+                "PSI",
+            )
+            .desc(&format!(
+                "Population stability index of each day's scores against the reference {}; \
                  0.1 starts watch, 0.2 drifted.",
-                    span(&data.reference)
-                ),
-            ),
+                span(&data.reference)
+            )),
             &data.days,
             &series,
             &[(0.1, "watch"), (0.2, "drifted")],
@@ -472,7 +469,7 @@ pub async fn get_cost(sel: Selection) -> Result<CostBoard, AppError> {
         let trend_chart = charts::line_chart(
             &ChartSpec::new(
                 "Cost per 1,000 ads per day",
-                &day_axis(&f),
+                &f.window.day_label(),
                 "USD per 1,000 ads",
             )
             .desc(&format!(
@@ -537,7 +534,7 @@ pub async fn get_overrides(sel: Selection) -> Result<OverridesBoard, AppError> {
             format!("Override rate per day, {slice_name}")
         };
         let trend_chart = charts::line_chart(
-            &ChartSpec::new(&title, &day_axis(&f), "Overridden share of checked")
+            &ChartSpec::new(&title, &f.window.day_label(), "Overridden share of checked")
                 .desc(&format!(
                     "Share of human-checked automatic decisions that a reviewer overruled, per day, {}.",
                     span(&data.window)

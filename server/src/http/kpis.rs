@@ -89,7 +89,7 @@ pub fn overview_json(o: &Overview) -> Value {
         "window": {
             "from": o.window.from,
             "to": o.window.to,
-            "time_zone": if o.window.zone.is_empty() { "UTC" } else { o.window.zone.as_str() },
+            "time_zone": o.window.zone_name(),
         },
         "previous_window": { "from": o.previous_window.from, "to": o.previous_window.to },
         "totals": totals,

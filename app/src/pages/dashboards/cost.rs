@@ -168,7 +168,7 @@ fn CostBody(board: CostBoard, save: ServerAction<SaveCostRates>) -> impl IntoVie
                 <ChartFigure svg=trend_chart testid="chart-cost-trend">
                     <table class="table compact">
                         <caption class="sr-only">"Cost per 1,000 ads per day"</caption>
-                        <thead><tr><th scope="col">{format!("Day ({})", super::zone_label(&data.window))}</th><th scope="col" class="num">"Per 1,000 ads"</th></tr></thead>
+                        <thead><tr><th scope="col">{data.window.day_label()}</th><th scope="col" class="num">"Per 1,000 ads"</th></tr></thead>
                         <tbody>{trend_rows}</tbody>
                     </table>
                 </ChartFigure>

@@ -242,7 +242,7 @@ fn DriftBody(board: DriftBoard, query: Memo<ParamsMap>) -> impl IntoView {
                 <ChartFigure svg=trend_chart testid="chart-psi-trend">
                     <table class="table compact">
                         <caption class="sr-only">"PSI per day"</caption>
-                        <thead><tr><th scope="col">{format!("Day ({})", super::zone_label(&data.window))}</th>{psi_head}</tr></thead>
+                        <thead><tr><th scope="col">{data.window.day_label()}</th>{psi_head}</tr></thead>
                         <tbody>{psi_rows}</tbody>
                     </table>
                 </ChartFigure>

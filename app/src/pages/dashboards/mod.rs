@@ -86,17 +86,12 @@ pub fn use_set_query() -> impl Fn(&[(&'static str, &str)]) + Clone + Send + Sync
 
 /// The window as a phrase: `2026-11-18 – 2026-11-24 (Asia/Tokyo)`, days in the viewer's zone.
 pub fn window_text(w: &Window) -> String {
-    let zone = zone_label(w);
+    let zone = w.zone_name();
     if w.from == w.to {
         format!("{} ({zone})", w.from)
     } else {
         format!("{} – {} ({zone})", w.from, w.to)
     }
-}
-
-/// The zone a window's days are in, for headings: `Day (Asia/Tokyo)`.
-pub fn zone_label(w: &Window) -> &str {
-    if w.zone.is_empty() { "UTC" } else { &w.zone }
 }
 
 /// The page title, the lead and the dashboards' tabs, which keep the filters.

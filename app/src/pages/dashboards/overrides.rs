@@ -246,7 +246,7 @@ fn OverridesBody(board: OverridesBoard, query: Memo<ParamsMap>) -> impl IntoView
             <ChartFigure svg=trend_chart testid="chart-override-trend">
                 <table class="table compact">
                     <caption class="sr-only">"Override rate per day"</caption>
-                    <thead><tr><th scope="col">{format!("Day ({})", super::zone_label(&data.window))}</th><th scope="col" class="num">"Override rate"</th></tr></thead>
+                    <thead><tr><th scope="col">{data.window.day_label()}</th><th scope="col" class="num">"Override rate"</th></tr></thead>
                     <tbody>{trend_rows}</tbody>
                 </table>
             </ChartFigure>

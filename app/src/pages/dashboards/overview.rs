@@ -168,7 +168,7 @@ fn OverviewBody(board: OverviewBoard, query: Memo<ParamsMap>) -> impl IntoView {
         rules,
     } = board;
     let (k, p) = (data.totals.clone(), data.previous.clone());
-    let day_heading = format!("Day ({})", super::zone_label(&data.window));
+    let day_heading = data.window.day_label();
     let (automation_day, override_day) = (day_heading.clone(), day_heading);
     let rel = |c: f64, p: f64, better| format::delta_relative(Some(c), Some(p), better);
     let days = data.days.clone();
