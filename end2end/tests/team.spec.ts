@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, test } from '@playwright/test';
 import { DEMO, hydrated, login } from './helpers';
@@ -28,7 +30,10 @@ test('a Tokyo reviewer takes the zone the browser proposes, their day starts at 
   await expect(page.getByTestId('zone-proposal')).toHaveCount(0);
   await expect(page.getByTestId('my-day-zone')).toHaveText('(Asia/Tokyo)');
   // Her day began at Tokyo midnight: 15:00 UTC.
-  await expect(page.getByTestId('my-day').locator('h2')).toHaveAttribute('title', /^Since \d{4}-\d\d-\d\d 15:00:00 UTC$/);
+  await expect(page.getByTestId('my-day').locator('h2')).toHaveAttribute(
+    'title',
+    /^Since \d{4}-\d\d-\d\d 00:00 Asia\/Tokyo \(\d{4}-\d\d-\d\d 15:00 UTC\)$/,
+  );
   await expect(page.getByTestId('languages')).toContainText('You are handed items in ja');
   await expect(page.getByTestId('lang-JP-ja')).toBeVisible();
   // A reload keeps the choice (no proposal again).
@@ -42,6 +47,90 @@ test('a Tokyo reviewer takes the zone the browser proposes, their day starts at 
   await expect(page).toHaveURL(/\/queues\/item\/\d+$/);
   await expect(page.locator('.review-header')).toContainText('JP · ja');
   await context.close();
+});
+
+/** The next midnight in Tokyo (UTC+9, no DST) after `now`, in epoch milliseconds. */
+function nextTokyoMidnight(now: number): number {
+  const day = 86_400_000;
+  const nine = 9 * 3_600_000;
+  return Math.floor((now + nine) / day) * day + day - nine;
+}
+
+test("a Tokyo reviewer's day resets at Tokyo midnight (a server on a rehearsal clock crosses it)", async ({ browser }) => {
+  test.setTimeout(240_000);
+  // A second server on its own small database, its clock started 100 s before the next
+  // Tokyo midnight (AMSO_CLOCK_START): the demo history is written on that clock, so the
+  // reviewer's work happens in the last minutes of a Tokyo day.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'amso-clock-'));
+  const midnight = nextTokyoMidnight(Date.now());
+  const port = 3931;
+  const env = {
+    ...process.env,
+    DATABASE_URL: `sqlite://${dir}/clock.db`,
+    AMSO_DEMO_ADS: '2000',
+    AMSO_CLOCK_START: new Date(midnight - 100_000).toISOString(),
+    AMSO_WORKERS: '0',
+    LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+    LEPTOS_SITE_ROOT: path.join(root, 'target/site'),
+    LEPTOS_OUTPUT_NAME: 'amso',
+  };
+  const base = `http://127.0.0.1:${port}`;
+  let server: ChildProcess | undefined;
+  try {
+    server = spawn(path.join(root, 'target/debug/amso'), ['serve', '--demo'], { cwd: root, env, stdio: 'ignore' });
+    await expect
+      .poll(async () => (await fetch(`${base}/healthz`).catch(() => null))?.status ?? 0, { timeout: 120_000, intervals: [250] })
+      .toBe(200);
+    const email = `ken-${Date.now()}@example.com`;
+    const password = 'ken-long-password-1';
+    execFileSync(
+      path.join(root, 'target/debug/amso'),
+      ['user', 'add', '--email', email, '--role', 'reviewer', '--markets', 'US,GB,DE,FR,BR,AE,ID,SG,KR,JP', '--time-zone', 'Asia/Tokyo', '--name', 'Ken Ito', '--password-stdin'],
+      { cwd: root, env, input: `${password}\n` },
+    );
+    const context = await browser.newContext({ baseURL: base, timezoneId: 'Asia/Tokyo' });
+    const page = await context.newPage();
+    await login(page, email, password);
+    await page.goto('/queues');
+    await hydrated(page);
+    const heading = page.getByTestId('my-day').locator('h2');
+    const title = (await heading.getAttribute('title'))!;
+    const before = title.match(/^Since (\d{4}-\d\d-\d\d) 00:00 Asia\/Tokyo/)![1];
+    await expect(page.getByTestId('my-day-reviews')).toHaveText('0');
+
+    // One review before midnight: the day counts it.
+    const start = page.locator('[data-testid="start-restricted"]:not([disabled]), [data-testid="start-uncertain"]:not([disabled])').first();
+    await start.click();
+    await expect(page).toHaveURL(/\/queues\/item\/\d+$/);
+    await expect(page.getByTestId('ad-id')).toBeVisible();
+    await page.keyboard.press('a');
+    await expect(page.getByTestId('verdict-approve')).toHaveAttribute('aria-pressed', 'true');
+    const item = page.url();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.url()).not.toBe(item);
+    await page.goto('/queues');
+    await hydrated(page);
+    await expect(page.getByTestId('my-day-reviews')).toHaveText('1');
+    await expect(heading).toHaveAttribute('title', new RegExp(`^Since ${before} 00:00 Asia/Tokyo`));
+
+    // Past Tokyo midnight on the server's clock, the day starts again at zero.
+    await expect
+      .poll(
+        async () => {
+          await page.goto('/queues');
+          return (await heading.getAttribute('title'))?.match(/^Since (\d{4}-\d\d-\d\d)/)?.[1];
+        },
+        { timeout: 150_000, intervals: [2_000] },
+      )
+      .not.toBe(before);
+    await hydrated(page);
+    await expect(page.getByTestId('my-day-reviews')).toHaveText('0');
+    await expect(heading).toHaveAttribute('title', /00:00 Asia\/Tokyo \(\d{4}-\d\d-\d\d 15:00 UTC\)$/);
+    await context.close();
+  } finally {
+    server?.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an ops head sees which languages nobody on a market\'s team reads, and who can take the rest', async ({ page }) => {

@@ -30,6 +30,7 @@
 //! | `AMSO_DRIFT_CHECK_SECONDS` | `300` | how often drift is checked for alerts (last 7 days against the 28 before) |
 //! | `AMSO_CALIBRATION_REFIT_HOURS` | `24` | how often calibration maps are refitted on each model version's last 28 days of audited verdicts (also at start) |
 //! | `AMSO_DEMO_ADS` | `100000` | ads in the demo history `amso serve --demo` writes into an empty database (28 days, decided and reviewed) |
+//! | `AMSO_CLOCK_START` | (none) | a rehearsal clock: the process's clock reads this RFC 3339 instant when first asked and runs on from it (tests and rehearsals; refused in production) |
 //! | `LEPTOS_SITE_ADDR` | `127.0.0.1:3000` | address `amso serve` listens on |
 //! | `LEPTOS_SITE_ROOT` | `target/site` | where the built CSS/JS/wasm are served from |
 
@@ -213,6 +214,23 @@ impl Config {
                 });
             }
         }
+        if let Some(start) = get("AMSO_CLOCK_START") {
+            let error = |reason: &str| ConfigError {
+                name: "AMSO_CLOCK_START",
+                value: start.clone(),
+                reason: reason.into(),
+            };
+            if chrono::DateTime::parse_from_rfc3339(start.trim()).is_err() {
+                return Err(error(
+                    "expected an RFC 3339 instant such as 2026-12-04T14:59:45Z",
+                ));
+            }
+            if config.is_production() {
+                return Err(error(
+                    "a rehearsal clock is for tests and rehearsals, never AMSO_ENV=production",
+                ));
+            }
+        }
         if config.is_production() && !config.cookie_secure {
             return Err(ConfigError {
                 name: "AMSO_COOKIE_SECURE",
@@ -349,5 +367,19 @@ mod tests {
         assert_eq!(err.name, "AMSO_LOGIN_MAX_FAILURES");
         assert!(config(&[("AMSO_ENV", "staging")]).is_err());
         assert!(config(&[("AMSO_SESSION_IDLE_MINUTES", "0")]).is_err());
+    }
+
+    #[test]
+    fn a_rehearsal_clock_parses_and_never_runs_in_production() {
+        assert!(config(&[("AMSO_CLOCK_START", "2026-12-04T14:59:45Z")]).is_ok());
+        let err = config(&[("AMSO_CLOCK_START", "tomorrow")]).unwrap_err();
+        assert_eq!(err.name, "AMSO_CLOCK_START");
+        let err = config(&[
+            ("AMSO_ENV", "production"),
+            ("AMSO_CLOCK_START", "2026-12-04T14:59:45Z"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "AMSO_CLOCK_START");
+        assert!(err.reason.contains("production"));
     }
 }

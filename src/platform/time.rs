@@ -1,14 +1,44 @@
 //! Time as the database stores it: milliseconds since the Unix epoch, UTC.
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 
 /// Milliseconds since the Unix epoch, the unit of every stored timestamp.
 pub type Millis = i64;
 
-/// The current time in stored form.
+/// The current time in stored form: the system clock, or the rehearsal clock when
+/// `AMSO_CLOCK_START` is set (see [`clock_offset`]).
 pub fn now_millis() -> Millis {
-    Utc::now().timestamp_millis()
+    Utc::now().timestamp_millis() + clock_offset()
+}
+
+/// Milliseconds this process's clock runs ahead of (or behind) the system's. With
+/// `AMSO_CLOCK_START=2026-12-04T14:59:45Z` the process's clock reads that instant when it
+/// first asks the time and runs on from there at the system clock's pace: a rehearsal of a
+/// day boundary, or a browser test that must cross one. Unset (the normal case): 0. The
+/// configuration refuses a value that does not parse, and any value in production.
+pub fn clock_offset() -> Millis {
+    static OFFSET: std::sync::OnceLock<Millis> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| match std::env::var("AMSO_CLOCK_START") {
+        Err(_) => 0,
+        Ok(start) if start.trim().is_empty() => 0,
+        Ok(start) => match DateTime::parse_from_rfc3339(start.trim()) {
+            Ok(at) => {
+                let offset = at.timestamp_millis() - Utc::now().timestamp_millis();
+                tracing::warn!(start = %start, offset_ms = offset, "AMSO_CLOCK_START: this process runs on a rehearsal clock");
+                offset
+            }
+            Err(_) => 0,
+        },
+    })
+}
+
+/// An instant as `YYYY-MM-DD HH:MM` on the wall clocks of `tz`.
+pub fn local_minute(ms: Millis, tz: Tz) -> String {
+    to_datetime(ms)
+        .with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// A stored timestamp as a UTC date-time (the epoch if out of range).
@@ -85,6 +115,43 @@ mod tests {
         DateTime::parse_from_rfc3339(rfc3339)
             .unwrap()
             .timestamp_millis()
+    }
+
+    #[test]
+    fn an_instant_reads_on_each_zones_wall_clock() {
+        let at = ms("2026-12-03T14:59:30Z");
+        assert_eq!(local_minute(at, Tz::UTC), "2026-12-03 14:59");
+        assert_eq!(
+            local_minute(at, "Asia/Tokyo".parse().unwrap()),
+            "2026-12-03 23:59"
+        );
+        assert_eq!(
+            local_minute(at + 30_000, "Asia/Tokyo".parse().unwrap()),
+            "2026-12-04 00:00"
+        );
+        assert_eq!(
+            local_minute(at, "Asia/Kolkata".parse().unwrap()),
+            "2026-12-03 20:29"
+        );
+        // Los Angeles in summer time (UTC-7) and after falling back (UTC-8).
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        assert_eq!(
+            local_minute(ms("2026-07-01T12:00:00Z"), la),
+            "2026-07-01 05:00"
+        );
+        assert_eq!(
+            local_minute(ms("2026-12-01T12:00:00Z"), la),
+            "2026-12-01 04:00"
+        );
+        // The repeated hour of 2026-11-01: 08:30 and 09:30 UTC both read 01:30.
+        assert_eq!(
+            local_minute(ms("2026-11-01T08:30:00Z"), la),
+            "2026-11-01 01:30"
+        );
+        assert_eq!(
+            local_minute(ms("2026-11-01T09:30:00Z"), la),
+            "2026-11-01 01:30"
+        );
     }
 
     #[test]

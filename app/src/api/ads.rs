@@ -108,8 +108,8 @@ where
 /// The furthest page the Ads table turns to (a million pages of 50 ads).
 pub const MAX_PAGE: i64 = 1_000_000;
 
-/// The Ads page's filters; empty strings mean "any", dates are UTC days (`YYYY-MM-DD`),
-/// both inclusive.
+/// The Ads page's filters; empty strings mean "any", dates are days (`YYYY-MM-DD`) on the
+/// viewer's calendar, both inclusive.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AdQuery {
@@ -123,9 +123,15 @@ pub struct AdQuery {
     pub to: String,
 }
 
-/// Midnight UTC of a `YYYY-MM-DD` day, in stored milliseconds; empty means no bound.
+/// The local midnight (in `tz`) that starts a `YYYY-MM-DD` day, or with `after` the one that
+/// ends it, in stored milliseconds; empty means no bound.
 #[cfg(feature = "ssr")]
-fn day_start(day: &str, name: &str) -> Result<Option<i64>, AppError> {
+fn day_bound(
+    day: &str,
+    name: &str,
+    tz: amso_core::platform::time::Tz,
+    after: bool,
+) -> Result<Option<i64>, AppError> {
     let day = day.trim();
     if day.is_empty() {
         return Ok(None);
@@ -134,16 +140,16 @@ fn day_start(day: &str, name: &str) -> Result<Option<i64>, AppError> {
         .map_err(|_| AppError::malformed(format!("`{name}` must be a date like 2026-11-25")))?;
     amso_core::platform::time::check_year(chrono::Datelike::year(&date), &format!("`{name}`"))
         .map_err(AppError::malformed)?;
-    Ok(Some(
-        date.and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc()
-            .timestamp_millis(),
-    ))
+    let date = if after {
+        date + chrono::Duration::days(1)
+    } else {
+        date
+    };
+    Ok(Some(amso_core::platform::time::local_midnight(date, tz)))
 }
 
-/// A page of ads matching the filters (empty strings mean "any"; dates are UTC days,
-/// both inclusive).
+/// A page of ads matching the filters (empty strings mean "any"; dates are days on the
+/// viewer's calendar, both inclusive).
 #[server(prefix = "/rpc", endpoint = "list_ads")]
 pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
     let AdQuery {
@@ -156,7 +162,8 @@ pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
         from,
         to,
     } = query;
-    require_area(Area::Ads)?;
+    let user = require_area(Area::Ads)?;
+    let tz = amso_core::platform::time::zone_or_utc(&user.time_zone);
     let state = app_state()?;
     super::limit_text("q", &q, super::MAX_SEARCH)?;
     super::limit_text("advertiser", &advertiser, super::MAX_SEARCH)?;
@@ -178,9 +185,9 @@ pub async fn list_ads(query: AdQuery) -> Result<AdPage, AppError> {
         status: (!status.is_empty()).then(|| status.to_string()),
         category: opt(&category)?,
         advertiser_id: Some(advertiser.trim().to_string()).filter(|a| !a.is_empty()),
-        from: day_start(&from, "from")?,
-        // `to` is a whole day: everything submitted before the next midnight.
-        to: day_start(&to, "to")?.map(|t| t + 86_400_000),
+        from: day_bound(&from, "from", tz, false)?,
+        // `to` is a whole day: everything submitted before the next local midnight.
+        to: day_bound(&to, "to", tz, true)?,
         text: Some(q),
     };
     if page > MAX_PAGE {

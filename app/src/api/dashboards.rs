@@ -35,7 +35,7 @@ pub struct OverviewBoard {
     pub override_chart: String,
     /// Decisions per day, one sparkline (SVG) per row of `data.markets`, in order.
     pub sparklines: Vec<String>,
-    /// When the figures were read, `HH:MM:SS` UTC.
+    /// When the figures were read, `HH:MM:SS` and the zone of the window (`09:15:02 Asia/Tokyo`).
     pub updated: String,
     /// The rules that fired in the window, most hits first (at most 10).
     pub rules: Vec<RuleFigure>,
@@ -179,9 +179,13 @@ pub async fn get_overview(sel: Selection) -> Result<OverviewBoard, AppError> {
             .into_iter()
             .map(|r| (r.id, (r.name, r.state.as_str().to_string())))
             .collect();
-    let updated = chrono::DateTime::from_timestamp_millis(now)
-        .map(|t| t.format("%H:%M:%S").to_string())
-        .unwrap_or_default();
+    let updated = format!(
+        "{} {}",
+        amso_core::platform::time::to_datetime(now)
+            .with_timezone(&amso_core::platform::time::zone_or_utc(&f.window.zone))
+            .format("%H:%M:%S"),
+        f.window.zone_name()
+    );
     draw(move || {
         let days = &data.days;
         let automation_chart = charts::line_chart(

@@ -2,7 +2,7 @@
 //! samples", and changes against the previous window with their direction and whether that is
 //! good. Plain numbers are written by `amso_core::metrics::format`, as everywhere else.
 
-pub use amso_core::metrics::format::{NONE, category, duration, int, money, pct, utc_minute};
+pub use amso_core::metrics::format::{NONE, category, duration, int, money, pct};
 use amso_core::metrics::kpi::Estimate;
 
 /// An estimate for a table cell or tile: the value, its interval and sample, or why not.

@@ -7,8 +7,10 @@ pub mod chart;
 pub mod format;
 pub mod forms;
 pub mod nav;
+pub mod time;
 
 pub use access::{Forbidden, Guarded};
 pub use chart::ChartFigure;
 pub use forms::{ErrorNote, MarketPicker, RoleSelect, market_codes};
 pub use nav::Sidebar;
+pub use time::When;

@@ -3,7 +3,8 @@
 use crate::components::ad_text::{
     ContributionBars, MarkedAdText, RuleHits, STATUSES, ScoreBars, status_class, status_label,
 };
-use crate::components::{ErrorNote, Guarded};
+use crate::components::time::in_viewer_zone;
+use crate::components::{ErrorNote, Guarded, When};
 use crate::{api::ads::AdDetail, api::ads::get_ad_detail, api::ads::list_ads};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
@@ -156,13 +157,13 @@ fn AdsTable() -> impl IntoView {
                             view! {
                                 <table class="table" data-testid="ads-table">
                                     <thead><tr>
-                                        <th>"Submitted (UTC)"</th><th>"Market"</th><th>"Headline"</th>
+                                        <th>{in_viewer_zone("Submitted")}</th><th>"Market"</th><th>"Headline"</th>
                                         <th>"Advertiser"</th><th>"Status"</th><th>"Reasons"</th><th>"Top score"</th>
                                     </tr></thead>
                                     <tbody>
                                         {p.rows.into_iter().map(|r| view! {
                                             <tr>
-                                                <td class="nowrap">{r.submitted_at.replace('T', " ").replace('Z', "")}</td>
+                                                <td><When at=r.submitted_at/></td>
                                                 <td>{r.market}</td>
                                                 <td class="headline"><a href=format!("/ads/{}", r.id)>{r.headline}</a></td>
                                                 <td>{r.advertiser_id}</td>
@@ -250,7 +251,9 @@ fn AdCard(ad: AdDetail) -> impl IntoView {
         <header class="page-header">
             <h1>{format!("Ad {}", ad.id)}</h1>
             <p class="muted">
-                {format!("{} · {} · advertiser {} · submitted {} · source {}", ad.market, ad.language.clone().unwrap_or_else(|| "language unknown".into()), ad.advertiser_id, ad.submitted_at.replace('T', " ").replace('Z', " UTC"), ad.source)}
+                {format!("{} · {} · advertiser {} · submitted ", ad.market, ad.language.clone().unwrap_or_else(|| "language unknown".into()), ad.advertiser_id)}
+                <When at=ad.submitted_at.clone() with_zone=true/>
+                {format!(" · source {}", ad.source)}
             </p>
         </header>
         <div class="grid-2">
@@ -277,8 +280,11 @@ fn AdCard(ad: AdDetail) -> impl IntoView {
                 </p>
                 <p class="muted">
                     {match (&ad.model_version, ad.thresholds_version, &ad.decided_at) {
-                        (Some(m), Some(t), Some(at)) => format!("Model {m}, thresholds v{t}, decided {}", at.replace('T', " ").replace('Z', " UTC")),
-                        _ => "Not decided yet: the ad is waiting in the queue.".into(),
+                        (Some(m), Some(t), Some(at)) => view! {
+                            {format!("Model {m}, thresholds v{t}, decided ")}
+                            <When at=at.clone() with_zone=true/>
+                        }.into_any(),
+                        _ => "Not decided yet: the ad is waiting in the queue.".into_any(),
                     }}
                 </p>
                 {(!ad.reasons.is_empty()).then(|| view! { <p>{format!("Reasons: {}", ad.reasons.join(", "))}</p> })}
@@ -293,11 +299,11 @@ fn AdCard(ad: AdDetail) -> impl IntoView {
             <ContributionBars contributions=ad.contributions.clone()/>
         </section>
         <section class="card" data-testid="timeline">
-            <h2>"Timeline"</h2>
+            <h2>{in_viewer_zone("Timeline")}</h2>
             <ol class="timeline">
                 {ad.timeline.iter().map(|(at, actor, action, detail)| view! {
                     <li>
-                        <span class="muted small">{at.replace('T', " ").replace('Z', " UTC")}</span>
+                        <span class="muted small"><When at=at.clone()/></span>
                         " "<strong>{action_label(action)}</strong>
                         " "<span class="muted">{format!("by {actor}")}</span>
                         {(!detail.is_empty()).then(|| view! { <div class="small" dir="auto">{detail.clone()}</div> })}

@@ -1,7 +1,8 @@
 //! `/admin/audit`: the append-only record of human actions and settings changes.
 
 use crate::api::audit::list_audit;
-use crate::components::{ErrorNote, Guarded};
+use crate::components::time::in_viewer_zone;
+use crate::components::{ErrorNote, Guarded, When};
 use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -74,7 +75,7 @@ fn AuditLog() -> impl IntoView {
                                     <table class="table" data-testid="audit-table">
                                         <thead>
                                             <tr>
-                                                <th>"Time (UTC)"</th>
+                                                <th>{in_viewer_zone("Time")}</th>
                                                 <th>"Actor"</th>
                                                 <th>"Action"</th>
                                                 <th>"Object"</th>
@@ -88,7 +89,7 @@ fn AuditLog() -> impl IntoView {
                                                 .map(|r| {
                                                     view! {
                                                         <tr>
-                                                            <td class="nowrap">{r.at.replace('T', " ").replace('Z', "")}</td>
+                                                            <td><When at=r.at/></td>
                                                             <td>{r.actor}</td>
                                                             <td><code>{r.action}</code></td>
                                                             <td>{r.object}</td>

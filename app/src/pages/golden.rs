@@ -5,7 +5,7 @@
 use crate::api::golden::{
     Accuracy, ImportGolden, SetGoldenRate, UnmarkGolden, get_golden_accuracy, get_golden_set,
 };
-use crate::components::ErrorNote;
+use crate::components::{ErrorNote, When};
 use leptos::prelude::*;
 
 /// "83% (61–94%)", or "too few (3)" below the smallest sample a rate is given for.
@@ -141,7 +141,7 @@ pub fn GoldenSetCard() -> impl IntoView {
                                                     <td>{g.market}</td>
                                                     <td>{if g.categories.is_empty() { g.verdict.clone() } else { format!("{}: {}", g.verdict, g.categories.join(", ")) }}</td>
                                                     <td class="num">{format!("{} of {}", g.answers.right, g.answers.answered)}</td>
-                                                    <td class="small">{g.marked_by}<div class="muted">{g.marked_at.replace('T', " ").chars().take(16).collect::<String>()}</div></td>
+                                                    <td class="small">{g.marked_by}<div class="muted"><When at=g.marked_at.clone() with_zone=true/></div></td>
                                                     <td><button class="btn btn-small" on:click=move |_| { unmark.dispatch(UnmarkGolden { ad_id: id }); }>"Remove"</button></td>
                                                 </tr>
                                             }

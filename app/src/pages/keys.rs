@@ -2,7 +2,8 @@
 //! secret is shown once) and revoke them.
 
 use crate::api::keys::{CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::{ErrorNote, Guarded};
+use crate::components::time::in_viewer_zone;
+use crate::components::{ErrorNote, Guarded, When};
 use amso_core::vocab::role::Area;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -73,7 +74,7 @@ fn Keys() -> impl IntoView {
                     Ok(rows) if rows.is_empty() => view! { <p class="muted">"No API keys yet."</p> }.into_any(),
                     Ok(rows) => view! {
                         <table class="table" data-testid="keys-table">
-                            <thead><tr><th>"Name"</th><th>"Scope"</th><th>"Starts with"</th><th>"Created"</th><th>"By"</th><th>"Status"</th><th></th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"Scope"</th><th>"Starts with"</th><th>{in_viewer_zone("Created")}</th><th>"By"</th><th>"Status"</th><th></th></tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|k| {
                                     let id = k.id;
@@ -83,11 +84,11 @@ fn Keys() -> impl IntoView {
                                             <td>{k.name.clone()}</td>
                                             <td>{k.scope.clone()}</td>
                                             <td><code>{format!("{}…", k.prefix)}</code></td>
-                                            <td class="nowrap">{k.created.replace('T', " ").replace('Z', " UTC")}</td>
+                                            <td><When at=k.created.clone()/></td>
                                             <td>{k.created_by.clone()}</td>
                                             <td>{match &k.revoked {
                                                 None => view! { <span class="badge badge-ok">"live"</span> }.into_any(),
-                                                Some(at) => view! { <span class="badge badge-muted">{format!("revoked {}", at.get(..10).unwrap_or_default())}</span> }.into_any(),
+                                                Some(at) => view! { <span class="badge badge-muted">"revoked "<When at=at.clone()/></span> }.into_any(),
                                             }}</td>
                                             <td>{live.then(|| view! {
                                                 <button class="btn btn-small" data-testid=format!("revoke-{id}") on:click=move |_| { revoke.dispatch(RevokeApiKey { id }); }>"Revoke"</button>

@@ -9,7 +9,7 @@ use crate::api::models::{
     start_training,
 };
 use crate::components::format::{EstimateText, estimate};
-use crate::components::{ErrorNote, Guarded};
+use crate::components::{ErrorNote, Guarded, When};
 use amso_core::metrics::estimate::Interval;
 use amso_core::metrics::kpi::Estimate;
 use amso_core::vocab::role::Area;
@@ -91,7 +91,7 @@ fn Models() -> impl IntoView {
                                             <td class="num">{figure(v.pr_auc)}</td>
                                             <td class="num">{figure(v.f1)}</td>
                                             <td class="small" title=v.data_source.clone().unwrap_or_default()>{short(&v.data_source.clone().unwrap_or_else(|| "no card".into()))}{v.heldout_rows.map(|n| format!(" · {n} held out"))}</td>
-                                            <td class="small">{format!("{} by {} ({})", v.created_at, v.created_by, v.source)}</td>
+                                            <td class="small"><When at=v.created_at.clone() with_zone=true/>{format!(" by {} ({})", v.created_by, v.source)}</td>
                                             <td class="mono small" title=v.sha256.clone()>{v.sha256.chars().take(12).collect::<String>()}"…"</td>
                                             <td>{can.then(|| view! { <VersionActions v=v.clone() shadow promote_version/> })}</td>
                                         </tr>
@@ -137,7 +137,7 @@ fn Models() -> impl IntoView {
 #[component]
 fn History(h: ModelHistoryView) -> impl IntoView {
     view! {
-        <p data-testid="model-history-at">{format!("At {}:", h.at)}</p>
+        <p data-testid="model-history-at">"At "<When at=h.at.clone() with_zone=true/>":"</p>
         {if h.champions.is_empty() {
             view! { <p class="muted" data-testid="model-history-none">"No version was champion anywhere then."</p> }.into_any()
         } else {
@@ -156,7 +156,7 @@ fn History(h: ModelHistoryView) -> impl IntoView {
         <ul class="timeline">
             {h.events.into_iter().map(|e| view! {
                 <li>
-                    <span class="small muted">{e.at.clone()}</span>" "
+                    <span class="small muted"><When at=e.at.clone() with_zone=true/></span>" "
                     <span class="mono">{e.version.clone()}</span>
                     {format!(
                         " became {}{} ({})",

@@ -7,6 +7,7 @@ use crate::api::review::{
     get_team_numbers, list_review_queue,
 };
 use crate::api::wellness::{SetBreakAfter, SetExposureCap, get_exposure};
+use crate::components::time::{local_minute, utc_minute, zone_label};
 use crate::components::{ErrorNote, Guarded};
 use crate::pages::golden::{GoldenAccuracyTable, GoldenSetCard};
 use amso_core::vocab::market::Market;
@@ -125,11 +126,16 @@ fn QueuesOverview() -> impl IntoView {
                         }).collect_view()}
                     </div>
                     <section class="card" data-testid="my-day">
-                        <h2 title=format!("Since {} UTC", o.day_from.replace('T', " ").trim_end_matches('Z'))>
+                        <h2 title=format!(
+                            "Since {} {} ({})",
+                            local_minute(&o.day_from, &o.time_zone).unwrap_or_default(),
+                            zone_label(&o.time_zone),
+                            utc_minute(&o.day_from),
+                        )>
                             "Your day " <span class="muted small" data-testid="my-day-zone">{format!("({})", o.time_zone)}</span>
                         </h2>
                         <dl class="facts facts-row">
-                            <dt>"Reviews"</dt><dd>{o.today.reviews}</dd>
+                            <dt>"Reviews"</dt><dd data-testid="my-day-reviews">{o.today.reviews}</dd>
                             <dt>"Overrides of the machine"</dt><dd>{o.today.overrides}</dd>
                             <dt>"Median handling time"</dt><dd>{o.today.median_handling.clone().unwrap_or_else(|| "—".into())}</dd>
                             <dt>"Agreed with QA second reviews"</dt><dd>{format!("{} of {} ({})", o.today.qa_agreed, o.today.qa_checked, pct(o.today.qa_agreed, o.today.qa_checked))}</dd>

@@ -5,7 +5,7 @@
 
 use crate::api::radar::{RadarDetail, get_radar, get_radar_detail};
 use crate::components::format::pct;
-use crate::components::{ErrorNote, Guarded};
+use crate::components::{ErrorNote, Guarded, When};
 use crate::pages::ads::urlencode;
 use amso_core::radar::{Entry, Kind};
 use amso_core::vocab::market::Market;
@@ -97,9 +97,9 @@ fn Radar() -> impl IntoView {
             {move || radar.get().map(|r| match r {
                 Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                 Ok(v) => view! {
-                    <p class="muted small">{match &v.checked_at {
-                        Some(at) => format!("Checked {}; the check runs with the drift check.", at.replace('T', " ").replace('Z', " UTC")),
-                        None => "Not checked yet: the first check runs with the drift check.".into(),
+                    <p class="muted small">{match v.checked_at.clone() {
+                        Some(at) => view! { "Checked "<When at with_zone=true/>"; the check runs with the drift check." }.into_any(),
+                        None => "Not checked yet: the first check runs with the drift check.".into_any(),
                     }}</p>
                     {if v.entries.is_empty() {
                         view! { <section class="card"><p class="muted" data-testid="radar-empty">"Nothing rose significantly in this window."</p></section> }.into_any()

@@ -6,7 +6,8 @@
 use crate::api::reports::{ArchiveReport, ReportsBoard, RetryReportDelivery, get_reports};
 use crate::components::ChartFigure;
 use crate::components::format;
-use crate::components::{ErrorNote, Guarded};
+use crate::components::time::in_viewer_zone;
+use crate::components::{ErrorNote, Guarded, When};
 use crate::pages::dashboards::use_set_query;
 use amso_core::dashboard::view::{ArchivedReport, Kpis, WeeklyReport};
 use amso_core::vocab::market::Market;
@@ -345,13 +346,15 @@ fn Schedule(schedule: amso_core::dashboard::view::ReportSchedule) -> impl IntoVi
         "The weekly schedule is off (AMSO_REPORT_SCHEDULE=off).".to_string()
     } else {
         format!(
-            "Every {}, the week just ended is rendered in all three formats and kept below.{}",
+            "Every {}, the week just ended is rendered in all three formats and kept below.",
             schedule.when,
-            match (&schedule.next_week, &schedule.next_at) {
-                (Some(w), Some(at)) => format!(" Next: {w} at {} UTC.", format::utc_minute(at)),
-                _ => String::new(),
-            }
         )
+    };
+    let next = match (schedule.next_week, schedule.next_at) {
+        (Some(w), Some(at)) if schedule.when != "off" => {
+            Some(view! { {format!(" Next: {w} at ")}<When at with_zone=true/>"." })
+        }
+        _ => None,
     };
     let mail = if !schedule.mail {
         "Mail is not configured (set AMSO_SMTP_URL and AMSO_REPORT_RECIPIENTS): reports are archived only.".to_string()
@@ -363,39 +366,37 @@ fn Schedule(schedule: amso_core::dashboard::view::ReportSchedule) -> impl IntoVi
     view! {
         <section class="card" aria-label="Schedule" data-testid="report-schedule">
             <h2>"Schedule"</h2>
-            <p>{when}</p>
+            <p>{when}{next}</p>
             <p class="muted">{mail}</p>
         </section>
     }
 }
 
-fn delivery_text(r: &ArchivedReport) -> String {
+/// Where a report's mail stands, its instants on the viewer's clock.
+fn delivery_text(r: &ArchivedReport) -> AnyView {
+    let at = |t: &Option<String>| t.clone().map(|at| view! { <When at with_zone=true/> });
     match r.delivery.as_str() {
-        "none" => "not mailed".into(),
-        "sent" => format!(
-            "sent {} to {}",
-            r.delivered_at
-                .as_deref()
-                .map(format::utc_minute)
-                .unwrap_or_default(),
-            r.recipients
-        ),
-        "pending" if r.delivery_attempts == 0 => "queued".into(),
-        "pending" => format!(
-            "retrying (attempt {} failed: {}); next try {}",
-            r.delivery_attempts,
-            r.delivery_error.clone().unwrap_or_default(),
-            r.delivery_next_at
-                .as_deref()
-                .map(format::utc_minute)
-                .unwrap_or_default()
-        ),
+        "none" => "not mailed".into_any(),
+        "sent" => {
+            view! { "sent "{at(&r.delivered_at)}{format!(" to {}", r.recipients)} }.into_any()
+        }
+        "pending" if r.delivery_attempts == 0 => "queued".into_any(),
+        "pending" => view! {
+            {format!(
+                "retrying (attempt {} failed: {}); next try ",
+                r.delivery_attempts,
+                r.delivery_error.clone().unwrap_or_default(),
+            )}
+            {at(&r.delivery_next_at)}
+        }
+        .into_any(),
         "failed" => format!(
             "FAILED after {} attempts: {}",
             r.delivery_attempts,
             r.delivery_error.clone().unwrap_or_default()
-        ),
-        other => other.to_string(),
+        )
+        .into_any(),
+        other => other.to_string().into_any(),
     }
 }
 
@@ -423,7 +424,7 @@ fn Archive(
                         <tr>
                             <th scope="col">"Week"</th>
                             <th scope="col">"Made by"</th>
-                            <th scope="col">"When (UTC)"</th>
+                            <th scope="col">{in_viewer_zone("When")}</th>
                             <th scope="col">"From which data"</th>
                             <th scope="col">"Files"</th>
                             <th scope="col">"Mail"</th>
@@ -448,18 +449,17 @@ fn Archive(
                                     view! { <span class="muted">"rendering…"</span> }.into_any()
                                 };
                                 let by = if r.origin == "schedule" { "schedule".to_string() } else { r.generated_by.clone() };
-                                let data = format!(
-                                    "{} decisions, newest {}{}",
-                                    r.decisions.map(|d| format::int(d as f64)).unwrap_or_default(),
-                                    r.data_through.as_deref().map(format::utc_minute).unwrap_or_default(),
-                                    if r.markets.is_empty() { String::new() } else { format!(" · markets {}", r.markets) }
-                                );
+                                let data = view! {
+                                    {format!("{} decisions, newest ", r.decisions.map(|d| format::int(d as f64)).unwrap_or_default())}
+                                    {r.data_through.clone().map(|at| view! { <When at/> })}
+                                    {if r.markets.is_empty() { String::new() } else { format!(" · markets {}", r.markets) }}
+                                };
                                 let failed = r.delivery == "failed";
                                 view! {
                                     <tr data-testid=format!("archive-row-{}", r.id) data-origin=r.origin.clone() data-delivery=r.delivery.clone()>
                                         <th scope="row">{r.week.clone()}</th>
                                         <td>{by}</td>
-                                        <td>{r.generated_at.as_deref().map(format::utc_minute).unwrap_or_default()}</td>
+                                        <td>{r.generated_at.clone().map(|at| view! { <When at/> })}</td>
                                         <td class="small">{data}</td>
                                         <td>{files}</td>
                                         <td class=if failed { "small bad" } else { "small" }>

@@ -10,6 +10,7 @@ use crate::api::wellness::TakeBreak;
 use crate::components::ad_text::{
     ContributionBars, MarkedAdText, RuleHits, ScoreBars, status_class, status_label,
 };
+use crate::components::time::{local_day, utc_minute, viewer_zone};
 use crate::components::{ErrorNote, Guarded};
 use crate::error::AppError;
 use amso_core::vocab::policy::Category;
@@ -568,6 +569,7 @@ fn Machine(s: ReviewScreen) -> impl IntoView {
 #[component]
 fn History(s: ReviewScreen) -> impl IntoView {
     let h = s.history;
+    let zone = viewer_zone();
     view! {
         <section class="card" data-testid="advertiser-history">
             <h2>{format!("Advertiser {}", s.ad.advertiser_id)}</h2>
@@ -577,7 +579,7 @@ fn History(s: ReviewScreen) -> impl IntoView {
                     <tbody>
                         {h.recent.into_iter().map(|(id, headline, status, at)| view! {
                             <tr>
-                                <td class="muted small">{at.get(..10).unwrap_or_default().to_string()}</td>
+                                <td class="muted small" title=utc_minute(&at)>{let at = at.clone(); move || local_day(&at, &zone.get())}</td>
                                 <td class="truncate" dir="auto">{headline}</td>
                                 <td><span class=status_class(&status)>{status_label(&status)}</span></td>
                                 <td class="muted small">{format!("ad {id}")}</td>

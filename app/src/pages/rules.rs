@@ -8,7 +8,8 @@ use crate::api::rules::{
     list_rules,
 };
 use crate::components::format::{EstimateText, estimate};
-use crate::components::{ErrorNote, Guarded};
+use crate::components::time::in_viewer_zone;
+use crate::components::{ErrorNote, Guarded, When};
 use amso_core::rules::view::{Backtest, RejectRequest, State};
 use amso_core::vocab::policy::Category;
 use amso_core::vocab::role::Area;
@@ -29,10 +30,6 @@ pub fn RulesPage() -> impl IntoView {
 
 fn state_class(s: State) -> String {
     format!("badge rule-state rule-state-{}", s.as_str())
-}
-
-fn when(rfc: &str) -> String {
-    rfc.replace('T', " ").replace('Z', " UTC")
 }
 
 #[component]
@@ -58,7 +55,7 @@ fn RulesList() -> impl IntoView {
                         } else {
                             view! {
                                 <table class="table" data-testid="rules-table">
-                                    <thead><tr><th>"Rule"</th><th>"State"</th><th>"Action"</th><th class="num">"Version"</th><th class="num">"Hits, 24 h"</th><th>"Owner"</th><th>"Changed (UTC)"</th></tr></thead>
+                                    <thead><tr><th>"Rule"</th><th>"State"</th><th>"Action"</th><th class="num">"Version"</th><th class="num">"Hits, 24 h"</th><th>"Owner"</th><th>{in_viewer_zone("Changed")}</th></tr></thead>
                                     <tbody>
                                         {list.rules.into_iter().map(|r| view! {
                                             <tr>
@@ -68,7 +65,7 @@ fn RulesList() -> impl IntoView {
                                                 <td class="num">{r.version}</td>
                                                 <td class="num">{r.hits_24h}</td>
                                                 <td>{r.owner.clone()}</td>
-                                                <td class="nowrap">{when(&r.updated_at)}</td>
+                                                <td><When at=r.updated_at.clone()/></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
@@ -304,7 +301,7 @@ fn RuleDetail(id: Signal<i64>) -> impl IntoView {
                         </details>
                         <h3>"Versions"</h3>
                         <ul>
-                            {r.versions.iter().map(|(v, who, at)| view! { <li>{format!("v{v} by {who}, {}", when(at))}</li> }).collect_view()}
+                            {r.versions.iter().map(|(v, who, at)| view! { <li>{format!("v{v} by {who}, ")}<When at=at.clone() with_zone=true/></li> }).collect_view()}
                         </ul>
                     </section>
                 }.into_any(),
@@ -344,11 +341,16 @@ fn RuleHeader(r: RuleView, step: ServerAction<RuleStep>, editing: RwSignal<bool>
             {(!r.description.is_empty()).then(|| view! { <p>{r.description.clone()}</p> })}
             <p class="muted small">
                 {[
-                    r.background_since.as_ref().map(|t| format!("in background since {}", when(t))),
-                    r.live_since.as_ref().map(|t| format!("live since {}", when(t))),
-                    r.approved_by.as_ref().map(|w| format!("approved by {w}")),
-                    r.expires_at.as_ref().map(|t| format!("expires {}", when(t))),
-                ].into_iter().flatten().collect::<Vec<_>>().join(" · ")}
+                    r.background_since.clone().map(|at| view! { "in background since "<When at with_zone=true/> }.into_any()),
+                    r.live_since.clone().map(|at| view! { "live since "<When at with_zone=true/> }.into_any()),
+                    r.approved_by.clone().map(|w| format!("approved by {w}").into_any()),
+                    r.expires_at.clone().map(|at| view! { "expires "<When at with_zone=true/> }.into_any()),
+                ]
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, part)| view! { {(i > 0).then_some(" · ")}{part} })
+                    .collect_view()}
             </p>
             {waiting_note.map(|n| view! { <p class="alert" data-testid="approval-note">{n}</p> })}
         </header>

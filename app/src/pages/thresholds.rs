@@ -1,7 +1,8 @@
 //! `/thresholds`: ops heads see and edit thresholds per market × category and the market
 //! policy matrix. Every change is versioned and audited.
 
-use crate::components::{ErrorNote, Guarded};
+use crate::components::time::in_viewer_zone;
+use crate::components::{ErrorNote, Guarded, When};
 use crate::{
     api::thresholds::GridCell, api::thresholds::UpdateCell, api::thresholds::get_thresholds,
 };
@@ -98,10 +99,10 @@ fn ThresholdsEditor() -> impl IntoView {
                         <section class="card">
                             <h2>"Recent versions"</h2>
                             <table class="table">
-                                <thead><tr><th>"Version"</th><th>"When (UTC)"</th><th>"Who"</th><th>"Change"</th></tr></thead>
+                                <thead><tr><th>"Version"</th><th>{in_viewer_zone("When")}</th><th>"Who"</th><th>"Change"</th></tr></thead>
                                 <tbody>
                                     {g.history.into_iter().map(|(v, at, who, note)| view! {
-                                        <tr><td>{v}</td><td class="nowrap">{at.replace('T', " ").replace('Z', "")}</td><td>{who}</td><td>{note}</td></tr>
+                                        <tr><td>{v}</td><td><When at/></td><td>{who}</td><td>{note}</td></tr>
                                     }).collect_view()}
                                 </tbody>
                             </table>

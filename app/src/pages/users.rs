@@ -1,7 +1,8 @@
 //! `/admin/users`: administrators list, create and edit users.
 
 use crate::components::nav::MARKET_ZONES;
-use crate::components::{ErrorNote, Guarded, MarketPicker, RoleSelect, market_codes};
+use crate::components::time::in_viewer_zone;
+use crate::components::{ErrorNote, Guarded, MarketPicker, RoleSelect, When, market_codes};
 use crate::{api::users::CreateUser, api::users::UpdateUser, api::users::list_users};
 use crate::{api::users::UserSummary, api::users::languages_label, api::users::markets_label};
 use amso_core::vocab::market::Market;
@@ -206,7 +207,7 @@ fn UserTable(list: Vec<UserSummary>, update: ServerAction<UpdateUser>) -> impl I
                     <th>"Markets"</th>
                     <th>"Time zone · languages"</th>
                     <th>"Status"</th>
-                    <th>"Created (UTC)"</th>
+                    <th>{in_viewer_zone("Created")}</th>
                     <th><span class="sr-only">"Actions"</span></th>
                 </tr>
             </thead>
@@ -256,7 +257,7 @@ fn UserRow(user: UserSummary, editing: RwSignal<Option<i64>>) -> impl IntoView {
                 <div class="muted small" data-testid="user-languages">{languages_label(&user.languages)}</div>
             </td>
             <td>{status}</td>
-            <td class="nowrap">{user.created_at.replace('T', " ").replace('Z', "")}</td>
+            <td><When at=user.created_at/></td>
             <td>
                 <button class="btn btn-small" on:click=move |_| editing.set(Some(id))>
                     "Edit"

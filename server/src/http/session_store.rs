@@ -2,7 +2,7 @@
 
 use amso_core::access::sessions;
 use amso_core::platform::db::Db;
-use amso_core::platform::time::now_millis;
+use amso_core::platform::time::{clock_offset, now_millis};
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
@@ -24,8 +24,10 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// When a session ends, on this process's clock: tower-sessions dates it by the system
+/// clock, the table is read by [`now_millis`] (the two differ only on a rehearsal clock).
 fn expiry_millis(record: &Record) -> i64 {
-    (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
+    (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64 + clock_offset()
 }
 
 /// The user a session belongs to (the key the login sets), so their sessions can be ended

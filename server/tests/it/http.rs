@@ -393,6 +393,26 @@ async fn the_ads_table_filters_by_submission_day() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
         let r = send(&app, list("0001-01-01", "")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+
+        // The dates are the viewer's days: at UTC+14 noon UTC is 02:00 the next day.
+        let zone = send(
+            &app,
+            rpc(
+                "set_my_time_zone",
+                &[("time_zone", "Pacific/Kiritimati")],
+                Some(&cookie),
+            ),
+        )
+        .await;
+        assert_eq!(zone.status, StatusCode::OK, "{}", zone.text());
+        assert_eq!(
+            total(send(&app, list("2026-11-03", "2026-11-03")).await),
+            2,
+            "{}",
+            t.label
+        );
+        assert_eq!(total(send(&app, list("2026-11-04", "")).await), 1);
+        assert_eq!(total(send(&app, list("", "2026-11-01")).await), 0);
     }
 }
 

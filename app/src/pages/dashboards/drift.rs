@@ -5,8 +5,9 @@
 use super::{Board, DashboardFrame, Filters, href_with, selection, use_set_query, window_text};
 use crate::api::dashboards::{DriftBoard, get_drift};
 use crate::components::ChartFigure;
-use crate::components::Guarded;
 use crate::components::format;
+use crate::components::time::in_viewer_zone;
+use crate::components::{Guarded, When};
 use amso_core::dashboard::view::DriftCell;
 use amso_core::metrics::kpi::DriftBand;
 use amso_core::vocab::market::Market;
@@ -273,7 +274,7 @@ fn DriftBody(board: DriftBoard, query: Memo<ParamsMap>) -> impl IntoView {
                         <table class="table compact">
                             <thead>
                                 <tr>
-                                    <th scope="col">"When"</th>
+                                    <th scope="col">{in_viewer_zone("When")}</th>
                                     <th scope="col">"Slice"</th>
                                     <th scope="col">"Change"</th>
                                     <th scope="col" class="num">"PSI"</th>
@@ -285,7 +286,7 @@ fn DriftBody(board: DriftBoard, query: Memo<ParamsMap>) -> impl IntoView {
                                     let band = band_named(&a.band);
                                     view! {
                                         <tr>
-                                            <td class="nowrap">{format::utc_minute(&a.at)}</td>
+                                            <td><When at=a.at.clone()/></td>
                                             <td><a href=href>{format!("{} · {}", a.market, format::category(&a.category))}</a></td>
                                             <td>{format!("{} → ", a.previous_band)}<span class=band_class(band)>{a.band.clone()}</span></td>
                                             <td class="num">{format!("{:.3}", a.psi)}</td>

@@ -5,8 +5,9 @@
 use super::{Board, DashboardFrame, Filters, href_with, selection, window_text};
 use crate::api::dashboards::{OverridesBoard, get_overrides};
 use crate::components::ChartFigure;
-use crate::components::Guarded;
 use crate::components::format;
+use crate::components::time::in_viewer_zone;
+use crate::components::{Guarded, When};
 use amso_core::dashboard::view::{OverrideCell, OverrideCount};
 use amso_core::vocab::market::Market;
 use amso_core::vocab::policy::Category;
@@ -214,7 +215,7 @@ fn OverridesBody(board: OverridesBoard, query: Memo<ParamsMap>) -> impl IntoView
                                             <th scope="col">"Queue"</th>
                                             <th scope="col">"Reason"</th>
                                             <th scope="col">"Reviewer"</th>
-                                            <th scope="col">"When"</th>
+                                            <th scope="col">{in_viewer_zone("When")}</th>
                                         </tr>
                                     </thead>
                                     <tbody>
@@ -226,7 +227,7 @@ fn OverridesBody(board: OverridesBoard, query: Memo<ParamsMap>) -> impl IntoView
                                                 <td>{a.source.parse::<Source>().map_or_else(|_| a.source.clone(), |s| s.label().to_string())}</td>
                                                 <td>{a.reason_code.map_or_else(|| format::NONE.to_string(), |r| format::category(&r))}</td>
                                                 <td>{a.reviewer}</td>
-                                                <td class="nowrap">{format::utc_minute(&a.at)}</td>
+                                                <td><When at=a.at.clone()/></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

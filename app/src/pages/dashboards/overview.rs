@@ -6,8 +6,8 @@ use super::{
 };
 use crate::api::dashboards::{OverviewBoard, RuleFigure, get_overview};
 use crate::components::ChartFigure;
-use crate::components::Guarded;
 use crate::components::format::{self, Better, Delta, EstimateText};
+use crate::components::{Guarded, When};
 use amso_core::dashboard::view::{Backlog, DriftAlert, DriftCell, Kpis, MarketRow, TripwireAlert};
 use amso_core::metrics::kpi::{DriftBand, Estimate};
 use amso_core::vocab::queue::Source;
@@ -48,7 +48,7 @@ fn Overview() -> impl IntoView {
             <LiveIndicator live/>
             <Transition fallback=|| ()>
                 {move || board.get().and_then(Result::ok).map(|b| view! {
-                    <span class="muted small" data-testid="updated">{format!("updated {} UTC", b.updated)}</span>
+                    <span class="muted small" data-testid="updated">{format!("updated {}", b.updated)}</span>
                     <span class="muted small" data-testid="window">{format!(" · {}, compared with {}", window_text(&b.data.window), window_text(&b.data.previous_window))}</span>
                 })}
             </Transition>
@@ -427,7 +427,7 @@ fn DriftBox(
                             let href = href_with(&query.try_get_untracked().unwrap_or_default(), "/dashboards/drift", &[("market", &a.market), ("category", &a.category)]);
                             view! {
                                 <li class=format!("band-{}", a.band)>
-                                    <span class="muted small nowrap">{format::utc_minute(&a.at)}</span>
+                                    <span class="muted small"><When at=a.at.clone() with_zone=true/></span>
                                     <a href=href>{format!("{} · {}", a.market, format::category(&a.category))}</a>
                                     <span>{format!("{} → {}", a.previous_band, a.band)}</span>
                                     <span class="num">{format!("PSI {:.3}", a.psi)}</span>
@@ -457,7 +457,7 @@ fn TripwireBox(alerts: Vec<TripwireAlert>, query: Memo<ParamsMap>) -> impl IntoV
                     let slice = if a.category == "*" { "all categories".to_string() } else { format::category(&a.category) };
                     view! {
                         <li class="band-watch">
-                            <span class="muted small nowrap">{format::utc_minute(&a.at)}</span>
+                            <span class="muted small"><When at=a.at.clone() with_zone=true/></span>
                             <a href=href>{format!("{} · {slice}", a.market)}</a>
                             <span>{format!("{}: label-free {} outside {}–{}", a.figure, format::pct(Some(a.label_free)), format::pct(Some(a.low)), format::pct(Some(a.high)))}</span>
                         </li>
