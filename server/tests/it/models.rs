@@ -280,6 +280,21 @@ async fn the_registry_keeps_versions_checks_imports_and_answers_who_was_champion
         );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(json["champions"]["ID"], "v2-test", "{}", t.label);
+
+        // `amso model list | head -1`: a reader that goes away is no crash.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amso"))
+            .args(["model", "list"])
+            .env("DATABASE_URL", &t.url)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", t.label);
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", t.label);
     }
 }
 
