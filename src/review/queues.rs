@@ -15,7 +15,8 @@ use serde::Serialize;
 pub struct QueueSummary {
     pub source: Source,
     pub open: i64,
-    /// Open items nobody holds right now.
+    /// Open items nobody holds right now (in a person's summary: in a language they read, or
+    /// declaring none).
     pub available: i64,
     /// When the oldest open item entered the queue.
     pub oldest_at: Option<Millis>,
@@ -39,16 +40,28 @@ pub struct MarketQueue {
 pub async fn market_summaries(
     db: &Db,
     markets: Option<&[Market]>,
+    reads: &[String],
     now: Millis,
 ) -> sqlx::Result<Vec<MarketQueue>> {
+    let market_count = markets.map_or(0, <[Market]>::len);
     let in_markets = match markets {
         Some([]) => return Ok(Vec::new()),
         Some(m) => format!("and t.market in ({})", placeholders(2, m.len())),
         None => String::new(),
     };
+    // For someone who reads only some languages, "available" counts what claim-next would
+    // hand them: items in a language they read or declaring none ('').
+    let readable = if reads.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "and coalesce(t.language, '') in ('', {})",
+            placeholders(2 + market_count, reads.len())
+        )
+    };
     let sql = format!(
         "select t.source, t.market, count(*), \
-         cast(sum(case when c.task_id is null or c.lease_expires_at < $1 then 1 else 0 end) as bigint), \
+         cast(sum(case when (c.task_id is null or c.lease_expires_at < $1) {readable} then 1 else 0 end) as bigint), \
          min(t.created_at), cast(sum(case when t.due_at < $1 then 1 else 0 end) as bigint) \
          from review_tasks t left join review_claims c on c.task_id = t.id \
          where t.state = 'open' {in_markets} group by t.source, t.market"
@@ -56,6 +69,9 @@ pub async fn market_summaries(
     let mut q = sqlx::query_as::<_, (String, String, i64, i64, Option<i64>, i64)>(&sql).bind(now);
     for m in markets.unwrap_or_default() {
         q = q.bind(m.code());
+    }
+    for l in reads {
+        q = q.bind(l.as_str());
     }
     Ok(q.fetch_all(db.pool())
         .await?
@@ -190,13 +206,15 @@ pub fn for_scope(rows: &[MarketQueue], scope: &Scope) -> Vec<QueueSummary> {
         .collect()
 }
 
-/// Every queue this person works, with its size and age in their markets.
+/// Every queue this person works, with its size and age in their markets; "available" counts
+/// only the items in languages they read (or declaring none), as claim-next hands them.
 pub async fn summaries(db: &Db, scope: &Scope, now: Millis) -> sqlx::Result<Vec<QueueSummary>> {
     let markets = scope.visible_markets();
     if markets.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = market_summaries(db, Some(&markets), now).await?;
+    let (reads, _) = desk_profile(db, scope.user_id).await?;
+    let rows = market_summaries(db, Some(&markets), &reads, now).await?;
     Ok(for_scope(&rows, scope))
 }
 

@@ -107,7 +107,9 @@ fn QueuesOverview() -> impl IntoView {
                                     <p class="muted small">{source.describe()}</p>
                                     <p class="queue-count">
                                         <span class="big" data-testid="queue-open">{q.open}</span>" open"
-                                        {(q.open != q.available).then(|| format!(" · {} in hand", q.open - q.available))}
+                                        {(q.open != q.available).then(|| view! {
+                                            " · "<span data-testid="queue-available">{q.available}</span>" for you now"
+                                        })}
                                     </p>
                                     <p class="small">
                                         {q.oldest_age.clone().map(|a| format!("Oldest waiting {a}")).unwrap_or_else(|| "Empty".into())}

@@ -140,7 +140,7 @@ impl LiveFeed {
             }
             let mark = change_mark(&self.db).await.ok();
             let queues = if tick.is_multiple_of(QUEUE_TICKS) {
-                review::queues::market_summaries(&self.db, None, now_millis())
+                review::queues::market_summaries(&self.db, None, &[], now_millis())
                     .await
                     .ok()
                     .map(Arc::new)

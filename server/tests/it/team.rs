@@ -207,6 +207,22 @@ async fn claim_next_hands_each_reviewer_the_languages_they_read() {
             t.label
         );
 
+        // The queue card counts, for each of them, what claim-next would hand them.
+        let available = |scope: Scope| {
+            let db = t.db.clone();
+            async move {
+                review::queues::summaries(&db, &scope, now_millis())
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|q| q.source == Source::Uncertain)
+                    .map(|q| (q.open, q.available))
+                    .unwrap()
+            }
+        };
+        assert_eq!(available(ja.clone()).await, (11, 6), "{}", t.label);
+        assert_eq!(available(en.clone()).await, (11, 5), "{}", t.label);
+
         let yui = work_through(&t, &ja).await;
         assert_eq!(yui.len(), 6, "{}: 4 Japanese and 2 undeclared", t.label);
         assert_eq!(
