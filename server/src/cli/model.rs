@@ -7,7 +7,9 @@ use amso_core::engine::model::card::{
     Evaluation, ModelCard, evaluate, is_heldout, onnx_bytes, train_model, write_model,
 };
 use amso_core::engine::model::runtime::OnnxModel;
-use amso_core::engine::model::train::{EMBEDDING_LEARNING_RATE, LINEAR_LEARNING_RATE, TrainParams};
+use amso_core::engine::model::train::{
+    EMBEDDING_LEARNING_RATE, LINEAR_LEARNING_RATE, TFIDF_LEARNING_RATE, TrainParams,
+};
 use amso_core::intake::validate::{NewAd, read_jsonl};
 use amso_core::vocab::policy::Category;
 use clap::Args;
@@ -28,15 +30,19 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     /// Train the low-rank embedding form (of width --dim) instead of the linear default.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mean_pooled")]
     pub embedding: bool,
+    /// Train the linear form on the mean of each ad's n-grams instead of its TF-IDF vector.
+    #[arg(long)]
+    pub mean_pooled: bool,
     /// Embedding width (with --embedding).
     #[arg(long, default_value_t = 16)]
     pub dim: usize,
     /// Hash buckets (embedding rows); a power of two is usual.
     #[arg(long, default_value_t = amso_core::engine::featurize::DEFAULT_BUCKETS)]
     pub buckets: u32,
-    /// Learning rate (default 4 for the linear form, 0.4 for --embedding).
+    /// Learning rate (default 0.5 for the linear TF-IDF form, 4 with --mean-pooled, 0.4 for
+    /// --embedding).
     #[arg(long)]
     pub learning_rate: Option<f32>,
     #[arg(long, default_value_t = 7)]
@@ -89,11 +95,14 @@ pub fn train(args: &TrainArgs) -> Result<(), CliError> {
         epochs: args.epochs.max(1),
         learning_rate: args.learning_rate.unwrap_or(if args.embedding {
             EMBEDDING_LEARNING_RATE
-        } else {
+        } else if args.mean_pooled {
             LINEAR_LEARNING_RATE
+        } else {
+            TFIDF_LEARNING_RATE
         }),
         seed: args.seed,
         linear: !args.embedding,
+        tfidf: !args.embedding && !args.mean_pooled,
         ..Default::default()
     };
     let started = Instant::now();

@@ -6,12 +6,25 @@ use amso_core::demo::corpus::{CorpusParams, generate, harden};
 use amso_core::engine::featurize::featurize;
 use amso_core::engine::model::card::{train_model, write_model};
 use amso_core::engine::model::runtime::{OnnxModel, RuntimeError, pad_batch};
-use amso_core::engine::model::train::TrainParams;
+use amso_core::engine::model::train::{
+    EMBEDDING_LEARNING_RATE, LINEAR_LEARNING_RATE, TFIDF_LEARNING_RATE, TrainParams,
+};
+
+/// The three forms the trainer writes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Form {
+    /// Linear over each ad's TF-IDF vector (the default).
+    TfIdf,
+    /// Linear over the mean of the ad's n-grams.
+    MeanPooled,
+    /// The low-rank embedding.
+    Embedding,
+}
 use std::process::Command;
 
 fn small_model(
     dir: &std::path::Path,
-    linear: bool,
+    form: Form,
 ) -> (
     amso_core::engine::model::Weights,
     Vec<amso_core::intake::validate::NewAd>,
@@ -34,8 +47,13 @@ fn small_model(
         buckets: 1 << 15,
         dim: 8,
         epochs: 8,
-        linear,
-        learning_rate: if linear { 4.0 } else { 0.4 },
+        linear: form != Form::Embedding,
+        tfidf: form == Form::TfIdf,
+        learning_rate: match form {
+            Form::TfIdf => TFIDF_LEARNING_RATE,
+            Form::MeanPooled => LINEAR_LEARNING_RATE,
+            Form::Embedding => EMBEDDING_LEARNING_RATE,
+        },
         ..Default::default()
     };
     let (weights, card) = train_model(&ads, "test corpus", &params, |_, _| {}).unwrap();
@@ -47,23 +65,24 @@ fn small_model(
     // The card carries the in-product baseline trained on the same rows.
     let baseline = card.baseline.as_ref().expect("the card has the baseline");
     assert!(baseline.heldout.macro_roc_auc.unwrap() > 0.75);
-    assert_eq!(weights.dim, if linear { 10 } else { 8 });
+    assert_eq!(weights.dim, if form == Form::Embedding { 8 } else { 10 });
+    assert_eq!(weights.idf.is_some(), form == Form::TfIdf);
     write_model(dir, &weights, &card).unwrap();
     (weights, ads)
 }
 
-/// Both forms the trainer writes (linear, the default, and the embedding) score the same in
-/// ONNX Runtime, the Rust reference and Python's onnxruntime.
+/// Every form the trainer writes (linear over TF-IDF, the default; linear mean-pooled; the
+/// embedding) scores the same in ONNX Runtime, the Rust reference and Python's onnxruntime.
 #[test]
 fn onnx_scores_match_rust_and_python() {
-    for linear in [true, false] {
-        onnx_parity(linear);
+    for form in [Form::TfIdf, Form::MeanPooled, Form::Embedding] {
+        onnx_parity(form);
     }
 }
 
-fn onnx_parity(linear: bool) {
+fn onnx_parity(form: Form) {
     let dir = tempfile::tempdir().unwrap();
-    let (weights, ads) = small_model(dir.path(), linear);
+    let (weights, ads) = small_model(dir.path(), form);
     let mut model =
         OnnxModel::load(&dir.path().join("model.onnx")).expect("ONNX Runtime loads the model");
     assert_eq!(model.buckets, 1 << 15);
@@ -78,7 +97,7 @@ fn onnx_parity(linear: bool) {
     for (ids, row) in batch.iter().zip(&scores) {
         let reference = weights.predict(ids);
         for (a, b) in row.iter().zip(&reference) {
-            assert!((a - b).abs() < 1e-4, "ONNX {a} vs reference {b}");
+            assert!((a - b).abs() < 1e-4, "{form:?}: ONNX {a} vs reference {b}");
         }
     }
 

@@ -32,6 +32,7 @@ fn tiny(version: &str, categories: usize, seed: f32) -> Vec<u8> {
             .map(|i| (i as f32 * 0.11).cos())
             .collect(),
         out_b: vec![-1.0; categories],
+        idf: None,
     };
     to_onnx(
         &w,

@@ -14,7 +14,7 @@
 //! `amso eval --baseline`) can say whether the model earns its place on the user's own data.
 
 use super::train::{AdaGrad, SparseRow, adagrad_logistic};
-use super::{CATEGORIES, sigmoid};
+use super::{CATEGORIES, sigmoid, tfidf};
 use std::sync::atomic::AtomicBool;
 
 /// Hash buckets of the baseline's vocabulary.
@@ -60,32 +60,10 @@ pub struct Baseline {
     bias: [f32; CATEGORIES],
 }
 
-/// Counts of each distinct id, sorted by id.
-fn counts(ids: &[u32]) -> Vec<(u32, f32)> {
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    let mut out: Vec<(u32, f32)> = Vec::with_capacity(sorted.len());
-    for id in sorted {
-        match out.last_mut() {
-            Some((last, n)) if *last == id => *n += 1.0,
-            _ => out.push((id, 1.0)),
-        }
-    }
-    out
-}
-
 impl Baseline {
     /// The ad's TF-IDF vector, L2-normalised.
     fn vector(&self, ids: &[u32]) -> Vec<(u32, f32)> {
-        let mut v = counts(ids);
-        for (id, x) in v.iter_mut() {
-            *x *= self.idf[*id as usize];
-        }
-        let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            v.iter_mut().for_each(|(_, x)| *x /= norm);
-        }
-        v
+        tfidf::vector(ids, &self.idf)
     }
 
     fn logits(&self, v: &[(u32, f32)]) -> [f32; CATEGORIES] {
@@ -108,17 +86,7 @@ impl Baseline {
     /// turned true (checked after each epoch).
     pub fn train(docs: &[Doc], params: &BaselineParams, cancel: &AtomicBool) -> Option<Baseline> {
         let buckets = BASELINE_BUCKETS as usize;
-        let mut df = vec![0u32; buckets];
-        for d in docs {
-            for (id, _) in counts(&d.ids) {
-                df[id as usize] += 1;
-            }
-        }
-        let n = docs.len() as f32;
-        let idf: Vec<f32> = df
-            .iter()
-            .map(|&d| ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)
-            .collect();
+        let idf = tfidf::idf(docs.iter().map(|d| d.ids.as_slice()), buckets);
         let mut model = Baseline {
             idf,
             weights: Vec::new(),
@@ -160,36 +128,6 @@ pub fn all_features(headline: &str, body: &str, landing_url: Option<&str>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tf_idf_vectors_are_unit_length_and_weigh_rare_terms_more() {
-        let docs: Vec<Doc> = (0..4)
-            .map(|i| Doc {
-                ids: if i == 0 { vec![1, 2, 2] } else { vec![2, 3] },
-                targets: [0.0; CATEGORIES],
-                weight: 1.0,
-            })
-            .collect();
-        let never = AtomicBool::new(false);
-        let b = Baseline::train(
-            &docs,
-            &BaselineParams {
-                epochs: 0,
-                ..Default::default()
-            },
-            &never,
-        )
-        .unwrap();
-        // idf(1) = ln(5/2) + 1, idf(2) = ln(5/5) + 1 = 1.
-        let v = b.vector(&[1, 2, 2]);
-        let norm: f32 = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-6);
-        let raw1 = (5.0f32 / 2.0).ln() + 1.0;
-        let raw2 = 2.0;
-        let expect1 = raw1 / (raw1 * raw1 + raw2 * raw2).sqrt();
-        assert_eq!(v[0].0, 1);
-        assert!((v[0].1 - expect1).abs() < 1e-6, "{v:?}");
-    }
 
     #[test]
     fn learns_a_separable_signal_and_honours_weights() {

@@ -261,7 +261,9 @@ pub fn train_split(
             weights_fingerprint(&weights)
         ),
         created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        model_type: if params.linear {
+        model_type: if params.linear && params.tfidf {
+            "linear: hashed word 1–2 + char 3–5 grams, TF-IDF (L2), one logistic regression per category (AdaGrad)".into()
+        } else if params.linear {
             "linear: hashed word 1–2 + char 3–5 grams, mean-pooled, one logistic regression per category (AdaGrad)".into()
         } else {
             "fastText-style: hashed word/char n-gram embeddings, mean-pooled, one sigmoid per category".into()
@@ -325,6 +327,15 @@ pub fn onnx_bytes(weights: &Weights, card: &ModelCard) -> Vec<u8> {
             ("amso.model_version", card.model_version.clone()),
             ("amso.buckets", weights.buckets.to_string()),
             ("amso.dim", weights.dim.to_string()),
+            (
+                "amso.input",
+                if weights.idf.is_some() {
+                    "tfidf"
+                } else {
+                    "mean"
+                }
+                .to_string(),
+            ),
             ("amso.categories", categories.join(",")),
         ],
     )

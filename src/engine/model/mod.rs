@@ -10,6 +10,7 @@ pub mod quality;
 pub mod registry;
 pub mod retrain;
 pub mod runtime;
+pub mod tfidf;
 pub mod train;
 
 use crate::vocab::policy::Category;
@@ -32,18 +33,31 @@ pub struct Weights {
     pub out_w: Vec<f32>,
     /// `categories`.
     pub out_b: Vec<f32>,
+    /// The TF-IDF form's idf per bucket: the input is the ad's TF-IDF vector
+    /// ([`tfidf::vector`]) instead of the mean of its n-grams. None: mean-pooled.
+    pub idf: Option<Vec<f32>>,
 }
 
 impl Weights {
-    /// The averaged embedding of `ids` (zeros for no features).
+    /// The input vector of `ids`: distinct ids with their values (count / n when
+    /// mean-pooled, TF-IDF L2-normalised in the TF-IDF form).
+    pub fn input(&self, ids: &[u32]) -> Vec<(u32, f32)> {
+        match &self.idf {
+            Some(idf) => tfidf::vector(ids, idf),
+            None => {
+                let mut x = tfidf::counts(ids);
+                let unit = 1.0 / ids.len().max(1) as f32;
+                x.iter_mut().for_each(|(_, v)| *v *= unit);
+                x
+            }
+        }
+    }
+
+    /// The weighted sum of the embeddings of `ids`' input (zeros for no features).
     pub fn hidden(&self, ids: &[u32]) -> Vec<f32> {
         let mut h = vec![0.0f32; self.dim];
-        if ids.is_empty() {
-            return h;
-        }
-        let w = 1.0 / ids.len() as f32;
-        for id in ids {
-            let row = &self.embedding[*id as usize * self.dim..(*id as usize + 1) * self.dim];
+        for (id, w) in self.input(ids) {
+            let row = &self.embedding[id as usize * self.dim..(id as usize + 1) * self.dim];
             for (acc, v) in h.iter_mut().zip(row) {
                 *acc += v * w;
             }
@@ -70,17 +84,6 @@ impl Weights {
             .into_iter()
             .map(sigmoid)
             .collect()
-    }
-
-    /// How much feature `id` (one of `n` features) adds to category `c`'s logit.
-    pub fn contribution(&self, id: u32, n: usize, c: usize) -> f32 {
-        let row = &self.embedding[id as usize * self.dim..(id as usize + 1) * self.dim];
-        let dot: f32 = row
-            .iter()
-            .enumerate()
-            .map(|(d, v)| v * self.out_w[d * self.categories + c])
-            .sum();
-        dot / n.max(1) as f32
     }
 }
 

@@ -1,10 +1,11 @@
 //! Writing the classifier as an ONNX model, with a minimal protobuf encoder for the few
 //! ONNX messages it needs (no protobuf code generation at build time).
 //!
-//! The graph: `ids` (int64 [batch, features], bucket ids, padded with 0) and `weights`
-//! (float [batch, features], 1/n for real features, 0 for padding) →
+//! The graph: `ids` (int64 [batch, features], distinct bucket ids, padded with 0) and
+//! `weights` (float [batch, features], count/n for real features, 0 for padding) →
 //! Gather(embedding) × weights → ReduceSum over features → MatMul + Add → Sigmoid →
-//! `scores` (float [batch, categories]).
+//! `scores` (float [batch, categories]). The TF-IDF form first turns `weights` into the ad's
+//! TF-IDF vector: × Gather(idf), then ÷ its L2 norm (the 1/n cancels).
 
 use super::Weights;
 
@@ -129,14 +130,56 @@ pub fn to_onnx(weights: &Weights, metadata: &[(&str, String)]) -> Vec<u8> {
     let cats = weights.categories as i64;
 
     let mut graph = Msg::default();
-    let nodes = [
+    // The per-feature input values: `weights` as given, or the TF-IDF vector made from them.
+    let tfidf_nodes = [
         node(
-            "Unsqueeze",
-            "weights_3d",
-            &["weights", "axis_2"],
-            &["w3"],
+            "Gather",
+            "idf_lookup",
+            &["idf", "ids"],
+            &["feature_idf"],
+            &[attr_int("axis", 0)],
+        ),
+        node(
+            "Mul",
+            "tf_idf",
+            &["weights", "feature_idf"],
+            &["tf_idf"],
             &[],
         ),
+        node("Mul", "square", &["tf_idf", "tf_idf"], &["tf_idf_sq"], &[]),
+        node(
+            "ReduceSum",
+            "sum_squares",
+            &["tf_idf_sq", "axis_1"],
+            &["sum_sq"],
+            &[attr_int("keepdims", 1)],
+        ),
+        node("Sqrt", "l2_norm", &["sum_sq"], &["norm"], &[]),
+        node(
+            "Max",
+            "nonzero_norm",
+            &["norm", "tiny"],
+            &["norm_safe"],
+            &[],
+        ),
+        node(
+            "Div",
+            "normalise",
+            &["tf_idf", "norm_safe"],
+            &["inputs"],
+            &[],
+        ),
+    ];
+    let inputs = if weights.idf.is_some() {
+        for n in &tfidf_nodes {
+            graph.msg(1, n);
+        }
+        "inputs"
+    } else {
+        "weights"
+    };
+    let nodes = [
+        node("Unsqueeze", "weights_3d", &[inputs, "axis_2"], &["w3"], &[]),
         node(
             "Gather",
             "lookup",
@@ -174,6 +217,10 @@ pub fn to_onnx(weights: &Weights, metadata: &[(&str, String)]) -> Vec<u8> {
     graph.msg(5, &tensor_f32("out_b", &[cats], &weights.out_b));
     graph.msg(5, &tensor_i64("axis_1", &[1], &[1]));
     graph.msg(5, &tensor_i64("axis_2", &[1], &[2]));
+    if let Some(idf) = &weights.idf {
+        graph.msg(5, &tensor_f32("idf", &[buckets], idf));
+        graph.msg(5, &tensor_f32("tiny", &[1], &[1e-12]));
+    }
     graph.msg(
         11,
         &value_info("ids", INT64, &[Err("batch"), Err("features")]),

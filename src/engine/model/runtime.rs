@@ -80,21 +80,23 @@ pub fn init_runtime() -> Result<Environment, RuntimeError> {
     }
 }
 
-/// The model's two inputs for a batch, row-major: (width, ids, weights). Rows are padded
-/// to the longest with id 0 and weight 0; real features weigh 1/n.
+/// The model's two inputs for a batch, row-major: (width, ids, weights). Each row holds an
+/// ad's distinct ids, each weighing count/n (n its number of features), padded to the
+/// longest row with id 0 and weight 0. Distinct ids let the TF-IDF form take the vector's
+/// norm; to the mean-pooled form it is the same sum.
 pub fn pad_batch(batch: &[Vec<u32>]) -> (usize, Vec<i64>, Vec<f32>) {
-    let width = batch.iter().map(Vec::len).max().unwrap_or(0).max(1);
+    let rows: Vec<Vec<(u32, f32)>> = batch
+        .iter()
+        .map(|features| super::tfidf::counts(features))
+        .collect();
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let mut ids = vec![0i64; batch.len() * width];
     let mut weights = vec![0f32; batch.len() * width];
-    for (row, features) in batch.iter().enumerate() {
-        let w = if features.is_empty() {
-            0.0
-        } else {
-            1.0 / features.len() as f32
-        };
-        for (col, id) in features.iter().enumerate() {
+    for (row, (counts, features)) in rows.iter().zip(batch).enumerate() {
+        let unit = 1.0 / features.len().max(1) as f32;
+        for (col, (id, count)) in counts.iter().enumerate() {
             ids[row * width + col] = i64::from(*id);
-            weights[row * width + col] = w;
+            weights[row * width + col] = count * unit;
         }
     }
     (width, ids, weights)

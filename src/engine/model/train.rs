@@ -17,8 +17,11 @@ pub struct Example {
     pub weight: f32,
 }
 
-/// The linear form's AdaGrad learning rate (its steps shrink per bucket by themselves).
+/// The mean-pooled linear form's AdaGrad learning rate (its steps shrink per bucket by
+/// themselves; its inputs are small, 1/n each).
 pub const LINEAR_LEARNING_RATE: f32 = 4.0;
+/// The TF-IDF linear form's AdaGrad learning rate (its inputs are unit vectors).
+pub const TFIDF_LEARNING_RATE: f32 = 0.5;
 /// The embedding form's initial learning rate (decayed linearly to zero).
 pub const EMBEDDING_LEARNING_RATE: f32 = 0.4;
 
@@ -37,6 +40,9 @@ pub struct TrainParams {
     pub linear: bool,
     /// L2 decay of the linear form, per example seen.
     pub l2: f32,
+    /// The linear form's input: each ad's TF-IDF vector (idf from the training rows, kept in
+    /// the model; the default) or the mean of its n-grams.
+    pub tfidf: bool,
 }
 
 impl Default for TrainParams {
@@ -45,10 +51,11 @@ impl Default for TrainParams {
             buckets: crate::engine::featurize::DEFAULT_BUCKETS,
             dim: 16,
             epochs: 10,
-            learning_rate: LINEAR_LEARNING_RATE,
+            learning_rate: TFIDF_LEARNING_RATE,
             seed: 7,
             linear: true,
             l2: 1e-6,
+            tfidf: true,
         }
     }
 }
@@ -94,6 +101,7 @@ pub fn train_until(
         embedding,
         out_w: vec![0.0; dim * CATEGORIES],
         out_b,
+        idf: None,
     };
 
     let mut order: Vec<usize> = (0..examples.len()).collect();
@@ -149,13 +157,14 @@ pub fn train_until(
     Some(w)
 }
 
-/// Trains the linear form of the model: one logistic regression per category over the
-/// mean-pooled n-grams (the embedding is `buckets × categories` and the output layer the
-/// identity, so the ONNX graph and everything that reads it are unchanged), by stochastic
-/// gradient descent with AdaGrad step sizes (one accumulator per bucket, shared by the
-/// categories) and L2 decay. Unlike the low-rank embedding it learns each n-gram's weight for
-/// each category on its own and converges without a tuned schedule; it is the default
-/// ([`TrainParams::linear`]). Stops (None) after the epoch during which `cancel` turned true.
+/// Trains the linear form of the model: one logistic regression per category over each ad's
+/// TF-IDF vector (or, without [`TrainParams::tfidf`], the mean of its n-grams); the embedding
+/// is `buckets × categories` and the output layer the identity, so the ONNX graph keeps its
+/// inputs and output. Stochastic gradient descent with AdaGrad step sizes (one accumulator per
+/// bucket, shared by the categories) and L2 decay. Unlike the low-rank embedding it learns
+/// each n-gram's weight for each category on its own and converges without a tuned schedule;
+/// it is the default ([`TrainParams::linear`]). Stops (None) after the epoch during which
+/// `cancel` turned true.
 pub fn train_linear_until(
     examples: &[Example],
     params: &TrainParams,
@@ -163,25 +172,31 @@ pub fn train_linear_until(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Option<Weights> {
     const C: usize = CATEGORIES;
-    // Each example's distinct ids with their mean-pooled input (count / n).
+    let idf = params.tfidf.then(|| {
+        super::tfidf::idf(
+            examples.iter().map(|e| e.ids.as_slice()),
+            params.buckets as usize,
+        )
+    });
+    let mut out_w = vec![0.0f32; C * C];
+    for c in 0..C {
+        out_w[c * C + c] = 1.0;
+    }
+    let mut model = Weights {
+        buckets: params.buckets,
+        dim: C,
+        categories: C,
+        embedding: Vec::new(),
+        out_w,
+        out_b: vec![0.0; C],
+        idf,
+    };
     let rows: Vec<SparseRow> = examples
         .iter()
-        .map(|e| {
-            let mut ids = e.ids.clone();
-            ids.sort_unstable();
-            let unit = 1.0 / e.ids.len().max(1) as f32;
-            let mut x: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
-            for id in ids {
-                match x.last_mut() {
-                    Some((last, v)) if *last == id => *v += unit,
-                    _ => x.push((id, unit)),
-                }
-            }
-            SparseRow {
-                x,
-                targets: e.targets,
-                weight: e.weight,
-            }
+        .map(|e| SparseRow {
+            x: model.input(&e.ids),
+            targets: e.targets,
+            weight: e.weight,
         })
         .collect();
     let opts = AdaGrad {
@@ -190,21 +205,12 @@ pub fn train_linear_until(
         learning_rate: params.learning_rate,
         l2: params.l2,
         seed: params.seed,
-        epsilon: 1e-8,
+        epsilon: if params.tfidf { 1e-6 } else { 1e-8 },
     };
     let (embedding, bias) = adagrad_logistic(&rows, &opts, progress, cancel)?;
-    let mut out_w = vec![0.0f32; C * C];
-    for c in 0..C {
-        out_w[c * C + c] = 1.0;
-    }
-    Some(Weights {
-        buckets: params.buckets,
-        dim: C,
-        categories: C,
-        embedding,
-        out_w,
-        out_b: bias.to_vec(),
-    })
+    model.embedding = embedding;
+    model.out_b = bias.to_vec();
+    Some(model)
 }
 
 /// One training row of a sparse linear model: (id, value) pairs with distinct ids, the 0/1
@@ -338,6 +344,8 @@ mod tests {
             buckets: 1024,
             dim: 8,
             epochs: 5,
+            linear: false,
+            learning_rate: EMBEDDING_LEARNING_RATE,
             ..Default::default()
         };
         let mut losses = Vec::new();
@@ -349,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn the_linear_form_learns_one_weight_per_category_and_stops_when_cancelled() {
+    fn both_linear_forms_learn_one_weight_per_category_and_stop_when_cancelled() {
         let mut rng = StdRng::seed_from_u64(2);
         let examples: Vec<Example> = (0..3000)
             .map(|i| {
@@ -371,22 +379,34 @@ mod tests {
                 }
             })
             .collect();
-        let params = TrainParams {
-            buckets: 1024,
-            epochs: 5,
-            ..Default::default()
-        };
-        let never = std::sync::atomic::AtomicBool::new(false);
-        let mut losses = Vec::new();
-        let w = train_linear_until(&examples, &params, |_, l| losses.push(l), &never).unwrap();
-        assert!(losses.last() < losses.first(), "{losses:?}");
-        assert_eq!((w.dim, w.embedding.len()), (CATEGORIES, 1024 * CATEGORIES));
-        let both = w.predict(&[1, 2, 20, 30]);
-        let neither = w.predict(&[20, 30, 40, 50]);
-        assert!(both[0] > 0.5 && both[3] > 0.5, "{both:?}");
-        assert!(neither[0] < 0.5 && neither[3] < 0.5, "{neither:?}");
-        assert!(both[5] < 0.5, "{both:?}");
-        let cancel = std::sync::atomic::AtomicBool::new(true);
-        assert!(train_linear_until(&examples, &params, |_, _| {}, &cancel).is_none());
+        for tfidf in [true, false] {
+            let params = TrainParams {
+                buckets: 1024,
+                epochs: 5,
+                tfidf,
+                learning_rate: if tfidf {
+                    TFIDF_LEARNING_RATE
+                } else {
+                    LINEAR_LEARNING_RATE
+                },
+                ..Default::default()
+            };
+            let never = std::sync::atomic::AtomicBool::new(false);
+            let mut losses = Vec::new();
+            let w = train_linear_until(&examples, &params, |_, l| losses.push(l), &never).unwrap();
+            assert!(losses.last() < losses.first(), "{losses:?}");
+            assert_eq!((w.dim, w.embedding.len()), (CATEGORIES, 1024 * CATEGORIES));
+            assert_eq!(w.idf.as_ref().map(Vec::len), tfidf.then_some(1024));
+            let both = w.predict(&[1, 2, 20, 30]);
+            let neither = w.predict(&[20, 30, 40, 50]);
+            assert!(both[0] > 0.5 && both[3] > 0.5, "tfidf {tfidf}: {both:?}");
+            assert!(
+                neither[0] < 0.5 && neither[3] < 0.5,
+                "tfidf {tfidf}: {neither:?}"
+            );
+            assert!(both[5] < 0.5, "tfidf {tfidf}: {both:?}");
+            let cancel = std::sync::atomic::AtomicBool::new(true);
+            assert!(train_linear_until(&examples, &params, |_, _| {}, &cancel).is_none());
+        }
     }
 }

@@ -29,6 +29,7 @@ fn same_size_challenger() -> Vec<u8> {
             .map(|i| ((i as f32) * 0.37).cos())
             .collect(),
         out_b: vec![-2.0; CATEGORIES],
+        idf: None,
     };
     amso_core::engine::model::onnx::to_onnx(
         &w,
