@@ -86,6 +86,7 @@ fn onnx_parity(form: Form) {
     let mut model =
         OnnxModel::load(&dir.path().join("model.onnx")).expect("ONNX Runtime loads the model");
     assert_eq!(model.buckets, 1 << 15);
+    assert_eq!(model.distinct_ids, form == Form::TfIdf);
 
     let batch: Vec<Vec<u32>> = ads
         .iter()
@@ -117,6 +118,7 @@ fn onnx_parity(form: Form) {
         &batch,
         &scores,
         dir.path(),
+        model.distinct_ids,
     );
     assert!(report["max_abs_diff"].as_f64().unwrap() <= 1e-5, "{report}");
     assert_eq!(report["rows"], 256);
@@ -284,7 +286,14 @@ fn random_text_gets_the_same_features_and_scores_in_rust_and_python() {
         rows.len()
     );
     let scores = model.score(&batch).unwrap();
-    python_parity(&python, &model_path, &batch, &scores, dir.path());
+    python_parity(
+        &python,
+        &model_path,
+        &batch,
+        &scores,
+        dir.path(),
+        model.distinct_ids,
+    );
 }
 
 /// Scores `batch` (feature ids) with Python's onnxruntime and checks them against `scores`
@@ -295,8 +304,9 @@ fn python_parity(
     batch: &[Vec<u32>],
     scores: &[[f32; 10]],
     dir: &std::path::Path,
+    distinct_ids: bool,
 ) -> serde_json::Value {
-    let (width, ids, w) = pad_batch(batch);
+    let (width, ids, w) = pad_batch(batch, distinct_ids);
     let sample = serde_json::json!({
         "ids": ids.chunks(width).collect::<Vec<_>>(),
         "weights": w.chunks(width).collect::<Vec<_>>(),

@@ -107,6 +107,7 @@ impl Baseline {
             l2: params.l2,
             seed: params.seed,
             epsilon: 1e-6,
+            average_last: 1,
         };
         (model.weights, model.bias) = adagrad_logistic(&rows, &opts, |_, _| {}, cancel)?;
         Some(model)

@@ -81,22 +81,30 @@ pub fn init_runtime() -> Result<Environment, RuntimeError> {
 }
 
 /// The model's two inputs for a batch, row-major: (width, ids, weights). Each row holds an
-/// ad's distinct ids, each weighing count/n (n its number of features), padded to the
-/// longest row with id 0 and weight 0. Distinct ids let the TF-IDF form take the vector's
-/// norm; to the mean-pooled form it is the same sum.
-pub fn pad_batch(batch: &[Vec<u32>]) -> (usize, Vec<i64>, Vec<f32>) {
+/// ad's ids, each weighing 1/n (n its number of features), padded to the longest row with id
+/// 0 and weight 0. With `distinct`, a repeated id comes once weighing count/n: the same sum
+/// for a mean-pooled graph, and what lets the TF-IDF form take the vector's norm.
+pub fn pad_batch(batch: &[Vec<u32>], distinct: bool) -> (usize, Vec<i64>, Vec<f32>) {
     let rows: Vec<Vec<(u32, f32)>> = batch
         .iter()
-        .map(|features| super::tfidf::counts(features))
+        .map(|features| {
+            let unit = 1.0 / features.len().max(1) as f32;
+            let mut row = if distinct {
+                super::tfidf::counts(features)
+            } else {
+                features.iter().map(|id| (*id, 1.0)).collect()
+            };
+            row.iter_mut().for_each(|(_, w)| *w *= unit);
+            row
+        })
         .collect();
     let width = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let mut ids = vec![0i64; batch.len() * width];
     let mut weights = vec![0f32; batch.len() * width];
-    for (row, (counts, features)) in rows.iter().zip(batch).enumerate() {
-        let unit = 1.0 / features.len().max(1) as f32;
-        for (col, (id, count)) in counts.iter().enumerate() {
-            ids[row * width + col] = i64::from(*id);
-            weights[row * width + col] = count * unit;
+    for (r, row) in rows.iter().enumerate() {
+        for (col, (id, w)) in row.iter().enumerate() {
+            ids[r * width + col] = i64::from(*id);
+            weights[r * width + col] = *w;
         }
     }
     (width, ids, weights)
@@ -157,6 +165,9 @@ pub struct OnnxModel {
     pub buckets: u32,
     /// The model's version string (from its metadata).
     pub version: String,
+    /// Whether the graph takes the TF-IDF vector's norm (`amso.input` = `tfidf`), so each
+    /// row must hold distinct ids.
+    pub distinct_ids: bool,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -212,11 +223,13 @@ impl OnnxModel {
         let version = meta
             .custom("amso.model_version")
             .unwrap_or_else(|| "unknown".into());
+        let distinct_ids = meta.custom("amso.input").as_deref() == Some("tfidf");
         drop(meta);
         Ok(OnnxModel {
             session,
             buckets,
             version,
+            distinct_ids,
         })
     }
 
@@ -243,7 +256,7 @@ impl OnnxModel {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let (width, ids, weights) = pad_batch(batch);
+        let (width, ids, weights) = pad_batch(batch, self.distinct_ids);
         let shape = [batch.len(), width];
         let infer = |e: ort::Error| RuntimeError::Inference(e.to_string());
         let ids = Tensor::from_array((shape, ids)).map_err(infer)?;

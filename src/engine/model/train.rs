@@ -25,6 +25,12 @@ pub const TFIDF_LEARNING_RATE: f32 = 0.5;
 /// The embedding form's initial learning rate (decayed linearly to zero).
 pub const EMBEDDING_LEARNING_RATE: f32 = 0.4;
 
+/// The linear form answers the mean of its weights at the end of the last this many epochs,
+/// which takes out much of the noise of the last steps' order: on the all-long corpus the
+/// held-out ROC-AUC over shuffling seeds spread 0.9413–0.9440 without, 0.9425–0.9441 with it
+/// (README, "Model lifecycle").
+pub const AVERAGED_EPOCHS: usize = 3;
+
 /// Hyper-parameters.
 #[derive(Clone, Debug)]
 pub struct TrainParams {
@@ -206,6 +212,7 @@ pub fn train_linear_until(
         l2: params.l2,
         seed: params.seed,
         epsilon: if params.tfidf { 1e-6 } else { 1e-8 },
+        average_last: AVERAGED_EPOCHS,
     };
     let (embedding, bias) = adagrad_logistic(&rows, &opts, progress, cancel)?;
     model.embedding = embedding;
@@ -238,6 +245,9 @@ pub(super) struct AdaGrad {
     pub seed: u64,
     /// Where the squared-gradient accumulators start.
     pub epsilon: f32,
+    /// Answer the mean of the weights at the end of this many last epochs (1: the last
+    /// epoch's), which takes out much of the noise of the last steps' order.
+    pub average_last: usize,
 }
 
 /// One logistic regression per category over sparse rows, by stochastic gradient descent with
@@ -266,6 +276,9 @@ pub(super) fn adagrad_logistic(
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let lr = opts.learning_rate;
+    let averaged = opts.average_last.clamp(1, opts.epochs.max(1));
+    let mut sum_weights: Vec<f32> = Vec::new();
+    let mut sum_bias = [0.0f32; C];
     for epoch in 0..opts.epochs {
         order.shuffle(&mut rng);
         let mut loss = 0.0f64;
@@ -312,6 +325,21 @@ pub(super) fn adagrad_logistic(
         if cancel.load(std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
+        if averaged > 1 && epoch + averaged >= opts.epochs {
+            if sum_weights.is_empty() {
+                sum_weights = vec![0.0; weights.len()];
+            }
+            sum_weights
+                .iter_mut()
+                .zip(&weights)
+                .for_each(|(s, w)| *s += w);
+            sum_bias.iter_mut().zip(&bias).for_each(|(s, b)| *s += b);
+        }
+    }
+    if averaged > 1 && !sum_weights.is_empty() {
+        let k = averaged as f32;
+        weights = sum_weights.into_iter().map(|s| s / k).collect();
+        bias = sum_bias.map(|s| s / k);
     }
     Some((weights, bias))
 }
