@@ -437,4 +437,49 @@ mod tests {
             assert!(train_linear_until(&examples, &params, |_, _| {}, &cancel).is_none());
         }
     }
+
+    #[test]
+    fn the_averaged_weights_are_the_mean_of_the_last_epochs_ends() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let rows: Vec<SparseRow> = (0..400)
+            .map(|i| {
+                let mut targets = [0.0; CATEGORIES];
+                targets[1] = f32::from(u8::from(i % 3 == 0));
+                let mut x: Vec<(u32, f32)> = (0..5).map(|_| (rng.gen_range(2..60), 0.4)).collect();
+                x.sort_unstable_by_key(|(id, _)| *id);
+                x.dedup_by_key(|(id, _)| *id);
+                if i % 3 == 0 {
+                    x.insert(0, (1, 0.6));
+                }
+                SparseRow {
+                    x,
+                    targets,
+                    weight: 1.0,
+                }
+            })
+            .collect();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let run = |epochs: usize, average_last: usize| {
+            let opts = AdaGrad {
+                buckets: 64,
+                epochs,
+                learning_rate: 0.5,
+                l2: 1e-6,
+                seed: 3,
+                epsilon: 1e-6,
+                average_last,
+            };
+            adagrad_logistic(&rows, &opts, |_, _| {}, &never).unwrap()
+        };
+        // Training for fewer epochs replays the first epochs exactly (same shuffles).
+        let ends: Vec<_> = (3..=5).map(|e| run(e, 1)).collect();
+        let (averaged, bias) = run(5, 3);
+        for (j, w) in averaged.iter().enumerate() {
+            let mean = ends.iter().map(|(e, _)| e[j]).sum::<f32>() / 3.0;
+            assert!((w - mean).abs() < 1e-6, "weight {j}: {w} vs {mean}");
+        }
+        let mean_bias = ends.iter().map(|(_, b)| b[1]).sum::<f32>() / 3.0;
+        assert!((bias[1] - mean_bias).abs() < 1e-6);
+        assert_ne!(averaged, ends[2].0, "averaging changed nothing");
+    }
 }
