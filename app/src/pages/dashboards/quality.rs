@@ -33,13 +33,16 @@ fn Quality() -> impl IntoView {
     let query = use_query_map();
     let sel = Memo::new(move |_| selection(&query.read()));
     let board = Resource::new(move || sel.get(), get_quality);
+    // Made here, not in the body: live updates re-render the body, and an action made there
+    // would lose its answer ("N maps refitted") to the next one.
+    let refit = ServerAction::<RefitCalibration>::new();
     view! {
         <DashboardFrame
             title="Quality"
             lead="Automatic rejection against human verdicts. Model-assisted figures (difference estimator: calibrated scores of every decided ad, corrected by the audited ads' residuals weighted by 1 / sampling probability) are shown first; the audit-only (Horvitz–Thompson) figures are one click away. 95% Wilson intervals on effective sample sizes."
             filters=Filters::ALL
             board
-            body=move |b| view! { <QualityBody board=b preferred=sel.get_untracked().category/> }
+            body=move |b| view! { <QualityBody board=b preferred=sel.get_untracked().category refit/> }
         />
     }
 }
@@ -191,7 +194,11 @@ fn market_rank(code: &str) -> usize {
 }
 
 #[component]
-fn QualityBody(board: QualityBoard, preferred: String) -> impl IntoView {
+fn QualityBody(
+    board: QualityBoard,
+    preferred: String,
+    refit: ServerAction<RefitCalibration>,
+) -> impl IntoView {
     let QualityBoard {
         data,
         trend_chart,
@@ -199,7 +206,6 @@ fn QualityBody(board: QualityBoard, preferred: String) -> impl IntoView {
         reliability_after_charts,
         can_refit,
     } = board;
-    let refit = ServerAction::<RefitCalibration>::new();
     let estimator = RwSignal::new(Estimator::ModelAssisted);
     let tripwires = data.tripwires.clone();
     // Categories in the usual order that have figures; markets with figures, ALL first.
