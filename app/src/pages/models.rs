@@ -72,11 +72,11 @@ fn Models() -> impl IntoView {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok((list, _)) if list.is_empty() => view! { <p class="muted">"No version registered yet: a server registers the model it runs when it starts, and "<code>"amso model import"</code>" adds one."</p> }.into_any(),
                     Ok((list, can)) => view! {
-                        <table class="table">
+                        <div class="table-scroll"><table class="table">
                             <thead><tr>
-                                <th scope="col">"Version"</th><th scope="col">"Role"</th><th scope="col">"Champion in"</th>
+                                <th scope="col">"Version"</th><th scope="col">"Role"</th><th scope="col"><span class="sr-only">"Actions"</span></th><th scope="col">"Champion in"</th>
                                 <th scope="col" class="num">"ROC-AUC"</th><th scope="col" class="num" title="The TF-IDF + logistic regression baseline trained on the same rows, on the same held-out split">"Baseline"</th><th scope="col" class="num">"PR-AUC"</th><th scope="col" class="num">"F1"</th>
-                                <th scope="col">"Trained on"</th><th scope="col">"Registered"</th><th scope="col">"sha-256"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                                <th scope="col">"Trained on"</th><th scope="col">"Registered"</th><th scope="col">"sha-256"</th>
                             </tr></thead>
                             <tbody>
                                 {list.into_iter().map(|v| {
@@ -85,6 +85,7 @@ fn Models() -> impl IntoView {
                                         <tr data-testid="model-row">
                                             <td class="mono" data-testid="model-version">{v.version.clone()}</td>
                                             <td><span class=format!("badge role-{}", v.role) data-testid="model-role">{if v.role.is_empty() { "–".to_string() } else { v.role.clone() }}</span></td>
+                                            <td>{can.then(|| view! { <VersionActions v=v.clone() shadow promote_version/> })}</td>
                                             <td data-testid="model-champion-of">{markets}</td>
                                             <td class="num">{figure(v.roc_auc)}{below_baseline(v.roc_auc, v.baseline_roc_auc).then(|| view! { <div><span class="badge badge-warn" title="The TF-IDF + logistic regression baseline ranks the held-out ads better than this model">"below baseline"</span></div> })}</td>
                                             <td class="num" data-testid="model-baseline">{figure(v.baseline_roc_auc)}</td>
@@ -92,13 +93,12 @@ fn Models() -> impl IntoView {
                                             <td class="num">{figure(v.f1)}</td>
                                             <td class="small" title=v.data_source.clone().unwrap_or_default()>{short(&v.data_source.clone().unwrap_or_else(|| "no card".into()))}{v.heldout_rows.map(|n| format!(" · {n} held out"))}</td>
                                             <td class="small"><When at=v.created_at.clone() with_zone=true/>{format!(" by {} ({})", v.created_by, v.source)}</td>
-                                            <td class="mono small" title=v.sha256.clone()>{v.sha256.chars().take(12).collect::<String>()}"…"</td>
-                                            <td>{can.then(|| view! { <VersionActions v=v.clone() shadow promote_version/> })}</td>
+                                            <td class="mono small" title=v.sha256.clone()>{v.sha256.chars().take(8).collect::<String>()}"…"</td>
                                         </tr>
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         <p class="hint">"Figures are macro averages over the categories on the card's held-out split; Baseline is the ROC-AUC of a TF-IDF + logistic regression model trained on the same rows, so a model that does not beat it is visible at once. Import a model with "<code>"amso model import DIR"</code>"; export one with "<code>"amso model export VERSION --out DIR"</code>"."</p>
                     }.into_any(),
                 })}
