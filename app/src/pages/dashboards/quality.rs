@@ -252,9 +252,17 @@ fn QualityBody(
         .into_iter()
         .zip(reliability_charts.into_iter().zip(reliability_after_charts))
         .collect();
-    let weight =
-        |r: &amso_core::dashboard::view::Reliability| r.points.iter().map(|p| p.2).sum::<f64>();
-    reliability.sort_by(|a, b| weight(&b.0).total_cmp(&weight(&a.0)));
+    // Heaviest first, by the weight in thousandths and then the name: the browser reads the
+    // weights back from JSON, where the last bit of a float can differ, and an order that hung on
+    // it would pick another first category than the server drew and break hydration.
+    let weight = |r: &amso_core::dashboard::view::Reliability| {
+        (r.points.iter().map(|p| p.2).sum::<f64>() * 1000.0).round() as i64
+    };
+    reliability.sort_by(|a, b| {
+        weight(&b.0)
+            .cmp(&weight(&a.0))
+            .then_with(|| a.0.category.cmp(&b.0.category))
+    });
     let first = reliability
         .iter()
         .position(|(r, _)| r.category == preferred)
