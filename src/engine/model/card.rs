@@ -328,9 +328,9 @@ pub fn onnx_bytes(weights: &Weights, card: &ModelCard) -> Vec<u8> {
             ("amso.buckets", weights.buckets.to_string()),
             ("amso.dim", weights.dim.to_string()),
             (
-                "amso.input",
+                onnx::INPUT_KEY,
                 if weights.idf.is_some() {
-                    "tfidf"
+                    onnx::INPUT_TFIDF
                 } else {
                     "mean"
                 }

@@ -44,22 +44,28 @@ impl Weights {
     pub fn input(&self, ids: &[u32]) -> Vec<(u32, f32)> {
         match &self.idf {
             Some(idf) => tfidf::vector(ids, idf),
-            None => {
-                let mut x = tfidf::counts(ids);
-                let unit = 1.0 / ids.len().max(1) as f32;
-                x.iter_mut().for_each(|(_, v)| *v *= unit);
-                x
-            }
+            None => tfidf::shares(ids),
         }
     }
 
     /// The weighted sum of the embeddings of `ids`' input (zeros for no features).
     pub fn hidden(&self, ids: &[u32]) -> Vec<f32> {
         let mut h = vec![0.0f32; self.dim];
-        for (id, w) in self.input(ids) {
+        let mut add = |id: u32, w: f32| {
             let row = &self.embedding[id as usize * self.dim..(id as usize + 1) * self.dim];
             for (acc, v) in h.iter_mut().zip(row) {
                 *acc += v * w;
+            }
+        };
+        match &self.idf {
+            Some(idf) => tfidf::vector(ids, idf)
+                .into_iter()
+                .for_each(|(id, w)| add(id, w)),
+            // The same sum as over `input`, without its sort: the embedding form's training
+            // calls this for every example.
+            None => {
+                let w = 1.0 / ids.len().max(1) as f32;
+                ids.iter().for_each(|id| add(*id, w));
             }
         }
         h

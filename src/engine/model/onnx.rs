@@ -1,13 +1,18 @@
 //! Writing the classifier as an ONNX model, with a minimal protobuf encoder for the few
 //! ONNX messages it needs (no protobuf code generation at build time).
 //!
-//! The graph: `ids` (int64 [batch, features], distinct bucket ids, padded with 0) and
-//! `weights` (float [batch, features], count/n for real features, 0 for padding) →
+//! The graph: `ids` (int64 [batch, features], bucket ids, padded with 0; distinct for the
+//! TF-IDF form) and `weights` (float [batch, features], each id's count/n, 0 for padding) →
 //! Gather(embedding) × weights → ReduceSum over features → MatMul + Add → Sigmoid →
 //! `scores` (float [batch, categories]). The TF-IDF form first turns `weights` into the ad's
 //! TF-IDF vector: × Gather(idf), then ÷ its L2 norm (the 1/n cancels).
 
 use super::Weights;
+
+/// The metadata key saying what the graph makes of `weights`: [`INPUT_TFIDF`] or `mean`.
+pub const INPUT_KEY: &str = "amso.input";
+/// [`INPUT_KEY`]'s value for the TF-IDF form, which needs each row's ids distinct.
+pub const INPUT_TFIDF: &str = "tfidf";
 
 /// ONNX IR version written (ONNX 1.13+).
 const IR_VERSION: i64 = 8;

@@ -88,14 +88,12 @@ pub fn pad_batch(batch: &[Vec<u32>], distinct: bool) -> (usize, Vec<i64>, Vec<f3
     let rows: Vec<Vec<(u32, f32)>> = batch
         .iter()
         .map(|features| {
-            let unit = 1.0 / features.len().max(1) as f32;
-            let mut row = if distinct {
-                super::tfidf::counts(features)
+            if distinct {
+                super::tfidf::shares(features)
             } else {
-                features.iter().map(|id| (*id, 1.0)).collect()
-            };
-            row.iter_mut().for_each(|(_, w)| *w *= unit);
-            row
+                let unit = 1.0 / features.len().max(1) as f32;
+                features.iter().map(|id| (*id, unit)).collect()
+            }
         })
         .collect();
     let width = rows.iter().map(Vec::len).max().unwrap_or(0).max(1);
@@ -223,7 +221,8 @@ impl OnnxModel {
         let version = meta
             .custom("amso.model_version")
             .unwrap_or_else(|| "unknown".into());
-        let distinct_ids = meta.custom("amso.input").as_deref() == Some("tfidf");
+        let distinct_ids =
+            meta.custom(super::onnx::INPUT_KEY).as_deref() == Some(super::onnx::INPUT_TFIDF);
         drop(meta);
         Ok(OnnxModel {
             session,

@@ -16,6 +16,14 @@ pub fn counts(ids: &[u32]) -> Vec<(u32, f32)> {
     out
 }
 
+/// Each distinct id with its share of the ad's features, count / n: the mean-pooled input.
+pub fn shares(ids: &[u32]) -> Vec<(u32, f32)> {
+    let unit = 1.0 / ids.len().max(1) as f32;
+    let mut x = counts(ids);
+    x.iter_mut().for_each(|(_, v)| *v *= unit);
+    x
+}
+
 /// The smoothed idf of each of `buckets` ids over `docs` (each an ad's ids): an id no
 /// document has gets the largest value, ln(1 + n) + 1.
 pub fn idf<'a>(docs: impl Iterator<Item = &'a [u32]>, buckets: usize) -> Vec<f32> {
